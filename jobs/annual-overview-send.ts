@@ -1,0 +1,15 @@
+import { UnrecoverableError } from 'bullmq';
+import { TemplateError } from '../src/mail/render.js';
+import { parsePayload } from '../src/queue/registry.js';
+import { sendAnnualOverview } from '../src/worker/annual.js';
+import type { Processor } from './types.js';
+
+export const annualOverviewSend: Processor = async (job, deps) => {
+  const { overviewId } = parsePayload('annual-overview.send', job.data);
+  try {
+    return await sendAnnualOverview(deps.send, overviewId);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new UnrecoverableError(err.message);
+    throw err;
+  }
+};

@@ -1,0 +1,16 @@
+import { UnrecoverableError } from 'bullmq';
+import { parsePayload } from '../src/queue/registry.js';
+import { TemplateError } from '../src/mail/render.js';
+import { sendNotification } from '../src/worker/send.js';
+import type { Processor } from './types.js';
+
+export const notificationSend: Processor = async (job, deps) => {
+  const { notificationId } = parsePayload('notification.send', job.data);
+  try {
+    return await sendNotification(deps.send, notificationId);
+  } catch (err) {
+    // A template that cannot render will not render on retry either.
+    if (err instanceof TemplateError) throw new UnrecoverableError(err.message);
+    throw err;
+  }
+};

@@ -1,0 +1,181 @@
+/**
+ * The HTTP API (fastify). Handlers are thin: authenticate, hand the body to the record service,
+ * shape the answer. Errors always come back as {"error":{"code","message","issues":[{path,message}]}}.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import { scrubCpr } from '../domain/index.js';
+import { listDeadlines } from '../records/deadline-list.js';
+import { ServiceError } from '../records/errors.js';
+import { KINDS, type RecordTypeName } from '../records/kinds.js';
+import * as master from '../records/masterdata.js';
+import { createRecord, getRecord, listRecords, recordEvent, updateRecord, type Actor, type ServiceContext } from '../records/service.js';
+import { listSettings, putSetting } from '../records/settings.js';
+import { authenticate, createToken, revokeToken } from '../records/tokens.js';
+import { buildOpenApi } from './openapi.js';
+import type { Mailer } from '../mail/transport.js';
+import { previewPreliminaryNotice, sendPreliminaryNotice } from '../worker/notice.js';
+import { registerUi } from '../ui/index.js';
+import { registerOps, type OpsOptions } from '../ops/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor?: Actor;
+  }
+}
+
+/** `redis`, `smtpVerify`, `sessionActor`: the operations surface (src/ops), all optional. */
+export interface ServerDeps extends OpsOptions {
+  database: Database;
+  config: Pick<Config, 'FRISTVAGT_ADMIN_TOKEN' | 'FRISTVAGT_BODY_LIMIT' | 'FRISTVAGT_CLOSURE_DAYS'> & Partial<Pick<Config, 'FRISTVAGT_METRICS_TOKEN' | 'FRISTVAGT_QUEUE_PREFIX' | 'PUBLIC_URL' | 'REDIS_URL'>>;
+  clock: () => Date;
+  logger: Logger;
+  /** Sends the preliminary notice; without it the notice can be previewed but not sent. */
+  mailer?: Mailer;
+  mailFrom?: string;
+}
+
+interface ErrorBody {
+  error: { code: string; message: string; issues: Array<{ path: string; message: string }> };
+}
+
+function errorBody(code: string, message: string, issues: Array<{ path: string; message: string }> = []): ErrorBody {
+  return { error: { code, message: scrubCpr(message), issues } };
+}
+
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  institution: z.string().max(63).optional(),
+  area: z.string().max(63).optional(),
+});
+const langQuery = z.object({ lang: z.enum(['da', 'en']).default('da') });
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  // pino's Logger and fastify's base logger differ only in optional fields under exactOptionalPropertyTypes.
+  const app = Fastify({
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    bodyLimit: deps.config.FRISTVAGT_BODY_LIMIT,
+    // Bodies and query strings are never logged: records carry names and CPR numbers.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  const ctx: ServiceContext = { db: deps.database.db, clock: deps.clock, closureDays: deps.config.FRISTVAGT_CLOSURE_DAYS };
+
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: req.actor?.name }, 'request');
+  });
+
+  app.setErrorHandler(async (err: unknown, req, reply) => {
+    if (err instanceof ServiceError) {
+      return reply.status(err.status).send(errorBody(err.code, err.message, err.issues));
+    }
+    const e = err as { code?: string; statusCode?: number; message?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send(errorBody('PAYLOAD_TOO_LARGE', `body: larger than ${deps.config.FRISTVAGT_BODY_LIMIT} bytes`, [{ path: 'body', message: 'too large' }]));
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE', 'body: send application/json', [{ path: 'body', message: 'must be application/json' }]));
+    if (e.statusCode === 400) return reply.status(400).send(errorBody('VALIDATION', `body: ${e.message ?? 'invalid'}`, [{ path: 'body', message: e.message ?? 'invalid' }]));
+    req.log.error({ err: { code: e.code, message: scrubCpr(e.message ?? '') } }, 'unhandled error');
+    return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
+  });
+  app.setNotFoundHandler(async (req, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`)));
+
+  const openapi = buildOpenApi();
+  app.get('/api/docs', async () => openapi);
+  app.get('/healthz', async () => ({ ok: true }));
+  // --- ops: /readyz, /metrics, /calendar/<secret>.ics, calendar-feed API, /admin/queues (src/ops) ---
+  await registerOps(app, deps, ctx);
+
+  // Everything else under /api needs a bearer token.
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!req.url.startsWith('/api/') || req.url.startsWith('/api/docs')) return;
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    const actor = token ? await authenticate(deps.database.db, token, deps.config.FRISTVAGT_ADMIN_TOKEN) : undefined;
+    if (!actor) {
+      await reply.status(401).header('www-authenticate', 'Bearer').send(errorBody('UNAUTHENTICATED', 'a valid bearer token is required'));
+      return reply;
+    }
+    req.actor = actor;
+    return undefined;
+  });
+
+  const actorOf = (req: FastifyRequest): Actor => req.actor as Actor;
+  const writeOpts = (req: FastifyRequest) => ({ idempotencyKey: req.headers['idempotency-key'] as string | undefined, requestTarget: `${req.method} ${req.url.split('?')[0] ?? ''}` });
+  const parseQuery = <T>(schema: z.ZodType<T>, q: unknown): T => {
+    const r = schema.safeParse(q ?? {});
+    if (!r.success) throw new ServiceError('VALIDATION', `query: ${r.error.issues[0]?.path.join('.') ?? ''}: ${r.error.issues[0]?.message ?? ''}`, { issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    return r.data;
+  };
+
+  for (const type of Object.keys(KINDS) as RecordTypeName[]) {
+    const base = `/api/${KINDS[type].collection}`;
+    app.post(base, async (req, reply) => {
+      const res = await createRecord(ctx, type, req.body, actorOf(req), writeOpts(req));
+      if (res.replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.status(res.created ? 201 : 200).header('location', `${base}/${res.id}`).send(await getRecord(ctx, type, res.id, actorOf(req)));
+    });
+    app.get(base, async (req) => {
+      const q = parseQuery(pageQuery, req.query);
+      return listRecords(ctx, type, actorOf(req), { limit: q.limit, offset: q.offset, institutionId: q.institution, areaId: q.area });
+    });
+    app.get<{ Params: { id: string } }>(`${base}/:id`, async (req) => getRecord(ctx, type, req.params.id, actorOf(req), parseQuery(langQuery, req.query).lang));
+    app.patch<{ Params: { id: string } }>(`${base}/:id`, async (req, reply) => {
+      const res = await updateRecord(ctx, type, req.params.id, req.body, actorOf(req), writeOpts(req));
+      if (res.replayed) void reply.header('idempotent-replayed', 'true');
+      return getRecord(ctx, type, res.id, actorOf(req));
+    });
+    app.post<{ Params: { id: string } }>(`${base}/:id/events`, async (req, reply) => {
+      const res = await recordEvent(ctx, type, req.params.id, req.body, actorOf(req), writeOpts(req));
+      if (res.replayed) void reply.header('idempotent-replayed', 'true');
+      return getRecord(ctx, type, res.id, actorOf(req));
+    });
+  }
+
+  app.get('/api/deadlines', async (req) => listDeadlines(ctx, actorOf(req), req.query));
+
+  app.get<{ Params: { id: string } }>('/api/incidents/:id/preliminary-notice', async (req) => previewPreliminaryNotice(ctx, req.params.id, actorOf(req)));
+  app.post<{ Params: { id: string } }>('/api/incidents/:id/preliminary-notice', async (req) => {
+    if (!deps.mailer) throw new ServiceError('CONFLICT', 'no mail transport is configured in this process');
+    await sendPreliminaryNotice({ ctx, db: deps.database.db, mailer: deps.mailer, from: deps.mailFrom ?? 'fristvagt@kriminalforsorgen.invalid' }, req.params.id, actorOf(req));
+    return getRecord(ctx, 'incident', req.params.id, actorOf(req));
+  });
+
+  app.get('/api/areas', async () => ({ items: await master.listAreas(ctx) }));
+  app.post('/api/areas', async (req, reply) => reply.status(201).send(await master.createArea(ctx, req.body, actorOf(req))));
+  app.patch<{ Params: { id: string } }>('/api/areas/:id', async (req) => master.updateArea(ctx, req.params.id, req.body, actorOf(req)));
+  app.get('/api/institutions', async (req) => ({ items: await master.listInstitutions(ctx, actorOf(req)) }));
+  app.post('/api/institutions', async (req, reply) => reply.status(201).send(await master.createInstitution(ctx, req.body, actorOf(req))));
+  app.patch<{ Params: { id: string } }>('/api/institutions/:id', async (req) => master.updateInstitution(ctx, req.params.id, req.body, actorOf(req)));
+  app.get('/api/staff', async (req) => ({ items: await master.listStaff(ctx, actorOf(req)) }));
+  app.post('/api/staff', async (req, reply) => reply.status(201).send(await master.createStaff(ctx, req.body, actorOf(req))));
+  app.get<{ Params: { id: string } }>('/api/staff/:id', async (req) => {
+    const s = /^[0-9a-f-]{36}$/i.test(req.params.id) ? await master.staffView(ctx, req.params.id) : undefined;
+    if (!s) throw new ServiceError('NOT_FOUND', `no staff member ${req.params.id}`);
+    return s;
+  });
+  app.patch<{ Params: { id: string } }>('/api/staff/:id', async (req) => master.updateStaff(ctx, req.params.id, req.body, actorOf(req)));
+
+  app.get('/api/settings', async (req) => ({ items: await listSettings(ctx, actorOf(req)) }));
+  app.put<{ Params: { key: string } }>('/api/settings/:key', async (req) => putSetting(ctx, req.params.key, req.body, actorOf(req)));
+
+  app.post('/api/tokens', async (req, reply) => {
+    const actor = actorOf(req);
+    if (actor.role !== 'admin') throw new ServiceError('FORBIDDEN', 'only admin tokens may create tokens');
+    return reply.status(201).send(await createToken(deps.database.db, req.body, actor, deps.clock()));
+  });
+  app.delete<{ Params: { id: string } }>('/api/tokens/:id', async (req, reply) => {
+    const actor = actorOf(req);
+    if (actor.role !== 'admin') throw new ServiceError('FORBIDDEN', 'only admin tokens may revoke tokens');
+    if (!/^[0-9a-f-]{36}$/i.test(req.params.id)) throw new ServiceError('NOT_FOUND', `no active token ${req.params.id}`);
+    await revokeToken(deps.database.db, req.params.id, actor, deps.clock());
+    return reply.status(204).send();
+  });
+
+  // Web UI (src/ui): server-rendered pages with cookie sessions, in its own encapsulated plugin.
+  await registerUi(app, deps, ctx);
+
+  return app;
+}

@@ -1,0 +1,114 @@
+/**
+ * Two drivers, one schema: postgres.js when DATABASE_URL is set, PGlite (embedded Postgres in
+ * WebAssembly) under FRISTVAGT_DATA_DIR otherwise. Same migrations, same repositories.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import { packageRoot } from '../paths.js';
+import * as schema from './schema.js';
+
+export type Schema = typeof schema;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- both drivers' HKTs differ; repositories use the common surface.
+export type Db = PgDatabase<PgQueryResultHKT, Schema> & { $client?: any };
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type Executor = Db | Tx;
+
+export interface Database {
+  db: Db;
+  driver: 'postgres' | 'pglite';
+  /** LISTEN on a channel; returns the function that stops listening. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export class DatabaseError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, opts?: { cause?: unknown }) {
+    super(message, opts);
+    this.name = 'DatabaseError';
+    this.code = code;
+  }
+}
+
+export const MIGRATIONS_DIR = join(packageRoot(), 'src/db/migrations');
+
+export interface OpenOptions {
+  databaseUrl?: string | undefined;
+  /** PGlite directory; `memory://` for a throw-away in-memory database (tests). */
+  dataDir?: string;
+  /** Postgres schema to use (tests give each file its own). */
+  searchPath?: string;
+  maxConnections?: number;
+}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.databaseUrl) {
+    const connection: Record<string, string> = {};
+    if (opts.searchPath) connection['search_path'] = opts.searchPath;
+    const client = postgres(opts.databaseUrl, {
+      max: opts.maxConnections ?? 10,
+      onnotice: () => undefined,
+      connection,
+    });
+    const db = drizzlePostgres(client, { schema }) as unknown as Db;
+    return {
+      db,
+      driver: 'postgres',
+      async listen(channel, onPayload) {
+        const sub = await client.listen(channel, onPayload);
+        return () => sub.unlisten();
+      },
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  const dataDir = opts.dataDir ?? './data';
+  let target = dataDir;
+  if (!dataDir.startsWith('memory://')) {
+    target = resolve(dataDir, 'pglite');
+    mkdirSync(target, { recursive: true });
+  }
+  const client = await PGlite.create(target);
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  return {
+    db,
+    driver: 'pglite',
+    async listen(channel, onPayload) {
+      return client.listen(channel, onPayload);
+    },
+    close: () => client.close(),
+  };
+}
+
+const MIGRATION_LOCK = 7_347_001;
+
+/** Applies the committed migrations. Serialised with an advisory lock so that several processes can start at once. */
+export async function migrate(database: Database, opts: OpenOptions = {}): Promise<void> {
+  if (database.driver === 'pglite') {
+    await migratePglite(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
+    return;
+  }
+  if (!opts.databaseUrl) throw new DatabaseError('MIGRATE_NEEDS_URL', 'migrate: databaseUrl is required for the postgres driver');
+  // One dedicated connection: an advisory lock belongs to a session, and a pool may switch sessions.
+  const connection: Record<string, string> = {};
+  if (opts.searchPath) connection['search_path'] = opts.searchPath;
+  const client = postgres(opts.databaseUrl, { max: 1, onnotice: () => undefined, connection });
+  try {
+    await client`SELECT pg_advisory_lock(${MIGRATION_LOCK})`;
+    await migratePostgres(drizzlePostgres(client), { migrationsFolder: MIGRATIONS_DIR, ...(opts.searchPath ? { migrationsSchema: opts.searchPath } : {}) });
+  } finally {
+    await client`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`.catch(() => undefined);
+    await client.end({ timeout: 5 });
+  }
+}
+
+export async function ping(db: Db): Promise<void> {
+  await db.execute(sql`SELECT 1`);
+}

@@ -1,0 +1,433 @@
+/**
+ * The database schema. Postgres is the truth: records, their materialised deadlines, the
+ * notification outbox, settings, tokens and the audit log. Enums, checks and foreign keys make the
+ * database itself refuse nonsense, whoever writes to it (the API or an integration).
+ */
+import { sql } from 'drizzle-orm';
+import {
+  type AnyPgColumn,
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const day = (name: string) => date(name, { mode: 'string' });
+const SLUG = `'^[a-z0-9][a-z0-9-]{0,62}$'`;
+const EMAIL = `'^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'`;
+// CPR: ddmmyy-xxxx stored without the dash; the date part is checked in the application.
+const CPR = `'^[0-9]{10}$'`;
+
+export const incidentKind = pgEnum('incident_kind', ['death', 'suicide', 'qualified_suicide_attempt', 'qualified_self_harm', 'other_self_harm_behaviour']);
+export const clientCategory = pgEnum('client_category', ['convicted_from_liberty', 'remand', 'supervision', 'measure_68_69', 'youth_home_detention']);
+export const institutionKind = pgEnum('institution_kind', ['prison', 'local_jail', 'halfway_house', 'probation_office']);
+export const recordType = pgEnum('record_type', ['incident', 'security_cell_placement', 'force_use', 'action_plan']);
+export const deadlineStatus = pgEnum('deadline_status', ['open', 'met', 'met_late', 'breached']);
+export const ruleBasis = pgEnum('rule_basis', ['law', 'policy']);
+export const notificationStatus = pgEnum('notification_status', ['scheduled', 'sending', 'sent', 'failed', 'cancelled', 'superseded']);
+export const tokenRole = pgEnum('token_role', ['admin', 'area', 'institution', 'reader']);
+export const paroleOutcome = pgEnum('parole_outcome', ['granted', 'refused']);
+
+const stamps = {
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  /** Monotonic change watermark, set by a trigger on every insert/update (the worker's catch-up cursor). */
+  changeSeq: bigint('change_seq', { mode: 'number' }).notNull().default(0),
+  version: integer('version').notNull().default(1),
+};
+
+export const areas = pgTable('areas', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  officeEmail: text('office_email').notNull(),
+  directorName: text('director_name').notNull(),
+  /** The area director, or the delegate the area has named (§ 5). */
+  directorEmail: text('director_email').notNull(),
+  leadershipEmail: text('leadership_email'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  check('areas_id_slug', sql.raw(`${t.id.name} ~ ${SLUG}`)),
+  check('areas_office_email', sql.raw(`office_email ~ ${EMAIL}`)),
+  check('areas_director_email', sql.raw(`director_email ~ ${EMAIL}`)),
+  check('areas_leadership_email', sql.raw(`leadership_email IS NULL OR leadership_email ~ ${EMAIL}`)),
+]);
+
+export const institutions = pgTable('institutions', {
+  id: text('id').primaryKey(),
+  areaId: text('area_id').notNull().references(() => areas.id, { onDelete: 'restrict' }),
+  name: text('name').notNull(),
+  kind: institutionKind('kind').notNull(),
+  dutyManagerEmail: text('duty_manager_email').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  check('institutions_id_slug', sql.raw(`id ~ ${SLUG}`)),
+  check('institutions_duty_email', sql.raw(`duty_manager_email ~ ${EMAIL}`)),
+  index('institutions_area_idx').on(t.areaId),
+]);
+
+export const staff = pgTable('staff', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  areaId: text('area_id').notNull().references(() => areas.id, { onDelete: 'restrict' }),
+  institutionId: text('institution_id').references(() => institutions.id, { onDelete: 'restrict' }),
+  name: text('name').notNull(),
+  email: text('email').notNull(),
+  title: text('title'),
+  substituteId: uuid('substitute_id').references((): AnyPgColumn => staff.id, { onDelete: 'set null' }),
+  active: boolean('active').notNull().default(true),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  check('staff_email', sql.raw(`email ~ ${EMAIL}`)),
+  check('staff_not_own_substitute', sql`${t.substituteId} IS NULL OR ${t.substituteId} <> ${t.id}`),
+  uniqueIndex('staff_email_uq').on(t.email),
+]);
+
+export const staffAbsences = pgTable('staff_absences', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  staffId: uuid('staff_id').notNull().references(() => staff.id, { onDelete: 'cascade' }),
+  fromDate: day('from_date').notNull(),
+  untilDate: day('until_date').notNull(),
+  reason: text('reason'),
+}, (t) => [
+  check('absence_order', sql`${t.untilDate} >= ${t.fromDate}`),
+  index('absences_staff_idx').on(t.staffId),
+]);
+
+const person = {
+  inmateName: text('inmate_name'),
+  cpr: text('cpr'),
+};
+
+export const incidents = pgTable('incidents', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  institutionId: text('institution_id').notNull().references(() => institutions.id, { onDelete: 'restrict' }),
+  journalNumber: text('journal_number').notNull(),
+  kind: incidentKind('kind').notNull(),
+  ...person,
+  description: text('description'),
+  occurredAt: ts('occurred_at').notNull(),
+  registeredAt: ts('registered_at').notNull().defaultNow(),
+  mediaAttention: boolean('media_attention').notNull().default(false),
+  preliminaryNoticeSentAt: ts('preliminary_notice_sent_at'),
+  finalReportSubmittedAt: ts('final_report_submitted_at'),
+  delayNotifiedAt: ts('delay_notified_at'),
+  finalReportExpectedAt: day('final_report_expected_at'),
+  delayReason: text('delay_reason'),
+  inmateConversationHeldAt: ts('inmate_conversation_held_at'),
+  closingLetterSentAt: ts('closing_letter_sent_at'),
+  closedAt: ts('closed_at'),
+  ...stamps,
+}, (t) => [
+  uniqueIndex('incidents_journal_uq').on(t.journalNumber),
+  index('incidents_institution_idx').on(t.institutionId),
+  index('incidents_change_idx').on(t.changeSeq),
+  check('incidents_cpr', sql.raw(`cpr IS NULL OR cpr ~ ${CPR}`)),
+  check('incidents_notice_after', sql`${t.preliminaryNoticeSentAt} IS NULL OR ${t.preliminaryNoticeSentAt} >= ${t.occurredAt}`),
+  check('incidents_report_after', sql`${t.finalReportSubmittedAt} IS NULL OR ${t.finalReportSubmittedAt} >= ${t.occurredAt}`),
+  check('incidents_delay_pair', sql`(${t.delayNotifiedAt} IS NULL) = (${t.finalReportExpectedAt} IS NULL)`),
+]);
+
+export const securityCellPlacements = pgTable('security_cell_placements', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  institutionId: text('institution_id').notNull().references(() => institutions.id, { onDelete: 'restrict' }),
+  journalNumber: text('journal_number').notNull(),
+  ...person,
+  mechanicalRestraint: boolean('mechanical_restraint').notNull().default(false),
+  placedAt: ts('placed_at').notNull(),
+  endedAt: ts('ended_at'),
+  followUpHeldAt: ts('follow_up_held_at'),
+  followUpPostponedReason: text('follow_up_postponed_reason'),
+  followUpRescheduledTo: day('follow_up_rescheduled_to'),
+  closedAt: ts('closed_at'),
+  ...stamps,
+}, (t) => [
+  uniqueIndex('cell_journal_uq').on(t.journalNumber),
+  index('cell_institution_idx').on(t.institutionId),
+  index('cell_change_idx').on(t.changeSeq),
+  check('cell_cpr', sql.raw(`cpr IS NULL OR cpr ~ ${CPR}`)),
+  check('cell_end_after_start', sql`${t.endedAt} IS NULL OR ${t.endedAt} >= ${t.placedAt}`),
+  check('cell_followup_needs_end', sql`${t.followUpHeldAt} IS NULL OR ${t.endedAt} IS NOT NULL`),
+  check('cell_reschedule_needs_reason', sql`${t.followUpRescheduledTo} IS NULL OR ${t.followUpPostponedReason} IS NOT NULL`),
+]);
+
+export const forceUses = pgTable('force_uses', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  institutionId: text('institution_id').notNull().references(() => institutions.id, { onDelete: 'restrict' }),
+  journalNumber: text('journal_number').notNull(),
+  ...person,
+  description: text('description'),
+  occurredAt: ts('occurred_at').notNull(),
+  reportFiledAt: ts('report_filed_at'),
+  complaintReceivedAt: ts('complaint_received_at'),
+  closedAt: ts('closed_at'),
+  ...stamps,
+}, (t) => [
+  uniqueIndex('force_journal_uq').on(t.journalNumber),
+  index('force_institution_idx').on(t.institutionId),
+  index('force_change_idx').on(t.changeSeq),
+  check('force_cpr', sql.raw(`cpr IS NULL OR cpr ~ ${CPR}`)),
+  check('force_report_after', sql`${t.reportFiledAt} IS NULL OR ${t.reportFiledAt} >= ${t.occurredAt}`),
+]);
+
+export const actionPlans = pgTable('action_plans', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  institutionId: text('institution_id').notNull().references(() => institutions.id, { onDelete: 'restrict' }),
+  journalNumber: text('journal_number').notNull(),
+  ...person,
+  clientCategory: clientCategory('client_category').notNull(),
+  ownerId: uuid('owner_id').references(() => staff.id, { onDelete: 'set null' }),
+  ownerAssignedAt: ts('owner_assigned_at'),
+  admittedAt: ts('admitted_at'),
+  supervisionEstablishedAt: ts('supervision_established_at'),
+  sentenceStartDate: day('sentence_start_date'),
+  possibleParoleDate: day('possible_parole_date'),
+  expectedReleaseDate: day('expected_release_date'),
+  expelled: boolean('expelled').notNull().default(false),
+  planCreatedAt: ts('plan_created_at'),
+  elaboratedAt: ts('elaborated_at'),
+  municipalityContactedAt: ts('municipality_contacted_at'),
+  closedAt: ts('closed_at'),
+  ...stamps,
+}, (t) => [
+  uniqueIndex('plans_journal_uq').on(t.journalNumber),
+  index('plans_institution_idx').on(t.institutionId),
+  index('plans_owner_idx').on(t.ownerId),
+  index('plans_change_idx').on(t.changeSeq),
+  check('plans_cpr', sql.raw(`cpr IS NULL OR cpr ~ ${CPR}`)),
+  check('plans_start', sql`(${t.clientCategory} = 'supervision' AND ${t.supervisionEstablishedAt} IS NOT NULL) OR (${t.clientCategory} <> 'supervision' AND ${t.admittedAt} IS NOT NULL)`),
+  check('plans_elaborated_after_created', sql`${t.elaboratedAt} IS NULL OR ${t.planCreatedAt} IS NULL OR ${t.elaboratedAt} >= ${t.planCreatedAt}`),
+]);
+
+export const planEvaluations = pgTable('plan_evaluations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  planId: uuid('plan_id').notNull().references(() => actionPlans.id, { onDelete: 'cascade' }),
+  evaluatedAt: ts('evaluated_at').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [index('evaluations_plan_idx').on(t.planId, t.evaluatedAt)]);
+
+export const planTransfers = pgTable('plan_transfers', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  planId: uuid('plan_id').notNull().references(() => actionPlans.id, { onDelete: 'cascade' }),
+  transferredAt: ts('transferred_at').notNull(),
+  toInstitutionId: text('to_institution_id').notNull().references(() => institutions.id, { onDelete: 'restrict' }),
+  planUpdatedAt: ts('plan_updated_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [
+  index('transfers_plan_idx').on(t.planId, t.transferredAt),
+  check('transfer_update_after', sql`${t.planUpdatedAt} IS NULL OR ${t.planUpdatedAt} >= ${t.transferredAt}`),
+]);
+
+export const paroleDecisions = pgTable('parole_decisions', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  planId: uuid('plan_id').notNull().references(() => actionPlans.id, { onDelete: 'cascade' }),
+  decidedAt: ts('decided_at').notNull(),
+  outcome: paroleOutcome('outcome').notNull(),
+  planUpdatedAt: ts('plan_updated_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [
+  index('parole_plan_idx').on(t.planId, t.decidedAt),
+  check('parole_update_after', sql`${t.planUpdatedAt} IS NULL OR ${t.planUpdatedAt} >= ${t.decidedAt}`),
+]);
+
+/** Deadlines as computed by the engine, materialised so that lists and the worker can query them. */
+export const deadlines = pgTable('deadlines', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  recordType: recordType('record_type').notNull(),
+  recordId: uuid('record_id').notNull(),
+  institutionId: text('institution_id').notNull().references(() => institutions.id, { onDelete: 'restrict' }),
+  areaId: text('area_id').notNull().references(() => areas.id, { onDelete: 'restrict' }),
+  key: text('key').notNull(),
+  ruleId: text('rule_id').notNull(),
+  basis: ruleBasis('basis').notNull(),
+  obligation: text('obligation').notNull().default('duty'),
+  citation: text('citation').notNull(),
+  /** Danish explanation as of computation, for lists; the record endpoint recomputes it in either language. */
+  explanation: text('explanation').notNull(),
+  startDate: day('start_date').notNull(),
+  dueDate: day('due_date').notNull(),
+  dueAt: ts('due_at').notNull(),
+  originalDueDate: day('original_due_date'),
+  status: deadlineStatus('status').notNull(),
+  suspended: boolean('suspended').notNull().default(false),
+  completedAt: ts('completed_at'),
+  calendarVersion: text('calendar_version').notNull(),
+  catalogueVersion: text('catalogue_version').notNull(),
+  computedAt: ts('computed_at').notNull().defaultNow(),
+  /** False once the rule no longer applies to the record (e.g. reclassified to chapter 5). */
+  active: boolean('active').notNull().default(true),
+}, (t) => [
+  uniqueIndex('deadlines_record_key_uq').on(t.recordType, t.recordId, t.key),
+  index('deadlines_due_idx').on(t.status, t.dueDate),
+  index('deadlines_area_idx').on(t.areaId, t.status),
+  index('deadlines_institution_idx').on(t.institutionId, t.status),
+  check('deadlines_obligation', sql`${t.obligation} IN ('duty', 'right')`),
+]);
+
+/** The outbox: one row per planned reminder, escalation or notice; unique per deadline, stage and recipient. */
+export const notifications = pgTable('notifications', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  deadlineId: uuid('deadline_id').references(() => deadlines.id, { onDelete: 'cascade' }),
+  recordType: recordType('record_type').notNull(),
+  recordId: uuid('record_id').notNull(),
+  /** `<deadline key>:<stage id>` (e.g. `incident.final-report:reminder-1`) or an alert/notice name. */
+  stage: text('stage').notNull(),
+  kind: text('kind').notNull().default('reminder'),
+  template: text('template').notNull(),
+  recipient: text('recipient').notNull(),
+  plannedAt: ts('planned_at').notNull(),
+  status: notificationStatus('status').notNull().default('scheduled'),
+  version: integer('version').notNull().default(1),
+  attempts: integer('attempts').notNull().default(0),
+  messageId: text('message_id'),
+  lastError: text('last_error'),
+  claimedAt: ts('claimed_at'),
+  sentAt: ts('sent_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('notifications_stage_uq').on(t.recordType, t.recordId, t.stage, t.recipient),
+  index('notifications_due_idx').on(t.status, t.plannedAt),
+  check('notifications_recipient', sql.raw(`recipient ~ ${EMAIL}`)),
+  check('notifications_sent_has_id', sql`${t.status} <> 'sent' OR ${t.messageId} IS NOT NULL`),
+]);
+
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  updatedBy: text('updated_by').notNull(),
+});
+
+export const apiTokens = pgTable('api_tokens', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  /** sha256 of the token; the token itself is shown once and never stored. */
+  tokenHash: text('token_hash').notNull(),
+  role: tokenRole('role').notNull(),
+  areaId: text('area_id').references(() => areas.id, { onDelete: 'restrict' }),
+  institutionId: text('institution_id').references(() => institutions.id, { onDelete: 'restrict' }),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  revokedAt: ts('revoked_at'),
+  lastUsedAt: ts('last_used_at'),
+}, (t) => [
+  uniqueIndex('tokens_hash_uq').on(t.tokenHash),
+  check('tokens_scope', sql`(${t.role} = 'area') = (${t.areaId} IS NOT NULL) AND (${t.role} = 'institution') = (${t.institutionId} IS NOT NULL)`),
+]);
+
+export const idempotencyKeys = pgTable('idempotency_keys', {
+  actor: text('actor').notNull(),
+  key: text('key').notNull(),
+  method: text('method').notNull(),
+  path: text('path').notNull(),
+  requestHash: text('request_hash').notNull(),
+  statusCode: integer('status_code').notNull(),
+  response: jsonb('response').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.actor, t.key] })]);
+
+/** Append-only, hash-chained. Updates and deletes are refused by a trigger (see the custom migration). */
+export const auditLog = pgTable('audit_log', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  at: ts('at').notNull().defaultNow(),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  entityType: text('entity_type').notNull(),
+  entityId: text('entity_id').notNull(),
+  before: jsonb('before'),
+  after: jsonb('after'),
+  prevHash: text('prev_hash').notNull(),
+  hash: text('hash').notNull(),
+}, (t) => [
+  uniqueIndex('audit_hash_uq').on(t.hash),
+  index('audit_entity_idx').on(t.entityType, t.entityId),
+]);
+
+/** The built-in mail catcher: when no SMTP_URL is set, messages are stored here (development, demos). */
+export const caughtMail = pgTable('caught_mail', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  messageId: text('message_id').notNull(),
+  notificationId: uuid('notification_id'),
+  fromAddress: text('from_address').notNull(),
+  recipients: jsonb('recipients').notNull(),
+  subject: text('subject').notNull(),
+  text: text('text').notNull(),
+  html: text('html'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [uniqueIndex('caught_mail_message_uq').on(t.messageId)]);
+
+/**
+ * Browser sessions of the web UI: a token is exchanged once for a session cookie. Only hashes are
+ * stored; the session dies with its API token (revoked token → `token_id` no longer resolves).
+ */
+export const uiSessions = pgTable('ui_sessions', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  /** sha256 of the cookie value. */
+  sessionHash: text('session_hash').notNull(),
+  /** The API token the session was made from (`api_tokens.id`), or `env-admin` for FRISTVAGT_ADMIN_TOKEN. */
+  tokenId: text('token_id').notNull(),
+  /** The CSRF token of this session (random, compared in constant time); not a credential on its own. */
+  csrfToken: text('csrf_token').notNull(),
+  lang: text('lang').notNull().default('da'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+  expiresAt: ts('expires_at').notNull(),
+  revokedAt: ts('revoked_at'),
+}, (t) => [uniqueIndex('ui_sessions_hash_uq').on(t.sessionHash), index('ui_sessions_expires_idx').on(t.expiresAt)]);
+
+/** Personal ICS feeds: the secret in the URL is shown once; only its hash is kept, and revoking ends the feed. */
+export const calendarFeeds = pgTable('calendar_feeds', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  staffId: uuid('staff_id').notNull().references(() => staff.id, { onDelete: 'cascade' }),
+  secretHash: text('secret_hash').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  lastUsedAt: ts('last_used_at'),
+  revokedAt: ts('revoked_at'),
+}, (t) => [uniqueIndex('calendar_feeds_secret_uq').on(t.secretHash), index('calendar_feeds_staff_idx').on(t.staffId)]);
+
+/** One row per running worker process: liveness and sweep timings for /metrics and /readyz. */
+export const workerHeartbeats = pgTable('worker_heartbeats', {
+  workerId: text('worker_id').primaryKey(),
+  hostname: text('hostname').notNull(),
+  pid: integer('pid').notNull(),
+  startedAt: ts('started_at').notNull().defaultNow(),
+  lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+  lastSweepAt: ts('last_sweep_at'),
+  lastSweepMs: integer('last_sweep_ms'),
+  sweepsTotal: bigint('sweeps_total', { mode: 'number' }).notNull().default(0),
+  sweepMsTotal: bigint('sweep_ms_total', { mode: 'number' }).notNull().default(0),
+});
+
+/** The § 22 annual overview: one per area and year, claimed and sent like a notification (once). */
+export const annualOverviews = pgTable('annual_overviews', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  areaId: text('area_id').notNull().references(() => areas.id, { onDelete: 'restrict' }),
+  year: integer('year').notNull(),
+  recipient: text('recipient').notNull(),
+  status: notificationStatus('status').notNull().default('scheduled'),
+  plannedAt: ts('planned_at').notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  messageId: text('message_id'),
+  lastError: text('last_error'),
+  claimedAt: ts('claimed_at'),
+  sentAt: ts('sent_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('annual_overviews_area_year_uq').on(t.areaId, t.year),
+  check('annual_overviews_sent_has_id', sql`${t.status} <> 'sent' OR ${t.messageId} IS NOT NULL`),
+]);

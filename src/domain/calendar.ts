@@ -1,0 +1,249 @@
+/**
+ * The working-day calendar: Monday–Friday minus Danish public holidays (helligdage) minus the
+ * closure days an administrator declared.
+ *
+ * Holidays come from date-holidays (DK, type `public`), which has Store bededag up to 2023 only.
+ * They are precomputed once per year into a flag array, so counting working days never calls
+ * date-holidays per day.
+ */
+import Holidays from 'date-holidays';
+import { civilFromDays, daysFromCivil, daysInMonth, isoWeekdayIndex, parseIsoDate, formatIsoDate, type EpochDay } from './dates.js';
+import { DomainError } from './errors.js';
+
+export type NonWorkingReason =
+  | { kind: 'weekend' }
+  | { kind: 'holiday'; name: { da: string; en: string } }
+  | { kind: 'closure'; spec: string };
+
+export interface Holiday {
+  date: string;
+  name: string;
+}
+
+const FLAG_WORKING = 0;
+const FLAG_WEEKEND = 1;
+const FLAG_HOLIDAY = 2;
+const FLAG_CLOSURE = 3;
+const FLAG_UNKNOWN = 255;
+const FLAT_FIRST_DAY = daysFromCivil(1900, 1, 1);
+const FLAT_DAYS = daysFromCivil(2200, 1, 1) - FLAT_FIRST_DAY;
+
+interface YearTable {
+  start: EpochDay;
+  flags: Uint8Array;
+  holidayNames: Map<EpochDay, { da: string; en: string }>;
+  closureSpecs: Map<EpochDay, string>;
+}
+
+interface PublicHoliday {
+  day: EpochDay;
+  da: string;
+  en: string;
+}
+
+// date-holidays objects are expensive to build and their output is the same for every calendar.
+const hdDa = new Holidays('DK', { languages: ['da'], types: ['public'] });
+const hdEn = new Holidays('DK', { languages: ['en'], types: ['public'] });
+const publicHolidayCache = new Map<number, PublicHoliday[]>();
+
+/** Danish public holidays of a year, straight from date-holidays (type `public` only). */
+export function danishPublicHolidays(year: number): PublicHoliday[] {
+  let list = publicHolidayCache.get(year);
+  if (list) return list;
+  const en = new Map<string, string>();
+  for (const h of hdEn.getHolidays(year)) if (h.type === 'public') en.set(h.date.slice(0, 10), h.name);
+  list = [];
+  for (const h of hdDa.getHolidays(year)) {
+    if (h.type !== 'public') continue;
+    const iso = h.date.slice(0, 10);
+    const day = parseIsoDate(iso);
+    if (day === undefined) continue;
+    list.push({ day, da: h.name, en: en.get(iso) ?? h.name });
+  }
+  list.sort((a, b) => a.day - b.day);
+  publicHolidayCache.set(year, list);
+  return list;
+}
+
+const MMDD = /^(\d{2})-(\d{2})$/;
+
+export interface ClosureDays {
+  /** Every year, as [month, day]. */
+  yearly: Array<{ month: number; day: number; spec: string }>;
+  /** Exact dates. */
+  once: Map<EpochDay, string>;
+}
+
+/**
+ * Parses closure days given as `MM-DD` (every year) or `YYYY-MM-DD` (once).
+ * Throws a DomainError naming the offending entry so that a typo never silently yields a later deadline.
+ */
+export function parseClosureDays(specs: readonly string[], field = 'closureDays'): ClosureDays {
+  const yearly: ClosureDays['yearly'] = [];
+  const once = new Map<EpochDay, string>();
+  specs.forEach((raw, i) => {
+    const spec = raw.trim();
+    const m = MMDD.exec(spec);
+    if (m) {
+      const month = Number(m[1]);
+      const day = Number(m[2]);
+      // 02-29 is allowed: it applies in leap years only.
+      if (month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(2024, month)) {
+        yearly.push({ month, day, spec });
+        return;
+      }
+    } else {
+      const d = parseIsoDate(spec);
+      if (d !== undefined) {
+        once.set(d, spec);
+        return;
+      }
+    }
+    throw new DomainError('INVALID_CLOSURE_DAY', `${field}[${i}]: "${raw}" is not a closure day (use MM-DD or YYYY-MM-DD)`, {
+      path: [field, i],
+    });
+  });
+  return { yearly, once };
+}
+
+export class Calendar {
+  readonly closureSpecs: readonly string[];
+  private readonly closures: ClosureDays;
+  private readonly years = new Map<number, YearTable>();
+
+  constructor(closureSpecs: readonly string[] = []) {
+    this.closureSpecs = [...closureSpecs];
+    this.closures = parseClosureDays(closureSpecs);
+  }
+
+  private table(year: number): YearTable {
+    let t = this.years.get(year);
+    if (t) return t;
+    const start = daysFromCivil(year, 1, 1);
+    const end = daysFromCivil(year + 1, 1, 1);
+    const flags = new Uint8Array(end - start);
+    for (let d = start; d < end; d++) if (isoWeekdayIndex(d) >= 5) flags[d - start] = FLAG_WEEKEND;
+    const holidayNames = new Map<EpochDay, { da: string; en: string }>();
+    for (const h of danishPublicHolidays(year)) {
+      flags[h.day - start] = FLAG_HOLIDAY;
+      holidayNames.set(h.day, { da: h.da, en: h.en });
+    }
+    const closureSpecs = new Map<EpochDay, string>();
+    const close = (d: EpochDay, spec: string): void => {
+      // A weekend or holiday is already closed; keep its own reason, it explains better.
+      if (flags[d - start] === FLAG_WORKING) {
+        flags[d - start] = FLAG_CLOSURE;
+        closureSpecs.set(d, spec);
+      }
+    };
+    for (const c of this.closures.yearly) {
+      if (c.day <= daysInMonth(year, c.month)) close(daysFromCivil(year, c.month, c.day), c.spec);
+    }
+    for (const [d, spec] of this.closures.once) if (d >= start && d < end) close(d, spec);
+    t = { start, flags, holidayNames, closureSpecs };
+    this.years.set(year, t);
+    return t;
+  }
+
+  private tableOf(d: EpochDay): YearTable {
+    // Fast path: most lookups hit the year of the previous lookup.
+    let t = this.lastTable;
+    if (!t || d < t.start || d >= t.start + t.flags.length) {
+      t = this.table(civilFromDays(d).year);
+      this.lastTable = t;
+    }
+    return t;
+  }
+
+  private lastTable: YearTable | undefined;
+
+  // The flags of 1900–2199 in one flat array, copied a year at a time from the year tables: a
+  // sweep jumps between years record by record, which the one-year fast path above cannot follow.
+  private flat: Uint8Array | undefined;
+
+  private flagOf(d: EpochDay): number {
+    const i = d - FLAT_FIRST_DAY;
+    if (i >>> 0 !== i || i >= FLAT_DAYS) {
+      const t = this.tableOf(d);
+      return t.flags[d - t.start] as number;
+    }
+    const flat = (this.flat ??= new Uint8Array(FLAT_DAYS).fill(FLAG_UNKNOWN));
+    const flag = flat[i] as number;
+    if (flag !== FLAG_UNKNOWN) return flag;
+    const t = this.tableOf(d);
+    flat.set(t.flags, t.start - FLAT_FIRST_DAY);
+    return flat[i] as number;
+  }
+
+  isWorkingDayEpoch(d: EpochDay): boolean {
+    return this.flagOf(d) === FLAG_WORKING;
+  }
+
+  nonWorkingReason(d: EpochDay): NonWorkingReason | undefined {
+    const flag = this.flagOf(d);
+    if (flag === FLAG_WORKING) return undefined;
+    const t = this.tableOf(d);
+    switch (flag) {
+      case FLAG_WEEKEND:
+        return { kind: 'weekend' };
+      case FLAG_HOLIDAY:
+        return { kind: 'holiday', name: t.holidayNames.get(d) ?? { da: 'helligdag', en: 'public holiday' } };
+      case FLAG_CLOSURE:
+        return { kind: 'closure', spec: t.closureSpecs.get(d) ?? '' };
+      default:
+        return undefined;
+    }
+  }
+
+  /** The n-th working day after `d` (d itself not counted); n ≥ 0. */
+  addWorkingDaysEpoch(d: EpochDay, n: number): EpochDay {
+    let day = d;
+    let left = n;
+    while (left > 0) {
+      day++;
+      if (this.isWorkingDayEpoch(day)) left--;
+    }
+    return day;
+  }
+
+  /** The n-th working day before `d` (d itself not counted); n ≥ 0. */
+  subtractWorkingDaysEpoch(d: EpochDay, n: number): EpochDay {
+    let day = d;
+    let left = n;
+    while (left > 0) {
+      day--;
+      if (this.isWorkingDayEpoch(day)) left--;
+    }
+    return day;
+  }
+
+  /** `d` when it is a working day, else the next working day after it. */
+  nextWorkingDayOnOrAfter(d: EpochDay): EpochDay {
+    let day = d;
+    while (!this.isWorkingDayEpoch(day)) day++;
+    return day;
+  }
+
+  // String-date conveniences for callers outside the engine (CLI, tests, UI).
+  isWorkingDay(date: string): boolean {
+    return this.isWorkingDayEpoch(requireDate(date));
+  }
+
+  addWorkingDays(date: string, n: number): string {
+    return formatIsoDate(this.addWorkingDaysEpoch(requireDate(date), n));
+  }
+
+  holidays(year: number): Holiday[] {
+    return danishPublicHolidays(year).map((h) => ({ date: formatIsoDate(h.day), name: h.da }));
+  }
+}
+
+function requireDate(date: string): EpochDay {
+  const d = parseIsoDate(date);
+  if (d === undefined) throw new DomainError('INVALID_DATE', `"${date}" is not a date (YYYY-MM-DD)`, { path: ['date'] });
+  return d;
+}
+
+export function createCalendar(opts: { closureDays?: readonly string[] } = {}): Calendar {
+  return new Calendar(opts.closureDays ?? []);
+}

@@ -1,0 +1,10 @@
+export * from './dates.js';
+export * from './errors.js';
+export { Calendar, createCalendar, danishPublicHolidays, parseClosureDays, type Holiday, type NonWorkingReason } from './calendar.js';
+export * from './records.js';
+export * from './rules.js';
+export * from './deadlines.js';
+export { longDate, weekdayName } from './explain.js';
+export { copenhagenOffsetMinutes, formatLocalInstant, instantOfLocal, localDayOfInstant, END_OF_DAY_MS, ZONE_NAME } from './zone.js';
+export * from './cpr.js';
+export * from './schedule.js';

@@ -1,0 +1,32 @@
+/**
+ * The typed job registry: job name → zod payload. Payloads carry ids only — never a name, a CPR
+ * number or mail content; processors load everything else from Postgres.
+ */
+import type { Queue, JobsOptions } from 'bullmq';
+import { z } from 'zod';
+
+export const QUEUE_NAME = 'fristvagt';
+
+export const JOBS = {
+  'notification.send': z.strictObject({ notificationId: z.uuid() }),
+  'record.plan': z.strictObject({ recordType: z.enum(['incident', 'security_cell_placement', 'force_use', 'action_plan']), recordId: z.uuid() }),
+  sweep: z.strictObject({}),
+  'retention.run': z.strictObject({}),
+  'annual-overview.send': z.strictObject({ overviewId: z.uuid() }),
+} as const;
+
+export type JobName = keyof typeof JOBS;
+export type JobPayload<N extends JobName> = z.output<(typeof JOBS)[N]>;
+
+export async function enqueue<N extends JobName>(queue: Queue, name: N, payload: JobPayload<N>, opts: JobsOptions = {}): Promise<void> {
+  const data = JOBS[name].parse(payload);
+  await queue.add(name, data, opts);
+}
+
+export function parsePayload<N extends JobName>(name: N, data: unknown): JobPayload<N> {
+  return JOBS[name].parse(data) as JobPayload<N>;
+}
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(JOBS, name);
+}

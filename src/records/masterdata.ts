@@ -1,0 +1,207 @@
+/** Areas, institutions and staff: the master data records point at. Admins write them (area tokens: their own staff). */
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { appendAudit } from '../db/audit.js';
+import { areas, institutions, staff, staffAbsences } from '../db/schema.js';
+import { pgErrorInfo, ServiceError, validationError } from './errors.js';
+import { dateString, personName, slug } from './values.js';
+import { zodIssues, type Actor, type ServiceContext } from './service.js';
+
+const email = z.email('not a valid e-mail address').max(320);
+
+export const areaCreate = z.strictObject({
+  id: slug,
+  name: z.string().trim().min(1).max(200),
+  officeEmail: email,
+  directorName: personName,
+  directorEmail: email,
+  leadershipEmail: email.nullish(),
+});
+export const areaPatch = areaCreate.omit({ id: true }).partial().strict();
+
+export const institutionCreate = z.strictObject({
+  id: slug,
+  areaId: slug,
+  name: z.string().trim().min(1).max(200),
+  kind: z.enum(['prison', 'local_jail', 'halfway_house', 'probation_office']),
+  dutyManagerEmail: email,
+});
+export const institutionPatch = institutionCreate.omit({ id: true }).partial().strict();
+
+export const staffCreate = z.strictObject({
+  areaId: slug,
+  institutionId: slug.nullish(),
+  name: personName,
+  email,
+  title: z.string().max(200).nullish(),
+  substituteId: z.uuid().nullish(),
+  active: z.boolean().optional(),
+  absences: z.array(z.strictObject({ from: dateString, until: dateString, reason: z.string().max(500).nullish() })).max(100).optional(),
+});
+export const staffPatch = staffCreate.omit({ areaId: true }).partial().strict();
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) throw validationError(zodIssues(r.error));
+  return r.data;
+}
+
+function requireAdmin(actor: Actor): void {
+  if (actor.role !== 'admin') throw new ServiceError('FORBIDDEN', 'only admin tokens may change master data');
+}
+
+function dbError(err: unknown, what: string): never {
+  const { code, constraint } = pgErrorInfo(err);
+  if (code === '23505') throw new ServiceError('CONFLICT', `${what} exists already`, { issues: [{ path: constraint?.includes('email') ? 'email' : 'id', message: 'already exists' }], cause: err });
+  if (code === '23503') throw validationError([{ path: constraint?.includes('area') ? 'areaId' : constraint?.includes('substitute') ? 'substituteId' : constraint?.includes('institution') ? 'institutionId' : 'reference', message: 'refers to something that does not exist' }]);
+  if (code === '23514') throw validationError([{ path: constraint ?? what, message: 'refused by the database constraint' }]);
+  throw err;
+}
+
+export async function listAreas(ctx: ServiceContext) {
+  return ctx.db.select().from(areas).orderBy(asc(areas.name));
+}
+
+export async function createArea(ctx: ServiceContext, body: unknown, actor: Actor) {
+  requireAdmin(actor);
+  const input = parse(areaCreate, body);
+  const now = ctx.clock();
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      const [row] = await tx.insert(areas).values({ ...input, leadershipEmail: input.leadershipEmail ?? null }).returning();
+      await appendAudit(tx, { actor: actor.name, action: 'area.create', entityType: 'area', entityId: input.id, after: row }, now);
+      return row;
+    });
+  } catch (err) {
+    return dbError(err, 'area');
+  }
+}
+
+export async function updateArea(ctx: ServiceContext, id: string, body: unknown, actor: Actor) {
+  requireAdmin(actor);
+  const input = parse(areaPatch, body);
+  const now = ctx.clock();
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      const [before] = await tx.select().from(areas).where(eq(areas.id, id));
+      if (!before) throw new ServiceError('NOT_FOUND', `no area ${id}`);
+      const [row] = await tx.update(areas).set({ ...input, updatedAt: now }).where(eq(areas.id, id)).returning();
+      await appendAudit(tx, { actor: actor.name, action: 'area.update', entityType: 'area', entityId: id, before, after: row }, now);
+      return row;
+    });
+  } catch (err) {
+    if (err instanceof ServiceError) throw err;
+    return dbError(err, 'area');
+  }
+}
+
+export async function listInstitutions(ctx: ServiceContext, actor: Actor) {
+  const q = ctx.db.select().from(institutions);
+  if (actor.role === 'area') return q.where(eq(institutions.areaId, actor.areaId ?? '')).orderBy(asc(institutions.name));
+  if (actor.role === 'institution') return q.where(eq(institutions.id, actor.institutionId ?? '')).orderBy(asc(institutions.name));
+  return q.orderBy(asc(institutions.name));
+}
+
+export async function createInstitution(ctx: ServiceContext, body: unknown, actor: Actor) {
+  requireAdmin(actor);
+  const input = parse(institutionCreate, body);
+  const now = ctx.clock();
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      const [row] = await tx.insert(institutions).values(input).returning();
+      await appendAudit(tx, { actor: actor.name, action: 'institution.create', entityType: 'institution', entityId: input.id, after: row }, now);
+      return row;
+    });
+  } catch (err) {
+    return dbError(err, 'institution');
+  }
+}
+
+export async function updateInstitution(ctx: ServiceContext, id: string, body: unknown, actor: Actor) {
+  requireAdmin(actor);
+  const input = parse(institutionPatch, body);
+  const now = ctx.clock();
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      const [before] = await tx.select().from(institutions).where(eq(institutions.id, id));
+      if (!before) throw new ServiceError('NOT_FOUND', `no institution ${id}`);
+      const [row] = await tx.update(institutions).set({ ...input, updatedAt: now }).where(eq(institutions.id, id)).returning();
+      await appendAudit(tx, { actor: actor.name, action: 'institution.update', entityType: 'institution', entityId: id, before, after: row }, now);
+      return row;
+    });
+  } catch (err) {
+    if (err instanceof ServiceError) throw err;
+    return dbError(err, 'institution');
+  }
+}
+
+async function staffView(ctx: ServiceContext, id: string) {
+  const [row] = await ctx.db.select().from(staff).where(eq(staff.id, id));
+  if (!row) return undefined;
+  const absences = await ctx.db.select().from(staffAbsences).where(eq(staffAbsences.staffId, id)).orderBy(asc(staffAbsences.fromDate));
+  return { ...row, absences: absences.map((a) => ({ id: a.id, from: a.fromDate, until: a.untilDate, reason: a.reason })) };
+}
+
+export async function listStaff(ctx: ServiceContext, actor: Actor) {
+  const q = ctx.db.select().from(staff);
+  const rows = actor.role === 'area' ? await q.where(eq(staff.areaId, actor.areaId ?? '')) : actor.role === 'institution' ? await q.where(eq(staff.institutionId, actor.institutionId ?? '')) : await q;
+  return rows.sort((a, b) => a.name.localeCompare(b.name, 'da'));
+}
+
+function requireStaffWriter(actor: Actor, areaId: string): void {
+  if (actor.role === 'admin') return;
+  if (actor.role === 'area' && actor.areaId === areaId) return;
+  throw new ServiceError('FORBIDDEN', `${actor.role} token may not change staff of area ${areaId}`);
+}
+
+function absenceIssues(absences: Array<{ from: string; until: string }> | undefined): void {
+  absences?.forEach((a, i) => {
+    if (a.until < a.from) throw validationError([{ path: `absences[${i}].until`, message: 'is before from' }]);
+  });
+}
+
+export async function createStaff(ctx: ServiceContext, body: unknown, actor: Actor) {
+  const input = parse(staffCreate, body);
+  requireStaffWriter(actor, input.areaId);
+  absenceIssues(input.absences);
+  const now = ctx.clock();
+  try {
+    const id = await ctx.db.transaction(async (tx) => {
+      const { absences, ...rest } = input;
+      const [row] = await tx.insert(staff).values({ ...rest, institutionId: rest.institutionId ?? null, title: rest.title ?? null, substituteId: rest.substituteId ?? null }).returning();
+      if (!row) throw new Error('insert returned nothing');
+      if (absences && absences.length > 0) await tx.insert(staffAbsences).values(absences.map((a) => ({ staffId: row.id, fromDate: a.from, untilDate: a.until, reason: a.reason ?? null })));
+      await appendAudit(tx, { actor: actor.name, action: 'staff.create', entityType: 'staff', entityId: row.id, after: { ...row, absences: absences ?? [] } }, now);
+      return row.id;
+    });
+    return staffView(ctx, id);
+  } catch (err) {
+    return dbError(err, 'staff member');
+  }
+}
+
+export async function updateStaff(ctx: ServiceContext, id: string, body: unknown, actor: Actor) {
+  const input = parse(staffPatch, body);
+  absenceIssues(input.absences);
+  const before = await staffView(ctx, id);
+  if (!before) throw new ServiceError('NOT_FOUND', `no staff member ${id}`);
+  requireStaffWriter(actor, before.areaId);
+  const now = ctx.clock();
+  try {
+    await ctx.db.transaction(async (tx) => {
+      const { absences, ...rest } = input;
+      await tx.update(staff).set({ ...rest, updatedAt: now }).where(eq(staff.id, id));
+      if (absences) {
+        await tx.delete(staffAbsences).where(and(eq(staffAbsences.staffId, id), sql`true`));
+        if (absences.length > 0) await tx.insert(staffAbsences).values(absences.map((a) => ({ staffId: id, fromDate: a.from, untilDate: a.until, reason: a.reason ?? null })));
+      }
+      const after = await tx.select().from(staff).where(eq(staff.id, id));
+      await appendAudit(tx, { actor: actor.name, action: 'staff.update', entityType: 'staff', entityId: id, before, after: { ...after[0], absences: absences ?? before.absences } }, now);
+    });
+    return staffView(ctx, id);
+  } catch (err) {
+    return dbError(err, 'staff member');
+  }
+}
+
+export { staffView };

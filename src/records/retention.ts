@@ -1,0 +1,159 @@
+/**
+ * Data retention: a record closed more than FRISTVAGT_RETENTION_YEARS ago loses what identifies
+ * the inmate — name, CPR number, free-text description — while everything the statistics and the
+ * legal history need (dates, kinds, categories, deadlines and their statuses, journal number,
+ * institution) stays. Each anonymisation is one transaction with one audit entry, and a record
+ * with nothing left to remove is never touched again, so running it twice changes nothing.
+ *
+ * Known limitation: the audit log is append-only and hash-chained, and earlier entries of a record
+ * (`<type>.create`, `.update`, `.event.*`) hold its name and description in their before/after
+ * views (the CPR number is masked there). They cannot be rewritten without breaking the chain, so
+ * they stay until the log itself is archived.
+ */
+import { and, eq, inArray, isNotNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
+import { appendAudit } from '../db/audit.js';
+import type { Db, Executor } from '../db/client.js';
+import { actionPlans, caughtMail, deadlines, forceUses, incidents, notifications, securityCellPlacements } from '../db/schema.js';
+import { KINDS, type AnyRow, type RecordTypeName } from './kinds.js';
+
+/** What a reason becomes: the fact that a reason was given is part of the legal record (a moved follow-up needs one), its wording is not. */
+export const ANONYMISED_TEXT = '[anonymiseret]';
+/** How removed values appear in the audit entry's before-view: that there was one, never what it was. */
+export const REMOVED_MARK = '[removed]';
+
+interface PersonalFields {
+  /** Set to null. */
+  clear: readonly string[];
+  /** Replaced by ANONYMISED_TEXT when present (the column must stay non-null for the record to stay valid). */
+  replace: readonly string[];
+}
+
+const PERSONAL: Record<RecordTypeName, PersonalFields> = {
+  incident: { clear: ['inmateName', 'cpr', 'description'], replace: ['delayReason'] },
+  security_cell_placement: { clear: ['inmateName', 'cpr'], replace: ['followUpPostponedReason'] },
+  force_use: { clear: ['inmateName', 'cpr', 'description'], replace: [] },
+  action_plan: { clear: ['inmateName', 'cpr'], replace: [] },
+};
+
+const TABLES = {
+  incident: incidents,
+  security_cell_placement: securityCellPlacements,
+  force_use: forceUses,
+  action_plan: actionPlans,
+} as const;
+
+const TYPES = Object.keys(TABLES) as RecordTypeName[];
+
+export interface RetentionOptions {
+  now: Date;
+  /** Whole years after closing; the record is expired once closedAt + years is before now. */
+  years: number;
+}
+
+export interface ExpiredRecord {
+  type: RecordTypeName;
+  id: string;
+  journalNumber: string;
+  closedAt: Date;
+}
+
+/** now minus `years` calendar years (29 February falls on 1 March). */
+export function retentionCutoff(now: Date, years: number): Date {
+  if (!Number.isInteger(years) || years < 1) throw new RangeError('retention years must be a whole number of at least 1');
+  const cutoff = new Date(now.getTime());
+  cutoff.setUTCFullYear(cutoff.getUTCFullYear() - years);
+  return cutoff;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the four record tables share these columns.
+function stillPersonal(type: RecordTypeName, t: any): SQL {
+  const fields = PERSONAL[type];
+  const conds: SQL[] = fields.clear.map((f) => isNotNull(t[f]));
+  for (const f of fields.replace) conds.push(and(isNotNull(t[f]), ne(t[f], ANONYMISED_TEXT)) as SQL);
+  return or(...conds) as SQL;
+}
+
+/** Closed before the cutoff and still holding personal data, oldest first. */
+export async function findExpired(db: Executor, opts: RetentionOptions): Promise<ExpiredRecord[]> {
+  const cutoff = retentionCutoff(opts.now, opts.years);
+  const out: ExpiredRecord[] = [];
+  for (const type of TYPES) {
+    const t = TABLES[type];
+    const rows = await db
+      .select({ id: t.id, journalNumber: t.journalNumber, closedAt: t.closedAt })
+      .from(t)
+      .where(and(isNotNull(t.closedAt), lt(t.closedAt, cutoff), stillPersonal(type, t)));
+    for (const r of rows) out.push({ type, id: r.id, journalNumber: r.journalNumber, closedAt: r.closedAt as Date });
+  }
+  return out.sort((a, b) => a.closedAt.getTime() - b.closedAt.getTime() || a.id.localeCompare(b.id));
+}
+
+function auditView(type: RecordTypeName, row: AnyRow): Record<string, unknown> {
+  return KINDS[type].toApi(row, { showCpr: false });
+}
+
+/** The before-view without the personal data: each removed field says only that it held something. */
+function redactedView(type: RecordTypeName, row: AnyRow): Record<string, unknown> {
+  const view = auditView(type, row);
+  for (const f of [...PERSONAL[type].clear, ...PERSONAL[type].replace]) {
+    if (view[f] !== null && view[f] !== undefined && view[f] !== ANONYMISED_TEXT) view[f] = REMOVED_MARK;
+  }
+  return view;
+}
+
+/** Anonymises one record inside its own transaction; false when another run got there first or it no longer qualifies. */
+async function anonymiseOne(db: Db, rec: ExpiredRecord, cutoff: Date, now: Date, actor: string): Promise<boolean> {
+  const kind = KINDS[rec.type];
+  const t = TABLES[rec.type];
+  return db.transaction(async (tx) => {
+    // Locked and re-checked: two workers (or a worker and the CLI) may run this at once.
+    const locked = await tx
+      .select({ id: t.id })
+      .from(t)
+      .where(and(eq(t.id, rec.id), isNotNull(t.closedAt), lt(t.closedAt, cutoff), stillPersonal(rec.type, t)))
+      .for('update');
+    if (locked.length === 0) return false;
+    const [before] = await kind.load(tx, [rec.id]);
+    if (!before) return false;
+    const set: Record<string, unknown> = {};
+    for (const f of PERSONAL[rec.type].clear) set[f] = null;
+    const replacedTexts: string[] = [];
+    for (const f of PERSONAL[rec.type].replace) {
+      const old = (before as unknown as Record<string, unknown>)[f];
+      set[f] = old === null || old === undefined ? null : ANONYMISED_TEXT;
+      if (typeof old === 'string' && old !== ANONYMISED_TEXT && old.trim().length > 0) replacedTexts.push(old.trim());
+    }
+    await tx.update(t).set(set).where(eq(t.id, rec.id));
+    // Explanations quote a postponement reason verbatim; statuses and dates are left as they are.
+    for (const text of replacedTexts) {
+      await tx
+        .update(deadlines)
+        .set({ explanation: sql`replace(${deadlines.explanation}, ${text}, ${ANONYMISED_TEXT})` })
+        .where(and(eq(deadlines.recordType, rec.type), eq(deadlines.recordId, rec.id)));
+    }
+    // The built-in mail catcher keeps copies of sent mail; the preliminary notice names the inmate and gives the CPR number.
+    const sent = tx.select({ id: notifications.id }).from(notifications).where(and(eq(notifications.recordType, rec.type), eq(notifications.recordId, rec.id)));
+    await tx.delete(caughtMail).where(inArray(caughtMail.notificationId, sent));
+    const [after] = await kind.load(tx, [rec.id]);
+    await appendAudit(tx, { actor, action: `${rec.type}.anonymise`, entityType: rec.type, entityId: rec.id, before: redactedView(rec.type, before), after: after ? auditView(rec.type, after) : null }, now);
+    return true;
+  });
+}
+
+export interface AnonymiseResult {
+  cutoff: Date;
+  /** Records anonymised by this run (a dry run: the ones that would be). */
+  records: ExpiredRecord[];
+  dryRun: boolean;
+}
+
+export async function anonymiseExpired(db: Db, opts: RetentionOptions & { actor?: string; dryRun?: boolean }): Promise<AnonymiseResult> {
+  const cutoff = retentionCutoff(opts.now, opts.years);
+  const expired = await findExpired(db, opts);
+  if (opts.dryRun) return { cutoff, records: expired, dryRun: true };
+  const done: ExpiredRecord[] = [];
+  for (const rec of expired) {
+    if (await anonymiseOne(db, rec, cutoff, opts.now, opts.actor ?? 'retention')) done.push(rec);
+  }
+  return { cutoff, records: done, dryRun: false };
+}

@@ -1,0 +1,363 @@
+/**
+ * The record service: create, update, complete and read records, for the API, the CLI and the
+ * importer alike. Every write validates first (zod, then the engine's cross-field rules), then in
+ * one transaction stores the record, materialises its deadlines, appends to the audit log and
+ * remembers the idempotency key — so a refused request changes nothing.
+ */
+import { createHash } from 'node:crypto';
+import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
+import type { z } from 'zod';
+import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, parseRecord, type Deadline, type Lang } from '../domain/index.js';
+import { appendAudit, canonicalJson } from '../db/audit.js';
+import type { Db, Executor } from '../db/client.js';
+import { deadlines, idempotencyKeys, institutions } from '../db/schema.js';
+import { loadRulesInForce } from './calendar.js';
+import { pgErrorInfo, ServiceError, validationError, type FieldIssue } from './errors.js';
+import { applyChildOps, KINDS, previewChildOps, type AnyRow, type ChildOp, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
+
+export type Role = 'admin' | 'area' | 'institution' | 'reader';
+
+export interface Actor {
+  /** Token id, or a fixed name for the environment admin token and the CLI. */
+  id: string;
+  name: string;
+  role: Role;
+  areaId?: string | null;
+  institutionId?: string | null;
+}
+
+export interface ServiceContext {
+  db: Db;
+  clock: () => Date;
+  closureDays: readonly string[];
+}
+
+export interface WriteOptions {
+  idempotencyKey?: string | undefined;
+  /** Method and path, part of what an idempotency key must match. */
+  requestTarget?: string;
+}
+
+export interface WriteResult {
+  id: string;
+  created: boolean;
+  replayed: boolean;
+}
+
+/** Roles that file the legal notices and so may see CPR numbers. */
+export function mayseeCpr(actor: Actor): boolean {
+  return actor.role === 'area' || actor.role === 'institution';
+}
+
+export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []): FieldIssue[] {
+  return error.issues.flatMap((i) => {
+    const path = [...prefix, ...i.path.map((p) => (typeof p === 'number' ? p : String(p)))];
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ path: formatPath([...path, k]), message: 'unknown field' }));
+    if (i.code === 'invalid_type' && /received undefined/.test(i.message)) return [{ path: formatPath(path), message: 'is required' }];
+    return [{ path: formatPath(path), message: i.message.replace(/^Invalid input: /, '') }];
+  });
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) throw validationError(zodIssues(r.error));
+  return r.data;
+}
+
+/** Institution → area, and whether the actor may write there. */
+async function institutionScope(db: Executor, institutionId: string): Promise<{ areaId: string } | undefined> {
+  const [row] = await db.select({ areaId: institutions.areaId }).from(institutions).where(eq(institutions.id, institutionId));
+  return row;
+}
+
+export function canRead(actor: Actor, scope: { institutionId: string; areaId: string }): boolean {
+  if (actor.role === 'admin' || actor.role === 'reader') return true;
+  if (actor.role === 'area') return actor.areaId === scope.areaId;
+  return actor.institutionId === scope.institutionId;
+}
+
+export function canWrite(actor: Actor, scope: { institutionId: string; areaId: string }): boolean {
+  return actor.role !== 'reader' && canRead(actor, scope);
+}
+
+async function requireScope(db: Executor, actor: Actor, institutionId: string, mode: 'read' | 'write', field = 'institutionId'): Promise<{ areaId: string }> {
+  const scope = await institutionScope(db, institutionId);
+  if (!scope) throw validationError([{ path: field, message: `unknown institution "${institutionId}"` }]);
+  const ok = mode === 'read' ? canRead(actor, { institutionId, areaId: scope.areaId }) : canWrite(actor, { institutionId, areaId: scope.areaId });
+  if (!ok) throw new ServiceError('FORBIDDEN', `${actor.role} token may not ${mode} records of institution ${institutionId}`);
+  return scope;
+}
+
+function engineIssues(kind: KindDescriptor, err: DomainError): FieldIssue[] {
+  return err.issues.map((i) => {
+    const [head, ...rest] = i.path;
+    const mapped = typeof head === 'string' && kind.engineFieldToApi?.[head] ? [kind.engineFieldToApi[head], ...rest] : i.path;
+    let message = i.message;
+    for (const [engine, api] of Object.entries(kind.engineFieldToApi ?? {})) message = message.replaceAll(engine, api);
+    return { path: formatPath(mapped as Array<string | number>), message };
+  });
+}
+
+/** The engine's cross-field validation of a would-be row, before anything is written. */
+function validateWithEngine(kind: KindDescriptor, row: AnyRow, now: Date) {
+  try {
+    return parseRecord(kind.toEngine(row), now.getTime());
+  } catch (err) {
+    if (err instanceof DomainError) throw validationError(engineIssues(kind, err));
+    throw err;
+  }
+}
+
+function translateDbError(err: unknown): never {
+  const { code, constraint } = pgErrorInfo(err);
+  if (code === '23505' && constraint?.includes('journal')) {
+    throw new ServiceError('CONFLICT', 'journalNumber: a record with this journal number exists already', { issues: [{ path: 'journalNumber', message: 'already exists' }], cause: err });
+  }
+  if (code === '23503') {
+    const field = constraint?.includes('owner') ? 'ownerId' : constraint?.includes('institution') ? 'institutionId' : constraint ?? 'reference';
+    throw validationError([{ path: field, message: 'refers to something that does not exist' }]);
+  }
+  if (code === '23514' || code === '23502' || code === '22007' || code === '22008') {
+    throw validationError([{ path: constraint ?? 'record', message: 'refused by the database constraint' }]);
+  }
+  throw err;
+}
+
+function requestHash(target: string, body: unknown): string {
+  return createHash('sha256').update(target).update('\n').update(canonicalJson(body)).digest('hex');
+}
+
+async function replayIdempotent(db: Executor, actor: Actor, key: string, hash: string): Promise<WriteResult | undefined> {
+  const [row] = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.actor, actor.id), eq(idempotencyKeys.key, key)));
+  if (!row) return undefined;
+  if (row.requestHash !== hash) {
+    throw new ServiceError('IDEMPOTENCY_MISMATCH', 'Idempotency-Key was used before for a different request', { issues: [{ path: 'Idempotency-Key', message: 'reused with a different request' }] });
+  }
+  const stored = row.response as { id: string };
+  return { id: stored.id, created: row.statusCode === 201, replayed: true };
+}
+
+/** Runs a write once per idempotency key; a retry returns the first result. */
+async function idempotent(ctx: ServiceContext, actor: Actor, opts: WriteOptions, body: unknown, run: (tx: Executor) => Promise<WriteResult>): Promise<WriteResult> {
+  const key = opts.idempotencyKey;
+  if (key !== undefined && (key.length < 1 || key.length > 200)) throw validationError([{ path: 'Idempotency-Key', message: 'must be 1–200 characters' }]);
+  const hash = key ? requestHash(opts.requestTarget ?? '', body) : '';
+  if (key) {
+    const replay = await replayIdempotent(ctx.db, actor, key, hash);
+    if (replay) return replay;
+  }
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      const result = await run(tx);
+      if (key) {
+        await tx.insert(idempotencyKeys).values({ actor: actor.id, key, method: (opts.requestTarget ?? '').split(' ')[0] ?? '', path: opts.requestTarget ?? '', requestHash: hash, statusCode: result.created ? 201 : 200, response: { id: result.id } });
+      }
+      return result;
+    });
+  } catch (err) {
+    // Two requests with the same key at once: the loser's transaction is rolled back; answer with the winner's.
+    if (key && pgErrorInfo(err).code === '23505' && pgErrorInfo(err).constraint?.includes('idempotency')) {
+      const replay = await replayIdempotent(ctx.db, actor, key, hash);
+      if (replay) return replay;
+    }
+    if (err instanceof ServiceError) throw err;
+    return translateDbError(err);
+  }
+}
+
+/** Recomputes and stores a record's deadlines inside the caller's transaction. */
+export async function materialiseDeadlines(tx: Executor, ctx: { closureDays: readonly string[]; now: Date }, kind: KindDescriptor, row: AnyRow, areaId: string): Promise<Deadline[]> {
+  const rules = await loadRulesInForce(tx, ctx.closureDays);
+  const record = parseRecord(kind.toEngine(row));
+  const set = computeDeadlinesForRecord(record, { now: ctx.now.getTime(), calendar: rules.calendar, policy: rules.policy });
+  const institutionId = (row as { institutionId: string }).institutionId;
+  const values = set.deadlines.map((d) => ({
+    recordType: kind.type,
+    recordId: row.id,
+    institutionId,
+    areaId,
+    key: d.key,
+    ruleId: d.rule,
+    basis: d.basis,
+    obligation: d.obligation,
+    citation: d.citation,
+    explanation: d.explanation,
+    startDate: d.startDate,
+    dueDate: d.dueDate,
+    dueAt: new Date(d.dueAt),
+    originalDueDate: d.originalDueDate ?? null,
+    status: d.status,
+    suspended: d.suspended ?? false,
+    completedAt: d.completedAt ? new Date(Date.parse(d.completedAt)) : null,
+    calendarVersion: rules.calendarVersion,
+    catalogueVersion: CATALOGUE_VERSION,
+    computedAt: ctx.now,
+    active: true,
+  }));
+  if (values.length > 0) {
+    await tx.insert(deadlines).values(values).onConflictDoUpdate({
+      target: [deadlines.recordType, deadlines.recordId, deadlines.key],
+      set: Object.fromEntries(
+        ['institutionId', 'areaId', 'ruleId', 'basis', 'obligation', 'citation', 'explanation', 'startDate', 'dueDate', 'dueAt', 'originalDueDate', 'status', 'suspended', 'completedAt', 'calendarVersion', 'catalogueVersion', 'computedAt', 'active'].map((c) => [c, sql.raw(`excluded.${toSnake(c)}`)]),
+      ),
+    });
+  }
+  // Deadlines that no longer apply (reclassified to chapter 5, a delay withdrawn) stay for history, inactive.
+  const keys = values.map((v) => v.key);
+  const stale: SQL[] = [eq(deadlines.recordType, kind.type), eq(deadlines.recordId, row.id)];
+  if (keys.length > 0) stale.push(notInArray(deadlines.key, keys));
+  await tx.update(deadlines).set({ active: false, computedAt: ctx.now }).where(and(...stale));
+  return set.deadlines;
+}
+
+function toSnake(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+const EMPTY_PLAN_CHILDREN = { evaluations: [], transfers: [], paroleDecisions: [] };
+
+/** A would-be new row with the defaults the database would fill in, for validation before the insert. */
+function provisionalRow(kind: KindDescriptor, columns: Record<string, unknown>, now: Date): AnyRow {
+  const base = { id: '00000000-0000-0000-0000-000000000000', version: 1, createdAt: now, updatedAt: now, changeSeq: 0, closedAt: null, inmateName: null, cpr: null };
+  const defaults: Record<RecordTypeName, Record<string, unknown>> = {
+    incident: { registeredAt: now, mediaAttention: false, description: null, preliminaryNoticeSentAt: null, finalReportSubmittedAt: null, delayNotifiedAt: null, finalReportExpectedAt: null, delayReason: null, inmateConversationHeldAt: null, closingLetterSentAt: null },
+    security_cell_placement: { mechanicalRestraint: false, endedAt: null, followUpHeldAt: null, followUpPostponedReason: null, followUpRescheduledTo: null },
+    force_use: { description: null, reportFiledAt: null, complaintReceivedAt: null },
+    action_plan: { ownerId: null, ownerAssignedAt: null, admittedAt: null, supervisionEstablishedAt: null, sentenceStartDate: null, possibleParoleDate: null, expectedReleaseDate: null, expelled: false, planCreatedAt: null, elaboratedAt: null, municipalityContactedAt: null, ...EMPTY_PLAN_CHILDREN },
+  };
+  return { ...base, ...defaults[kind.type], ...columns } as unknown as AnyRow;
+}
+
+export async function loadOne(db: Executor, kind: KindDescriptor, id: string): Promise<AnyRow> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new ServiceError('NOT_FOUND', `no ${kind.type} with id ${id}`);
+  const [row] = await kind.load(db, [id]);
+  if (!row) throw new ServiceError('NOT_FOUND', `no ${kind.type} with id ${id}`);
+  return row;
+}
+
+function auditView(kind: KindDescriptor, row: AnyRow): Record<string, unknown> {
+  return kind.toApi(row, { showCpr: false });
+}
+
+export async function createRecord(ctx: ServiceContext, type: RecordTypeName, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
+  const kind = KINDS[type];
+  if (actor.role === 'reader') throw new ServiceError('FORBIDDEN', 'reader tokens may not write');
+  const input = parseBody(kind.create, body);
+  const now = ctx.clock();
+  const columns = kind.columns(input);
+  if (type === 'incident') columns['registeredAt'] = now;
+  const children = kind.createChildren?.(input) ?? [];
+  let provisional = provisionalRow(kind, columns, now);
+  if (children.length > 0) provisional = previewChildOps(provisional as PlanFull, children);
+  validateWithEngine(kind, provisional, now);
+  const scope = await requireScope(ctx.db, actor, columns['institutionId'] as string, 'write');
+  for (const c of children) {
+    if (c.table === 'transfers' && !(await institutionScope(ctx.db, c.toInstitutionId))) {
+      throw validationError([{ path: 'transfers.toInstitutionId', message: `unknown institution "${c.toInstitutionId}"` }]);
+    }
+  }
+
+  return idempotent(ctx, actor, opts, body, async (tx) => {
+    const [inserted] = await tx.insert(kind.table).values(columns).returning({ id: kind.table.id });
+    const id = (inserted as { id: string }).id;
+    if (children.length > 0) await applyChildOps(tx, id, children);
+    const row = await loadOne(tx, kind, id);
+    await materialiseDeadlines(tx, { closureDays: ctx.closureDays, now }, kind, row, scope.areaId);
+    await appendAudit(tx, { actor: actor.name, action: `${type}.create`, entityType: type, entityId: id, before: null, after: auditView(kind, row) }, now);
+    return { id, created: true, replayed: false };
+  });
+}
+
+async function change(ctx: ServiceContext, kind: KindDescriptor, id: string, actor: Actor, opts: WriteOptions, body: unknown, action: string, compute: (row: AnyRow, now: Date) => { columns: Record<string, unknown>; children: ChildOp[]; expectedVersion?: number | undefined }): Promise<WriteResult> {
+  if (actor.role === 'reader') throw new ServiceError('FORBIDDEN', 'reader tokens may not write');
+  const now = ctx.clock();
+  const before = await loadOne(ctx.db, kind, id);
+  await requireScope(ctx.db, actor, (before as { institutionId: string }).institutionId, 'write');
+  const { columns, children, expectedVersion } = compute(before, now);
+  if (expectedVersion !== undefined && expectedVersion !== (before as { version: number }).version) {
+    throw new ServiceError('CONFLICT', `version: the record is at version ${(before as { version: number }).version}, not ${expectedVersion}`, { issues: [{ path: 'version', message: 'stale version' }] });
+  }
+  let provisional = { ...before, ...columns } as AnyRow;
+  if (children.length > 0) provisional = previewChildOps(provisional as PlanFull, children);
+  validateWithEngine(kind, provisional, now);
+  // A transfer moves the plan to another area, which the sending side cannot otherwise write to:
+  // writing the current institution is what authorises it; the target only has to exist.
+  const newInstitution = columns['institutionId'] as string | undefined;
+  const scope = newInstitution ? await institutionScope(ctx.db, newInstitution) : await institutionScope(ctx.db, (before as { institutionId: string }).institutionId);
+  if (!scope) throw validationError([{ path: 'institutionId', message: `unknown institution "${newInstitution ?? ''}"` }]);
+
+  return idempotent(ctx, actor, opts, body, async (tx) => {
+    // Optimistic lock: the row must still be the version we validated against.
+    const version = (before as { version: number }).version;
+    const updated = await tx.update(kind.table).set(Object.keys(columns).length > 0 ? columns : { updatedAt: now }).where(and(eq(kind.table.id, id), eq(kind.table.version, version))).returning({ id: kind.table.id });
+    if (updated.length === 0) throw new ServiceError('CONFLICT', 'the record changed meanwhile; reload and try again');
+    if (children.length > 0) await applyChildOps(tx, id, children);
+    const after = await loadOne(tx, kind, id);
+    await materialiseDeadlines(tx, { closureDays: ctx.closureDays, now }, kind, after, scope.areaId);
+    await appendAudit(tx, { actor: actor.name, action, entityType: kind.type, entityId: id, before: auditView(kind, before), after: auditView(kind, after) }, now);
+    return { id, created: false, replayed: false };
+  });
+}
+
+export function updateRecord(ctx: ServiceContext, type: RecordTypeName, id: string, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
+  const kind = KINDS[type];
+  const input = parseBody(kind.patch, body);
+  const { version, ...rest } = input as { version?: number } & Record<string, unknown>;
+  return change(ctx, kind, id, actor, opts, body, `${type}.update`, () => ({ columns: kind.columns(rest), children: [], expectedVersion: version }));
+}
+
+export function recordEvent(ctx: ServiceContext, type: RecordTypeName, id: string, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
+  const kind = KINDS[type];
+  const event = parseBody(kind.event, body);
+  return change(ctx, kind, id, actor, opts, body, `${type}.event.${event.type}`, (row, now) => {
+    const effect = kind.applyEvent(row, event, now);
+    if (effect.refuse) throw validationError([{ path: effect.refuse.path.join('.'), message: effect.refuse.message }]);
+    return { columns: effect.columns, children: effect.children ?? [] };
+  });
+}
+
+export interface RecordView extends Record<string, unknown> {
+  deadlines: Deadline[];
+}
+
+export async function getRecord(ctx: ServiceContext, type: RecordTypeName, id: string, actor: Actor, lang: Lang = 'da'): Promise<RecordView> {
+  const kind = KINDS[type];
+  const row = await loadOne(ctx.db, kind, id);
+  const scope = await requireScope(ctx.db, actor, (row as { institutionId: string }).institutionId, 'read');
+  const rules = await loadRulesInForce(ctx.db, ctx.closureDays);
+  const set = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now: ctx.clock().getTime(), calendar: rules.calendar, policy: rules.policy, lang });
+  return { ...kind.toApi(row, { showCpr: mayseeCpr(actor) }), areaId: scope.areaId, deadlines: set.deadlines, immediate: set.immediate };
+}
+
+export interface ListOptions {
+  limit: number;
+  offset: number;
+  institutionId?: string | undefined;
+  areaId?: string | undefined;
+}
+
+export async function listRecords(ctx: ServiceContext, type: RecordTypeName, actor: Actor, opts: ListOptions): Promise<{ items: Record<string, unknown>[]; total: number; limit: number; offset: number }> {
+  const kind = KINDS[type];
+  const where: SQL[] = [];
+  const institutionIds = await scopedInstitutions(ctx.db, actor, opts);
+  if (institutionIds) where.push(institutionIds.length > 0 ? inArray(kind.table.institutionId, institutionIds) : sql`false`);
+  const cond = where.length > 0 ? and(...where) : undefined;
+  const [countRow] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(kind.table).where(cond);
+  const idRows = (await ctx.db.select({ id: kind.table.id }).from(kind.table).where(cond).orderBy(sql`${kind.table.createdAt} desc, ${kind.table.id}`).limit(opts.limit).offset(opts.offset)) as Array<{ id: string }>;
+  const rows = await kind.load(ctx.db, idRows.map((r) => r.id));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const showCpr = mayseeCpr(actor);
+  return { items: idRows.map((r) => kind.toApi(byId.get(r.id) as AnyRow, { showCpr })), total: countRow?.n ?? 0, limit: opts.limit, offset: opts.offset };
+}
+
+/** The institutions an actor may read, narrowed by filters; undefined means "all". */
+export async function scopedInstitutions(db: Executor, actor: Actor, filter: { institutionId?: string | undefined; areaId?: string | undefined }): Promise<string[] | undefined> {
+  const conds: SQL[] = [];
+  if (actor.role === 'area') conds.push(eq(institutions.areaId, actor.areaId ?? ''));
+  if (actor.role === 'institution') conds.push(eq(institutions.id, actor.institutionId ?? ''));
+  if (filter.areaId) conds.push(eq(institutions.areaId, filter.areaId));
+  if (filter.institutionId) conds.push(eq(institutions.id, filter.institutionId));
+  if (conds.length === 0) return undefined;
+  const rows = await db.select({ id: institutions.id }).from(institutions).where(and(...conds));
+  return rows.map((r) => r.id);
+}

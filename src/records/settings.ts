@@ -1,0 +1,44 @@
+/** Settings an administrator tunes (closure days, policy defaults); every change is audited. */
+import { asc, eq } from 'drizzle-orm';
+import type { z } from 'zod';
+import { appendAudit } from '../db/audit.js';
+import { settings } from '../db/schema.js';
+import { z as zod } from 'zod';
+import { recipientsSetting, scheduleSetting } from '../worker/settings.js';
+import { closureDaysSetting, policySetting } from './calendar.js';
+import { ServiceError, validationError } from './errors.js';
+import { zodIssues, type Actor, type ServiceContext } from './service.js';
+
+/** Known settings and their schemas; other keys are refused. The worker's keys join this table. */
+export const SETTINGS: Record<string, z.ZodType<unknown>> = {
+  closureDays: closureDaysSetting,
+  policy: policySetting,
+  schedule: scheduleSetting,
+  recipients: recipientsSetting,
+  digest: zod.boolean(),
+};
+
+export async function listSettings(ctx: ServiceContext, actor: Actor) {
+  if (actor.role !== 'admin') throw new ServiceError('FORBIDDEN', 'only admin tokens may read settings');
+  return ctx.db.select().from(settings).orderBy(asc(settings.key));
+}
+
+export async function putSetting(ctx: ServiceContext, key: string, body: unknown, actor: Actor) {
+  if (actor.role !== 'admin') throw new ServiceError('FORBIDDEN', 'only admin tokens may change settings');
+  const schema = SETTINGS[key];
+  if (!schema) throw new ServiceError('NOT_FOUND', `no setting ${key} (known: ${Object.keys(SETTINGS).join(', ')})`);
+  const value = (body as { value?: unknown } | null)?.value;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationError(zodIssues(parsed.error, ['value']));
+  const now = ctx.clock();
+  return ctx.db.transaction(async (tx) => {
+    const [before] = await tx.select().from(settings).where(eq(settings.key, key));
+    const [row] = await tx
+      .insert(settings)
+      .values({ key, value: parsed.data as object, updatedAt: now, updatedBy: actor.name })
+      .onConflictDoUpdate({ target: settings.key, set: { value: parsed.data as object, updatedAt: now, updatedBy: actor.name } })
+      .returning();
+    await appendAudit(tx, { actor: actor.name, action: 'settings.update', entityType: 'setting', entityId: key, before: before?.value ?? null, after: parsed.data }, now);
+    return row;
+  });
+}

@@ -1,0 +1,66 @@
+/** API tokens: random, shown once, stored as sha256. */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '../db/client.js';
+import { appendAudit } from '../db/audit.js';
+import { apiTokens, areas, institutions } from '../db/schema.js';
+import { ServiceError, validationError } from './errors.js';
+import { slug } from './values.js';
+import { zodIssues, type Actor } from './service.js';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export const tokenCreate = z.strictObject({
+  name: z.string().trim().min(1).max(100).default('token'),
+  role: z.enum(['admin', 'area', 'institution', 'reader']),
+  areaId: slug.optional(),
+  institutionId: slug.optional(),
+}).superRefine((t, ctx) => {
+  if (t.role === 'area' && !t.areaId) ctx.addIssue({ code: 'custom', path: ['areaId'], message: 'is required for role area' });
+  if (t.role !== 'area' && t.areaId) ctx.addIssue({ code: 'custom', path: ['areaId'], message: 'is only for role area' });
+  if (t.role === 'institution' && !t.institutionId) ctx.addIssue({ code: 'custom', path: ['institutionId'], message: 'is required for role institution' });
+  if (t.role !== 'institution' && t.institutionId) ctx.addIssue({ code: 'custom', path: ['institutionId'], message: 'is only for role institution' });
+});
+
+export async function createToken(db: Db, body: unknown, actor: Actor, now: Date): Promise<{ id: string; token: string; role: string }> {
+  const r = tokenCreate.safeParse(body);
+  if (!r.success) throw validationError(zodIssues(r.error));
+  const input = r.data;
+  if (input.areaId && (await db.select().from(areas).where(eq(areas.id, input.areaId))).length === 0) throw validationError([{ path: 'areaId', message: `unknown area "${input.areaId}"` }]);
+  if (input.institutionId && (await db.select().from(institutions).where(eq(institutions.id, input.institutionId))).length === 0) throw validationError([{ path: 'institutionId', message: `unknown institution "${input.institutionId}"` }]);
+  const token = `fv_${randomBytes(32).toString('base64url')}`;
+  const id = await db.transaction(async (tx) => {
+    const [row] = await tx.insert(apiTokens).values({ name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null, tokenHash: hashToken(token) }).returning({ id: apiTokens.id });
+    if (!row) throw new Error('insert returned nothing');
+    await appendAudit(tx, { actor: actor.name, action: 'token.create', entityType: 'token', entityId: row.id, after: { name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null } }, now);
+    return row.id;
+  });
+  return { id, token, role: input.role };
+}
+
+export async function revokeToken(db: Db, id: string, actor: Actor, now: Date): Promise<void> {
+  await db.transaction(async (tx) => {
+    const rows = await tx.update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).returning({ id: apiTokens.id });
+    if (rows.length === 0) throw new ServiceError('NOT_FOUND', `no active token ${id}`);
+    await appendAudit(tx, { actor: actor.name, action: 'token.revoke', entityType: 'token', entityId: id }, now);
+  });
+}
+
+export const ENV_ADMIN: Actor = { id: 'env-admin', name: 'FRISTVAGT_ADMIN_TOKEN', role: 'admin' };
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(hashToken(a), 'hex');
+  const y = Buffer.from(hashToken(b), 'hex');
+  return timingSafeEqual(x, y);
+}
+
+/** The actor behind a bearer token, or undefined when it is unknown or revoked. */
+export async function authenticate(db: Db, token: string, envAdminToken: string | undefined): Promise<Actor | undefined> {
+  if (envAdminToken && sameSecret(token, envAdminToken)) return ENV_ADMIN;
+  const [row] = await db.select().from(apiTokens).where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)));
+  if (!row) return undefined;
+  return { id: row.id, name: `token:${row.name}:${row.id.slice(0, 8)}`, role: row.role, areaId: row.areaId, institutionId: row.institutionId };
+}

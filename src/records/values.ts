@@ -1,0 +1,43 @@
+/** Conversions between API values (local dates, instants with offset) and database columns. */
+import { z } from 'zod';
+import { formatIsoDate, formatLocalInstant, instantOfLocal, normaliseCpr, parseIsoDate, parseWhen } from '../domain/index.js';
+
+export const WHEN_MESSAGE = 'not a date (YYYY-MM-DD) or an instant with offset (e.g. 2026-03-27T14:00:00+01:00)';
+
+export const whenString = z.string().max(40).refine((s) => parseWhen(s) !== undefined, { message: WHEN_MESSAGE });
+export const dateString = z.string().max(10).refine((s) => parseIsoDate(s) !== undefined, { message: 'not a date (YYYY-MM-DD)' });
+export const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes');
+export const journalNumber = z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N}./_-]+$/u, 'may contain letters, digits and . / _ -');
+export const personName = z.string().trim().min(1).max(200);
+/** Never echoes the value: a CPR number must not end up in an error message or a log line. */
+export const cprString = z.string().max(20).transform((s, ctx) => {
+  const n = normaliseCpr(s);
+  if (!n) {
+    ctx.addIssue({ code: 'custom', message: 'not a valid CPR number (ddmmyy-xxxx with a real date)' });
+    return z.NEVER;
+  }
+  return n;
+});
+
+/** An instant column from a date or an instant; a bare date means local midnight of that day. */
+export function toTimestamp(text: string): Date {
+  const w = parseWhen(text);
+  if (!w) throw new RangeError(WHEN_MESSAGE);
+  return new Date(w.ms ?? instantOfLocal(w.day, 0));
+}
+
+export function toTimestampOrNull(text: string | null | undefined): Date | null {
+  return text === null || text === undefined ? null : toTimestamp(text);
+}
+
+/** A date column: the local date of whatever was given. */
+export function toDateOnly(text: string | null | undefined): string | null {
+  if (text === null || text === undefined) return null;
+  const w = parseWhen(text);
+  if (!w) throw new RangeError(WHEN_MESSAGE);
+  return formatIsoDate(w.day);
+}
+
+export function iso(d: Date | null | undefined): string | null {
+  return d ? formatLocalInstant(d.getTime()) : null;
+}

@@ -1,0 +1,115 @@
+/**
+ * The UI's stylesheet and its one small script, served from /ui/ so that the Content-Security-Policy
+ * can forbid inline script and style altogether. Colours meet WCAG 2.1 AA contrast (4.5:1 for text);
+ * status is always written out, colour only repeats it.
+ */
+
+export const CSS = `
+:root { --fg: #1a1a1a; --muted: #4a4a4a; --bg: #ffffff; --line: #c8c8c8; --link: #0b4f8a; --focus: #b34700; --head: #f2f4f7; }
+* { box-sizing: border-box; }
+html { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; font-size: 100%; color: var(--fg); background: var(--bg); line-height: 1.45; }
+body { margin: 0; }
+a { color: var(--link); }
+a:hover { text-decoration-thickness: 2px; }
+:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+.skip { position: absolute; left: -10000px; top: 0; background: #fff; padding: .5rem 1rem; z-index: 10; }
+.skip:focus { left: .5rem; top: .5rem; }
+header.top { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: center; padding: .6rem 1rem; border-bottom: 2px solid #0b3d6b; background: var(--head); }
+header.top .brand { font-weight: 700; font-size: 1.15rem; color: #0b3d6b; text-decoration: none; }
+header.top nav ul { list-style: none; display: flex; flex-wrap: wrap; gap: .25rem 1rem; margin: 0; padding: 0; }
+header.top nav a { padding: .25rem .1rem; }
+header.top nav a[aria-current="page"] { font-weight: 700; text-decoration-thickness: 3px; }
+header.top .user { margin-left: auto; display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; font-size: .95rem; }
+header.top .user form { display: inline; margin: 0; }
+main { padding: 1rem; max-width: 90rem; }
+h1 { font-size: 1.6rem; margin: .3rem 0 1rem; }
+h2 { font-size: 1.25rem; margin: 1.6rem 0 .6rem; }
+h3 { font-size: 1.05rem; margin: 1.2rem 0 .4rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; }
+caption { text-align: left; font-weight: 600; padding: .3rem 0; }
+th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
+thead th { background: var(--head); }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.subtotal th, tr.subtotal td { background: #f7f7f7; font-weight: 600; }
+.table-wrap { overflow-x: auto; }
+.muted { color: var(--muted); }
+.small { font-size: .9rem; }
+.badge { display: inline-block; padding: .05rem .45rem; border-radius: .25rem; border: 1px solid currentColor; font-size: .9rem; white-space: nowrap; }
+.badge-breached { background: #a4161a; color: #ffffff; border-color: #a4161a; }
+.badge-open { background: #e8f1fb; color: #0b3d6b; }
+.badge-met { background: #e4f4e7; color: #14532d; }
+.badge-met_late { background: #fff1d6; color: #5c3900; }
+.badge-suspended { background: #efefef; color: #333333; }
+.badge-n-scheduled { background: #e8f1fb; color: #0b3d6b; }
+.badge-n-sending { background: #fff1d6; color: #5c3900; }
+.badge-n-sent { background: #e4f4e7; color: #14532d; }
+.badge-n-failed { background: #a4161a; color: #ffffff; border-color: #a4161a; }
+.badge-n-cancelled, .badge-n-superseded { background: #efefef; color: #333333; }
+.notice { border: 2px solid #0b3d6b; background: #eef4fb; padding: .6rem .9rem; margin: .8rem 0; }
+.notice.ok { border-color: #14532d; background: #e9f6ec; }
+.notice.error { border-color: #a4161a; background: #fdeeee; }
+.notice.warn { border-color: #7a4d00; background: #fff6e0; }
+.notice ul { margin: .3rem 0 0; }
+form.inline { display: inline; }
+fieldset { border: 1px solid var(--line); padding: .6rem .9rem; margin: .6rem 0; }
+legend { font-weight: 600; padding: 0 .3rem; }
+.fields { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: flex-end; }
+.field { display: flex; flex-direction: column; gap: .15rem; }
+label { font-weight: 600; font-size: .95rem; }
+.check label { font-weight: 400; }
+input, select, textarea, button { font: inherit; }
+input[type="text"], input[type="password"], input[type="date"], input[type="datetime-local"], input[type="time"], input[type="number"], input[type="month"], input[type="search"], input[type="email"], select, textarea {
+  border: 1px solid #6b6b6b; border-radius: .2rem; padding: .3rem .4rem; background: #fff; color: var(--fg); }
+input[type="number"] { width: 6rem; }
+textarea { min-width: 20rem; }
+input[aria-invalid="true"], select[aria-invalid="true"], textarea[aria-invalid="true"] { border: 2px solid #a4161a; }
+button, .button { display: inline-block; border: 2px solid #0b3d6b; background: #0b3d6b; color: #fff; padding: .3rem .9rem; border-radius: .25rem; cursor: pointer; text-decoration: none; }
+button.secondary, .button.secondary { background: #fff; color: #0b3d6b; }
+button:hover, .button:hover { background: #072a4a; color: #fff; }
+button.secondary:hover, .button.secondary:hover { background: #e8f1fb; color: #072a4a; }
+button[disabled] { background: #6b6b6b; border-color: #6b6b6b; cursor: not-allowed; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; }
+ol.timeline { list-style: none; padding: 0; border-left: 3px solid var(--line); margin-left: .4rem; }
+ol.timeline > li { margin: 0 0 .8rem; padding-left: .9rem; }
+ol.timeline .tl-kind { font-weight: 600; }
+details > summary { cursor: pointer; }
+pre.mail { white-space: pre-wrap; border: 1px solid var(--line); padding: .6rem; background: #fafafa; max-width: 60rem; }
+iframe.mail { width: 100%; max-width: 60rem; height: 28rem; border: 1px solid var(--line); }
+figure.chart { margin: 1rem 0; }
+figure.chart svg { max-width: 100%; height: auto; }
+figcaption { font-weight: 600; }
+.legend { display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; list-style: none; padding: 0; margin: .3rem 0; font-size: .9rem; }
+.legend svg { vertical-align: middle; margin-right: .3rem; }
+.cols { display: flex; flex-wrap: wrap; gap: 0 2rem; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+th a { color: inherit; }
+@media print {
+  header.top, .skip, form, .no-print, .pagination { display: none !important; }
+  main { max-width: none; padding: 0; }
+  a { color: inherit; text-decoration: none; }
+  .badge { border: 1px solid #000; background: #fff !important; color: #000 !important; }
+}
+`;
+
+/** Refreshes the overview without a reload; the page works without it (a normal link reloads). */
+export const JS = `(function () {
+  'use strict';
+  var live = document.querySelector('[data-refresh]');
+  if (!live || !window.fetch) return;
+  var url = live.getAttribute('data-refresh');
+  var every = Number(live.getAttribute('data-refresh-every') || '30000');
+  function refresh() {
+    // Never pull the content out from under a keyboard user.
+    if (document.hidden || live.contains(document.activeElement)) return;
+    fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html' } }).then(function (r) {
+      if (r.status === 401) { window.location.reload(); return null; }
+      return r.ok ? r.text() : null;
+    }).then(function (text) {
+      if (typeof text === 'string') live.innerHTML = text;
+    }).catch(function () { /* the next round tries again */ });
+  }
+  window.setInterval(refresh, every);
+})();
+`;

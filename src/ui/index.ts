@@ -1,0 +1,68 @@
+/**
+ * The web UI: server-rendered HTML on the API's fastify app. Everything lives in one encapsulated
+ * plugin, so its cookie and form parsers, hooks and HTML error pages never touch the JSON API.
+ */
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import type { FastifyInstance } from 'fastify';
+import type { ServerDeps } from '../api/server.js';
+import { scrubCpr } from '../domain/index.js';
+import { ServiceError } from '../records/errors.js';
+import type { ServiceContext } from '../records/service.js';
+import { CSS, JS } from './assets.js';
+import { parseLang, t } from './i18n.js';
+import { registerAuth } from './pages/auth.js';
+import { registerCompliance } from './pages/compliance.js';
+import { registerMail } from './pages/mail.js';
+import { registerOverview } from './pages/overview.js';
+import { registerRecord } from './pages/record.js';
+import { registerSettings } from './pages/settings.js';
+import { resolveSession, SESSION_COOKIE, setSessionLang } from './session.js';
+import { errorPage, queryOf, uiState } from './web.js';
+
+export interface UiContext {
+  deps: ServerDeps;
+  ctx: ServiceContext;
+}
+
+export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: ServiceContext): Promise<void> {
+  await app.register(async (ui) => {
+    await ui.register(cookie);
+    await ui.register(formbody);
+    const env = deps.config.FRISTVAGT_ADMIN_TOKEN;
+
+    ui.addHook('onRequest', async (req) => {
+      if (req.url.startsWith('/ui/')) return;
+      const session = await resolveSession(deps.database.db, req.cookies[SESSION_COOKIE], env, deps.clock());
+      const asked = parseLang(queryOf(req)['lang']);
+      if (session && asked && asked !== session.lang) {
+        await setSessionLang(deps.database.db, session.id, asked);
+        session.lang = asked;
+      }
+      req.ui = { lang: asked ?? session?.lang ?? 'da', session };
+      // The API's request log line names the actor; the UI's does the same.
+      if (session) req.actor = session.actor;
+    });
+
+    ui.setErrorHandler(async (err: unknown, req, reply) => {
+      const lang = uiState(req).lang;
+      if (err instanceof ServiceError) return errorPage(req, reply, err.status, err.status === 403 ? `${t(lang).forbidden} (${err.message})` : err.message);
+      const e = err as { code?: string; statusCode?: number; message?: string };
+      if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errorPage(req, reply, 413, 'body: too large');
+      if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return errorPage(req, reply, e.statusCode, scrubCpr(e.message ?? 'bad request'));
+      req.log.error({ err: { code: e.code, message: scrubCpr(e.message ?? '') } }, 'ui: unhandled error');
+      return errorPage(req, reply, 500, t(lang).internalError);
+    });
+
+    ui.get('/ui/app.css', async (_req, reply) => reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS));
+    ui.get('/ui/app.js', async (_req, reply) => reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(JS));
+
+    const uctx: UiContext = { deps, ctx };
+    registerAuth(ui, uctx);
+    registerOverview(ui, uctx);
+    registerRecord(ui, uctx);
+    registerCompliance(ui, uctx);
+    registerSettings(ui, uctx);
+    registerMail(ui, uctx);
+  });
+}

@@ -1,0 +1,393 @@
+/**
+ * The record page (/records/:collection/:id): the record, its deadlines with explanation and
+ * citation, a timeline (events, planned and sent mails, audit entries) and, for roles that may
+ * write, the completion forms. Writes go through the same recordEvent as the API.
+ */
+import { and, asc, eq } from 'drizzle-orm';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { incidentChapter, type Deadline, type ImmediateDuty, type Lang } from '../../domain/index.js';
+import { auditLog, notifications } from '../../db/schema.js';
+import { ServiceError, type FieldIssue } from '../../records/errors.js';
+import { KIND_BY_COLLECTION, type KindDescriptor, type RecordTypeName } from '../../records/kinds.js';
+import { listAreas, listInstitutions, listStaff } from '../../records/masterdata.js';
+import { canWrite, getRecord, mayseeCpr, recordEvent, type RecordView } from '../../records/service.js';
+import { previewPreliminaryNotice, sendPreliminaryNotice } from '../../worker/notice.js';
+import { mailView, yesNo } from '../components.js';
+import { caughtFor, mailOf } from '../data/mails.js';
+import { recordHref } from '../data/records.js';
+import { dayEl, fmtDay, fmtInstant, localDateTimeToIso, notificationBadge, statusBadge, timeEl } from '../format.js';
+import { html, type SafeHtml } from '../html.js';
+import { t } from '../i18n.js';
+import type { UiContext } from '../index.js';
+import type { UiSession } from '../session.js';
+import { csrfField, errorPage, errorSummary, field, formBody, issuesOf, page, queryOf, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
+
+/** Completion events offered in the simple form, and the field each one fills (hidden once done). */
+const COMPLETIONS: Record<RecordTypeName, Array<[string, string]>> = {
+  incident: [['preliminary_notice_sent', 'preliminaryNoticeSentAt'], ['final_report_submitted', 'finalReportSubmittedAt'], ['inmate_conversation_held', 'inmateConversationHeldAt'], ['closing_letter_sent', 'closingLetterSentAt'], ['closed', 'closedAt']],
+  security_cell_placement: [['ended', 'endedAt'], ['follow_up_held', 'followUpHeldAt'], ['closed', 'closedAt']],
+  force_use: [['report_filed', 'reportFiledAt'], ['complaint_received', 'complaintReceivedAt'], ['closed', 'closedAt']],
+  action_plan: [['created', 'planCreatedAt'], ['elaborated', 'elaboratedAt'], ['evaluated', ''], ['municipality_contacted', 'municipalityContactedAt'], ['closed', 'closedAt']],
+};
+
+const KIND_LABELS: Record<Lang, Record<string, string>> = {
+  da: {
+    death: 'Dødsfald', suicide: 'Selvmord', qualified_suicide_attempt: 'Kvalificeret selvmordsforsøg', qualified_self_harm: 'Kvalificeret selvbeskadigende handling', other_self_harm_behaviour: 'Anden selvmords- eller selvbeskadigelsesadfærd',
+    convicted_from_liberty: 'Dømt, indsat fra friheden', remand: 'Varetægtsarrestant', supervision: 'Tilsyn', measure_68_69: 'Foranstaltning efter straffelovens §§ 68–69', youth_home_detention: 'Ung, afsoning på bopælen',
+    granted: 'Bevilget', refused: 'Afslået',
+  },
+  en: {
+    death: 'Death', suicide: 'Suicide', qualified_suicide_attempt: 'Qualified suicide attempt', qualified_self_harm: 'Qualified self-harm', other_self_harm_behaviour: 'Other self-harm behaviour',
+    convicted_from_liberty: 'Convicted, admitted from liberty', remand: 'Remand prisoner', supervision: 'Supervision', measure_68_69: 'Measure under §§ 68–69 of the Criminal Code', youth_home_detention: 'Youth home detention',
+    granted: 'Granted', refused: 'Refused',
+  },
+};
+
+/** Instants in the record (what happened when) for the timeline. */
+const EVENT_FIELDS = ['occurredAt', 'registeredAt', 'preliminaryNoticeSentAt', 'delayNotifiedAt', 'finalReportSubmittedAt', 'inmateConversationHeldAt', 'closingLetterSentAt', 'placedAt', 'endedAt', 'followUpHeldAt', 'reportFiledAt', 'complaintReceivedAt', 'admittedAt', 'supervisionEstablishedAt', 'ownerAssignedAt', 'planCreatedAt', 'elaboratedAt', 'municipalityContactedAt', 'closedAt'];
+const SKIP_FACTS = new Set(['type', 'id', 'deadlines', 'immediate', 'evaluations', 'transfers', 'paroleDecisions', 'version']);
+const AUDIT_SKIP = new Set(['updatedAt', 'version', 'createdAt']);
+
+interface Names {
+  institutions: Map<string, string>;
+  areas: Map<string, string>;
+  staff: Map<string, string>;
+}
+
+function fmtValue(key: string, v: unknown, lang: Lang, names: Names): string {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'boolean') return yesNo(v, lang);
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') {
+    if (key === 'institutionId' || key === 'toInstitutionId') return names.institutions.get(v) ?? v;
+    if (key === 'areaId') return names.areas.get(v) ?? v;
+    if (key === 'ownerId') return names.staff.get(v) ?? v;
+    if (key === 'kind' || key === 'clientCategory' || key === 'outcome') return KIND_LABELS[lang][v] ?? v;
+    if (/^\d{4}-\d{2}-\d{2}T/.test(v)) return fmtInstant(v, lang);
+    if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return fmtDay(v, lang);
+    return v;
+  }
+  return JSON.stringify(v);
+}
+
+async function namesFor(u: UiContext, session: UiSession): Promise<Names> {
+  const [areas, insts, staff] = await Promise.all([listAreas(u.ctx), listInstitutions(u.ctx, { ...session.actor, role: 'reader' }), listStaff(u.ctx, { ...session.actor, role: 'reader' })]);
+  return { areas: new Map(areas.map((a) => [a.id, a.name])), institutions: new Map(insts.map((i) => [i.id, i.name])), staff: new Map(staff.map((s) => [s.id, s.name])) };
+}
+
+function factsList(view: RecordView, lang: Lang, names: Names): SafeHtml {
+  const d = t(lang);
+  const items = Object.entries(view).filter(([k, v]) => !SKIP_FACTS.has(k) && v !== null && v !== undefined && v !== '');
+  const plan = view as unknown as { evaluations?: Array<{ at: string }>; transfers?: Array<{ at: string; toInstitutionId: string; planUpdatedAt: string | null }>; paroleDecisions?: Array<{ at: string; outcome: string; planUpdatedAt: string | null }> };
+  return html`<dl class="facts">
+${items.map(([k, v]) => html`<dt>${d.fields[k] ?? k}</dt><dd>${fmtValue(k, v, lang, names)}</dd>`)}
+${plan.evaluations && plan.evaluations.length > 0 ? html`<dt>${d.fields['evaluations']}</dt><dd>${plan.evaluations.map((e, i) => html`${i > 0 ? ', ' : ''}${fmtInstant(e.at, lang)}`)}</dd>` : ''}
+${plan.transfers && plan.transfers.length > 0 ? html`<dt>${d.fields['transfers']}</dt><dd><ul>${plan.transfers.map((tr) => html`<li>${fmtInstant(tr.at, lang)} → ${names.institutions.get(tr.toInstitutionId) ?? tr.toInstitutionId}${tr.planUpdatedAt ? html` (${d.events['transfer_plan_updated']}: ${fmtInstant(tr.planUpdatedAt, lang)})` : ''}</li>`)}</ul></dd>` : ''}
+${plan.paroleDecisions && plan.paroleDecisions.length > 0 ? html`<dt>${d.fields['paroleDecisions']}</dt><dd><ul>${plan.paroleDecisions.map((p) => html`<li>${fmtInstant(p.at, lang)}: ${KIND_LABELS[lang][p.outcome] ?? p.outcome}${p.planUpdatedAt ? html` (${d.events['parole_plan_updated']}: ${fmtInstant(p.planUpdatedAt, lang)})` : ''}</li>`)}</ul></dd>` : ''}
+</dl>`;
+}
+
+function deadlinesTable(list: Deadline[], lang: Lang): SafeHtml {
+  const d = t(lang);
+  if (list.length === 0) return html`<p>${d.noDeadlines}</p>`;
+  return html`<div class="table-wrap"><table id="record-deadlines">
+<caption class="visually-hidden">${d.deadlines}</caption>
+<thead><tr><th scope="col">${d.rule}</th><th scope="col">${d.due}</th><th scope="col">${d.status}</th><th scope="col">${d.basis}</th><th scope="col">${d.explanation}</th></tr></thead>
+<tbody>${list.map((x) => html`<tr data-rule="${x.rule}" data-key="${x.key}">
+<th scope="row">${x.title}<br><span class="small muted">${x.responsible}</span></th>
+<td>${dayEl(x.dueDate, lang)}${x.originalDueDate ? html`<br><span class="small">${d.originalDue}: ${fmtDay(x.originalDueDate, lang)}</span>` : ''}</td>
+<td>${statusBadge(x.status, lang, x.suspended === true)}${x.completedAt ? html`<br><span class="small">${d.completedAt}: ${fmtInstant(x.completedAt, lang)}</span>` : ''}</td>
+<td>${d.basisLabels[x.basis] ?? x.basis}<br><span class="small">${x.citation}</span></td>
+<td class="small">${x.explanation}</td>
+</tr>`)}</tbody></table></div>`;
+}
+
+function immediateList(list: ImmediateDuty[], lang: Lang): SafeHtml {
+  const d = t(lang);
+  if (list.length === 0) return html``;
+  return html`<h2>${d.immediate}</h2><ul>${list.map((i) => html`<li><strong>${i.title}</strong> (${fmtInstant(i.triggeredAt, lang)}) – ${i.citation}<br><span class="small">${i.explanation}</span></li>`)}</ul>`;
+}
+
+interface TimelineEntry {
+  at: number;
+  kind: string;
+  title: SafeHtml;
+  body?: SafeHtml;
+}
+
+async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor, view: RecordView, showCpr: boolean, lang: Lang, names: Names): Promise<SafeHtml> {
+  const d = t(lang);
+  const db = u.deps.database.db;
+  const id = view['id'] as string;
+  const entries: TimelineEntry[] = [];
+  for (const f of EVENT_FIELDS) {
+    const v = view[f];
+    if (typeof v === 'string') entries.push({ at: Date.parse(v), kind: d.tlEvent, title: html`${d.fields[f] ?? f}` });
+  }
+  const plan = view as unknown as { evaluations?: Array<{ at: string }>; transfers?: Array<{ at: string; toInstitutionId: string; planUpdatedAt: string | null }>; paroleDecisions?: Array<{ at: string; outcome: string; planUpdatedAt: string | null }> };
+  for (const e of plan.evaluations ?? []) entries.push({ at: Date.parse(e.at), kind: d.tlEvent, title: html`${d.events['evaluated']}` });
+  for (const tr of plan.transfers ?? []) {
+    entries.push({ at: Date.parse(tr.at), kind: d.tlEvent, title: html`${d.events['transferred']} → ${names.institutions.get(tr.toInstitutionId) ?? tr.toInstitutionId}` });
+    if (tr.planUpdatedAt) entries.push({ at: Date.parse(tr.planUpdatedAt), kind: d.tlEvent, title: html`${d.events['transfer_plan_updated']}` });
+  }
+  for (const p of plan.paroleDecisions ?? []) {
+    entries.push({ at: Date.parse(p.at), kind: d.tlEvent, title: html`${d.events['parole_decided']}: ${KIND_LABELS[lang][p.outcome] ?? p.outcome}` });
+    if (p.planUpdatedAt) entries.push({ at: Date.parse(p.planUpdatedAt), kind: d.tlEvent, title: html`${d.events['parole_plan_updated']}` });
+  }
+
+  const audits = await db.select().from(auditLog).where(and(eq(auditLog.entityId, id), eq(auditLog.entityType, kind.type))).orderBy(asc(auditLog.id));
+  for (const a of audits) {
+    const action = a.action.startsWith(`${kind.type}.event.`) ? a.action.slice(`${kind.type}.event.`.length) : a.action.split('.').at(-1) ?? a.action;
+    const before = (a.before ?? {}) as Record<string, unknown>;
+    const after = (a.after ?? {}) as Record<string, unknown>;
+    const changed = Object.keys(after).filter((k) => !AUDIT_SKIP.has(k) && JSON.stringify(before[k] ?? null) !== JSON.stringify(after[k] ?? null) && (a.before !== null || (after[k] !== null && after[k] !== false)));
+    entries.push({
+      at: a.at.getTime(),
+      kind: d.tlAudit,
+      title: html`${d.events[action] ?? a.action} <span class="muted">${d.by} ${a.actor}</span>`,
+      body: changed.length > 0 ? html`<details><summary>${d.changedFields} (${changed.length})</summary><ul class="small">${changed.map((k) => html`<li>${d.fields[k] ?? k}: ${k === 'evaluations' || k === 'transfers' || k === 'paroleDecisions' ? String((after[k] as unknown[] | null)?.length ?? 0) : fmtValue(k, after[k], lang, names)}</li>`)}</ul></details>` : html``,
+    });
+  }
+
+  const notes = await db.select().from(notifications).where(eq(notifications.recordId, id)).orderBy(asc(notifications.plannedAt));
+  const caught = await caughtFor(db, notes.map((n) => n.id));
+  for (const n of notes) {
+    const sent = n.status === 'sent' && n.sentAt;
+    const mail = await mailOf(u, req, n, caught.get(n.id), showCpr);
+    entries.push({
+      at: (sent ? (n.sentAt as Date) : n.plannedAt).getTime(),
+      kind: sent ? d.tlMailSent : d.tlMailPlanned,
+      title: html`${d.kinds[n.kind] ?? n.kind} <code>${n.stage}</code> → ${n.recipient} ${notificationBadge(n.status, lang)}`,
+      body: html`<details><summary>${d.showMail}</summary>${mailView(mail, lang, mail.source === 'caught' ? `/mail/caught/${mail.caughtId ?? ''}/html` : `/mail/notifications/${n.id}/html`)}<p class="small"><a href="/mail/notifications/${n.id}">${d.mailDetail}</a></p></details>`,
+    });
+  }
+  entries.sort((a, b) => a.at - b.at);
+  if (entries.length === 0) return html`<p>${d.timelineEmpty}</p>`;
+  return html`<ol class="timeline">${entries.map((e) => html`<li><span class="tl-kind">${e.kind}</span> · ${timeEl(new Date(e.at), lang)}<br>${e.title}${e.body ?? ''}</li>`)}</ol>`;
+}
+
+function val(prev: FormBody | undefined, name: string): string {
+  const v = prev?.[name];
+  return typeof v === 'string' ? v : '';
+}
+
+function invalid(issues: FieldIssue[] | undefined, ...paths: string[]): SafeHtml {
+  return issues?.some((i) => paths.includes(i.path)) ? html` aria-invalid="true"` : html``;
+}
+
+async function actionForms(u: UiContext, session: UiSession, kind: KindDescriptor, view: RecordView, lang: Lang, prev: { form: string; values: FormBody; issues: FieldIssue[] } | undefined): Promise<SafeHtml> {
+  const d = t(lang);
+  const id = view['id'] as string;
+  const action = `/records/${kind.collection}/${id}/events`;
+  const p = (form: string) => (prev?.form === form ? prev.values : undefined);
+  const iss = (form: string) => (prev?.form === form ? prev.issues : undefined);
+  const pending = COMPLETIONS[kind.type].filter(([, f]) => !f || view[f] === null || view[f] === undefined);
+  const forms: SafeHtml[] = [];
+  if (pending.length > 0) {
+    forms.push(html`<form method="post" action="${action}" id="form-event">${csrfField(session)}<input type="hidden" name="form" value="event">
+<fieldset><legend>${d.registerCompletion}</legend><div class="fields">
+<div class="field"><label for="ev-type">${d.eventType}</label><select id="ev-type" name="type"${invalid(iss('event'), 'type')}>${pending.map(([e]) => html`<option value="${e}"${val(p('event'), 'type') === e ? html` selected` : ''}>${d.events[e] ?? e}</option>`)}</select></div>
+<div class="field"><label for="ev-at">${d.eventAt}</label><input type="datetime-local" id="ev-at" name="at" value="${val(p('event'), 'at')}"${invalid(iss('event'), 'at')}></div>
+<div class="field"><button type="submit">${d.register}</button></div>
+</div></fieldset></form>`);
+  }
+  const deadlines = view.deadlines;
+  if (kind.type === 'incident') {
+    const final = deadlines.find((x) => x.rule === 'incident.final-report');
+    if (final && !final.completedAt) {
+      forms.push(html`<form method="post" action="${action}" id="form-delay">${csrfField(session)}<input type="hidden" name="form" value="delay">
+<fieldset><legend>${d.delayTitle}</legend><div class="fields">
+<div class="field"><label for="dl-date">${d.expectedDate}</label><input type="date" id="dl-date" name="expectedDate" required value="${val(p('delay'), 'expectedDate')}"${invalid(iss('delay'), 'expectedDate')}></div>
+<div class="field"><label for="dl-reason">${d.reason}</label><input type="text" id="dl-reason" name="reason" required size="40" value="${val(p('delay'), 'reason')}"${invalid(iss('delay'), 'reason')}></div>
+<div class="field"><label for="dl-at">${d.notifiedAt}</label><input type="datetime-local" id="dl-at" name="at" value="${val(p('delay'), 'at')}"${invalid(iss('delay'), 'at')}></div>
+<div class="field"><button type="submit">${d.registerDelay}</button></div>
+</div></fieldset></form>`);
+    }
+  }
+  if (kind.type === 'security_cell_placement' && view['endedAt'] && !view['followUpHeldAt']) {
+    forms.push(html`<form method="post" action="${action}" id="form-postpone">${csrfField(session)}<input type="hidden" name="form" value="postpone">
+<fieldset><legend>${d.postponeTitle}</legend><p class="small">${d.postponeIntro}</p><div class="fields">
+<div class="field"><label for="pp-reason">${d.reason}</label><input type="text" id="pp-reason" name="reason" required size="40" value="${val(p('postpone'), 'reason')}"${invalid(iss('postpone'), 'reason')}></div>
+<div class="field"><label for="pp-date">${d.newDate}</label><input type="date" id="pp-date" name="newDate" value="${val(p('postpone'), 'newDate')}"${invalid(iss('postpone'), 'newDate')}></div>
+<div class="field"><button type="submit">${d.postpone}</button></div>
+</div></fieldset></form>`);
+  }
+  if (kind.type === 'action_plan') {
+    const areaId = view['areaId'] as string;
+    const staff = (await listStaff(u.ctx, { ...session.actor, role: 'reader' })).filter((s) => s.areaId === areaId && s.active);
+    if (staff.length > 0) {
+      forms.push(html`<form method="post" action="${action}" id="form-owner">${csrfField(session)}<input type="hidden" name="form" value="owner">
+<fieldset><legend>${d.ownerTitle}</legend><div class="fields">
+<div class="field"><label for="ow-id">${d.owner}</label><select id="ow-id" name="ownerId"${invalid(iss('owner'), 'ownerId')}>${staff.map((s) => html`<option value="${s.id}"${(val(p('owner'), 'ownerId') || view['ownerId']) === s.id ? html` selected` : ''}>${s.name}${s.title ? ` (${s.title})` : ''}</option>`)}</select></div>
+<div class="field"><button type="submit">${d.assignOwner}</button></div>
+</div></fieldset></form>`);
+    }
+    const plan = view as unknown as { transfers: Array<{ id: string; at: string; planUpdatedAt: string | null }>; paroleDecisions: Array<{ id: string; at: string; planUpdatedAt: string | null }> };
+    for (const tr of plan.transfers.filter((x) => !x.planUpdatedAt)) {
+      forms.push(html`<form method="post" action="${action}">${csrfField(session)}<input type="hidden" name="form" value="transfer"><input type="hidden" name="transferId" value="${tr.id}">
+<fieldset><legend>${d.transferUpdateTitle} (${fmtInstant(tr.at, lang)})</legend><div class="fields">
+<div class="field"><label for="tr-at-${tr.id}">${d.eventAt}</label><input type="datetime-local" id="tr-at-${tr.id}" name="at"></div>
+<div class="field"><button type="submit">${d.markUpdated}</button></div></div></fieldset></form>`);
+    }
+    for (const pd of plan.paroleDecisions.filter((x) => !x.planUpdatedAt)) {
+      forms.push(html`<form method="post" action="${action}">${csrfField(session)}<input type="hidden" name="form" value="parole"><input type="hidden" name="decisionId" value="${pd.id}">
+<fieldset><legend>${d.paroleUpdateTitle} (${fmtInstant(pd.at, lang)})</legend><div class="fields">
+<div class="field"><label for="pd-at-${pd.id}">${d.eventAt}</label><input type="datetime-local" id="pd-at-${pd.id}" name="at"></div>
+<div class="field"><button type="submit">${d.markUpdated}</button></div></div></fieldset></form>`);
+    }
+  }
+  return html`${forms}`;
+}
+
+function noticeSection(session: UiSession, kind: KindDescriptor, view: RecordView, lang: Lang): SafeHtml {
+  if (kind.type !== 'incident' || incidentChapter(view['kind'] as never) === 5) return html``;
+  const d = t(lang);
+  const filer = session.actor.role === 'area' || session.actor.role === 'institution';
+  return html`<h3>${d.noticeTitle}</h3>
+${view['preliminaryNoticeSentAt'] ? html`<p>${d.noticeAlreadySent(fmtInstant(view['preliminaryNoticeSentAt'] as string, lang))}</p>` : ''}
+${filer ? html`<p><a class="button secondary" href="/records/incidents/${view['id'] as string}/notice">${d.noticePreview}</a></p>` : html`<p class="muted">${d.noticeOnlyFilers}</p>`}`;
+}
+
+async function renderRecord(u: UiContext, req: FastifyRequest, reply: FastifyReply, session: UiSession, kind: KindDescriptor, id: string, status: number, prev?: { form: string; values: FormBody; issues: FieldIssue[] }): Promise<FastifyReply> {
+  const { lang } = uiState(req);
+  const d = t(lang);
+  const view = await getRecord(u.ctx, kind.type, id, session.actor, lang);
+  const names = await namesFor(u, session);
+  const writable = canWrite(session.actor, { institutionId: view['institutionId'] as string, areaId: view['areaId'] as string });
+  const done = queryOf(req)['done'];
+  const title = d.recordTitle(d.recordTypes[kind.type] ?? kind.type, view['journalNumber'] as string);
+  const body = html`${prev ? errorSummary(lang, prev.issues) : ''}
+<section aria-labelledby="h-facts"><h2 id="h-facts">${d.recordFacts}</h2>${factsList(view, lang, names)}</section>
+<section aria-labelledby="h-deadlines"><h2 id="h-deadlines">${d.deadlines}</h2>${deadlinesTable(view.deadlines, lang)}${immediateList(view['immediate'] as ImmediateDuty[], lang)}</section>
+<section aria-labelledby="h-actions" class="no-print"><h2 id="h-actions">${d.actions}</h2>
+${writable ? await actionForms(u, session, kind, view, lang, prev) : html`<p>${d.readOnly}</p>`}
+${writable ? noticeSection(session, kind, view, lang) : ''}
+</section>
+<section aria-labelledby="h-timeline"><h2 id="h-timeline">${d.timeline}</h2>${await timeline(u, req, kind, view, mayseeCpr(session.actor), lang, names)}</section>`;
+  const flash = done && d.done[done] ? { kind: 'ok' as const, text: d.done[done] } : undefined;
+  return sendHtml(reply, status, page(req, { title, body, flash }));
+}
+
+/** The API body of a form post; only the fields that event takes, so the strict schemas never see strays. */
+function eventBody(kind: KindDescriptor, b: FormBody, now: Date): { body: Record<string, unknown>; issues: FieldIssue[] } {
+  const issues: FieldIssue[] = [];
+  const out: Record<string, unknown> = {};
+  const at = field(b, 'at');
+  const withAt = (): void => {
+    if (!at) return;
+    const iso = localDateTimeToIso(at);
+    if (!iso) issues.push({ path: 'at', message: 'not a date and time (YYYY-MM-DDTHH:MM)' });
+    // The service takes a completion dated later (the engine counts it once it has happened); a form
+    // meaning "this was done" must not, or a typo would leave the deadline quietly open.
+    else if (Date.parse(iso) > now.getTime() + 60_000) issues.push({ path: 'at', message: 'is in the future' });
+    else out['at'] = iso;
+  };
+  const copy = (name: string): void => {
+    const v = field(b, name);
+    if (v !== undefined) out[name] = v;
+  };
+  switch (field(b, 'form')) {
+    case 'event': {
+      const type = field(b, 'type');
+      if (!type || !COMPLETIONS[kind.type].some(([e]) => e === type)) issues.push({ path: 'type', message: 'choose one of the listed steps' });
+      out['type'] = type;
+      withAt();
+      break;
+    }
+    case 'delay':
+      out['type'] = 'delay_notified';
+      copy('expectedDate');
+      copy('reason');
+      withAt();
+      break;
+    case 'postpone':
+      out['type'] = 'follow_up_postponed';
+      copy('reason');
+      copy('newDate');
+      break;
+    case 'owner':
+      out['type'] = 'owner_assigned';
+      copy('ownerId');
+      withAt();
+      break;
+    case 'transfer':
+      out['type'] = 'transfer_plan_updated';
+      copy('transferId');
+      withAt();
+      break;
+    case 'parole':
+      out['type'] = 'parole_plan_updated';
+      copy('decisionId');
+      withAt();
+      break;
+    default:
+      issues.push({ path: 'form', message: 'unknown form' });
+  }
+  return { body: out, issues };
+}
+
+const DONE_OF: Record<string, string> = { event: 'event', delay: 'delay', postpone: 'postpone', owner: 'owner', transfer: 'event', parole: 'event' };
+
+function kindOf(collection: string): KindDescriptor {
+  const kind = KIND_BY_COLLECTION[collection];
+  if (!kind) throw new ServiceError('NOT_FOUND', `no record type ${collection}`);
+  return kind;
+}
+
+export function registerRecord(app: FastifyInstance, u: UiContext): void {
+  app.get<{ Params: { collection: string; id: string } }>('/records/:collection/:id', async (req, reply) => {
+    const session = requirePage(req, reply);
+    if (!session) return reply;
+    return renderRecord(u, req, reply, session, kindOf(req.params.collection), req.params.id, 200);
+  });
+
+  app.post<{ Params: { collection: string; id: string } }>('/records/:collection/:id/events', async (req, reply) => {
+    const session = requireSession(req, reply);
+    if (!session) return reply;
+    if (!requireCsrf(req, reply, session)) return reply;
+    const kind = kindOf(req.params.collection);
+    const b = formBody(req);
+    const { body, issues } = eventBody(kind, b, u.deps.clock());
+    const form = field(b, 'form') ?? 'event';
+    if (issues.length > 0) return renderRecord(u, req, reply, session, kind, req.params.id, 400, { form, values: b, issues });
+    try {
+      await recordEvent(u.ctx, kind.type, req.params.id, body, session.actor, { requestTarget: `UI POST ${req.url}` });
+    } catch (err) {
+      const found = issuesOf(err);
+      if (found) return renderRecord(u, req, reply, session, kind, req.params.id, 400, { form, values: b, issues: found });
+      throw err;
+    }
+    return reply.redirect(`${recordHref(kind.type, req.params.id)}?done=${DONE_OF[form] ?? 'event'}`, 303);
+  });
+
+  app.get<{ Params: { id: string } }>('/records/incidents/:id/notice', async (req, reply) => {
+    const session = requirePage(req, reply);
+    if (!session) return reply;
+    const { lang } = uiState(req);
+    const d = t(lang);
+    if (!(session.actor.role === 'area' || session.actor.role === 'institution')) return errorPage(req, reply, 403, d.noticeOnlyFilers);
+    const view = await getRecord(u.ctx, 'incident', req.params.id, session.actor, lang);
+    const preview = await previewPreliminaryNotice(u.ctx, req.params.id, session.actor);
+    const canSend = !!u.deps.mailer && preview.missing.length === 0 && !preview.alreadySentAt && preview.mail !== null;
+    const body = html`<p><a href="${recordHref('incident', req.params.id)}">← ${d.recordTitle(d.recordTypes['incident'] ?? '', view['journalNumber'] as string)}</a></p>
+${preview.alreadySentAt ? html`<div class="notice ok" role="status">${d.noticeAlreadySent(fmtInstant(preview.alreadySentAt, lang))}</div>` : ''}
+${preview.missing.length > 0 ? html`<div class="notice error" role="alert"><p>${d.noticeMissing}</p><ul>${preview.missing.map((m) => html`<li>${d.fields[m] ?? m} (${m})</li>`)}</ul></div>` : ''}
+${u.deps.mailer ? '' : html`<div class="notice warn" role="status">${d.noticeNoMailer}</div>`}
+<h2>${d.noticeRecipients}</h2><ul>${preview.recipients.map((r) => html`<li>${r}</li>`)}</ul>
+${preview.mail ? html`<h2>${d.textVersion}</h2><p><strong>${d.subject}:</strong> ${preview.mail.subject}</p><pre class="mail">${preview.mail.text}</pre>` : ''}
+<form method="post" action="/records/incidents/${req.params.id}/notice">${csrfField(session)}
+<p><button type="submit"${canSend ? '' : html` disabled aria-disabled="true"`}>${d.noticeSend}</button></p></form>`;
+    return sendHtml(reply, 200, page(req, { title: d.noticeTitle, body }));
+  });
+
+  app.post<{ Params: { id: string } }>('/records/incidents/:id/notice', async (req, reply) => {
+    const session = requireSession(req, reply);
+    if (!session) return reply;
+    if (!requireCsrf(req, reply, session)) return reply;
+    const d = t(uiState(req).lang);
+    if (!(session.actor.role === 'area' || session.actor.role === 'institution')) return errorPage(req, reply, 403, d.noticeOnlyFilers);
+    if (!u.deps.mailer) return errorPage(req, reply, 409, d.noticeNoMailer);
+    await sendPreliminaryNotice({ ctx: u.ctx, db: u.deps.database.db, mailer: u.deps.mailer, from: u.deps.mailFrom ?? 'fristvagt@kriminalforsorgen.invalid' }, req.params.id, session.actor);
+    return reply.redirect(`${recordHref('incident', req.params.id)}?done=notice`, 303);
+  });
+}

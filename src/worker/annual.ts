@@ -1,0 +1,162 @@
+/**
+ * The § 22 annual overview: planned by the sweep leader in January (one row per area and year in
+ * `annual_overviews`), then sent once, with the same claim protocol as notifications
+ * (scheduled → sending → sent with a deterministic Message-ID). The counting is in the domain.
+ */
+import { and, eq, gte, inArray, lt, lte, sql } from 'drizzle-orm';
+import {
+  annualOverviewCsv,
+  annualOverviewPlan,
+  formatRate,
+  KIND_LABEL_DA,
+  REPORTABLE_KINDS,
+  summariseAnnualOverview,
+  type DeadlineOutcome,
+  type OverviewIncident,
+} from '../domain/annual-overview.js';
+import { instantOfLocal, longDate, parseIsoDate, formatDanishDate, weekdayName, daysFromCivil } from '../domain/index.js';
+import type { Db } from '../db/client.js';
+import { annualOverviews, areas, deadlines, incidents, institutions } from '../db/schema.js';
+import { renderTemplate } from '../mail/render.js';
+import { MailError } from '../mail/transport.js';
+import { loadRulesInForce } from '../records/calendar.js';
+import type { SendDeps, SendOutcome } from './send.js';
+
+/** Creates the overview rows of the year before for every area (idempotent); returns how many are new. */
+export async function planAnnualOverviews(deps: SendDeps, now: Date): Promise<number> {
+  const rules = await loadRulesInForce(deps.db, deps.closureDays);
+  const { schedule, recipients } = await deps.settings();
+  const plan = annualOverviewPlan(now.getTime(), rules.calendar, schedule.window, rules.policy);
+  if (!plan) return 0;
+  const areaRows = await deps.db.select({ id: areas.id }).from(areas);
+  if (areaRows.length === 0) return 0;
+  const inserted = await deps.db
+    .insert(annualOverviews)
+    .values(areaRows.map((a) => ({ areaId: a.id, year: plan.year, recipient: recipients.directorate, plannedAt: new Date(plan.plannedAt) })))
+    .onConflictDoNothing()
+    .returning({ id: annualOverviews.id });
+  return inserted.length;
+}
+
+/** Overviews due by `until` that still wait to be sent: the sweep puts them into the queue. */
+export async function dueAnnualOverviews(db: Db, until: Date): Promise<Array<{ id: string; plannedAt: Date }>> {
+  return db.select({ id: annualOverviews.id, plannedAt: annualOverviews.plannedAt }).from(annualOverviews).where(and(eq(annualOverviews.status, 'scheduled'), lte(annualOverviews.plannedAt, until)));
+}
+
+/** Hands back overviews whose sender crashed between claim and mark. */
+export async function recoverAnnualOverviews(db: Db, now: Date, staleMs: number): Promise<number> {
+  const rows = await db
+    .update(annualOverviews)
+    .set({ status: 'scheduled', lastError: 'recovered after an interrupted send', updatedAt: now })
+    .where(and(eq(annualOverviews.status, 'sending'), lt(annualOverviews.claimedAt, new Date(now.getTime() - staleMs))))
+    .returning({ id: annualOverviews.id });
+  return rows.length;
+}
+
+function outcome(status: string | undefined, completedAt: Date | null | undefined, dueAt: Date | undefined, now: Date): DeadlineOutcome {
+  if (status === undefined || dueAt === undefined) return 'none';
+  if (completedAt) return status === 'met_late' ? 'met_late' : status === 'breached' ? 'breached' : 'met';
+  return dueAt.getTime() < now.getTime() ? 'breached' : 'open';
+}
+
+/** Loads the area's incidents of the year with their notice and report deadlines, as of `now`. */
+export async function loadOverviewIncidents(db: Db, areaId: string, year: number, now: Date): Promise<OverviewIncident[]> {
+  // Local-date bounds: an incident at 00:30 on 1 January (local) belongs to the new year.
+  const from = new Date(instantOfLocal(daysFromCivil(year, 1, 1), 0));
+  const to = new Date(instantOfLocal(daysFromCivil(year + 1, 1, 1), 0));
+  const rows = await db
+    .select({ id: incidents.id, kind: incidents.kind, occurredAt: incidents.occurredAt, institutionName: institutions.name })
+    .from(incidents)
+    .innerJoin(institutions, eq(institutions.id, incidents.institutionId))
+    .where(and(eq(institutions.areaId, areaId), gte(incidents.occurredAt, from), lt(incidents.occurredAt, to), inArray(incidents.kind, [...REPORTABLE_KINDS])));
+  if (rows.length === 0) return [];
+  const dls = await db
+    .select({ recordId: deadlines.recordId, ruleId: deadlines.ruleId, status: deadlines.status, completedAt: deadlines.completedAt, dueAt: deadlines.dueAt })
+    .from(deadlines)
+    .where(and(eq(deadlines.recordType, 'incident'), eq(deadlines.active, true), inArray(deadlines.ruleId, ['incident.preliminary-notice', 'incident.final-report']), inArray(deadlines.recordId, rows.map((r) => r.id))));
+  const byRecord = new Map<string, typeof dls>();
+  for (const d of dls) byRecord.set(d.recordId, [...(byRecord.get(d.recordId) ?? []), d]);
+  return rows.map((r) => {
+    const mine = byRecord.get(r.id) ?? [];
+    const notice = mine.find((d) => d.ruleId === 'incident.preliminary-notice');
+    const report = mine.find((d) => d.ruleId === 'incident.final-report');
+    return {
+      institutionName: r.institutionName,
+      kind: r.kind,
+      occurredAtMs: r.occurredAt.getTime(),
+      notice: outcome(notice?.status, notice?.completedAt, notice?.dueAt, now),
+      report: outcome(report?.status, report?.completedAt, report?.dueAt, now),
+    };
+  });
+}
+
+function textTable(rows: ReturnType<typeof summariseAnnualOverview>['rows']): string {
+  if (rows.length === 0) return 'Ingen indberetningspligtige hændelser i året.';
+  const head = ['Institution', 'Art', 'Antal', 'Underretning rettidig/for sent/mangler', 'Indberetning rettidig/for sent/mangler'];
+  const body = rows.map((r) => [r.institution, KIND_LABEL_DA[r.kind], String(r.incidents), `${r.noticeOnTime}/${r.noticeLate}/${r.noticeMissing}`, `${r.reportOnTime}/${r.reportLate}/${r.reportMissing}`]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  return [head, ...body].map((cols) => cols.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+export function overviewMessageId(id: string, from: string): string {
+  const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'fristvagt.invalid';
+  return `<annual-overview-${id}@${domain}>`;
+}
+
+export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Promise<SendOutcome> {
+  const now = deps.clock();
+  const [claimed] = await deps.db
+    .update(annualOverviews)
+    .set({ status: 'sending', claimedAt: now, attempts: sql`${annualOverviews.attempts} + 1`, updatedAt: now })
+    .where(and(eq(annualOverviews.id, overviewId), eq(annualOverviews.status, 'scheduled'), lte(annualOverviews.plannedAt, now)))
+    .returning();
+  if (!claimed) {
+    const [row] = await deps.db.select({ status: annualOverviews.status }).from(annualOverviews).where(eq(annualOverviews.id, overviewId));
+    return row?.status === 'scheduled' ? 'not-due' : 'not-claimable';
+  }
+  const release = async (status: 'scheduled' | 'failed', lastError: string) =>
+    deps.db.update(annualOverviews).set({ status, lastError, updatedAt: deps.clock() }).where(and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending')));
+
+  const [area] = await deps.db.select().from(areas).where(eq(areas.id, claimed.areaId));
+  if (!area) {
+    await release('failed', 'area gone');
+    return 'failed';
+  }
+  const rules = await loadRulesInForce(deps.db, deps.closureDays);
+  const plan = annualOverviewPlan(claimed.plannedAt.getTime(), rules.calendar, (await deps.settings()).schedule.window, rules.policy);
+  const summary = summariseAnnualOverview(claimed.year, await loadOverviewIncidents(deps.db, area.id, claimed.year, now));
+  const csvName = `aarsoversigt-${claimed.year}-${area.id}.csv`;
+  const due = plan ? (parseIsoDate(plan.dueDate) as number) : daysFromCivil(claimed.year + 1, 1, 31);
+  const mail = renderTemplate('annual-overview', {
+    areaName: area.name,
+    year: String(claimed.year),
+    total: String(summary.total),
+    noticeRate: formatRate(summary.noticeOnTimeRate),
+    reportRate: formatRate(summary.reportOnTimeRate),
+    table: textTable(summary.rows),
+    csvName,
+    dueWeekday: weekdayName(due, 'da'),
+    dueDate: formatDanishDate(due),
+    citation: plan?.citation ?? 'Cirkulære om dødsfald m.v. § 22',
+    link: deps.publicUrl,
+  });
+  const messageId = overviewMessageId(claimed.id, deps.from);
+  // The area office gets a copy: it owns the duty, fristvagt only composes and sends the overview for it.
+  const to = [...new Set([claimed.recipient, area.officeEmail])];
+  try {
+    const res = await deps.mailer.send({ messageId, from: deps.from, to, ...mail, attachments: [{ filename: csvName, content: annualOverviewCsv(summary), contentType: 'text/csv; charset=utf-8' }] });
+    if (!res.accepted.includes(claimed.recipient)) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
+    await deps.db.update(annualOverviews).set({ status: 'sent', messageId, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock() }).where(and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending')));
+    deps.logger.info({ overviewId: claimed.id, areaId: area.id, year: claimed.year, incidents: summary.total, on: longDate(due, 'en') }, 'annual overview sent');
+    return 'sent';
+  } catch (err) {
+    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message, { cause: err });
+    if (e.code === 'MAIL_PERMANENT') {
+      await release('failed', e.message);
+      deps.logger.error({ overviewId: claimed.id, areaId: area.id, responseCode: e.responseCode }, 'annual overview permanently rejected');
+      return 'failed';
+    }
+    await release('scheduled', e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The preliminary notice of § 6 stk. 3 / § 13 stk. 2: composed from the record, previewed, sent on
+ * approval to the area office, the Ombudsman and the directorate, over a connection where TLS is
+ * required. The CPR number goes in the body only. Sending meets the deadline with the send time.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import { computeDeadlinesForRecord, formatCpr, formatLocalInstant, incidentChapter, longDate, parseIsoDate, parseRecord } from '../domain/index.js';
+import type { Db } from '../db/client.js';
+import { areas, institutions, notifications } from '../db/schema.js';
+import { renderTemplate, type RenderedMail } from '../mail/render.js';
+import { MailError, type Mailer } from '../mail/transport.js';
+import { loadRulesInForce } from '../records/calendar.js';
+import { ServiceError, validationError } from '../records/errors.js';
+import { KINDS } from '../records/kinds.js';
+import { canWrite, loadOne, recordEvent, type Actor, type ServiceContext } from '../records/service.js';
+import { messageIdFor } from './send.js';
+import { loadWorkerSettings } from './settings.js';
+
+const KIND_DA: Record<string, string> = {
+  death: 'Dødsfald',
+  suicide: 'Selvmord',
+  qualified_suicide_attempt: 'Kvalificeret selvmordsforsøg',
+  qualified_self_harm: 'Anden kvalificeret selvbeskadigende handling',
+};
+
+export interface NoticePreview {
+  recipients: string[];
+  mail: RenderedMail | null;
+  /** Fields the record lacks for a lawful notice; sending is refused while any is missing. */
+  missing: string[];
+  alreadySentAt: string | null;
+}
+
+type IncidentRow = Awaited<ReturnType<typeof loadOne>> & { kind: string; inmateName: string | null; cpr: string | null; description: string | null; occurredAt: Date; journalNumber: string; institutionId: string; preliminaryNoticeSentAt: Date | null };
+
+async function compose(ctx: ServiceContext, id: string, actor: Actor, senderName: string): Promise<NoticePreview & { row: IncidentRow }> {
+  const row = (await loadOne(ctx.db, KINDS.incident, id)) as IncidentRow;
+  const [inst] = await ctx.db.select().from(institutions).where(eq(institutions.id, row.institutionId));
+  const [area] = inst ? await ctx.db.select().from(areas).where(eq(areas.id, inst.areaId)) : [];
+  if (!inst || !area) throw new ServiceError('NOT_FOUND', `no institution for incident ${id}`);
+  // The notice carries the CPR number: only the roles that file it may see or send it.
+  if (!(actor.role === 'area' || actor.role === 'institution') || !canWrite(actor, { institutionId: inst.id, areaId: area.id })) {
+    throw new ServiceError('FORBIDDEN', 'only area and institution tokens in scope may preview or send the preliminary notice');
+  }
+  if (incidentChapter(row.kind as never) === 5) throw validationError([{ path: 'kind', message: 'chapter 5 incidents have no reporting duty (§ 17)' }]);
+  const { recipients } = await loadWorkerSettings(ctx.db);
+  const to = [area.officeEmail, recipients.ombudsman, recipients.directorate];
+  const missing: string[] = [];
+  if (!row.inmateName) missing.push('inmateName');
+  if (!row.cpr) missing.push('cpr');
+  if (!row.description || row.description.trim().length < 10) missing.push('description');
+  const rules = await loadRulesInForce(ctx.db, ctx.closureDays);
+  const set = computeDeadlinesForRecord(parseRecord(KINDS.incident.toEngine(row)), { now: ctx.clock().getTime(), calendar: rules.calendar, policy: rules.policy });
+  const notice = set.deadlines.find((d) => d.rule === 'incident.preliminary-notice');
+  const final = set.deadlines.find((d) => d.rule === 'incident.final-report');
+  const base = { recipients: to, missing, alreadySentAt: row.preliminaryNoticeSentAt ? formatLocalInstant(row.preliminaryNoticeSentAt.getTime()) : null, row };
+  if (missing.length > 0 || !notice) return { ...base, mail: null };
+  const occurred = formatLocalInstant(row.occurredAt.getTime());
+  const mail = renderTemplate('preliminary-notice', {
+    citation: notice.citation,
+    areaName: area.name,
+    institutionName: inst.name,
+    inmateName: row.inmateName as string,
+    cpr: formatCpr(row.cpr as string),
+    kindDa: KIND_DA[row.kind] ?? row.kind,
+    occurredAt: `${longDate(parseIsoDate(occurred.slice(0, 10)) as number, 'da')} kl. ${occurred.slice(11, 16)}`,
+    description: row.description as string,
+    journalNumber: row.journalNumber,
+    finalReportDue: final ? longDate(parseIsoDate(final.dueDate) as number, 'da') : '-',
+    senderName,
+  });
+  return { ...base, mail };
+}
+
+export async function previewPreliminaryNotice(ctx: ServiceContext, id: string, actor: Actor): Promise<NoticePreview> {
+  const { row: _row, ...preview } = await compose(ctx, id, actor, `${actor.name}`);
+  return preview;
+}
+
+export interface NoticeDeps {
+  ctx: ServiceContext;
+  db: Db;
+  mailer: Mailer;
+  from: string;
+}
+
+export async function sendPreliminaryNotice(deps: NoticeDeps, id: string, actor: Actor): Promise<{ sentAt: string; messageIds: string[] }> {
+  const p = await compose(deps.ctx, id, actor, actor.name);
+  if (p.alreadySentAt) throw new ServiceError('CONFLICT', `the preliminary notice was sent already (${p.alreadySentAt})`);
+  if (p.missing.length > 0 || !p.mail) {
+    throw validationError(p.missing.map((f) => ({ path: f, message: 'is required for the preliminary notice (§ 6 stk. 3)' })));
+  }
+  const now = deps.ctx.clock();
+  // The rows are the claim: a second, concurrent approval finds them and sends nothing.
+  const claimed = await deps.db.transaction(async (tx) => {
+    // Serialises approvals of the same incident; the rows then say who still needs the notice.
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`notice:${id}`}))`);
+    const existing = await tx.select().from(notifications).where(and(eq(notifications.recordId, id), eq(notifications.stage, 'notice:preliminary')));
+    if (existing.some((n) => n.status === 'sending')) return null;
+    const rows = [];
+    // After a partial failure, a retry sends only to the recipients who did not get it.
+    for (const recipient of p.recipients.filter((r) => !existing.some((n) => n.recipient === r && n.status === 'sent'))) {
+      const [row] = await tx
+        .insert(notifications)
+        .values({ recordType: 'incident', recordId: id, stage: 'notice:preliminary', kind: 'alert', template: 'preliminary-notice', recipient, plannedAt: now, status: 'sending', claimedAt: now, attempts: 1 })
+        .onConflictDoUpdate({ target: [notifications.recordType, notifications.recordId, notifications.stage, notifications.recipient], set: { status: 'sending', claimedAt: now, attempts: sql`${notifications.attempts} + 1` } })
+        .returning();
+      if (row) rows.push(row);
+    }
+    return rows;
+  });
+  if (!claimed) throw new ServiceError('CONFLICT', 'the preliminary notice is being sent already');
+  const messageIds: string[] = [];
+  try {
+    for (const n of claimed) {
+      const messageId = messageIdFor(n.id, deps.from);
+      await deps.mailer.send({ messageId, from: deps.from, to: [n.recipient], notificationId: n.id, requireTls: true, ...p.mail });
+      await deps.db.update(notifications).set({ status: 'sent', messageId, sentAt: deps.ctx.clock(), updatedAt: deps.ctx.clock() }).where(eq(notifications.id, n.id));
+      messageIds.push(messageId);
+    }
+  } catch (err) {
+    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message);
+    await deps.db.update(notifications).set({ status: 'failed', lastError: e.message }).where(and(eq(notifications.recordId, id), eq(notifications.stage, 'notice:preliminary'), eq(notifications.status, 'sending')));
+    throw new ServiceError('CONFLICT', `the preliminary notice could not be sent to every recipient (${e.message}); ${messageIds.length} of ${claimed.length} were sent — check the mail log before retrying`, { cause: err });
+  }
+  await recordEvent(deps.ctx, 'incident', id, { type: 'preliminary_notice_sent', at: formatLocalInstant(now.getTime()) }, actor);
+  return { sentAt: formatLocalInstant(now.getTime()), messageIds };
+}

@@ -1,0 +1,340 @@
+/**
+ * The watchdog worker: listens to the change feed, plans records into notification rows,
+ * keeps BullMQ holding every notification due within the horizon, and sends them.
+ *
+ * Postgres is the truth. Redis holds only delayed jobs with deterministic ids, so the sweep can
+ * re-add whatever is missing (after FLUSHALL, say) without creating duplicates; the row claim in
+ * send.ts makes the effect exactly-once even when several workers run.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Queue, Worker, type Job } from 'bullmq';
+import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { PROCESSORS } from '../../jobs/index.js';
+import type { Database } from '../db/client.js';
+import { actionPlans, forceUses, incidents, notifications, securityCellPlacements, settings, workerHeartbeats } from '../db/schema.js';
+import type { Mailer } from '../mail/transport.js';
+import { createRedis } from '../queue/connection.js';
+import { enqueue, isJobName, QUEUE_NAME } from '../queue/registry.js';
+import type { RecordTypeName } from '../records/kinds.js';
+import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from './annual.js';
+import { dueNotifications, planRecord, type PlanResult } from './planner.js';
+import type { SendDeps } from './send.js';
+import { loadRulesInForce } from '../records/calendar.js';
+import { loadWorkerSettings } from './settings.js';
+
+export interface WorkerOptions {
+  database: Database;
+  redisUrl: string;
+  /** BullMQ key prefix; tests give each run its own. */
+  prefix: string;
+  mailer: Mailer;
+  clock: () => Date;
+  closureDays: readonly string[];
+  from: string;
+  publicUrl: string;
+  logger: Logger;
+  concurrency?: number;
+  /** Notifications due within this many ms are held in Redis as delayed jobs. */
+  horizonMs?: number;
+  sweepEveryMs?: number;
+  /** First retry delay after a transient SMTP failure (exponential with jitter after that). */
+  retryDelayMs?: number;
+  /** A sending row older than this is taken to belong to a crashed worker. */
+  staleSendingMs?: number;
+  /** Start the BullMQ scheduler and the change-feed listener (off in tests that drive sweeps by hand). */
+  schedule?: boolean;
+}
+
+export interface WorkerDeps {
+  send: SendDeps;
+  planAndEnqueue(type: RecordTypeName, id: string): Promise<PlanResult | undefined>;
+  sweep(): Promise<SweepResult>;
+}
+
+export interface SweepResult {
+  leader: boolean;
+  planned: number;
+  recovered: number;
+  enqueued: number;
+  /** § 22 annual overview rows created by this sweep (January only). */
+  annualPlanned?: number;
+}
+
+export interface RunningWorker {
+  id: string;
+  queue: Queue;
+  deps: WorkerDeps;
+  sweep(): Promise<SweepResult>;
+  /** Finishes active jobs (or hands them back after `timeoutMs`) and closes connections. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+const TABLES = [
+  ['incident', incidents],
+  ['security_cell_placement', securityCellPlacements],
+  ['force_use', forceUses],
+  ['action_plan', actionPlans],
+] as const;
+
+const LEASE_KEY = 'worker.lease';
+const WATERMARK_KEY = 'worker.watermark';
+const SETTINGS_STAMP_KEY = 'worker.settings-stamp';
+
+/** A loader whose result is reused for `ttlMs` (by the injected clock, so tests stay deterministic). */
+function cached<T>(load: () => Promise<T>, ttlMs: number, clock: () => Date): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  let at = 0;
+  return () => {
+    const now = clock().getTime();
+    if (!value || Math.abs(now - at) > ttlMs) {
+      at = now;
+      value = load().catch((err: unknown) => {
+        value = undefined;
+        throw err;
+      });
+    }
+    return value;
+  };
+}
+
+export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
+  const id = `worker-${randomUUID().slice(0, 8)}`;
+  const db = o.database.db;
+  const log = o.logger.child({ worker: id });
+  const horizonMs = o.horizonMs ?? 24 * 3600_000;
+  const sweepEveryMs = o.sweepEveryMs ?? 60_000;
+  const staleSendingMs = o.staleSendingMs ?? 5 * 60_000;
+  const queueConnection = createRedis(o.redisUrl);
+  const workerConnection = createRedis(o.redisUrl);
+  const queue = new Queue(QUEUE_NAME, { connection: queueConnection, prefix: o.prefix });
+
+  const send: SendDeps = {
+    db,
+    mailer: o.mailer,
+    clock: o.clock,
+    closureDays: o.closureDays,
+    // Settings change rarely and a change triggers a full re-plan by the sweep; a few seconds of
+    // staleness in the send path saves two queries per mail.
+    settings: cached(() => loadWorkerSettings(db), 5_000, o.clock),
+    rulesInForce: cached(() => loadRulesInForce(db, o.closureDays), 5_000, o.clock),
+    from: o.from,
+    publicUrl: o.publicUrl,
+    logger: log,
+  };
+
+  async function enqueueDue(rows: Array<{ id: string; version: number; plannedAt: Date }>): Promise<number> {
+    const now = o.clock().getTime();
+    for (const r of rows) {
+      const jobId = `send-${r.id}-${r.version}`;
+      if (r.plannedAt.getTime() <= now) {
+        // Due now but held back by a delay computed from a clock that ran behind (another worker's, or a test's): fire it.
+        const existing = await queue.getJob(jobId);
+        if (existing && (await existing.isDelayed())) {
+          await existing.promote().catch(() => undefined);
+          continue;
+        }
+      }
+      await enqueue(queue, 'notification.send', { notificationId: r.id }, {
+        // Deterministic: adding it again (every sweep, after FLUSHALL) is a no-op while it waits.
+        jobId,
+        delay: Math.max(0, r.plannedAt.getTime() - now),
+        attempts: 10,
+        backoff: { type: 'exponential', delay: o.retryDelayMs ?? 2_000, jitter: 0.5 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      });
+    }
+    return rows.length;
+  }
+
+  async function planAndEnqueue(type: RecordTypeName, recordId: string): Promise<PlanResult | undefined> {
+    const now = o.clock();
+    const result = await planRecord(db, { closureDays: o.closureDays, now, settings: await loadWorkerSettings(db) }, type, recordId);
+    await enqueueDue(await dueNotifications(db, new Date(now.getTime() + horizonMs), [recordId]));
+    return result;
+  }
+
+  /** One sweeper at a time: a lease row, renewed by its holder, taken over when it expires. */
+  async function acquireLease(now: Date): Promise<boolean> {
+    const until = new Date(now.getTime() + Math.max(3 * sweepEveryMs, 60_000)).toISOString();
+    const rows = await db.execute(sql`
+      INSERT INTO settings (key, value, updated_at, updated_by) VALUES (${LEASE_KEY}, ${JSON.stringify({ owner: id, until })}::jsonb, ${now.toISOString()}::timestamptz, ${id})
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by
+      WHERE (settings.value->>'until')::timestamptz < ${now.toISOString()}::timestamptz OR settings.value->>'owner' = ${id}
+      RETURNING key`);
+    const list = Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows;
+    return list.length > 0;
+  }
+
+  async function readNumberSetting(key: string): Promise<number> {
+    const [row] = await db.select().from(settings).where(eq(settings.key, key));
+    return typeof row?.value === 'number' ? row.value : 0;
+  }
+  async function writeSetting(key: string, value: unknown, now: Date): Promise<void> {
+    await db.insert(settings).values({ key, value: value as object, updatedAt: now, updatedBy: id }).onConflictDoUpdate({ target: settings.key, set: { value: value as object, updatedAt: now, updatedBy: id } });
+  }
+
+  /** Liveness and sweep timings for /metrics and /readyz; best effort, never fails a sweep. */
+  async function heartbeat(sweepMs?: number): Promise<void> {
+    const now = o.clock();
+    const swept = sweepMs === undefined ? {} : { lastSweepAt: now, lastSweepMs: Math.round(sweepMs), sweepsTotal: sql`${workerHeartbeats.sweepsTotal} + 1`, sweepMsTotal: sql`${workerHeartbeats.sweepMsTotal} + ${Math.round(sweepMs)}` };
+    await db
+      .insert(workerHeartbeats)
+      .values({ workerId: id, hostname: hostname(), pid: process.pid, startedAt: now, lastSeenAt: now, ...(sweepMs === undefined ? {} : { lastSweepAt: now, lastSweepMs: Math.round(sweepMs), sweepsTotal: 1, sweepMsTotal: Math.round(sweepMs) }) })
+      .onConflictDoUpdate({ target: workerHeartbeats.workerId, set: { lastSeenAt: now, ...swept } })
+      .catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'could not write the worker heartbeat'));
+  }
+
+  // A sweep longer than the interval must not be joined by the next one on this worker: BullMQ
+  // would start it in another job slot, the lease (same owner) would let it through, and the
+  // overlapping sweeps would re-plan the same records and starve the sends of slots.
+  let inFlight: Promise<SweepResult> | undefined;
+  function sweep(): Promise<SweepResult> {
+    inFlight ??= (async () => {
+      const started = performance.now();
+      try {
+        const result = await sweepOnce();
+        await heartbeat(result.leader ? performance.now() - started : undefined);
+        return result;
+      } finally {
+        inFlight = undefined;
+      }
+    })();
+    return inFlight;
+  }
+
+  async function sweepOnce(): Promise<SweepResult> {
+    const now = o.clock();
+    if (!(await acquireLease(now))) return { leader: false, planned: 0, recovered: 0, enqueued: 0 };
+    // A change of schedule, recipients, closure days or policy re-plans everything.
+    const stampRows = await db.select({ key: settings.key, updatedAt: settings.updatedAt }).from(settings);
+    const stamp = stampRows.filter((r) => !r.key.startsWith('worker.')).map((r) => `${r.key}@${r.updatedAt.toISOString()}`).sort().join('|');
+    const [stored] = await db.select().from(settings).where(eq(settings.key, SETTINGS_STAMP_KEY));
+    let watermark = await readNumberSetting(WATERMARK_KEY);
+    if (stored?.value !== stamp) watermark = 0;
+
+    // Catch up on the change feed: every record changed since the watermark, in change order.
+    let planned = 0;
+    for (;;) {
+      const batch: Array<{ type: RecordTypeName; id: string; seq: number }> = [];
+      for (const [type, table] of TABLES) {
+        const rows = await db.select({ id: table.id, seq: table.changeSeq }).from(table).where(gt(table.changeSeq, watermark)).orderBy(asc(table.changeSeq)).limit(500);
+        for (const r of rows) batch.push({ type, id: r.id, seq: r.seq });
+      }
+      if (batch.length === 0) break;
+      batch.sort((a, b) => a.seq - b.seq);
+      const slice = batch.slice(0, 500);
+      for (const r of slice) {
+        await planRecord(db, { closureDays: o.closureDays, now, settings: await loadWorkerSettings(db) }, r.type, r.id);
+        planned++;
+      }
+      watermark = slice[slice.length - 1]?.seq ?? watermark;
+      await writeSetting(WATERMARK_KEY, watermark, now);
+      // A long catch-up keeps its lease; if another worker took it meanwhile, it carries on from the watermark.
+      if (!(await acquireLease(o.clock()))) return { leader: false, planned, recovered: 0, enqueued: 0 };
+    }
+    await writeSetting(SETTINGS_STAMP_KEY, stamp, now);
+
+    // A worker that crashed mid-send left its row in `sending`: hand it back.
+    const recovered = await db
+      .update(notifications)
+      .set({ status: 'scheduled', lastError: 'recovered after an interrupted send', updatedAt: now })
+      .where(and(eq(notifications.status, 'sending'), lt(notifications.claimedAt, new Date(now.getTime() - staleSendingMs))))
+      .returning({ id: notifications.id });
+
+    const enqueued = await enqueueDue(await dueNotifications(db, new Date(now.getTime() + horizonMs)));
+
+    const annualPlanned = await planAnnualOverviews(send, now);
+    const annualRecovered = await recoverAnnualOverviews(db, now, staleSendingMs);
+    for (const a of await dueAnnualOverviews(db, new Date(now.getTime() + horizonMs))) {
+      const jobId = `annual-${a.id}`;
+      if (a.plannedAt.getTime() <= now.getTime()) {
+        const existing = await queue.getJob(jobId);
+        if (existing && (await existing.isDelayed())) {
+          await existing.promote().catch(() => undefined);
+          continue;
+        }
+      }
+      await enqueue(queue, 'annual-overview.send', { overviewId: a.id }, {
+        jobId,
+        delay: Math.max(0, a.plannedAt.getTime() - now.getTime()),
+        attempts: 10,
+        backoff: { type: 'exponential', delay: o.retryDelayMs ?? 2_000, jitter: 0.5 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      });
+    }
+    return { leader: true, planned, recovered: recovered.length + annualRecovered, enqueued, annualPlanned };
+  }
+
+  const deps: WorkerDeps = { send, planAndEnqueue, sweep };
+  const worker = new Worker(
+    QUEUE_NAME,
+    async (job: Job) => {
+      if (!isJobName(job.name)) throw new Error(`unknown job ${job.name}`);
+      return PROCESSORS[job.name](job, deps);
+    },
+    { connection: workerConnection, prefix: o.prefix, concurrency: o.concurrency ?? 5, autorun: true },
+  );
+  worker.on('failed', (job, err) => log.warn({ job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: { message: err.message } }, 'job failed'));
+  worker.on('error', (err) => log.error({ err: { message: err.message } }, 'worker error'));
+
+  await heartbeat();
+  const beat = setInterval(() => void heartbeat(), Math.min(sweepEveryMs, 30_000));
+  beat.unref();
+
+  /** Nightly anonymisation of records past retention; idempotent, so every replica may upsert it. */
+  async function upsertRetention(): Promise<void> {
+    await queue.upsertJobScheduler('retention', { pattern: '15 3 * * *', tz: 'Europe/Copenhagen' }, { name: 'retention.run', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } });
+  }
+
+  let stopFeed: (() => Promise<void>) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  if (o.schedule ?? true) {
+    await queue.upsertJobScheduler('sweep', { every: sweepEveryMs }, { name: 'sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } });
+    await upsertRetention();
+    stopFeed = await o.database.listen('fristvagt_changes', (payload) => {
+      try {
+        const p = JSON.parse(payload) as { type: RecordTypeName; id: string; seq: number };
+        void enqueue(queue, 'record.plan', { recordType: p.type, recordId: p.id }, { jobId: `plan-${p.type}-${p.id}-${p.seq}`, removeOnComplete: true, removeOnFail: 100 }).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'could not enqueue planning; the sweep will catch up'));
+      } catch {
+        log.warn('ignored a malformed change notification');
+      }
+    });
+    // Redis may lose the scheduler (FLUSHALL, failover): put it back; Postgres never loses the work.
+    timer = setInterval(() => {
+      void queue
+        .getJobScheduler('sweep')
+        .then((s) => (s ? undefined : queue.upsertJobScheduler('sweep', { every: sweepEveryMs }, { name: 'sweep', data: {}, opts: { removeOnComplete: true } })))
+        .catch(() => undefined);
+      void queue
+        .getJobScheduler('retention')
+        .then((s) => (s ? undefined : upsertRetention()))
+        .catch(() => undefined);
+    }, sweepEveryMs);
+    timer.unref();
+  }
+
+  return {
+    id,
+    queue,
+    deps,
+    sweep,
+    async stop(timeoutMs = 10_000) {
+      if (timer) clearInterval(timer);
+      clearInterval(beat);
+      if (stopFeed) await stopFeed().catch(() => undefined);
+      const closing = worker.close();
+      const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
+      // Past the limit, active jobs are handed back: their rows go back to `scheduled` via the sweep.
+      if (timedOut) await worker.close(true);
+      await queue.close();
+      // A stopped worker is not a dead one: drop its row so that /metrics shows only live workers.
+      await db.delete(workerHeartbeats).where(eq(workerHeartbeats.workerId, id)).catch(() => undefined);
+      queueConnection.disconnect();
+      workerConnection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,286 @@
+/**
+ * Sending one notification with an exactly-once effect: the row is claimed (scheduled → sending)
+ * before the SMTP conversation and marked sent with its Message-ID after it. Whoever loses the
+ * claim sends nothing; a crash between claim and mark is recovered by the sweep.
+ */
+import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { computeDeadlinesForRecord, formatDanishDate, localDayOfInstant, parseIsoDate, parseRecord, weekdayName, longDate, type Deadline } from '../domain/index.js';
+import type { Db } from '../db/client.js';
+import { areas, institutions, notifications } from '../db/schema.js';
+import { renderTemplate, type RenderedMail } from '../mail/render.js';
+import { MailError, type Mailer } from '../mail/transport.js';
+import { loadRulesInForce, type RulesInForce } from '../records/calendar.js';
+import { KINDS, type AnyRow, type RecordTypeName } from '../records/kinds.js';
+import type { WorkerSettings } from './settings.js';
+
+export interface SendDeps {
+  db: Db;
+  mailer: Mailer;
+  clock: () => Date;
+  closureDays: readonly string[];
+  settings: () => Promise<WorkerSettings>;
+  /** Calendar and policy in force; the worker passes a briefly cached loader (one query less per mail). */
+  rulesInForce?: () => Promise<RulesInForce>;
+  from: string;
+  publicUrl: string;
+  logger: Logger;
+}
+
+export type SendOutcome = 'sent' | 'not-due' | 'not-claimable' | 'cancelled' | 'failed';
+
+const KIND_DA: Record<string, string> = {
+  death: 'dødsfald',
+  suicide: 'selvmord',
+  qualified_suicide_attempt: 'kvalificeret selvmordsforsøg',
+  qualified_self_harm: 'kvalificeret selvbeskadigende handling',
+  other_self_harm_behaviour: 'anden selvmords- eller selvbeskadigelsesadfærd',
+};
+const KIND_EN: Record<string, string> = {
+  death: 'death',
+  suicide: 'suicide',
+  qualified_suicide_attempt: 'qualified suicide attempt',
+  qualified_self_harm: 'qualified self-harm',
+  other_self_harm_behaviour: 'other self-harm behaviour',
+};
+const TODO: Record<string, [string, string]> = {
+  'incident.preliminary-notice': ['Send foreløbig underretning til områdekontoret, Folketingets Ombudsmand og direktoratet.', 'Send the preliminary notice to the area office, the Ombudsman and the directorate.'],
+  'incident.final-report': ['Send endelig indberetning i selvmordsmodulet, eller orienter områdekontoret om forsinkelse før fristen.', 'Submit the final report, or tell the area office of a delay before the deadline.'],
+  'incident.inmate-conversation': ['Hold samtale med den indsatte om motiv og sindstilstand.', 'Hold the conversation with the inmate on motive and state of mind.'],
+  'incident.closing-letter': ['Send områdekontorets samlede vurdering til institutionen og Ombudsmanden.', "Send the area office's assessment to the institution and the Ombudsman."],
+  'cell.follow-up-conversation': ['Tilbyd og hold den opfølgende samtale, og noter den i sikringscellemodulet.', 'Offer and hold the follow-up conversation and note it in the security-cell module.'],
+  'force.report': ['Udfærdig rapport i magtanvendelsesmodulet med notat om klagevejledning.', 'Write the report in the use-of-force module, noting the complaint guidance.'],
+};
+
+function todo(rule: string): [string, string] {
+  return TODO[rule] ?? ['Registrér handlingen i fristvagt, når den er udført.', 'Record the action in fristvagt when it is done.'];
+}
+
+export function messageIdFor(notificationId: string, from: string): string {
+  const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'fristvagt.invalid';
+  return `<notification-${notificationId}@${domain}>`;
+}
+
+async function context(deps: SendDeps, type: RecordTypeName, recordId: string) {
+  const kind = KINDS[type];
+  const [row] = (await kind.load(deps.db, [recordId])) as AnyRow[];
+  if (!row) return undefined;
+  const [joined] = await deps.db.select({ inst: institutions, area: areas }).from(institutions).innerJoin(areas, eq(areas.id, institutions.areaId)).where(eq(institutions.id, (row as { institutionId: string }).institutionId));
+  if (!joined) return undefined;
+  const { inst, area } = joined;
+  const rules = await (deps.rulesInForce ?? (() => loadRulesInForce(deps.db, deps.closureDays)))();
+  const record = parseRecord(kind.toEngine(row));
+  const now = deps.clock().getTime();
+  const da = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy: rules.policy, lang: 'da' });
+  const en = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy: rules.policy, lang: 'en' });
+  return { row, inst, area, da, en, link: `${deps.publicUrl.replace(/\/$/, '')}/records/${kind.collection}/${recordId}` };
+}
+
+function deadlineVars(d: Deadline, en: Deadline | undefined, journalNumber: string, institutionName: string, recipientName: string, link: string) {
+  const due = parseIsoDate(d.dueDate) as number;
+  const [whatToDo, whatToDoEn] = todo(d.rule);
+  return {
+    recipientName,
+    title: d.title,
+    titleEn: en?.title ?? d.title,
+    dueDate: formatDanishDate(due),
+    dueWeekday: weekdayName(due, 'da'),
+    dueWeekdayEn: weekdayName(due, 'en'),
+    journalNumber,
+    institutionName,
+    whatToDo,
+    whatToDoEn,
+    explanation: d.explanation,
+    explanationEn: en?.explanation ?? d.explanation,
+    citation: d.citation,
+    basisDa: d.basis === 'law' ? ('lov' as const) : ('praksis fastsat af administrator' as const),
+    basisEn: d.basis === 'law' ? ('law' as const) : ('policy set by an administrator' as const),
+    link,
+  };
+}
+
+type NotificationRow = typeof notifications.$inferSelect;
+
+/** Renders a notification, or says why it should not be sent any more (its deadline was met meanwhile). */
+export async function composeNotification(deps: SendDeps, n: NotificationRow): Promise<{ mail: RenderedMail } | { cancel: string }> {
+  const c = await context(deps, n.recordType, n.recordId);
+  if (!c) return { cancel: 'record gone' };
+  const journalNumber = (c.row as { journalNumber: string }).journalNumber;
+  const recipientName = n.recipient;
+  if (n.template === 'reminder' || n.template === 'escalation') {
+    const key = n.stage.split(':')[0] ?? '';
+    const d = c.da.deadlines.find((x) => x.key === key);
+    if (!d) return { cancel: 'deadline no longer applies' };
+    if (d.status === 'met' || d.status === 'met_late' || d.suspended) return { cancel: `deadline ${d.status}` };
+    const en = c.en.deadlines.find((x) => x.key === key);
+    const vars = deadlineVars(d, en, journalNumber, c.inst.name, recipientName, c.link);
+    if (n.stage.endsWith(':no-owner')) {
+      vars.whatToDo = `Handleplanen har ingen handleplansansvarlig til stede (pkt. 10): udpeg en ansvarlig eller stedfortræder. ${vars.whatToDo}`;
+      vars.whatToDoEn = `The plan has no owner available (item 10): assign an owner or a substitute. ${vars.whatToDoEn}`;
+    }
+    if (n.template === 'reminder') return { mail: renderTemplate('reminder', vars) };
+    const second = n.stage.includes('escalation-2');
+    return {
+      mail: renderTemplate('escalation', {
+        ...vars,
+        responsible: d.responsible,
+        levelDa: second ? 'anden rykker' : 'første rykker til områdekontoret',
+        levelEn: second ? 'the second escalation' : 'the first escalation to the area office',
+      }),
+    };
+  }
+  if (n.template === 'alert-area-director' || n.template === 'alert-directorate-phone') {
+    const inc = c.row as { kind: string; occurredAt: Date };
+    const occurredAt = `${longDate(localDayOfInstant(inc.occurredAt.getTime()), 'da')}`;
+    const alert = c.da.immediate.find((i) => (n.template === 'alert-area-director' ? i.rule === 'incident.area-director-alert' : i.rule === 'incident.directorate-phone'));
+    const citation = alert?.citation ?? '';
+    if (n.template === 'alert-directorate-phone') {
+      return { mail: renderTemplate('alert-directorate-phone', { kindDa: KIND_DA[inc.kind] ?? inc.kind, journalNumber, institutionName: c.inst.name, occurredAt, citation, link: c.link }) };
+    }
+    const lines = c.da.deadlines.map((d) => `- ${d.title}: ${longDate(parseIsoDate(d.dueDate) as number, 'da')} (${d.citation})`).join('\n');
+    return { mail: renderTemplate('alert-area-director', { recipientName, kindDa: KIND_DA[inc.kind] ?? inc.kind, kindEn: KIND_EN[inc.kind] ?? inc.kind, journalNumber, institutionName: c.inst.name, occurredAt, citation, deadlineLines: lines || '-', link: c.link }) };
+  }
+  if (n.template === 'failure-report') {
+    const failedId = n.stage.replace(/^failure:/, '');
+    const [failed] = await deps.db.select().from(notifications).where(eq(notifications.id, failedId));
+    return { mail: renderTemplate('failure-report', { notificationId: failedId, journalNumber, stage: failed?.stage ?? '?', recipient: failed?.recipient ?? '?', error: (failed?.lastError ?? 'unknown').replace(/\b\d{6}-?\d{4}\b/g, 'XXXXXX-XXXX') }) };
+  }
+  return { cancel: `unknown template ${n.template}` };
+}
+
+function digestEligible(n: Pick<NotificationRow, 'template' | 'recordType' | 'stage'>): boolean {
+  return n.template === 'reminder' && n.recordType === 'action_plan' && !n.stage.endsWith(':no-owner');
+}
+
+export async function sendNotification(deps: SendDeps, notificationId: string): Promise<SendOutcome> {
+  const now = deps.clock();
+  const digest = (await deps.settings()).digest;
+  // The common case in one round trip: claim unless the row belongs in a digest, which must be
+  // claimed together with its siblings under the recipient's lock (sendDigest).
+  const notDigest = digest ? sql`NOT (${notifications.template} = 'reminder' AND ${notifications.recordType} = 'action_plan' AND ${notifications.stage} NOT LIKE '%:no-owner')` : sql`true`;
+  const [claimed] = await deps.db
+    .update(notifications)
+    .set({ status: 'sending', claimedAt: now, attempts: sql`${notifications.attempts} + 1`, version: sql`${notifications.version} + 1`, updatedAt: now })
+    .where(and(eq(notifications.id, notificationId), eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, now), notDigest))
+    .returning();
+  if (!claimed) {
+    const [row] = await deps.db.select({ status: notifications.status, template: notifications.template, recordType: notifications.recordType, stage: notifications.stage, recipient: notifications.recipient }).from(notifications).where(eq(notifications.id, notificationId));
+    if (!row) return 'not-claimable';
+    if (digest && row.status === 'scheduled' && digestEligible(row)) return sendDigest(deps, notificationId, row.recipient, now);
+    return row.status === 'scheduled' ? 'not-due' : 'not-claimable';
+  }
+  const release = async (status: 'scheduled' | 'cancelled' | 'failed', lastError: string | null) =>
+    deps.db.update(notifications).set({ status, lastError, updatedAt: deps.clock() }).where(and(eq(notifications.id, claimed.id), eq(notifications.status, 'sending')));
+
+  let composed: Awaited<ReturnType<typeof composeNotification>>;
+  try {
+    composed = await composeNotification(deps, claimed);
+  } catch (err) {
+    await release('failed', `render: ${(err as Error).message}`);
+    throw err;
+  }
+  if ('cancel' in composed) {
+    await release('cancelled', composed.cancel);
+    return 'cancelled';
+  }
+  const messageId = messageIdFor(claimed.id, deps.from);
+  try {
+    const res = await deps.mailer.send({ messageId, from: deps.from, to: [claimed.recipient], notificationId: claimed.id, ...composed.mail });
+    if (res.accepted.length === 0) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
+    await deps.db.update(notifications).set({ status: 'sent', messageId, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock() }).where(and(eq(notifications.id, claimed.id), eq(notifications.status, 'sending')));
+    deps.logger.info({ notificationId: claimed.id, stage: claimed.stage, template: claimed.template }, 'notification sent');
+    return 'sent';
+  } catch (err) {
+    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message, { cause: err });
+    if (e.code === 'MAIL_PERMANENT') {
+      await release('failed', e.message);
+      await reportFailure(deps, claimed);
+      deps.logger.error({ notificationId: claimed.id, stage: claimed.stage, responseCode: e.responseCode }, 'notification permanently rejected');
+      return 'failed';
+    }
+    // Back to scheduled: the queue retries with backoff, and the sweep would pick it up anyway.
+    await release('scheduled', e.message);
+    deps.logger.warn({ notificationId: claimed.id, stage: claimed.stage, responseCode: e.responseCode }, 'notification send failed, will retry');
+    throw e;
+  }
+}
+
+/** A permanent failure is reported to the administrators (as notifications of their own, so they are sent once). */
+async function reportFailure(deps: SendDeps, failed: NotificationRow): Promise<void> {
+  if (failed.template === 'failure-report') return;
+  const { recipients } = await deps.settings();
+  const now = deps.clock();
+  for (const admin of recipients.admins) {
+    await deps.db
+      .insert(notifications)
+      .values({ recordType: failed.recordType, recordId: failed.recordId, stage: `failure:${failed.id}`, kind: 'alert', template: 'failure-report', recipient: admin, plannedAt: now })
+      .onConflictDoNothing();
+  }
+}
+
+/**
+ * Plan owners get one mail with all their plan reminders that are due, instead of one each: whichever
+ * sibling job runs first claims every due reminder of that recipient and sends them together; the
+ * others then find their row claimed and stop. The claim runs under a per-recipient advisory lock:
+ * without it two jobs running at once (one worker's concurrency, or two workers) can each lock a
+ * part of the rows in one UPDATE and send two half digests.
+ */
+async function sendDigest(deps: SendDeps, notificationId: string, recipient: string, now: Date): Promise<SendOutcome> {
+  const all = await deps.db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`fristvagt-digest:${recipient}`}))`);
+    return tx
+      .update(notifications)
+      .set({ status: 'sending', claimedAt: now, attempts: sql`${notifications.attempts} + 1`, version: sql`${notifications.version} + 1`, updatedAt: now })
+      .where(and(eq(notifications.status, 'scheduled'), eq(notifications.recordType, 'action_plan'), eq(notifications.template, 'reminder'), eq(notifications.recipient, recipient), lte(notifications.plannedAt, now), sql`${notifications.stage} NOT LIKE '%:no-owner'`))
+      .returning();
+  });
+  if (all.length === 0) {
+    const [row] = await deps.db.select({ status: notifications.status }).from(notifications).where(eq(notifications.id, notificationId));
+    return row?.status === 'scheduled' ? 'not-due' : 'not-claimable';
+  }
+  all.sort((a, b) => (a.id === notificationId ? -1 : b.id === notificationId ? 1 : a.plannedAt.getTime() - b.plannedAt.getTime()));
+  const first = all[0] as NotificationRow;
+  const lines: string[] = [];
+  const linesEn: string[] = [];
+  const included: NotificationRow[] = [];
+  for (const n of all) {
+    const c = await context(deps, n.recordType, n.recordId);
+    const key = n.stage.split(':')[0] ?? '';
+    const d = c?.da.deadlines.find((x) => x.key === key);
+    if (!c || !d || d.status === 'met' || d.status === 'met_late' || d.suspended) {
+      await deps.db.update(notifications).set({ status: 'cancelled', lastError: 'deadline met before the digest', updatedAt: now }).where(and(eq(notifications.id, n.id), eq(notifications.status, 'sending')));
+      continue;
+    }
+    const en = c.en.deadlines.find((x) => x.key === key);
+    const due = parseIsoDate(d.dueDate) as number;
+    const journal = (c.row as { journalNumber: string }).journalNumber;
+    lines.push(`- ${d.title}, j.nr. ${journal}: frist ${longDate(due, 'da')} (${d.citation}) ${c.link}`);
+    linesEn.push(`- ${en?.title ?? d.title}, case ${journal}: due ${longDate(due, 'en')}`);
+    included.push(n);
+  }
+  if (included.length === 0) return 'cancelled';
+  const mail = renderTemplate('digest', {
+    recipientName: first.recipient,
+    count: String(included.length),
+    dayDa: longDate(localDayOfInstant(now.getTime()), 'da'),
+    items: lines.join('\n'),
+    itemsEn: linesEn.join('\n'),
+    link: deps.publicUrl,
+  });
+  const messageId = messageIdFor(first.id, deps.from);
+  const ids = included.map((n) => n.id);
+  try {
+    await deps.mailer.send({ messageId, from: deps.from, to: [first.recipient], notificationId: first.id, ...mail });
+    await deps.db.update(notifications).set({ status: 'sent', messageId, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock() }).where(and(inArray(notifications.id, ids), eq(notifications.status, 'sending')));
+    deps.logger.info({ notificationId: first.id, grouped: ids.length }, 'digest sent');
+    return 'sent';
+  } catch (err) {
+    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message, { cause: err });
+    await deps.db.update(notifications).set({ status: e.code === 'MAIL_PERMANENT' ? 'failed' : 'scheduled', lastError: e.message, updatedAt: deps.clock() }).where(and(inArray(notifications.id, ids), eq(notifications.status, 'sending')));
+    if (e.code === 'MAIL_PERMANENT') {
+      await reportFailure(deps, first);
+      return 'failed';
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * One zod schema per template: the variables it needs, all strings already formatted. Staff
+ * mails (reminders, escalations, alerts) refuse anything CPR-shaped; only the legal preliminary
+ * notice (§ 6 stk. 3) carries the CPR number, in its body.
+ */
+import { z } from 'zod';
+
+const CPR_LIKE = /\b\d{6}-?\d{4}\b/;
+const text = z.string().min(1).max(20_000);
+const noCpr = text.refine((s) => !CPR_LIKE.test(s), 'must not contain a CPR number');
+const url = z.url();
+
+const deadlineVars = {
+  recipientName: noCpr,
+  title: noCpr,
+  titleEn: noCpr,
+  dueDate: z.string().regex(/^\d{2}\.\d{2}\.\d{4}$/),
+  dueWeekday: noCpr,
+  dueWeekdayEn: noCpr,
+  journalNumber: noCpr,
+  institutionName: noCpr,
+  whatToDo: noCpr,
+  whatToDoEn: noCpr,
+  explanation: noCpr,
+  explanationEn: noCpr,
+  citation: noCpr,
+  basisDa: z.enum(['lov', 'praksis fastsat af administrator']),
+  basisEn: z.enum(['law', 'policy set by an administrator']),
+  link: url,
+};
+
+export const TEMPLATE_SCHEMAS = {
+  reminder: z.strictObject(deadlineVars),
+  escalation: z.strictObject({ ...deadlineVars, responsible: noCpr, levelDa: noCpr, levelEn: noCpr }),
+  'alert-area-director': z.strictObject({ recipientName: noCpr, kindDa: noCpr, kindEn: noCpr, journalNumber: noCpr, institutionName: noCpr, occurredAt: noCpr, citation: noCpr, deadlineLines: noCpr, link: url }),
+  'alert-directorate-phone': z.strictObject({ kindDa: noCpr, journalNumber: noCpr, institutionName: noCpr, occurredAt: noCpr, citation: noCpr, link: url }),
+  'preliminary-notice': z.strictObject({
+    citation: text,
+    areaName: text,
+    institutionName: text,
+    inmateName: text,
+    cpr: z.string().regex(/^\d{6}-\d{4}$/),
+    kindDa: text,
+    occurredAt: text,
+    description: text,
+    journalNumber: text,
+    finalReportDue: text,
+    senderName: text,
+  }),
+  digest: z.strictObject({ recipientName: noCpr, count: z.string().regex(/^\d+$/), dayDa: noCpr, items: noCpr, itemsEn: noCpr, link: url }),
+  'annual-overview': z.strictObject({
+    areaName: noCpr,
+    year: z.string().regex(/^\d{4}$/),
+    total: z.string().regex(/^\d+$/),
+    noticeRate: noCpr,
+    reportRate: noCpr,
+    table: noCpr,
+    csvName: z.string().regex(/^[\w.-]+\.csv$/),
+    dueWeekday: noCpr,
+    dueDate: z.string().regex(/^\d{2}\.\d{2}\.\d{4}$/),
+    citation: noCpr,
+    link: url,
+  }),
+  'failure-report': z.strictObject({ notificationId: noCpr, journalNumber: noCpr, stage: noCpr, recipient: noCpr, error: noCpr }),
+} as const;
+
+export type TemplateId = keyof typeof TEMPLATE_SCHEMAS;
+export type TemplateVars<T extends TemplateId> = z.input<(typeof TEMPLATE_SCHEMAS)[T]>;

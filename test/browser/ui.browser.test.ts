@@ -1,0 +1,287 @@
+/**
+ * The web UI in a real browser: Debian's chromium driven by playwright-core against the real
+ * server (buildServer + listen) on a Postgres database with the demo data. Logs in, reads the
+ * overview (and sees it refresh without a reload), records a completion, reads compliance and the
+ * mail log, changes a reminder stage through the impact preview, saves it and finds the audit
+ * entry, switches to English and logs out. axe-core checks every page (no serious or critical
+ * WCAG 2.1 A/AA violations) and every page is saved as a screenshot in test-results/screenshots/.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { and, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import postgres from 'postgres';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src/api/server.js';
+import { migrate, openDatabase, type Database } from '../../src/db/client.js';
+import { deadlines, notifications } from '../../src/db/schema.js';
+import { createLogger } from '../../src/logger.js';
+import { createCatcherMailer } from '../../src/mail/transport.js';
+import { seedDemo } from '../../src/records/demo.js';
+import { KINDS, type RecordTypeName } from '../../src/records/kinds.js';
+import type { ServiceContext } from '../../src/records/service.js';
+import { planRecord } from '../../src/worker/planner.js';
+import { sendNotification } from '../../src/worker/send.js';
+import { recordInfo } from '../../src/ui/data/records.js';
+import { loadWorkerSettings } from '../../src/worker/settings.js';
+import { ADMIN_URL, RUN_STAMP, urlFor } from '../support/db.js';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const ROOT = join(import.meta.dirname, '../..');
+const SHOTS = join(ROOT, 'test-results/screenshots');
+const ADMIN_TOKEN = 'browser-admin-token-0123456789abcdef';
+const NOW = '2026-11-18T10:00:00+01:00'; // a Wednesday
+const AXE_SOURCE = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+
+/** Completion events that meet a deadline of each rule, as the record page offers them. */
+const COMPLETES: Record<string, string> = {
+  'force.report': 'report_filed',
+  'cell.follow-up-conversation': 'follow_up_held',
+  'incident.final-report': 'final_report_submitted',
+  'incident.inmate-conversation': 'inmate_conversation_held',
+  'plan.create': 'created',
+  'plan.elaborate': 'elaborated',
+  'plan.municipality-coordination': 'municipality_contacted',
+};
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: string[]; failureSummary?: string }>;
+}
+
+describe('web UI in chromium', () => {
+  let dbName = '';
+  let database: Database;
+  let app: FastifyInstance;
+  let base = '';
+  let context: BrowserContext;
+  let page: Page;
+  let userDataDir = '';
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+    // A database of its own, migrated from scratch; named like the other test databases so an aborted run is cleaned up.
+    dbName = `fristvagt_t_${RUN_STAMP}_br${randomBytes(3).toString('hex')}`;
+    const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => undefined });
+    try {
+      await admin.unsafe(`CREATE DATABASE ${dbName}`);
+    } finally {
+      await admin.end();
+    }
+    const url = urlFor(dbName);
+    database = await openDatabase({ databaseUrl: url, maxConnections: 5 });
+    await migrate(database, { databaseUrl: url });
+
+    const clock = (): Date => new Date(NOW);
+    const ctx: ServiceContext = { db: database.db, clock, closureDays: [] };
+    await seedDemo(ctx, { records: 120 });
+    // The worker's planner fills the outbox, and a few due mails go through the built-in catcher.
+    const settings = await loadWorkerSettings(database.db);
+    for (const [type, kind] of Object.entries(KINDS) as Array<[RecordTypeName, (typeof KINDS)[RecordTypeName]]>) {
+      const rows = (await database.db.select({ id: kind.table.id }).from(kind.table)) as Array<{ id: string }>;
+      for (const r of rows) await planRecord(database.db, { closureDays: [], now: clock(), settings }, type, r.id);
+    }
+    const mailer = createCatcherMailer(database.db);
+    const silent = createLogger({ level: 'silent' });
+    const due = await database.db.select({ id: notifications.id }).from(notifications).where(and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, clock()), eq(notifications.template, 'escalation'))).limit(4);
+    for (const n of due) await sendNotification({ db: database.db, mailer, clock, closureDays: [], settings: () => loadWorkerSettings(database.db), from: 'fristvagt <fristvagt@demo.fristvagt.invalid>', publicUrl: 'http://127.0.0.1', logger: silent }, n.id);
+
+    app = await buildServer({
+      database,
+      config: { FRISTVAGT_ADMIN_TOKEN: ADMIN_TOKEN, FRISTVAGT_BODY_LIMIT: 256 * 1024, FRISTVAGT_CLOSURE_DAYS: [] },
+      clock,
+      logger: createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+      mailer,
+      mailFrom: 'fristvagt <fristvagt@demo.fristvagt.invalid>',
+    });
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+
+    mkdirSync(SHOTS, { recursive: true });
+    userDataDir = mkdtempSync(join(tmpdir(), 'fristvagt-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 900 },
+      locale: 'da-DK',
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (err) => consoleErrors.push(err.message));
+  }, 240_000);
+
+  afterAll(async () => {
+    await context?.close().catch(() => undefined);
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await app?.close();
+    await database?.close();
+    if (dbName) {
+      const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => undefined });
+      try {
+        await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
+    }
+  });
+
+  /** axe-core in the page (evaluated through the driver, so the page's own CSP stays strict). */
+  async function axe(name: string): Promise<void> {
+    await page.evaluate(AXE_SOURCE);
+    const violations = (await page.evaluate(async () => {
+      const w = globalThis as any;
+      const res = await w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+      return res.violations;
+    })) as AxeViolation[];
+    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    const report = bad.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.slice(0, 3).map((n) => `  ${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join('\n')}`).join('\n');
+    expect(bad, `${name}: axe found\n${report}`).toEqual([]);
+  }
+
+  async function shot(name: string): Promise<void> {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  async function check(name: string): Promise<void> {
+    expect(await page.getAttribute('html', 'lang')).toMatch(/^(da|en)$/);
+    await axe(name);
+    await shot(name);
+  }
+
+  it('logs in and shows the overview with the demo data, refreshing it without a reload', async () => {
+    await page.goto(`${base}/`);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await check('01-login');
+    // The skip link is the first thing the keyboard reaches.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.textContent)).toBe('Gå til indhold');
+
+    await page.getByLabel('Token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Log ind' }).click();
+    await page.waitForURL(`${base}/`);
+    await expect.poll(() => page.locator('#counts').textContent()).toContain('Demo Fængsel Øst');
+    expect(await page.locator('#deadline-list tbody tr').count()).toBeGreaterThan(5);
+    expect(await page.locator('#deadline-list').textContent()).toMatch(/DEMO-2015-\d{5}/);
+    await check('02-overview');
+
+    // The live region is replaced in place from /overview/fragment; the page itself is not reloaded.
+    await page.goto(`${base}/?refresh=1000`);
+    // Page functions run in the browser; the project's TypeScript has no DOM library, hence globalThis.
+    await page.evaluate(() => {
+      const w = globalThis as any;
+      w.stillHere = true;
+      w.document.querySelector('#live p')?.setAttribute('data-marker', 'old');
+    });
+    await page.waitForFunction(() => {
+      const doc = (globalThis as any).document;
+      return doc.querySelector('#live p') !== null && !doc.querySelector('#live p[data-marker]');
+    }, undefined, { timeout: 10_000 });
+    expect(await page.evaluate(() => (globalThis as any).stillHere)).toBe(true);
+    expect(await page.locator('#counts').count()).toBe(1);
+  });
+
+  it('opens a record, records a completion and shows the deadline met', async () => {
+    const now = new Date(NOW);
+    const [target] = await database.db
+      .select({ key: deadlines.key, rule: deadlines.ruleId, recordType: deadlines.recordType, recordId: deadlines.recordId })
+      .from(deadlines)
+      .where(and(eq(deadlines.active, true), isNull(deadlines.completedAt), eq(deadlines.suspended, false), gte(deadlines.dueAt, now), inArray(deadlines.ruleId, Object.keys(COMPLETES))))
+      .orderBy(deadlines.dueAt)
+      .limit(1);
+    expect(target, 'the demo data has an open deadline to complete').toBeDefined();
+    const { key, rule, recordType, recordId } = target as { key: string; rule: string; recordType: RecordTypeName; recordId: string };
+    const journal = (await recordInfo(database.db, [{ recordType, recordId }])).get(recordId)?.journalNumber as string;
+
+    // From the overview list, as a duty manager would.
+    await page.goto(`${base}/?status=open&sort=journal`);
+    await page.locator('#deadline-list').getByRole('link', { name: journal, exact: true }).first().click();
+    await page.waitForURL(/\/records\//);
+    expect(await page.locator('h1').textContent()).toContain(journal);
+    const row = page.locator(`#record-deadlines tr[data-key="${key}"]`);
+    expect(await row.textContent()).toContain('Åben');
+    await check('03-record');
+
+    await page.locator('#ev-type').selectOption(COMPLETES[rule] as string);
+    await page.getByRole('button', { name: 'Registrér', exact: true }).click();
+    await page.waitForURL(/done=event/);
+    expect(await page.getByRole('status').first().textContent()).toContain('Handlingen er registreret.');
+    expect(await page.locator(`#record-deadlines tr[data-key="${key}"]`).textContent()).toContain('Overholdt');
+    expect(await page.locator('ol.timeline').textContent()).toContain('FRISTVAGT_ADMIN_TOKEN');
+    await shot('04-record-completed');
+  });
+
+  it('shows compliance and the mail log', async () => {
+    await page.getByRole('link', { name: 'Efterlevelse' }).click();
+    await page.waitForURL(`${base}/compliance`);
+    expect(await page.locator('svg[role="img"]').count()).toBeGreaterThanOrEqual(3);
+    expect(await page.locator('#compliance-table tbody tr').count()).toBeGreaterThan(3);
+    await check('05-compliance');
+    const csv = await page.evaluate(async () => (await fetch('/compliance.csv')).text());
+    expect(csv.split('\r\n')[0]).toMatch(/^area_id,area,institution_id/);
+
+    await page.getByRole('link', { name: 'Maillog' }).click();
+    await page.waitForURL(`${base}/mail`);
+    expect(await page.locator('#notifications tbody tr').count()).toBeGreaterThan(5);
+    expect(await page.locator('#caught-mail tbody tr').count()).toBeGreaterThan(0);
+    await check('06-mail');
+    await page.locator('#caught-mail a').first().click();
+    await page.waitForURL(/\/mail\/caught\//);
+    expect(await page.locator('pre.mail').textContent()).toMatch(/DEMO-2015-\d{5}/);
+    await check('07-mail-caught');
+  });
+
+  it('changes a reminder stage through the impact preview, saves it and shows the audit entry', async () => {
+    await page.getByRole('link', { name: 'Indstillinger' }).click();
+    await page.waitForURL(`${base}/settings`);
+    await check('08-settings');
+    // reminder-2: three working days before instead of two; and Thursday 19.11 becomes a closure day.
+    expect(await page.locator('#s_id_0').inputValue()).toBe('reminder-2');
+    await page.locator('#s_wd_0').fill('3');
+    await page.locator('#closureDays').fill('2026-11-19');
+    await page.getByRole('button', { name: 'Beregn konsekvenser' }).first().click();
+    await page.waitForURL(`${base}/settings/preview`);
+    const impact = (await page.locator('#impact').textContent()) ?? '';
+    expect(impact).toContain('Ændrede indstillinger: Lukkedage, Påmindelser og rykkere');
+    expect(impact).toMatch(/Planlagte mails der flyttes \([1-9]\d*\)/);
+    expect(impact).toMatch(/Frister der flyttes eller skifter status \([1-9]\d*\)/);
+    expect(impact).toContain('reminder-2');
+    expect(await page.locator('#impact table tbody tr').count()).toBeGreaterThan(1);
+    await check('09-settings-preview');
+
+    await page.getByRole('button', { name: 'Gem' }).click();
+    await page.waitForURL(/\/settings\?done=saved/);
+    expect(await page.getByRole('status').first().textContent()).toContain('Indstillingerne er gemt.');
+    const audit = (await page.locator('#settings-audit tbody').textContent()) ?? '';
+    expect(audit).toContain('schedule');
+    expect(audit).toContain('closureDays');
+    expect(audit).toContain('FRISTVAGT_ADMIN_TOKEN');
+    expect(await page.locator('#s_wd_0').inputValue()).toBe('3');
+    await check('10-settings-saved');
+  });
+
+  it('switches to English and logs out', async () => {
+    await page.getByRole('link', { name: 'Switch to English' }).click();
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    await page.goto(`${base}/`);
+    expect(await page.locator('h1').textContent()).toBe('Deadline overview');
+    await check('11-overview-en');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(/\/login\?out=1/);
+    expect(await page.getByRole('status').first().textContent()).toContain('You are logged out.');
+    await page.goto(`${base}/settings`);
+    expect(new URL(page.url()).pathname).toBe('/login');
+  });
+
+  it('breaks no Content-Security-Policy rule and logs no script error', () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,566 @@
+/**
+ * The web UI over HTTP against real Postgres: login and logout, sessions that die with their
+ * token, CSRF on every form, roles and scopes as in the API, every page and action, the impact
+ * preview writing nothing, the settings save going through the audited service, the CSV export,
+ * and no CPR number where the role may not see it (nor in any log line).
+ */
+import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caughtMail, notifications, uiSessions } from '../../src/db/schema.js';
+import { createCatcherMailer } from '../../src/mail/transport.js';
+import { desiredPlan, loadSettingsSet } from '../../src/ui/data/impact.js';
+import { html, raw } from '../../src/ui/html.js';
+import { planRecord } from '../../src/worker/planner.js';
+import { sendNotification } from '../../src/worker/send.js';
+import { loadWorkerSettings } from '../../src/worker/settings.js';
+import { ADMIN_TOKEN, seedMasterData, startTestApp, type TestApp } from '../support/app.js';
+
+const NOW = '2026-11-18T10:00:00+01:00'; // a Wednesday
+const CPR = '050387-4321';
+
+interface Res {
+  status: number;
+  body: string;
+  headers: Record<string, unknown>;
+}
+
+/** A browser in miniature: a cookie jar, the session's CSRF token, form posts. */
+class Client {
+  cookies = new Map<string, string>();
+  csrf = '';
+  constructor(private readonly t: TestApp) {}
+
+  private cookieHeader(): string {
+    return [...this.cookies.entries()].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  private remember(res: { cookies: Array<{ name: string; value: string; maxAge?: number; expires?: Date }> }): void {
+    for (const c of res.cookies) {
+      if (c.value === '' || c.maxAge === 0 || (c.expires && c.expires.getTime() < Date.now())) this.cookies.delete(c.name);
+      else this.cookies.set(c.name, c.value);
+    }
+  }
+
+  async get(url: string): Promise<Res> {
+    const res = await this.t.app.inject({ method: 'GET', url, headers: this.cookies.size > 0 ? { cookie: this.cookieHeader() } : {} });
+    this.remember(res as never);
+    const m = /name="_csrf" value="([^"]+)"/.exec(res.body);
+    if (m && this.cookies.has('fristvagt_session')) this.csrf = m[1] as string;
+    return { status: res.statusCode, body: res.body, headers: res.headers };
+  }
+
+  /** A form post; `_csrf` is the session's unless given (null: leave it out). */
+  async post(url: string, fields: Record<string, string | string[]>, csrf: string | null | undefined = undefined): Promise<Res> {
+    const params = new URLSearchParams();
+    const token = csrf === undefined ? this.csrf : csrf;
+    if (token !== null) params.append('_csrf', token);
+    for (const [k, v] of Object.entries(fields)) for (const x of Array.isArray(v) ? v : [v]) params.append(k, x);
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (this.cookies.size > 0) headers['cookie'] = this.cookieHeader();
+    const res = await this.t.app.inject({ method: 'POST', url, headers, payload: params.toString() });
+    this.remember(res as never);
+    return { status: res.statusCode, body: res.body, headers: res.headers };
+  }
+
+  async login(token: string): Promise<Res> {
+    const form = await this.get('/login');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+    const res = await this.post('/login', { token }, csrf);
+    if (res.status === 303) await this.get('/');
+    return res;
+  }
+}
+
+async function count(t: TestApp, table: string): Promise<number> {
+  const res = await t.db.database.db.execute(sql.raw(`SELECT count(*)::int AS n FROM ${table}`));
+  const rows = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as Array<{ n: number }>;
+  return rows[0]?.n ?? -1;
+}
+
+describe('web UI over HTTP (Postgres)', () => {
+  let t: TestApp;
+  const tokens: Record<string, { id: string; token: string }> = {};
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    t = await startTestApp('postgres', NOW);
+    await seedMasterData(t);
+    for (const [name, body] of Object.entries({
+      reader: { role: 'reader' },
+      area: { role: 'area', areaId: 'hovedstaden' },
+      institution: { role: 'institution', institutionId: 'vestre' },
+      otherInstitution: { role: 'institution', institutionId: 'aalborg' },
+      doomed: { role: 'area', areaId: 'hovedstaden' },
+      admin2: { role: 'admin' },
+    })) {
+      const res = await t.req('POST', '/api/tokens', { body: { name, ...body } });
+      expect(res.status, JSON.stringify(res.json)).toBe(201);
+      tokens[name] = { id: res.json.id, token: res.json.token };
+    }
+    const inc = await t.req('POST', '/api/incidents', { body: { institutionId: 'vestre', journalNumber: 'SM-UI-1', kind: 'death', occurredAt: '2026-11-17T14:00:00+01:00', inmateName: 'Demo Person', cpr: CPR, description: 'Fundet livløs i cellen ved morgentællingen.' } });
+    expect(inc.status, JSON.stringify(inc.json)).toBe(201);
+    ids['incident'] = inc.json.id;
+    const cell = await t.req('POST', '/api/security-cell-placements', { body: { institutionId: 'vestre', journalNumber: 'SC-UI-1', placedAt: '2026-11-16T22:00:00+01:00', endedAt: '2026-11-17T08:00:00+01:00' } });
+    expect(cell.status, JSON.stringify(cell.json)).toBe(201);
+    ids['cell'] = cell.json.id;
+    const force = await t.req('POST', '/api/force-uses', { body: { institutionId: 'aalborg', journalNumber: 'MA-UI-1', occurredAt: '2026-11-10T15:00:00+01:00' } });
+    expect(force.status).toBe(201);
+    ids['force'] = force.json.id;
+    const staff = await t.req('POST', '/api/staff', { body: { areaId: 'hovedstaden', institutionId: 'vestre', name: 'Plan Ejer', email: 'plan.ejer@kriminalforsorgen.test' } });
+    const plan = await t.req('POST', '/api/action-plans', { body: { institutionId: 'vestre', journalNumber: 'HP-UI-1', clientCategory: 'remand', admittedAt: '2026-11-12', ownerId: staff.json.id, ownerAssignedAt: '2026-11-12' } });
+    expect(plan.status, JSON.stringify(plan.json)).toBe(201);
+    ids['plan'] = plan.json.id;
+    // The worker's planner fills the outbox, as it would in production.
+    const settings = await loadWorkerSettings(t.db.database.db);
+    for (const [type, id] of [['incident', ids['incident']], ['security_cell_placement', ids['cell']], ['force_use', ids['force']], ['action_plan', ids['plan']]] as const) {
+      await planRecord(t.db.database.db, { closureDays: [], now: t.clock.now, settings }, type, id as string);
+    }
+  });
+  afterAll(async () => t?.close());
+
+  describe('without a session', () => {
+    it('sends every page to the login form and refuses every action, fragment and export with 401', async () => {
+      const c = new Client(t);
+      for (const url of ['/', `/records/incidents/${ids['incident']}`, `/records/incidents/${ids['incident']}/notice`, '/compliance', '/settings', '/mail', '/mail/notifications/00000000-0000-0000-0000-000000000000']) {
+        const res = await c.get(url);
+        expect(res.status, url).toBe(303);
+        expect(res.headers['location'], url).toBe(`/login?next=${encodeURIComponent(url)}`);
+      }
+      for (const url of ['/overview/fragment', '/compliance.csv']) expect((await c.get(url)).status, url).toBe(401);
+      for (const url of [`/records/incidents/${ids['incident']}/events`, `/records/incidents/${ids['incident']}/notice`, '/settings/preview', '/settings/save', '/logout']) {
+        const res = await c.post(url, { form: 'event', type: 'closed' }, 'whatever');
+        expect(res.status, url).toBe(401);
+      }
+      // The API's bearer token is not a UI session.
+      const bearer = await t.app.inject({ method: 'GET', url: '/', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(bearer.statusCode).toBe(303);
+    });
+  });
+
+  describe('login and logout', () => {
+    it('exchanges a token for an httpOnly SameSite=Strict cookie, stores only its hash, and logs out', async () => {
+      const c = new Client(t);
+      const form = await c.get('/login');
+      expect(form.status).toBe(200);
+      expect(form.body).toContain('<html lang="da">');
+      expect(form.body).toMatch(/<label for="token">Token<\/label>/);
+      const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] as string;
+
+      expect((await c.post('/login', { token: ADMIN_TOKEN }, null)).status).toBe(403);
+      expect((await c.post('/login', { token: ADMIN_TOKEN }, 'not-the-cookie')).status).toBe(403);
+      const bad = await c.post('/login', { token: 'fv_unknown' }, loginCsrf);
+      expect(bad.status).toBe(401);
+      expect(bad.body).toContain('ukendt eller tilbagekaldt');
+      expect(c.cookies.has('fristvagt_session')).toBe(false);
+
+      const sessionsBefore = await count(t, 'ui_sessions');
+      const res = await t.app.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `fristvagt_login_csrf=${c.cookies.get('fristvagt_login_csrf') ?? ''}` }, payload: new URLSearchParams({ _csrf: c.cookies.get('fristvagt_login_csrf') ?? '', token: ADMIN_TOKEN, next: '/compliance' }).toString() });
+      expect(res.statusCode).toBe(303);
+      expect(res.headers['location']).toBe('/compliance');
+      const cookie = res.cookies.find((x) => x.name === 'fristvagt_session');
+      expect(cookie).toBeDefined();
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
+      expect((cookie as { secure?: boolean }).secure ?? false).toBe(false); // plain http here; https gets Secure
+      expect(await count(t, 'ui_sessions')).toBe(sessionsBefore + 1);
+      const rows = await t.db.database.db.select().from(uiSessions);
+      const hash = createHash('sha256').update(cookie?.value ?? '').digest('hex');
+      expect(rows.some((r) => r.sessionHash === hash && r.tokenId === 'env-admin')).toBe(true);
+      expect(JSON.stringify(rows)).not.toContain(cookie?.value);
+
+      // An open redirect through `next` is not possible.
+      const evil = await c.login(ADMIN_TOKEN);
+      expect(evil.status).toBe(303);
+      const c2 = new Client(t);
+      const f2 = await c2.get('/login?next=//evil.example/');
+      const csrf2 = /name="_csrf" value="([^"]+)"/.exec(f2.body)?.[1] ?? '';
+      const r2 = await c2.post('/login', { token: ADMIN_TOKEN, next: '//evil.example/' }, csrf2);
+      expect(r2.headers['location']).toBe('/');
+
+      const page = await c.get('/');
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('Log ud');
+      const loggedOut = c.cookies.get('fristvagt_session') ?? '';
+      expect((await c.post('/logout', {}, null)).status).toBe(403);
+      expect((await c.post('/logout', {}, 'wrong')).status).toBe(403);
+      const out = await c.post('/logout', {});
+      expect(out.status).toBe(303);
+      expect(out.headers['location']).toMatch(/^\/login\?out=1/);
+      expect(c.cookies.has('fristvagt_session')).toBe(false);
+      // The old cookie is dead even when replayed.
+      const replay = await t.app.inject({ method: 'GET', url: '/', headers: { cookie: `fristvagt_session=${loggedOut}` } });
+      expect(replay.statusCode).toBe(303);
+      // The first session is untouched by logging out of the second.
+      const first = await t.app.inject({ method: 'GET', url: '/', headers: { cookie: `fristvagt_session=${cookie?.value ?? ''}` } });
+      expect(first.statusCode).toBe(200);
+    });
+
+    it('ends the session when its API token is revoked', async () => {
+      const c = new Client(t);
+      expect((await c.login(tokens['doomed']?.token as string)).status).toBe(303);
+      expect((await c.get('/')).status).toBe(200);
+      const revoked = await t.req('DELETE', `/api/tokens/${tokens['doomed']?.id}`);
+      expect(revoked.status).toBe(204);
+      const after = await c.get('/');
+      expect(after.status).toBe(303);
+      expect(after.headers['location']).toMatch(/^\/login/);
+    });
+
+    it('switches to English with ?lang=en and keeps it in the session', async () => {
+      const c = new Client(t);
+      await c.login(tokens['reader']?.token as string);
+      const en = await c.get('/?lang=en');
+      expect(en.body).toContain('<html lang="en">');
+      expect(en.body).toContain('Deadline overview');
+      const again = await c.get('/compliance');
+      expect(again.body).toContain('<html lang="en">');
+      expect(again.body).toContain('Deadline compliance');
+      const da = await c.get('/?lang=da');
+      expect(da.body).toContain('Overblik over frister');
+    });
+  });
+
+  describe('pages', () => {
+    it('shows the overview with counts per area and institution, scoped by role, and a refreshable fragment', async () => {
+      const admin = new Client(t);
+      await admin.login(ADMIN_TOKEN);
+      const res = await admin.get('/');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(res.headers['cache-control']).toBe('no-store');
+      for (const s of ['Fængsel vestre', 'Fængsel aalborg', 'SM-UI-1', 'MA-UI-1', 'Foreløbig underretning', 'Overskredet', 'class="skip" href="#main"', 'data-refresh="/overview/fragment"']) expect(res.body).toContain(s);
+      // The force report (1 working day after 10.11) is breached; the preliminary notice is due Friday 20.11.
+      expect(res.body).toMatch(/fredag 20\.11\.2026/);
+      const fragment = await admin.get('/overview/fragment?institution=aalborg');
+      expect(fragment.status).toBe(200);
+      expect(fragment.body).not.toContain('<html');
+      expect(fragment.body).toContain('MA-UI-1');
+      expect(fragment.body).not.toContain('SM-UI-1');
+      const sorted = await admin.get('/?sort=journal&dir=desc');
+      expect(sorted.body).toContain('aria-sort="descending"');
+      expect(sorted.body.indexOf('SM-UI-1')).toBeLessThan(sorted.body.indexOf('MA-UI-1'));
+
+      const inst = new Client(t);
+      await inst.login(tokens['institution']?.token as string);
+      const own = await inst.get('/');
+      expect(own.body).toContain('SM-UI-1');
+      expect(own.body).not.toContain('MA-UI-1');
+      expect(own.body).not.toContain('Fængsel aalborg');
+      // A filter for someone else's institution shows nothing of it.
+      expect((await inst.get('/overview/fragment?institution=aalborg')).body).not.toContain('MA-UI-1');
+    });
+
+    it('shows a record with deadlines, explanation, citation and timeline; CPR only to the roles that file notices', async () => {
+      const url = `/records/incidents/${ids['incident']}`;
+      const admin = new Client(t);
+      await admin.login(ADMIN_TOKEN);
+      const res = await admin.get(url);
+      expect(res.status).toBe(200);
+      for (const s of ['Hændelse SM-UI-1', 'Foreløbig underretning', 'Cirkulære om dødsfald m.v. § 6, stk. 2', 'XXXXXX-XXXX', 'Tidslinje', 'Revisionslog', 'Sagen oprettet', 'Mail planlagt', 'incident.preliminary-notice:reminder-1']) expect(res.body).toContain(s);
+      expect(res.body).not.toContain(CPR);
+      expect(res.body).not.toContain('0503874321');
+
+      const area = new Client(t);
+      await area.login(tokens['area']?.token as string);
+      const seen = await area.get(url);
+      expect(seen.status).toBe(200);
+      expect(seen.body).toContain(CPR);
+
+      const reader = new Client(t);
+      await reader.login(tokens['reader']?.token as string);
+      const r = await reader.get(url);
+      expect(r.status).toBe(200);
+      expect(r.body).not.toContain(CPR);
+      expect(r.body).toContain('Din rolle kan ikke ændre denne sag.');
+      expect(r.body).not.toContain('name="form" value="event"');
+
+      const other = new Client(t);
+      await other.login(tokens['otherInstitution']?.token as string);
+      expect((await other.get(url)).status).toBe(403);
+      expect((await other.get(`/records/force-uses/${ids['force']}`)).status).toBe(200);
+      expect((await admin.get('/records/incidents/00000000-0000-0000-0000-000000000000')).status).toBe(404);
+      expect((await admin.get('/records/nonsense/x')).status).toBe(404);
+    });
+
+    it('records a completion through the record service; refuses readers, other scopes and bad CSRF, writing nothing', async () => {
+      const url = `/records/security-cell-placements/${ids['cell']}/events`;
+      const audit = await count(t, 'audit_log');
+      const reader = new Client(t);
+      await reader.login(tokens['reader']?.token as string);
+      await reader.get(`/records/security-cell-placements/${ids['cell']}`);
+      expect((await reader.post(url, { form: 'event', type: 'follow_up_held' })).status).toBe(403);
+      const other = new Client(t);
+      await other.login(tokens['otherInstitution']?.token as string);
+      expect((await other.post(url, { form: 'event', type: 'follow_up_held' })).status).toBe(403);
+      const inst = new Client(t);
+      await inst.login(tokens['institution']?.token as string);
+      await inst.get(`/records/security-cell-placements/${ids['cell']}`);
+      expect((await inst.post(url, { form: 'event', type: 'follow_up_held' }, null)).status).toBe(403);
+      expect((await inst.post(url, { form: 'event', type: 'follow_up_held' }, 'forged-token')).status).toBe(403);
+      // Another session's CSRF token does not fit this session.
+      expect((await inst.post(url, { form: 'event', type: 'follow_up_held' }, reader.csrf)).status).toBe(403);
+      const badAt = await inst.post(url, { form: 'event', type: 'follow_up_held', at: '2026-13-45T25:00' });
+      expect(badAt.status).toBe(400);
+      expect(badAt.body).toContain('Tidspunkt (at)');
+      const future = await inst.post(url, { form: 'event', type: 'follow_up_held', at: '2026-12-01T10:00' });
+      expect(future.status).toBe(400);
+      expect(future.body).toContain('Tidspunkt (at): is in the future');
+      const postponeNoReason = await inst.post(url, { form: 'postpone', reason: '' });
+      expect(postponeNoReason.status).toBe(400);
+      expect(postponeNoReason.body).toContain('Begrundelse (reason)');
+      expect(await count(t, 'audit_log')).toBe(audit);
+
+      const postponed = await inst.post(url, { form: 'postpone', reason: 'Indlagt på psykiatrisk afdeling', newDate: '2026-11-27' });
+      expect(postponed.status).toBe(303);
+      let api = await t.req('GET', `/api/security-cell-placements/${ids['cell']}`);
+      expect(api.json.deadlines[0]).toMatchObject({ rule: 'cell.follow-up-conversation', dueDate: '2026-11-27', originalDueDate: '2026-11-24' });
+      const held = await inst.post(url, { form: 'event', type: 'follow_up_held', at: '2026-11-18T09:30' });
+      expect(held.status).toBe(303);
+      expect(held.headers['location']).toBe(`/records/security-cell-placements/${ids['cell']}?done=event`);
+      api = await t.req('GET', `/api/security-cell-placements/${ids['cell']}`);
+      expect(api.json.deadlines[0]).toMatchObject({ status: 'met', completedAt: '2026-11-18T09:30:00.000+01:00' });
+      const page = await inst.get(held.headers['location'] as string);
+      expect(page.body).toContain('Handlingen er registreret.');
+      expect(page.body).toContain('Opfølgende samtale holdt');
+      expect(await count(t, 'audit_log')).toBe(audit + 2);
+
+      const delay = await inst.post(`/records/incidents/${ids['incident']}/events`, { form: 'delay', expectedDate: '2027-01-15', reason: 'Afventer obduktionsrapport' });
+      expect(delay.status).toBe(303);
+      api = await t.req('GET', `/api/incidents/${ids['incident']}`);
+      expect(api.json.deadlines.find((d: { rule: string }) => d.rule === 'incident.final-report')).toMatchObject({ dueDate: '2027-01-15', originalDueDate: '2026-12-15' });
+    });
+
+    it('previews the preliminary notice for the filing roles and says clearly that this process cannot send it', async () => {
+      const url = `/records/incidents/${ids['incident']}/notice`;
+      const admin = new Client(t);
+      await admin.login(ADMIN_TOKEN);
+      expect((await admin.get(url)).status).toBe(403);
+      const other = new Client(t);
+      await other.login(tokens['otherInstitution']?.token as string);
+      expect((await other.get(url)).status).toBe(403);
+      const area = new Client(t);
+      await area.login(tokens['area']?.token as string);
+      const preview = await area.get(url);
+      expect(preview.status).toBe(200);
+      for (const s of ['Demo Person', CPR, 'omraade.hovedstaden@kriminalforsorgen.test', 'ingen mailtransport', 'disabled']) expect(preview.body).toContain(s);
+      expect((await area.post(url, {}, null)).status).toBe(403);
+      const send = await area.post(url, {});
+      expect(send.status).toBe(409);
+      expect(send.body).toContain('ingen mailtransport');
+      expect((await admin.post(url, {})).status).toBe(403);
+    });
+
+    it('shows compliance with charts and exports the same figures as CSV, scoped and filtered', async () => {
+      const admin = new Client(t);
+      await admin.login(ADMIN_TOKEN);
+      const res = await admin.get('/compliance?from=2026-11&to=2026-12');
+      expect(res.status).toBe(200);
+      expect(res.body).toContain('<svg role="img"');
+      expect(res.body).toContain('Overholdt til tiden');
+      expect(res.body).toContain('href="/compliance.csv?from=2026-11&amp;to=2026-12"');
+      expect(res.body).not.toContain('Klagefrist');
+
+      const csv = await admin.get('/compliance.csv?from=2026-11&to=2026-12');
+      expect(csv.status).toBe(200);
+      expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+      expect(csv.headers['content-disposition']).toContain('attachment; filename="fristvagt-efterlevelse-2026-11-2026-12.csv"');
+      expect(csv.body.startsWith('\uFEFF')).toBe(true);
+      const lines = csv.body.slice(1).trim().split('\r\n');
+      expect(lines[0]).toBe('area_id,area,institution_id,institution,rule_id,rule,month,total,met_on_time,met_late,breached,open,pct_met_on_time,pct_met_late,pct_breached,pct_open');
+      const row = (rule: string) => lines.find((l) => l.includes(`,${rule},`))?.split(',');
+      // The force report of 10.11 was due 11.11 and never filed: breached.
+      expect(row('force.report')).toEqual(['nordjylland', 'Kriminalforsorgen Nordjylland', 'aalborg', 'Fængsel aalborg', 'force.report', 'Rapport om magtanvendelse', '2026-11', '1', '0', '0', '1', '0', '0.0', '0.0', '100.0', '0.0']);
+      expect(row('cell.follow-up-conversation')?.slice(7, 12)).toEqual(['1', '1', '0', '0', '0']);
+      expect(lines.some((l) => l.includes('force.complaint-window'))).toBe(false);
+
+      const filtered = await admin.get('/compliance.csv?from=2026-11&to=2026-12&institution=vestre');
+      expect(filtered.body).not.toContain('aalborg');
+      const inst = new Client(t);
+      await inst.login(tokens['institution']?.token as string);
+      const scoped = await inst.get('/compliance.csv?from=2026-11&to=2026-12');
+      expect(scoped.body).toContain('vestre');
+      expect(scoped.body).not.toContain('aalborg');
+      const bad = await admin.get('/compliance?from=2026-13');
+      expect(bad.status).toBe(400);
+      expect(bad.body).toContain('Fra måned');
+      expect((await admin.get('/compliance.csv?from=nope')).status).toBe(400);
+    });
+
+    it('lists the outbox and the mail catcher, searchable and scoped, with CPR masked for roles that may not see it', async () => {
+      // One reminder sent through the built-in catcher, as the worker would.
+      const [n] = await t.db.database.db.select().from(notifications).where(sql`${notifications.recordId} = ${ids['force']} AND ${notifications.status} = 'scheduled'`).limit(1);
+      expect(n).toBeDefined();
+      await t.db.database.db.update(notifications).set({ plannedAt: new Date(t.clock.now.getTime() - 60_000) }).where(sql`${notifications.id} = ${n?.id}`);
+      const mailer = createCatcherMailer(t.db.database.db);
+      const outcome = await sendNotification({ db: t.db.database.db, mailer, clock: () => t.clock.now, closureDays: [], settings: () => loadWorkerSettings(t.db.database.db), from: 'fristvagt <fristvagt@kf.test>', publicUrl: 'https://fristvagt.kf.test', logger: (await import('../../src/logger.js')).createLogger({ level: 'silent' }) }, n?.id as string);
+      expect(outcome).toBe('sent');
+      // And a caught copy of a legal notice carrying a CPR number, for the masking check.
+      const [notice] = await t.db.database.db.insert(notifications).values({ recordType: 'incident', recordId: ids['incident'] as string, stage: 'notice:preliminary', kind: 'alert', template: 'preliminary-notice', recipient: 'post@ombudsmand.test', plannedAt: t.clock.now, status: 'sent', messageId: '<n1@kf.test>', sentAt: t.clock.now }).returning();
+      await t.db.database.db.insert(caughtMail).values({ messageId: '<n1@kf.test>', notificationId: notice?.id ?? null, fromAddress: 'fristvagt@kf.test', recipients: ['post@ombudsmand.test'], subject: 'Foreløbig underretning SM-UI-1', text: `Navn: Demo Person\nCPR: ${CPR}\n`, html: `<p>CPR: ${CPR}</p>` });
+
+      const admin = new Client(t);
+      await admin.login(ADMIN_TOKEN);
+      const all = await admin.get('/mail');
+      expect(all.status).toBe(200);
+      for (const s of ['SM-UI-1', 'MA-UI-1', 'HP-UI-1', 'Planlagt', 'Sendt', 'Mailfangeren', 'Foreløbig underretning SM-UI-1']) expect(all.body).toContain(s);
+      const byJournal = await admin.get('/mail?journal=MA-UI');
+      expect(byJournal.body).toContain('MA-UI-1');
+      expect(byJournal.body).not.toContain('>SM-UI-1<');
+      const byRule = await admin.get('/mail?rule=force.report');
+      expect(byRule.body).toContain('force.report:');
+      expect(byRule.body).not.toContain('incident.preliminary-notice:');
+      const byRecipient = await admin.get('/mail?recipient=plan.ejer');
+      expect(byRecipient.body).toContain('plan.ejer@kriminalforsorgen.test');
+      expect(byRecipient.body).not.toContain('vagt.aalborg@');
+      const sentOnly = await admin.get('/mail?status=sent');
+      expect(sentOnly.body).not.toContain('badge-n-scheduled');
+
+      const detail = await admin.get(`/mail/notifications/${n?.id}`);
+      expect(detail.status).toBe(200);
+      expect(detail.body).toContain('Som modtaget af den indbyggede mailfanger.');
+      expect(detail.body).toContain('MA-UI-1');
+      const caughtId = /href="\/mail\/caught\/([0-9a-f-]{36})"/.exec((await admin.get('/mail')).body)?.[1];
+      const caughtRows = await t.db.database.db.select().from(caughtMail);
+      const noticeCaught = caughtRows.find((r) => r.notificationId === notice?.id);
+      const masked = await admin.get(`/mail/caught/${noticeCaught?.id}`);
+      expect(masked.status).toBe(200);
+      expect(masked.body).toContain('XXXXXX-XXXX');
+      expect(masked.body).not.toContain(CPR);
+      const frame = await admin.get(`/mail/caught/${noticeCaught?.id}/html`);
+      expect(frame.headers['content-security-policy']).toContain('sandbox');
+      expect(frame.body).not.toContain(CPR);
+      expect(caughtId).toBeDefined();
+
+      const area = new Client(t);
+      await area.login(tokens['area']?.token as string);
+      expect((await area.get(`/mail/caught/${noticeCaught?.id}`)).body).toContain(CPR);
+      const inst = new Client(t);
+      await inst.login(tokens['otherInstitution']?.token as string);
+      const own = await inst.get('/mail');
+      expect(own.body).toContain('MA-UI-1');
+      expect(own.body).not.toContain('SM-UI-1');
+      expect((await inst.get(`/mail/caught/${noticeCaught?.id}`)).status).toBe(403);
+      const planNote = (await t.db.database.db.select().from(notifications).where(sql`${notifications.recordId} = ${ids['plan']}`))[0];
+      expect((await inst.get(`/mail/notifications/${planNote?.id}`)).status).toBe(403);
+    });
+  });
+
+  describe('settings', () => {
+    it('is for admins only', async () => {
+      for (const name of ['reader', 'area', 'institution']) {
+        const c = new Client(t);
+        await c.login(tokens[name]?.token as string);
+        expect((await c.get('/settings')).status, name).toBe(403);
+        await c.get('/');
+        expect((await c.post('/settings/preview', { scope: 'default' })).status, name).toBe(403);
+        expect((await c.post('/settings/save', { candidate: '{}', base: 'x' })).status, name).toBe(403);
+      }
+    });
+
+    it('previews the impact of a change without writing anything, then saves it through the audited service', async () => {
+      const admin = new Client(t);
+      await admin.login(ADMIN_TOKEN);
+      const page = await admin.get('/settings');
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('name="s_wd_0" value="2"');
+
+      // The form as the browser would send it, with reminder-2 moved from 2 to 4 working days before.
+      const fields: Record<string, string | string[]> = { scope: 'default', window_from: '07:00', window_to: '18:00', noWait: ['incident.preliminary-notice', 'incident.final-report'], digest: '1', closureDays: '', ombudsman: 'post@ombudsmanden.dk', directorate: 'csf@kriminalforsorgen.dk', admins: 'fristvagt-drift@kriminalforsorgen.dk' };
+      const stages = [['reminder-2', 'reminder', 'responsible', '4', '08:00'], ['reminder-1', 'reminder', 'responsible', '1', '08:00'], ['reminder-0', 'reminder', 'responsible', '0', '08:00'], ['escalation-1', 'escalation', 'area_office', '0', '00:00'], ['escalation-2', 'escalation', 'second_level', '1', '08:00']];
+      stages.forEach(([id, kind, aud, wd, at], i) => Object.assign(fields, { [`s_id_${i}`]: id, [`s_kind_${i}`]: kind, [`s_aud_${i}`]: aud, [`s_wd_${i}`]: wd, [`s_at_${i}`]: at }));
+      for (const p of [['incident.inmate-conversation', 'workingDays', '1'], ['incident.closing-letter', 'weeks', '4'], ['incident.annual-overview', 'month', '1'], ['incident.annual-overview', 'day', '31'], ['force.report', 'workingDays', '1'], ['plan.create', 'youthWorkingDays', '7'], ['plan.parole-update', 'workingDays', '7']]) fields[`policy__${p[0]}__${p[1]}`] = p[2] as string;
+
+      const before = { settings: await count(t, 'settings'), audit: await count(t, 'audit_log'), notifications: JSON.stringify(await t.db.database.db.select().from(notifications).orderBy(notifications.id)), deadlines: await count(t, 'deadlines') };
+      expect((await admin.post('/settings/preview', fields, null)).status).toBe(403);
+      const preview = await admin.post('/settings/preview', fields);
+      expect(preview.status).toBe(200);
+      expect(preview.body).toContain('Konsekvenser af ændringen');
+      expect(preview.body).toMatch(/Planlagte mails der flyttes \(\d+\)/);
+      expect(preview.body).toContain('reminder-2');
+      expect(preview.body).toContain('Ændrede indstillinger: Påmindelser og rykkere');
+      expect(await count(t, 'settings')).toBe(before.settings);
+      expect(await count(t, 'audit_log')).toBe(before.audit);
+      expect(JSON.stringify(await t.db.database.db.select().from(notifications).orderBy(notifications.id))).toBe(before.notifications);
+
+      // A closure day and a policy change move deadlines; the preview names them and what becomes breached.
+      const closure = await admin.post('/settings/preview', { ...fields, closureDays: '2026-11-19', 'policy__force.report__workingDays': '3' });
+      expect(closure.status).toBe(200);
+      expect(closure.body).toMatch(/Frister der flyttes eller skifter status \(\d+\)/);
+      expect(closure.body).toContain('SM-UI-1'); // the preliminary notice moves from Friday 20.11 to Monday 23.11
+      expect(closure.body).toContain('mandag 23.11.2026');
+
+      const invalid = await admin.post('/settings/preview', { ...fields, s_wd_1: 'abc', ombudsman: 'not-an-address' });
+      expect(invalid.status).toBe(400);
+      expect(invalid.body).toContain('Trin 2 › Arbejdsdage');
+      expect(invalid.body).toContain('Folketingets Ombudsmand');
+      expect(invalid.body).toContain('name="s_wd_1" value=');
+      expect(await count(t, 'audit_log')).toBe(before.audit);
+
+      const candidate = /name="candidate" value="([^"]+)"/.exec(preview.body)?.[1]?.replace(/&quot;/g, '"').replace(/&amp;/g, '&') ?? '';
+      const base = /name="base" value="([^"]+)"/.exec(preview.body)?.[1] ?? '';
+      expect((await admin.post('/settings/save', { candidate, base, scope: 'default' }, 'wrong')).status).toBe(403);
+      expect((await admin.post('/settings/save', { candidate, base: 'stale', scope: 'default' })).status).toBe(409);
+      const saved = await admin.post('/settings/save', { candidate, base, scope: 'default' });
+      expect(saved.status).toBe(303);
+      expect(saved.headers['location']).toBe('/settings?done=saved');
+      const api = await t.req('GET', '/api/settings');
+      const schedule = api.json.items.find((s: { key: string }) => s.key === 'schedule');
+      expect(schedule.value.stages[0]).toMatchObject({ id: 'reminder-2', workingDays: 4 });
+      expect(schedule.updatedBy).toBe('FRISTVAGT_ADMIN_TOKEN');
+      expect(await count(t, 'audit_log')).toBe(before.audit + 1);
+      const after = await admin.get('/settings?done=saved');
+      expect(after.body).toContain('Indstillingerne er gemt.');
+      expect(after.body).toMatch(/<td>schedule<\/td><td>FRISTVAGT_ADMIN_TOKEN<\/td>/);
+      // The same preview again is stale now.
+      expect((await admin.post('/settings/save', { candidate, base, scope: 'default' })).status).toBe(409);
+
+      // Per-rule stages: a rule gets its own list, and "use the defaults" removes it again.
+      const rulePage = await admin.get('/settings?rule=force.report');
+      expect(rulePage.body).toContain('name="useDefault"');
+      const own = await admin.post('/settings/preview', { ...fields, scope: 'force.report', s_id_0: 'reminder-1', s_kind_0: 'reminder', s_aud_0: 'responsible', s_wd_0: '1', s_at_0: '09:00', s_id_1: '', s_wd_1: '', s_id_2: '', s_wd_2: '', s_id_3: '', s_wd_3: '', s_id_4: '', s_wd_4: '' });
+      expect(own.status).toBe(200);
+      const cand2 = JSON.parse(/name="candidate" value="([^"]+)"/.exec(own.body)?.[1]?.replace(/&quot;/g, '"').replace(/&amp;/g, '&') ?? '{}');
+      expect(cand2.schedule.perRule['force.report']).toEqual([{ id: 'reminder-1', kind: 'reminder', audience: 'responsible', workingDays: 1, at: '09:00' }]);
+      expect(cand2.schedule.stages[0].workingDays).toBe(4);
+    });
+
+    it("mirrors the worker's planner: the in-memory plan for the saved settings is what planRecord scheduled", async () => {
+      const db = t.db.database.db;
+      const settings = await loadWorkerSettings(db);
+      for (const [type, id] of [['incident', ids['incident']], ['security_cell_placement', ids['cell']], ['force_use', ids['force']], ['action_plan', ids['plan']]] as const) {
+        await planRecord(db, { closureDays: [], now: t.clock.now, settings }, type, id as string);
+      }
+      const plan = await desiredPlan(db, [], await loadSettingsSet(db), t.clock.now);
+      const rows = await db.select().from(notifications).where(sql`${notifications.status} = 'scheduled'`);
+      const table = new Map(rows.map((n) => [`${n.recordId}|${n.stage}|${n.recipient}`, n.plannedAt.toISOString()]));
+      expect(new Map([...plan.entries()].map(([k, v]) => [k, v.toISOString()]))).toEqual(table);
+      expect(table.size).toBeGreaterThan(3);
+    });
+  });
+
+  it('escapes everything it renders: the html`` helper and a record full of markup', async () => {
+    const evil = `<img src=x onerror="alert(1)">'&`;
+    expect(html`<p title="${evil}">${evil}${['<b>', html`<i>ok</i>`]}</p>`.value).toBe('<p title="&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&amp;">&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&amp;&lt;b&gt;<i>ok</i></p>');
+    expect(html`${null}${undefined}${false}${0}${raw('<br>')}`.value).toBe('0<br>');
+    const inc = await t.req('POST', '/api/incidents', { body: { institutionId: 'vestre', journalNumber: 'SM-UI-XSS', kind: 'qualified_self_harm', occurredAt: '2026-11-16T09:00:00+01:00', inmateName: '<script>alert(1)</script>', description: `"><svg onload=alert(1)>` } });
+    expect(inc.status).toBe(201);
+    const area = new Client(t);
+    await area.login(tokens['area']?.token as string);
+    const page = await area.get(`/records/incidents/${inc.json.id}`);
+    expect(page.status).toBe(200);
+    expect(page.body).not.toContain('<script>alert(1)</script>');
+    expect(page.body).not.toContain('<svg onload');
+    expect(page.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    // A hostile value in a query string comes back escaped too.
+    const q = await area.get('/mail?journal=%22%3E%3Cscript%3Ex%3C%2Fscript%3E');
+    expect(q.body).not.toContain('"><script>x</script>');
+  });
+
+  it('never writes a CPR number to the log', () => {
+    // The number itself, dashed or not (a bare '4321' can turn up inside a timestamp or an id).
+    const hits = t.logs.filter((l) => l.includes('050387-4321') || l.includes('0503874321'));
+    expect(hits.map((l) => l.slice(0, 600))).toEqual([]);
+    // The UI's requests are logged (route pattern, status, actor), so the check above has something to check.
+    expect(t.logs.some((l) => l.includes('/records/:collection/:id'))).toBe(true);
+  });
+});

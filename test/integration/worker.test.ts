@@ -1,0 +1,264 @@
+/**
+ * The watchdog end to end: real Postgres, real Redis, a real SMTP server. Time is driven by the
+ * injected clock; each step waits on the mails it expects, never on a timer.
+ */
+import { and, eq } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notifications } from '../../src/db/schema.js';
+import { createRecord, recordEvent } from '../../src/records/service.js';
+import { createStaff } from '../../src/records/masterdata.js';
+import { planRecord } from '../../src/worker/planner.js';
+import { sendNotification } from '../../src/worker/send.js';
+import { loadWorkerSettings } from '../../src/worker/settings.js';
+import { ADMIN, REDIS_URL, startWorkerHarness, type WorkerHarness } from '../support/worker.js';
+
+const at = (iso: string): Date => new Date(iso);
+
+/** Re-checks a database condition after each round trip (no timers); gives up after 10 s. */
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+  }
+}
+
+describe('watchdog worker', () => {
+  let h: WorkerHarness;
+  beforeAll(async () => {
+    h = await startWorkerHarness('postgres', '2026-03-27T15:00:00+01:00');
+    await h.start();
+  });
+  afterAll(async () => h?.close());
+
+  async function rows(recordId: string) {
+    return h.db.database.db.select().from(notifications).where(eq(notifications.recordId, recordId));
+  }
+  const sentTo = (addr: string, subject: RegExp) => h.sink.received.filter((m) => m.to.includes(addr) && subject.test(m.subject));
+
+  it('alerts the area director at once and reminds, then a met deadline cancels its pending mails', async () => {
+    const w = h.workers[0]!;
+    const inc = await createRecord(h.ctx, 'incident', { institutionId: 'vestre', journalNumber: 'W-1', kind: 'death', occurredAt: '2026-03-27T14:00:00+01:00', inmateName: 'Demo Person', cpr: '0101904321' }, ADMIN);
+    await w.deps.planAndEnqueue('incident', inc.id);
+    const [alert] = await h.sink.waitFor(() => sentTo('direktor@kf.test', /^Ny hændelse: dødsfald/).length === 1);
+    expect(alert).toBeDefined();
+    const alertMail = sentTo('direktor@kf.test', /^Ny hændelse/)[0]!;
+    expect(alertMail.messageId).toMatch(/^<notification-[0-9a-f-]{36}@kriminalforsorgen\.test>$/);
+    expect(alertMail.text).toContain('Foreløbig underretning: onsdag 01.04.2026');
+    expect(JSON.stringify(h.sink.received)).not.toContain('0101904321');
+
+    // The planned instants are the schedule's: preliminary notice reminders Mon/Tue/Wed 08:00, escalations from Thu 00:00.
+    const planned = (await rows(inc.id)).filter((n) => n.stage.startsWith('incident.preliminary-notice')).map((n) => [n.stage.split(':')[1], n.recipient, n.plannedAt.toISOString()]);
+    expect(planned).toEqual(expect.arrayContaining([
+      ['reminder-2', 'direktor@kf.test', '2026-03-30T06:00:00.000Z'],
+      ['reminder-1', 'direktor@kf.test', '2026-03-31T06:00:00.000Z'],
+      ['reminder-0', 'direktor@kf.test', '2026-04-01T06:00:00.000Z'],
+      ['escalation-1', 'omraade@kf.test', '2026-04-01T22:00:00.000Z'],
+      ['escalation-2', 'direktorat@kf.test', '2026-04-07T06:00:00.000Z'],
+    ]));
+
+    h.clock.now = at('2026-03-30T08:00:00+02:00');
+    await w.sweep();
+    await h.sink.waitFor(() => sentTo('direktor@kf.test', /^Påmindelse: Foreløbig underretning – frist onsdag 01\.04\.2026/).length === 1);
+    const reminder = sentTo('direktor@kf.test', /^Påmindelse/)[0]!;
+    expect(reminder.text).toContain('Cirkulære om dødsfald m.v. § 6, stk. 2');
+    expect(reminder.text).toContain('https://fristvagt.kf.test/records/incidents/');
+    expect(reminder.html).toContain('<a href="https://fristvagt.kf.test/records/incidents/');
+
+    h.clock.now = at('2026-03-30T10:00:00+02:00');
+    await recordEvent(h.ctx, 'incident', inc.id, { type: 'preliminary_notice_sent', at: '2026-03-30T09:30:00+02:00' }, ADMIN);
+    await w.deps.planAndEnqueue('incident', inc.id);
+    const after = (await rows(inc.id)).filter((n) => n.stage.startsWith('incident.preliminary-notice'));
+    expect(after.filter((n) => n.status === 'sent').map((n) => n.stage)).toEqual(['incident.preliminary-notice:reminder-2']);
+    expect(after.filter((n) => n.status === 'cancelled')).toHaveLength(4);
+
+    // Past the old due date nothing more goes out for the notice.
+    h.clock.now = at('2026-04-07T09:00:00+02:00');
+    const before = h.sink.received.length;
+    const s = await w.sweep();
+    expect(s.leader).toBe(true);
+    expect(sentTo('omraade@kf.test', /Foreløbig underretning/)).toHaveLength(0);
+    expect(h.sink.received.length).toBe(before);
+  });
+
+  it('a moved deadline moves its reminders; a breach escalates along the ladder', async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-04-07T09:00:00+02:00');
+    const inc = await createRecord(h.ctx, 'incident', { institutionId: 'vestre', journalNumber: 'W-2', kind: 'suicide', occurredAt: '2026-04-06T10:00:00+02:00', preliminaryNoticeSentAt: '2026-04-07T08:00:00+02:00' }, ADMIN);
+    await w.deps.planAndEnqueue('incident', inc.id);
+    const before = (await rows(inc.id)).find((n) => n.stage === 'incident.final-report:reminder-1')!;
+    expect(before.plannedAt.toISOString()).toBe('2026-05-01T06:00:00.000Z'); // due Mon 04.05, −1 wd = Fri 01.05 (1 May is a working day)
+    h.clock.now = at('2026-04-20T10:00:00+02:00');
+    await recordEvent(h.ctx, 'incident', inc.id, { type: 'delay_notified', at: '2026-04-20T09:00:00+02:00', expectedDate: '2026-05-20', reason: 'Afventer obduktion' }, ADMIN);
+    await w.deps.planAndEnqueue('incident', inc.id);
+    const moved = (await rows(inc.id)).find((n) => n.stage === 'incident.final-report:reminder-1')!;
+    expect(moved.plannedAt.toISOString()).toBe('2026-05-19T06:00:00.000Z');
+    expect(moved.version).toBeGreaterThan(before.version);
+
+    h.clock.now = at('2026-04-07T09:00:00+02:00');
+    const force = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-F1', occurredAt: '2026-04-07T08:30:00+02:00' }, ADMIN);
+    await w.deps.planAndEnqueue('force_use', force.id);
+    // force.report due Wed 08.04; breach Thu 09.04 00:00 → escalation-1 at the window opening 07:00, escalation-2 on Fri 10.04 08:00.
+    h.clock.now = at('2026-04-09T07:00:00+02:00');
+    await w.sweep();
+    await h.sink.waitFor(() => sentTo('omraade@kf.test', /^Overskredet frist: Rapport om magtanvendelse/).length === 1);
+    h.clock.now = at('2026-04-10T08:00:00+02:00');
+    await w.sweep();
+    await h.sink.waitFor(() => sentTo('ledelse@kf.test', /^Overskredet frist: Rapport om magtanvendelse/).length === 1);
+    const second = sentTo('ledelse@kf.test', /^Overskredet frist/)[0]!;
+    expect(second.text).toContain('anden rykker');
+  });
+
+  it("sends an absent plan owner's reminders to the substitute, and an ownerless plan's to the area office", async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-06-01T09:00:00+02:00');
+    const sub = await createStaff(h.ctx, { areaId: 'hovedstaden', institutionId: 'vestre', name: 'Stedfortræder', email: 'stedfortraeder@kf.test' }, ADMIN);
+    const owner = await createStaff(h.ctx, { areaId: 'hovedstaden', institutionId: 'vestre', name: 'Planejer', email: 'planejer@kf.test', substituteId: sub!.id, absences: [{ from: '2026-06-01', until: '2026-06-30', reason: 'ferie' }] }, ADMIN);
+    const plan = await createRecord(h.ctx, 'action_plan', { institutionId: 'vestre', journalNumber: 'W-P1', clientCategory: 'remand', admittedAt: '2026-06-01', ownerId: owner!.id, ownerAssignedAt: '2026-06-01' }, ADMIN);
+    await w.deps.planAndEnqueue('action_plan', plan.id);
+    const r = (await rows(plan.id)).find((n) => n.stage === 'plan.create:reminder-2')!;
+    expect(r.recipient).toBe('stedfortraeder@kf.test');
+    h.clock.now = r.plannedAt;
+    await w.sweep();
+    await h.sink.waitFor(() => sentTo('stedfortraeder@kf.test', /^Dine handleplansfrister: 1 påmindelser/).length === 1);
+    expect(sentTo('stedfortraeder@kf.test', /^Dine handleplansfrister/)[0]!.text).toContain('Handleplan oprettet, j.nr. W-P1');
+
+    const orphan = await createRecord(h.ctx, 'action_plan', { institutionId: 'vestre', journalNumber: 'W-P2', clientCategory: 'remand', admittedAt: '2026-06-08' }, ADMIN);
+    await w.deps.planAndEnqueue('action_plan', orphan.id);
+    const o = (await rows(orphan.id)).filter((n) => n.stage.endsWith(':no-owner'));
+    // One mail per deadline, not one per reminder stage, to the area office at once.
+    expect(o.map((n) => n.stage).sort()).toEqual(['plan.create:no-owner', 'plan.owner-assigned:no-owner']);
+    expect(o.every((n) => n.recipient === 'omraade@kf.test' && n.plannedAt.getTime() <= h.clock.now.getTime())).toBe(true);
+    await h.sink.waitFor(() => sentTo('omraade@kf.test', /W-P2/).length === 2);
+    expect(sentTo('omraade@kf.test', /W-P2/)[0]!.text).toContain('ingen handleplansansvarlig');
+  });
+
+  it("groups a plan owner's due reminders into one daily digest", async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-07-01T09:00:00+02:00');
+    const owner = await createStaff(h.ctx, { areaId: 'hovedstaden', institutionId: 'vestre', name: 'Digest Ejer', email: 'digest.ejer@kf.test' }, ADMIN);
+    const plans: string[] = [];
+    for (const j of ['W-D1', 'W-D2', 'W-D3']) {
+      const p = await createRecord(h.ctx, 'action_plan', { institutionId: 'vestre', journalNumber: j, clientCategory: 'remand', admittedAt: '2026-07-01', ownerId: owner!.id, ownerAssignedAt: '2026-07-01' }, ADMIN);
+      plans.push(p.id);
+      await w.deps.planAndEnqueue('action_plan', p.id);
+    }
+    // All three plan.create deadlines are due Fri 10.07; reminder-2 fires Wed 08.07 08:00 for each.
+    h.clock.now = at('2026-07-08T08:00:00+02:00');
+    await w.sweep();
+    await h.sink.waitFor(() => sentTo('digest.ejer@kf.test', /^Dine handleplansfrister: 3 påmindelser onsdag 08\.07\.2026/).length === 1);
+    const digest = sentTo('digest.ejer@kf.test', /^Dine handleplansfrister/);
+    expect(digest).toHaveLength(1);
+    for (const j of ['W-D1', 'W-D2', 'W-D3']) expect(digest[0]!.text).toContain(`j.nr. ${j}: frist fredag 10.07.2026`);
+    const reminders = async () => (await Promise.all(plans.map((id) => rows(id)))).flat().filter((n) => n.stage === 'plan.create:reminder-2');
+    await until(async () => (await reminders()).every((n) => n.status === 'sent'));
+    const sent = await reminders();
+    expect(sent).toHaveLength(3);
+    expect(new Set(sent.map((n) => n.messageId)).size).toBe(1);
+  });
+
+  it('sends one digest, not several halves, when the sibling jobs run at the same instant', async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-07-01T09:00:00+02:00');
+    const owner = await createStaff(h.ctx, { areaId: 'hovedstaden', institutionId: 'vestre', name: 'Samtidig Ejer', email: 'samtidig.ejer@kf.test' }, ADMIN);
+    const plans: string[] = [];
+    for (const j of ['W-C1', 'W-C2', 'W-C3', 'W-C4']) {
+      const p = await createRecord(h.ctx, 'action_plan', { institutionId: 'vestre', journalNumber: j, clientCategory: 'remand', admittedAt: '2026-07-01', ownerId: owner!.id, ownerAssignedAt: '2026-07-01' }, ADMIN);
+      plans.push(p.id);
+      await w.deps.planAndEnqueue('action_plan', p.id);
+    }
+    h.clock.now = at('2026-07-08T08:00:00+02:00');
+    const due = (await Promise.all(plans.map((id) => rows(id)))).flat().filter((n) => n.stage === 'plan.create:reminder-2');
+    expect(due).toHaveLength(4);
+    // What a worker with concurrency > 1 (or two workers) does: all four jobs claim at once.
+    const outcomes = await Promise.all(due.map((n) => sendNotification(w.deps.send, n.id)));
+    expect(outcomes.filter((o) => o === 'sent')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'not-claimable')).toHaveLength(3);
+    const digests = sentTo('samtidig.ejer@kf.test', /^Dine handleplansfrister/);
+    expect(digests.map((m) => m.subject)).toEqual([expect.stringMatching(/^Dine handleplansfrister: 4 påmindelser onsdag 08\.07\.2026/)]);
+  });
+
+  it('drops a waiting reminder that a settings change moved into the past, instead of firing it out of turn', async () => {
+    h.clock.now = at('2026-07-06T09:00:00+02:00');
+    const owner = await createStaff(h.ctx, { areaId: 'hovedstaden', institutionId: 'vestre', name: 'Flyttet Ejer', email: 'flyttet.ejer@kf.test' }, ADMIN);
+    const p = await createRecord(h.ctx, 'action_plan', { institutionId: 'vestre', journalNumber: 'W-M1', clientCategory: 'remand', admittedAt: '2026-07-01', ownerId: owner!.id, ownerAssignedAt: '2026-07-01' }, ADMIN);
+    const settings = await loadWorkerSettings(h.db.database.db);
+    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings }, 'action_plan', p.id);
+    const reminder2 = async () => (await rows(p.id)).find((n) => n.stage === 'plan.create:reminder-2')!;
+    // Due Fri 10.07: reminder-2 waits for Wed 08.07 08:00.
+    expect((await reminder2()).status).toBe('scheduled');
+    expect((await reminder2()).plannedAt.toISOString()).toBe('2026-07-08T06:00:00.000Z');
+    // Five working days before instead: Fri 03.07, already past, while reminder-1 (Thu 09.07) is still to come.
+    const moved = { ...settings, schedule: { ...settings.schedule, stages: settings.schedule.stages.map((st) => (st.id === 'reminder-2' ? { ...st, workingDays: 5 } : st)) } };
+    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: moved }, 'action_plan', p.id);
+    expect((await reminder2()).status).toBe('superseded');
+    expect((await rows(p.id)).find((n) => n.stage === 'plan.create:reminder-1')?.status).toBe('scheduled');
+  });
+
+  it('loses nothing when Redis is flushed, and two workers never send twice', async () => {
+    const w1 = h.workers[0]!;
+    h.clock.now = at('2026-09-01T06:00:00+02:00');
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: `W-B${i}`, occurredAt: '2026-08-31T10:00:00+02:00' }, ADMIN);
+      ids.push(f.id);
+      await w1.deps.planAndEnqueue('force_use', f.id);
+    }
+    // Due Tue 01.09: reminder-0 at 08:00 for all twelve. Queue them two hours ahead, then lose Redis.
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const keysBefore = await redis.keys(`${h.prefix}:*`);
+    expect(keysBefore.length).toBeGreaterThan(0);
+    await redis.del(...keysBefore);
+    redis.disconnect();
+    const w2 = await h.start();
+    h.clock.now = at('2026-09-01T08:00:00+02:00');
+    await Promise.all([w1.sweep(), w2.sweep()]);
+    await h.sink.waitFor((all) => all.filter((m) => /^Påmindelse: Rapport om magtanvendelse – frist tirsdag 01\.09\.2026/.test(m.subject)).length >= 12);
+    // Sweep again from both: nothing is sent twice.
+    await Promise.all([w1.sweep(), w2.sweep()]);
+    const sent = await h.db.database.db.select().from(notifications).where(and(eq(notifications.status, 'sent'), eq(notifications.recordType, 'force_use')));
+    const forBatch = sent.filter((n) => ids.includes(n.recordId));
+    expect(forBatch).toHaveLength(12);
+    const ids12 = h.sink.received.filter((m) => /frist tirsdag 01\.09\.2026/.test(m.subject)).map((m) => m.messageId);
+    expect(new Set(ids12).size).toBe(ids12.length);
+    expect(ids12).toHaveLength(12);
+  });
+
+  it('retries SMTP 451 until it recovers, and records and reports a permanent 550', async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-10-01T07:00:00+02:00');
+    h.sink.refuseRcpt = (addr) => (addr === 'omraade@kf.test' ? 550 : undefined);
+    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-R1', occurredAt: '2026-09-29T10:00:00+02:00' }, ADMIN);
+    await w.deps.planAndEnqueue('force_use', f.id);
+    // Due Wed 30.09, breached: escalation-1 to the area office (refused with 550) is due now.
+    h.clock.now = at('2026-10-01T08:00:00+02:00');
+    await w.sweep();
+    await h.sink.waitFor(() => sentTo('drift@kf.test', /^fristvagt: en mail kunne ikke afleveres/).length === 1);
+    const failed = (await rows(f.id)).find((n) => n.stage === 'force.report:escalation-1')!;
+    expect(failed.status).toBe('failed');
+    expect(failed.lastError).toMatch(/550/);
+
+    h.clock.now = at('2026-10-01T07:40:00+02:00');
+    const g = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-R2', occurredAt: '2026-10-01T07:30:00+02:00' }, ADMIN);
+    await w.deps.planAndEnqueue('force_use', g.id);
+    // Due Fri 02.10: reminder-1 Thu 01.10 08:00 is still to come; reminder-2 (Tue 29.09) is past and superseded.
+    const planned = await rows(g.id);
+    expect(planned.find((n) => n.stage === 'force.report:reminder-2')?.status).toBe('superseded');
+    const reminder = planned.find((n) => n.stage === 'force.report:reminder-1')!;
+    expect(reminder.plannedAt.toISOString()).toBe('2026-10-01T06:00:00.000Z');
+    let refusals = 0;
+    h.sink.refuseRcpt = (addr) => {
+      if (addr !== 'vagt@kf.test' || refusals >= 2) return undefined;
+      refusals++;
+      return 451;
+    };
+    h.clock.now = reminder.plannedAt;
+    await w.sweep();
+    await h.sink.waitFor(() => sentTo('vagt@kf.test', /W-R2/).length === 1);
+    await until(async () => (await rows(g.id)).find((n) => n.stage === 'force.report:reminder-1')?.status === 'sent');
+    expect(refusals).toBe(2);
+    const done = (await rows(g.id)).find((n) => n.stage === 'force.report:reminder-1')!;
+    expect(done, JSON.stringify(done)).toMatchObject({ status: 'sent', attempts: 3 });
+    h.sink.refuseRcpt = undefined;
+  });
+});

@@ -1,0 +1,96 @@
+/** A real SMTP server (smtp-server) that records what it receives and can be told to refuse. */
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
+
+export interface ReceivedMail {
+  to: string[];
+  subject: string;
+  messageId: string;
+  text: string;
+  html: string;
+  /** The SMTP session was upgraded with STARTTLS (or implicit TLS). */
+  secure: boolean;
+  tlsProtocol: string | undefined;
+  attachments: Array<{ filename: string; contentType: string; content: string }>;
+}
+
+export interface SmtpSink {
+  url: string;
+  received: ReceivedMail[];
+  /** Return an SMTP error code (e.g. 451, 550) to refuse a recipient. */
+  refuseRcpt: ((address: string) => number | undefined) | undefined;
+  /** Milliseconds the server takes to accept each message (to stretch a burst). */
+  acceptDelayMs: number;
+  waitFor(pred: (all: ReceivedMail[]) => boolean, timeoutMs?: number): Promise<ReceivedMail[]>;
+  close(): Promise<void>;
+}
+
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const events = new EventEmitter();
+  const received: ReceivedMail[] = [];
+  const sink: SmtpSink = {
+    url: '',
+    received,
+    refuseRcpt: undefined,
+    acceptDelayMs: 0,
+    waitFor(pred, timeoutMs = 15_000) {
+      if (pred(received)) return Promise.resolve(received);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          events.off('mail', check);
+          reject(new Error(`timed out waiting for mail; received ${received.length}: ${received.map((m) => m.subject).join(' | ')}`));
+        }, timeoutMs);
+        const check = (): void => {
+          if (pred(received)) {
+            clearTimeout(timer);
+            events.off('mail', check);
+            resolve(received);
+          }
+        };
+        events.on('mail', check);
+      });
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH'],
+    logger: false,
+    onRcptTo(address: SMTPServerAddress, _session: SMTPServerSession, cb: (err?: Error | null) => void) {
+      const code = sink.refuseRcpt?.(address.address);
+      if (code) {
+        const err = Object.assign(new Error(code >= 500 ? 'mailbox unavailable' : 'try again later'), { responseCode: code });
+        cb(err);
+        return;
+      }
+      cb();
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        void simpleParser(Buffer.concat(chunks)).then((parsed) => {
+          received.push({
+            to: session.envelope.rcptTo.map((r) => r.address),
+            subject: parsed.subject ?? '',
+            messageId: parsed.messageId ?? '',
+            text: parsed.text ?? '',
+            html: typeof parsed.html === 'string' ? parsed.html : '',
+            secure: session.secure,
+            tlsProtocol: (session as unknown as { tlsOptions?: { version?: string } }).tlsOptions?.version,
+            attachments: parsed.attachments.map((a) => ({ filename: a.filename ?? '', contentType: a.contentType, content: a.content.toString('utf8') })),
+          });
+          events.emit('mail');
+          if (sink.acceptDelayMs > 0) setTimeout(() => cb(), sink.acceptDelayMs);
+          else cb();
+        }, cb);
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = ((server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+  sink.url = `smtp://127.0.0.1:${port}`;
+  return sink;
+}
