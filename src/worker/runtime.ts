@@ -122,6 +122,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     from: o.from,
     publicUrl: o.publicUrl,
     logger: log,
+    staleSendingMs,
   };
 
   async function enqueueDue(rows: Array<{ id: string; version: number; plannedAt: Date }>): Promise<number> {
@@ -156,9 +157,14 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     return result;
   }
 
-  /** One sweeper at a time: a lease row, renewed by its holder, taken over when it expires. */
+  /**
+   * One sweeper at a time: a lease row, renewed by its holder (every sweep and every catch-up
+   * batch), taken over when it expires. Three sweep intervals: a leader killed without a goodbye
+   * delays recovery of its half-sent rows by at most that much.
+   */
+  const leaseMs = Math.max(3 * sweepEveryMs, 10_000);
   async function acquireLease(now: Date): Promise<boolean> {
-    const until = new Date(now.getTime() + Math.max(3 * sweepEveryMs, 60_000)).toISOString();
+    const until = new Date(now.getTime() + leaseMs).toISOString();
     const rows = await db.execute(sql`
       INSERT INTO settings (key, value, updated_at, updated_by) VALUES (${LEASE_KEY}, ${JSON.stringify({ owner: id, until })}::jsonb, ${now.toISOString()}::timestamptz, ${id})
       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by
@@ -330,6 +336,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
       // Past the limit, active jobs are handed back: their rows go back to `scheduled` via the sweep.
       if (timedOut) await worker.close(true);
+      // A clean stop (deploy, scale-in) hands the sweep over at once (after its own last sweep has finished) instead of after the lease runs out.
+      await db
+        .execute(sql`DELETE FROM settings WHERE key = ${LEASE_KEY} AND value->>'owner' = ${id}`)
+        .catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'could not release the sweep lease'));
       await queue.close();
       // A stopped worker is not a dead one: drop its row so that /metrics shows only live workers.
       await db.delete(workerHeartbeats).where(eq(workerHeartbeats.workerId, id)).catch(() => undefined);

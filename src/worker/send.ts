@@ -3,7 +3,7 @@
  * before the SMTP conversation and marked sent with its Message-ID after it. Whoever loses the
  * claim sends nothing; a crash between claim and mark is recovered by the sweep.
  */
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, eq, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { computeDeadlinesForRecord, formatDanishDate, localDayOfInstant, parseIsoDate, parseRecord, weekdayName, longDate, type Deadline } from '../domain/index.js';
 import type { Db } from '../db/client.js';
@@ -25,6 +25,12 @@ export interface SendDeps {
   from: string;
   publicUrl: string;
   logger: Logger;
+  /**
+   * A `sending` row older than this belongs to a worker that died mid-send; the job that finds it
+   * (BullMQ hands a dead worker's job to another after the stalled check) takes it over instead of
+   * waiting for the sweep. Unset: only `scheduled` rows are claimed.
+   */
+  staleSendingMs?: number;
 }
 
 export type SendOutcome = 'sent' | 'not-due' | 'not-claimable' | 'cancelled' | 'failed';
@@ -152,6 +158,12 @@ function digestEligible(n: Pick<NotificationRow, 'template' | 'recordType' | 'st
   return n.template === 'reminder' && n.recordType === 'action_plan' && !n.stage.endsWith(':no-owner');
 }
 
+function claimableStatus(deps: Pick<SendDeps, 'staleSendingMs'>, now: Date): SQL {
+  const scheduled = eq(notifications.status, 'scheduled');
+  if (deps.staleSendingMs === undefined) return scheduled;
+  return or(scheduled, and(eq(notifications.status, 'sending'), lt(notifications.claimedAt, new Date(now.getTime() - deps.staleSendingMs)))) as SQL;
+}
+
 export async function sendNotification(deps: SendDeps, notificationId: string): Promise<SendOutcome> {
   const now = deps.clock();
   const digest = (await deps.settings()).digest;
@@ -161,7 +173,7 @@ export async function sendNotification(deps: SendDeps, notificationId: string): 
   const [claimed] = await deps.db
     .update(notifications)
     .set({ status: 'sending', claimedAt: now, attempts: sql`${notifications.attempts} + 1`, version: sql`${notifications.version} + 1`, updatedAt: now })
-    .where(and(eq(notifications.id, notificationId), eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, now), notDigest))
+    .where(and(eq(notifications.id, notificationId), claimableStatus(deps, now), lte(notifications.plannedAt, now), notDigest))
     .returning();
   if (!claimed) {
     const [row] = await deps.db.select({ status: notifications.status, template: notifications.template, recordType: notifications.recordType, stage: notifications.stage, recipient: notifications.recipient }).from(notifications).where(eq(notifications.id, notificationId));

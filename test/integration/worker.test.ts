@@ -261,4 +261,32 @@ describe('watchdog worker', () => {
     expect(done, JSON.stringify(done)).toMatchObject({ status: 'sent', attempts: 3 });
     h.sink.refuseRcpt = undefined;
   });
+
+  it('takes over a row a dead worker left half-sent, and a clean stop hands the sweep over at once', async () => {
+    h.clock.now = at('2026-11-02T09:00:00+01:00');
+    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-K1', occurredAt: '2026-11-02T08:00:00+01:00' }, ADMIN);
+    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'force_use', f.id);
+    // Due Tue 03.11: reminder-0 at 08:00. A worker claimed it and died before it could finish.
+    const r0 = (await rows(f.id)).find((n) => n.stage === 'force.report:reminder-0')!;
+    expect(r0.plannedAt.toISOString()).toBe('2026-11-03T07:00:00.000Z');
+    const halfSent = (claimedAt: string) => h.db.database.db.update(notifications).set({ status: 'sending', claimedAt: at(claimedAt) }).where(eq(notifications.id, r0.id));
+    h.clock.now = at('2026-11-03T08:20:00+01:00');
+    const w = h.workers[0]!;
+    // Claimed two minutes ago: that worker may still be talking to the SMTP server.
+    await halfSent('2026-11-03T08:18:00+01:00');
+    expect(await sendNotification(w.deps.send, r0.id)).toBe('not-claimable');
+    // Claimed ten minutes ago (the stale limit is five): the job BullMQ hands over takes it.
+    await halfSent('2026-11-03T08:10:00+01:00');
+    expect(await sendNotification(w.deps.send, r0.id)).toBe('sent');
+    expect(sentTo('vagt@kf.test', /W-K1/)).toHaveLength(1);
+    expect((await rows(f.id)).find((n) => n.id === r0.id)).toMatchObject({ status: 'sent', attempts: 1 });
+
+    // The sweep lease: held by the last leader, handed over when it stops cleanly, not minutes later.
+    expect((await w.sweep()).leader).toBe(true);
+    const next = await h.start();
+    expect((await next.sweep()).leader).toBe(false);
+    await w.stop();
+    h.workers.splice(h.workers.indexOf(w), 1);
+    expect((await next.sweep()).leader).toBe(true);
+  });
 });
