@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSmtpMailer } from '../../src/mail/transport.js';
 import { seedMasterData, startTestApp, type TestApp } from '../support/app.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp.js';
+import { Client } from '../support/ui-client.js';
 
 describe('preliminary notice', () => {
   let t: TestApp;
@@ -56,5 +57,39 @@ describe('preliminary notice', () => {
     expect(again.status).toBe(409);
     expect(sink.received).toHaveLength(3);
     expect(t.logs.join('')).not.toContain('4321');
+  });
+
+  it('is previewed and sent from the web UI by a filing role, once, behind the CSRF check', async () => {
+    const inc = await t.req('POST', '/api/incidents', { token, body: { institutionId: 'vestre', journalNumber: 'SM-78', kind: 'suicide', occurredAt: '2026-03-27T20:00:00+01:00' } });
+    const id = inc.json.id as string;
+    const url = `/records/incidents/${id}/notice`;
+    const ui = new Client(t);
+    await ui.login(token);
+    const before = sink.received.length;
+
+    // Fields the notice needs are missing: the page lists them and the send button is disabled.
+    const incomplete = await ui.get(url);
+    expect(incomplete.status).toBe(200);
+    for (const s of ['inmateName', 'cpr', 'description', 'disabled']) expect(incomplete.body).toContain(s);
+    expect((await ui.post(url, {})).status).toBe(400);
+    expect(sink.received).toHaveLength(before);
+
+    await t.req('PATCH', `/api/incidents/${id}`, { token, body: { inmateName: 'Demo Persson', cpr: '020290-1234', description: 'Fundet i cellen.' } });
+    const ready = await ui.get(url);
+    expect(ready.body).toContain('020290-1234');
+    expect(ready.body).not.toContain('disabled');
+    expect((await ui.post(url, {}, 'forged')).status).toBe(403);
+    expect(sink.received).toHaveLength(before);
+
+    const sent = await ui.post(url, {});
+    expect(sent.status).toBe(303);
+    expect(sent.headers['location']).toBe(`/records/incidents/${id}?done=notice`);
+    await sink.waitFor((all) => all.length === before + 3);
+    expect(sink.received.slice(before).every((m) => m.secure && m.text.includes('020290-1234'))).toBe(true);
+    const record = await t.req('GET', `/api/incidents/${id}`, { token });
+    expect(record.json.deadlines.find((d: { rule: string }) => d.rule === 'incident.preliminary-notice')).toMatchObject({ status: 'met' });
+    expect((await ui.post(url, {})).status).toBe(409);
+    expect(sink.received).toHaveLength(before + 3);
+    expect(t.logs.join('')).not.toContain('1234');
   });
 });
