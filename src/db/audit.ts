@@ -2,11 +2,16 @@
  * The append-only, hash-chained audit log. Each entry's hash covers the previous hash and the
  * entry's canonical JSON, so changing, removing or reordering any row breaks the chain from there
  * on; `fristvagt audit verify` walks it. The database refuses UPDATE/DELETE/TRUNCATE (trigger).
+ *
+ * An inmate's name, CPR number and free texts must go when the record's retention period ends, but
+ * an append-only chain cannot forget. So the entry keeps only a salted hash of each such value
+ * (`{"$personal": "<sha256>"}`) and the values live in `audit_personal`, which retention may delete
+ * from. The chain still verifies after erasure, and a value changed in place is still detected.
  */
-import { createHash } from 'node:crypto';
-import { asc, desc, gt, sql } from 'drizzle-orm';
+import { createHash, randomBytes } from 'node:crypto';
+import { and, asc, desc, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db, Executor } from './client.js';
-import { auditLog } from './schema.js';
+import { auditLog, auditPersonal } from './schema.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 const AUDIT_LOCK = 7_347_002;
@@ -18,6 +23,58 @@ export interface AuditEntry {
   entityId: string;
   before?: unknown;
   after?: unknown;
+  /** Top-level keys of before/after that hold personal data: stored apart, erasable. */
+  personal?: readonly string[];
+}
+
+export const PERSONAL_KEY = '$personal';
+
+export interface PersonalRow {
+  field: string;
+  salt: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** The commitment stored in the chained entry: one salt per entry and field, so an unchanged value hashes alike before and after. */
+export function personalDigest(salt: string, value: unknown): string {
+  return createHash('sha256').update(salt).update('\n').update(canonicalJson(value)).digest('hex');
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Replaces each personal value by its digest; returns what the chain stores and what goes to audit_personal. */
+export function sealPersonal(entry: Pick<AuditEntry, 'before' | 'after' | 'personal'>): { before: unknown; after: unknown; personal: PersonalRow[] } {
+  const before = plain(entry.before);
+  const after = plain(entry.after);
+  const personal: PersonalRow[] = [];
+  for (const field of entry.personal ?? []) {
+    const b = isObject(before) ? (before[field] ?? null) : null;
+    const a = isObject(after) ? (after[field] ?? null) : null;
+    if (b === null && a === null) continue;
+    const salt = randomBytes(16).toString('hex');
+    if (b !== null && isObject(before)) before[field] = { [PERSONAL_KEY]: personalDigest(salt, b) };
+    if (a !== null && isObject(after)) after[field] = { [PERSONAL_KEY]: personalDigest(salt, a) };
+    personal.push({ field, salt, before: b, after: a });
+  }
+  return { before, after, personal };
+}
+
+export async function insertPersonal(tx: Executor, rows: Array<PersonalRow & { auditId: number }>): Promise<void> {
+  for (let i = 0; i < rows.length; i += 1000) {
+    await tx.insert(auditPersonal).values(rows.slice(i, i + 1000).map((r) => ({ auditId: r.auditId, field: r.field, salt: r.salt, before: r.before, after: r.after })));
+  }
+}
+
+/** Erases the personal data of every audit entry of one entity (retention); the chain stays intact. */
+export async function erasePersonal(tx: Executor, entityType: string, entityId: string): Promise<number> {
+  const gone = await tx
+    .delete(auditPersonal)
+    .where(inArray(auditPersonal.auditId, tx.select({ id: auditLog.id }).from(auditLog).where(and(sql`${auditLog.entityType} = ${entityType}`, sql`${auditLog.entityId} = ${entityId}`))))
+    .returning({ id: auditPersonal.auditId });
+  return gone.length;
 }
 
 /** Stable JSON: keys sorted at every level, so jsonb's own key order never changes a hash. */
@@ -50,10 +107,10 @@ export async function appendAudit(tx: Executor, entry: AuditEntry, now: Date): P
   const prevHash = last?.hash ?? GENESIS_HASH;
   // Millisecond precision: what Postgres stores and what a JS Date reads back must be equal.
   const at = new Date(Math.floor(now.getTime()));
-  const before = plain(entry.before);
-  const after = plain(entry.after);
+  const { before, after, personal } = sealPersonal(entry);
   const hash = entryHash(prevHash, { at, actor: entry.actor, action: entry.action, entityType: entry.entityType, entityId: entry.entityId, before, after });
-  await tx.insert(auditLog).values({ at, actor: entry.actor, action: entry.action, entityType: entry.entityType, entityId: entry.entityId, before, after, prevHash, hash });
+  const [row] = await tx.insert(auditLog).values({ at, actor: entry.actor, action: entry.action, entityType: entry.entityType, entityId: entry.entityId, before, after, prevHash, hash }).returning({ id: auditLog.id });
+  if (personal.length > 0 && row) await insertPersonal(tx, personal.map((p) => ({ ...p, auditId: row.id })));
 }
 
 export interface VerifyResult {
@@ -78,5 +135,67 @@ export async function verifyAudit(db: Db, batchSize = 1000): Promise<VerifyResul
       lastId = row.id;
       checked++;
     }
+    // Erased personal data is fine; personal data that no longer matches its entry's digest is not.
+    const first = rows[0]?.id ?? 0;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const personal = await db.select().from(auditPersonal).where(and(gt(auditPersonal.auditId, first - 1), lte(auditPersonal.auditId, lastId)));
+    for (const p of personal) {
+      const entry = byId.get(p.auditId);
+      const ok = entry !== undefined && sideMatches(entry.before, p.field, p.salt, p.before) && sideMatches(entry.after, p.field, p.salt, p.after);
+      if (!ok) return { ok: false, checked, brokenAt: { id: p.auditId, reason: `personal data of the entry (field ${p.field}) does not match its digest (it was altered)` } };
+    }
   }
+}
+
+function sideMatches(view: unknown, field: string, salt: string, value: unknown): boolean {
+  const stored = isObject(view) ? view[field] : undefined;
+  if (value === null || value === undefined) return stored === undefined || stored === null;
+  return isObject(stored) && stored[PERSONAL_KEY] === personalDigest(salt, value);
+}
+
+export interface AuditRow {
+  id: number;
+  at: Date;
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  before: unknown;
+  after: unknown;
+  /** Fields whose personal data was erased by retention. */
+  erased: string[];
+}
+
+/** Audit entries with their personal data put back where it still exists; erased values read `erasedAs`. */
+export async function readAudit(db: Executor, where: SQL | undefined, erasedAs: unknown = null): Promise<AuditRow[]> {
+  const rows = await db.select().from(auditLog).where(where).orderBy(asc(auditLog.id));
+  if (rows.length === 0) return [];
+  const personal = await db.select().from(auditPersonal).where(inArray(auditPersonal.auditId, rows.map((r) => r.id)));
+  const byEntry = new Map<number, Map<string, PersonalRow>>();
+  for (const p of personal) {
+    const m = byEntry.get(p.auditId) ?? new Map<string, PersonalRow>();
+    m.set(p.field, p);
+    byEntry.set(p.auditId, m);
+  }
+  return rows.map((r) => {
+    const found = byEntry.get(r.id);
+    const erased = new Set<string>();
+    const restore = (view: unknown, side: 'before' | 'after'): unknown => {
+      if (!isObject(view)) return view;
+      const out: Record<string, unknown> = { ...view };
+      for (const [k, v] of Object.entries(view)) {
+        if (!isObject(v) || typeof v[PERSONAL_KEY] !== 'string') continue;
+        const p = found?.get(k);
+        if (p) out[k] = p[side];
+        else {
+          out[k] = erasedAs;
+          erased.add(k);
+        }
+      }
+      return out;
+    };
+    const before = restore(r.before, 'before');
+    const after = restore(r.after, 'after');
+    return { id: r.id, at: r.at, actor: r.actor, action: r.action, entityType: r.entityType, entityId: r.entityId, before, after, erased: [...erased] };
+  });
 }

@@ -356,6 +356,20 @@ export const auditLog = pgTable('audit_log', {
   index('audit_entity_idx').on(t.entityType, t.entityId),
 ]);
 
+/**
+ * Personal data of audit entries, kept apart so that it can be erased (retention) without breaking
+ * the chain: the entry holds `{"$personal": sha256(salt, value)}` in place of each value, and this
+ * row the salt and the values. Deleting a row erases; changing one is refused (trigger) and would
+ * be caught by `audit verify` anyway.
+ */
+export const auditPersonal = pgTable('audit_personal', {
+  auditId: bigint('audit_id', { mode: 'number' }).notNull().references(() => auditLog.id),
+  field: text('field').notNull(),
+  salt: text('salt').notNull(),
+  before: jsonb('before'),
+  after: jsonb('after'),
+}, (t) => [primaryKey({ columns: [t.auditId, t.field] })]);
+
 /** The built-in mail catcher: when no SMTP_URL is set, messages are stored here (development, demos). */
 export const caughtMail = pgTable('caught_mail', {
   id: uuid('id').primaryKey().defaultRandom(),

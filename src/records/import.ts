@@ -28,12 +28,12 @@ import { StringDecoder } from 'node:string_decoder';
 import { getTableColumns, getTableName, inArray, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, parseRecord, scrubCpr } from '../domain/index.js';
-import { appendAudit, entryHash } from '../db/audit.js';
+import { appendAudit, entryHash, insertPersonal, sealPersonal, type PersonalRow } from '../db/audit.js';
 import type { Executor } from '../db/client.js';
 import { auditLog, deadlines, institutions, paroleDecisions, planEvaluations, planTransfers, staff } from '../db/schema.js';
 import { loadRulesInForce, type RulesInForce } from './calendar.js';
 import { pgErrorInfo } from './errors.js';
-import { KINDS, previewChildOps, type AnyRow, type ChildOp, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
+import { KINDS, personalFields, previewChildOps, type AnyRow, type ChildOp, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
 import { zodIssues, type ServiceContext } from './service.js';
 
 export const RECORD_TYPES: readonly RecordTypeName[] = ['incident', 'security_cell_placement', 'force_use', 'action_plan'];
@@ -630,6 +630,7 @@ interface AuditDraft {
   entityType: string;
   entityId: string;
   after: unknown;
+  personal: readonly string[];
 }
 
 /**
@@ -646,15 +647,19 @@ async function appendAuditBatch(tx: Executor, entries: AuditDraft[], now: Date):
   const ids = rowsOf<{ id: string | number }>(await tx.execute(sql`SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id FROM generate_series(1, ${rest.length}) ORDER BY 1`)).map((r) => Number(r.id));
   let prevHash = (last as { hash: string }).hash;
   const at = new Date(Math.floor(now.getTime()));
+  const personal: Array<PersonalRow & { auditId: number }> = [];
   const values = rest.map((e, i) => {
-    // The JSON round trip appendAudit does: what is hashed is what jsonb gives back.
-    const after = e.after === undefined ? null : (JSON.parse(JSON.stringify(e.after)) as unknown);
-    const hash = entryHash(prevHash, { at, actor: e.actor, action: e.action, entityType: e.entityType, entityId: e.entityId, before: null, after });
-    const row = { id: ids[i] as number, at, actor: e.actor, action: e.action, entityType: e.entityType, entityId: e.entityId, before: null, after, prevHash, hash };
+    const id = ids[i] as number;
+    // Sealed as appendAudit does: personal values out, their digests in, what is hashed is what jsonb gives back.
+    const sealed = sealPersonal({ before: null, after: e.after, personal: e.personal });
+    for (const p of sealed.personal) personal.push({ ...p, auditId: id });
+    const hash = entryHash(prevHash, { at, actor: e.actor, action: e.action, entityType: e.entityType, entityId: e.entityId, before: null, after: sealed.after });
+    const row = { id, at, actor: e.actor, action: e.action, entityType: e.entityType, entityId: e.entityId, before: null, after: sealed.after, prevHash, hash };
     prevHash = hash;
     return row;
   });
   await insertJson(tx, auditLog, values);
+  await insertPersonal(tx, personal);
 }
 
 /** Columns an insert leaves to the database: the key, and what the change-feed trigger stamps. */
@@ -686,7 +691,7 @@ async function writeRows(tx: Executor, kind: KindDescriptor, rows: Prepared[], a
   rows.forEach((r, i) => {
     const row = loaded.get(ids[i] as string) as AnyRow;
     deadlineRows.push(...deadlineValues(kind, row, r.areaId, rules, now));
-    audit.push({ actor, action: `${kind.type}.create`, entityType: kind.type, entityId: row.id, after: kind.toApi(row, { showCpr: false }) });
+    audit.push({ actor, action: `${kind.type}.create`, entityType: kind.type, entityId: row.id, after: kind.toApi(row, { showCpr: false }), personal: personalFields(kind.type) });
   });
   await insertJson(tx, deadlines, deadlineRows);
   await auditTurn;

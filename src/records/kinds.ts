@@ -411,6 +411,23 @@ export const KINDS: Record<RecordTypeName, KindDescriptor> = {
   force_use: forceKind,
   action_plan: planKind,
 };
+/**
+ * What identifies the inmate in a record's API view: removed or replaced when the retention period
+ * ends, and kept apart (erasable) in the audit log. `replace` columns stay non-null for the record to
+ * stay valid (a moved follow-up needs a reason), so they become a fixed text instead.
+ */
+export const PERSONAL_FIELDS: Record<RecordTypeName, { clear: readonly string[]; replace: readonly string[] }> = {
+  incident: { clear: ['inmateName', 'cpr', 'description'], replace: ['delayReason'] },
+  security_cell_placement: { clear: ['inmateName', 'cpr'], replace: ['followUpPostponedReason'] },
+  force_use: { clear: ['inmateName', 'cpr', 'description'], replace: [] },
+  action_plan: { clear: ['inmateName', 'cpr'], replace: [] },
+};
+
+/** Every personal field of a record type, for the audit log. */
+export function personalFields(type: RecordTypeName): string[] {
+  return [...PERSONAL_FIELDS[type].clear, ...PERSONAL_FIELDS[type].replace];
+}
+
 export const KIND_BY_COLLECTION: Record<string, KindDescriptor> = Object.fromEntries(Object.values(KINDS).map((k) => [k.collection, k]));
 
 /** Applies child-table operations for a plan inside the caller's transaction. */

@@ -5,35 +5,20 @@
  * institution) stays. Each anonymisation is one transaction with one audit entry, and a record
  * with nothing left to remove is never touched again, so running it twice changes nothing.
  *
- * Known limitation: the audit log is append-only and hash-chained, and earlier entries of a record
- * (`<type>.create`, `.update`, `.event.*`) hold its name and description in their before/after
- * views (the CPR number is masked there). They cannot be rewritten without breaking the chain, so
- * they stay until the log itself is archived.
+ * The audit log's earlier entries of the record (`<type>.create`, `.update`, `.event.*`) hold only
+ * salted digests of these values; the values themselves (in `audit_personal`) are erased in the
+ * same transaction, and the chain still verifies.
  */
 import { and, eq, inArray, isNotNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
-import { appendAudit } from '../db/audit.js';
+import { appendAudit, erasePersonal } from '../db/audit.js';
 import type { Db, Executor } from '../db/client.js';
 import { actionPlans, caughtMail, deadlines, forceUses, incidents, notifications, securityCellPlacements } from '../db/schema.js';
-import { KINDS, type AnyRow, type RecordTypeName } from './kinds.js';
+import { KINDS, PERSONAL_FIELDS, personalFields, type AnyRow, type RecordTypeName } from './kinds.js';
 
 /** What a reason becomes: the fact that a reason was given is part of the legal record (a moved follow-up needs one), its wording is not. */
 export const ANONYMISED_TEXT = '[anonymiseret]';
 /** How removed values appear in the audit entry's before-view: that there was one, never what it was. */
 export const REMOVED_MARK = '[removed]';
-
-interface PersonalFields {
-  /** Set to null. */
-  clear: readonly string[];
-  /** Replaced by ANONYMISED_TEXT when present (the column must stay non-null for the record to stay valid). */
-  replace: readonly string[];
-}
-
-const PERSONAL: Record<RecordTypeName, PersonalFields> = {
-  incident: { clear: ['inmateName', 'cpr', 'description'], replace: ['delayReason'] },
-  security_cell_placement: { clear: ['inmateName', 'cpr'], replace: ['followUpPostponedReason'] },
-  force_use: { clear: ['inmateName', 'cpr', 'description'], replace: [] },
-  action_plan: { clear: ['inmateName', 'cpr'], replace: [] },
-};
 
 const TABLES = {
   incident: incidents,
@@ -67,7 +52,7 @@ export function retentionCutoff(now: Date, years: number): Date {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the four record tables share these columns.
 function stillPersonal(type: RecordTypeName, t: any): SQL {
-  const fields = PERSONAL[type];
+  const fields = PERSONAL_FIELDS[type];
   const conds: SQL[] = fields.clear.map((f) => isNotNull(t[f]));
   for (const f of fields.replace) conds.push(and(isNotNull(t[f]), ne(t[f], ANONYMISED_TEXT)) as SQL);
   return or(...conds) as SQL;
@@ -95,7 +80,7 @@ function auditView(type: RecordTypeName, row: AnyRow): Record<string, unknown> {
 /** The before-view without the personal data: each removed field says only that it held something. */
 function redactedView(type: RecordTypeName, row: AnyRow): Record<string, unknown> {
   const view = auditView(type, row);
-  for (const f of [...PERSONAL[type].clear, ...PERSONAL[type].replace]) {
+  for (const f of personalFields(type)) {
     if (view[f] !== null && view[f] !== undefined && view[f] !== ANONYMISED_TEXT) view[f] = REMOVED_MARK;
   }
   return view;
@@ -116,9 +101,9 @@ async function anonymiseOne(db: Db, rec: ExpiredRecord, cutoff: Date, now: Date,
     const [before] = await kind.load(tx, [rec.id]);
     if (!before) return false;
     const set: Record<string, unknown> = {};
-    for (const f of PERSONAL[rec.type].clear) set[f] = null;
+    for (const f of PERSONAL_FIELDS[rec.type].clear) set[f] = null;
     const replacedTexts: string[] = [];
-    for (const f of PERSONAL[rec.type].replace) {
+    for (const f of PERSONAL_FIELDS[rec.type].replace) {
       const old = (before as unknown as Record<string, unknown>)[f];
       set[f] = old === null || old === undefined ? null : ANONYMISED_TEXT;
       if (typeof old === 'string' && old !== ANONYMISED_TEXT && old.trim().length > 0) replacedTexts.push(old.trim());
@@ -134,6 +119,8 @@ async function anonymiseOne(db: Db, rec: ExpiredRecord, cutoff: Date, now: Date,
     // The built-in mail catcher keeps copies of sent mail; the preliminary notice names the inmate and gives the CPR number.
     const sent = tx.select({ id: notifications.id }).from(notifications).where(and(eq(notifications.recordType, rec.type), eq(notifications.recordId, rec.id)));
     await tx.delete(caughtMail).where(inArray(caughtMail.notificationId, sent));
+    // Earlier audit entries keep only digests of these values in the chain; their values go now.
+    await erasePersonal(tx, rec.type, rec.id);
     const [after] = await kind.load(tx, [rec.id]);
     await appendAudit(tx, { actor, action: `${rec.type}.anonymise`, entityType: rec.type, entityId: rec.id, before: redactedView(rec.type, before), after: after ? auditView(rec.type, after) : null }, now);
     return true;

@@ -13,7 +13,7 @@ import type { Db, Executor } from '../db/client.js';
 import { deadlines, idempotencyKeys, institutions } from '../db/schema.js';
 import { loadRulesInForce } from './calendar.js';
 import { pgErrorInfo, ServiceError, validationError, type FieldIssue } from './errors.js';
-import { applyChildOps, KINDS, previewChildOps, type AnyRow, type ChildOp, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
+import { applyChildOps, KINDS, personalFields, previewChildOps, type AnyRow, type ChildOp, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
 
 export type Role = 'admin' | 'area' | 'institution' | 'reader';
 
@@ -263,7 +263,7 @@ export async function createRecord(ctx: ServiceContext, type: RecordTypeName, bo
     if (children.length > 0) await applyChildOps(tx, id, children);
     const row = await loadOne(tx, kind, id);
     await materialiseDeadlines(tx, { closureDays: ctx.closureDays, now }, kind, row, scope.areaId);
-    await appendAudit(tx, { actor: actor.name, action: `${type}.create`, entityType: type, entityId: id, before: null, after: auditView(kind, row) }, now);
+    await appendAudit(tx, { actor: actor.name, action: `${type}.create`, entityType: type, entityId: id, before: null, after: auditView(kind, row), personal: personalFields(type) }, now);
     return { id, created: true, replayed: false };
   });
 }
@@ -294,7 +294,7 @@ async function change(ctx: ServiceContext, kind: KindDescriptor, id: string, act
     if (children.length > 0) await applyChildOps(tx, id, children);
     const after = await loadOne(tx, kind, id);
     await materialiseDeadlines(tx, { closureDays: ctx.closureDays, now }, kind, after, scope.areaId);
-    await appendAudit(tx, { actor: actor.name, action, entityType: kind.type, entityId: id, before: auditView(kind, before), after: auditView(kind, after) }, now);
+    await appendAudit(tx, { actor: actor.name, action, entityType: kind.type, entityId: id, before: auditView(kind, before), after: auditView(kind, after), personal: personalFields(kind.type) }, now);
     return { id, created: false, replayed: false };
   });
 }

@@ -9,6 +9,8 @@ import { verifyAudit } from '../../src/db/audit.js';
 import { computeDeadlines } from '../../src/domain/index.js';
 import { seedMasterData, startTestApp, type TestApp } from '../support/app.js';
 
+const rowsOf = <T,>(res: unknown): T[] => (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as T[];
+
 const CPR = '0503874321';
 const CPR_DASHED = '050387-4321';
 
@@ -270,11 +272,22 @@ describe.each(['pglite', 'postgres'] as const)('records API on %s', (driver) => 
     expect(ok.checked).toBeGreaterThan(10);
     expect(await rejection(t.db.database.db.execute(sql`UPDATE audit_log SET actor = 'mallory' WHERE id = 3`))).toMatch(/append-only/);
     expect(await rejection(t.db.database.db.execute(sql`DELETE FROM audit_log WHERE id = 3`))).toMatch(/append-only/);
-    expect(await rejection(t.db.database.db.execute(sql`TRUNCATE audit_log`))).toMatch(/append-only/);
+    expect(await rejection(t.db.database.db.execute(sql`TRUNCATE audit_log CASCADE`))).toMatch(/append-only/);
+    expect(await verifyAudit(t.db.database.db)).toMatchObject({ ok: true, checked: ok.checked });
     // No CPR in the audit trail: it stores the masked view.
-    const rows = await t.db.database.db.execute(sql`SELECT after::text AS a FROM audit_log`);
+    const rows = await t.db.database.db.execute(sql`SELECT after::text AS a FROM audit_log UNION ALL SELECT after::text FROM audit_personal`);
     const texts = ((Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows) as Array<{ a: string | null }>).map((r) => r.a ?? '');
     expect(texts.join('\n')).not.toContain(CPR);
+    // Personal values live beside the chain, which holds their salted digests: erasable, not rewritable.
+    const [personal] = rowsOf<{ audit_id: string; field: string }>(await t.db.database.db.execute(sql`SELECT audit_id, field FROM audit_personal WHERE field = 'inmateName' AND after IS NOT NULL ORDER BY audit_id LIMIT 1`));
+    expect(personal).toBeDefined();
+    expect(await rejection(t.db.database.db.execute(sql`UPDATE audit_personal SET after = '"Mallory"'::jsonb WHERE audit_id = ${personal?.audit_id} AND field = 'inmateName'`))).toMatch(/erased, not changed/);
+    await t.db.database.db.execute(sql`ALTER TABLE audit_personal DISABLE TRIGGER audit_personal_no_update`);
+    await t.db.database.db.execute(sql`UPDATE audit_personal SET after = '"Mallory"'::jsonb WHERE audit_id = ${personal?.audit_id} AND field = 'inmateName'`);
+    await t.db.database.db.execute(sql`ALTER TABLE audit_personal ENABLE TRIGGER audit_personal_no_update`);
+    expect(await verifyAudit(t.db.database.db)).toMatchObject({ ok: false, brokenAt: { id: Number(personal?.audit_id) } });
+    await t.db.database.db.execute(sql`DELETE FROM audit_personal WHERE audit_id = ${personal?.audit_id} AND field = 'inmateName'`);
+    expect(await verifyAudit(t.db.database.db)).toMatchObject({ ok: true });
     // A superuser who disables the trigger can still change a row — and the chain shows it.
     await t.db.database.db.execute(sql`ALTER TABLE audit_log DISABLE TRIGGER audit_no_update`);
     await t.db.database.db.execute(sql`UPDATE audit_log SET actor = 'mallory' WHERE id = 3`);

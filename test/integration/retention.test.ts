@@ -6,7 +6,7 @@ import { and, asc, count, eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retentionRun } from '../../jobs/retention.js';
 import type { WorkerDeps } from '../../src/worker/runtime.js';
-import { verifyAudit } from '../../src/db/audit.js';
+import { readAudit, verifyAudit } from '../../src/db/audit.js';
 import { auditLog, caughtMail, deadlines, incidents, notifications, securityCellPlacements } from '../../src/db/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { ANONYMISED_TEXT, anonymiseExpired, findExpired, REMOVED_MARK, retentionCutoff } from '../../src/records/retention.js';
@@ -123,10 +123,16 @@ describe('retention', () => {
     expect(incidentEntry).toMatchObject({ actor: 'retention-test', entityId: old.id, before: { inmateName: REMOVED_MARK, cpr: REMOVED_MARK, description: REMOVED_MARK, delayReason: REMOVED_MARK }, after: { inmateName: null, cpr: null, description: null, delayReason: ANONYMISED_TEXT } });
     expect((await verifyAudit(db.database.db)).ok).toBe(true);
 
-    // The known limitation: the earlier, append-only entries still name the inmate (the CPR number was masked there).
+    // The earlier, append-only entries keep only digests; the values beside them are gone with the record's.
     const [created] = await db.database.db.select().from(auditLog).where(and(eq(auditLog.entityId, old.id), eq(auditLog.action, 'incident.create')));
-    expect(JSON.stringify(created?.after)).toContain('Testa Testesen');
-    expect(JSON.stringify(created?.after)).not.toContain('010170');
+    expect(JSON.stringify(created?.after)).not.toContain('Testesen');
+    expect(JSON.stringify(created?.after)).toContain('$personal');
+    const history = await readAudit(db.database.db, and(eq(auditLog.entityId, old.id), eq(auditLog.action, 'incident.create')), '[erased]');
+    expect(history[0]).toMatchObject({ after: { inmateName: '[erased]', description: '[erased]', journalNumber: expect.any(String) as string } });
+    expect(history[0]?.erased.sort()).toEqual(['cpr', 'delayReason', 'description', 'inmateName']);
+    // A record still within its period keeps its history readable.
+    const recent = await readAudit(db.database.db, and(eq(auditLog.entityId, ids['recent-incident']?.id ?? ''), eq(auditLog.action, 'incident.create')));
+    expect(recent[0]).toMatchObject({ after: { inmateName: 'Testa Testesen' }, erased: [] });
   });
 
   it('running again is a no-op', async () => {

@@ -6,6 +6,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { incidentChapter, type Deadline, type ImmediateDuty, type Lang } from '../../domain/index.js';
+import { readAudit } from '../../db/audit.js';
 import { auditLog, notifications } from '../../db/schema.js';
 import { ServiceError, type FieldIssue } from '../../records/errors.js';
 import { KIND_BY_COLLECTION, type KindDescriptor, type RecordTypeName } from '../../records/kinds.js';
@@ -135,7 +136,7 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
     if (p.planUpdatedAt) entries.push({ at: Date.parse(p.planUpdatedAt), kind: d.tlEvent, title: html`${d.events['parole_plan_updated']}` });
   }
 
-  const audits = await db.select().from(auditLog).where(and(eq(auditLog.entityId, id), eq(auditLog.entityType, kind.type))).orderBy(asc(auditLog.id));
+  const audits = await readAudit(db, and(eq(auditLog.entityId, id), eq(auditLog.entityType, kind.type)), d.erasedValue);
   for (const a of audits) {
     const action = a.action.startsWith(`${kind.type}.event.`) ? a.action.slice(`${kind.type}.event.`.length) : a.action.split('.').at(-1) ?? a.action;
     const before = (a.before ?? {}) as Record<string, unknown>;
