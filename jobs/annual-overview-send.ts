@@ -2,6 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import { TemplateError } from '../src/mail/render.js';
 import { parsePayload } from '../src/queue/registry.js';
 import { sendAnnualOverview } from '../src/worker/annual.js';
+import { MarkSentError } from '../src/worker/send.js';
 import type { Processor } from './types.js';
 
 export const annualOverviewSend: Processor = async (job, deps) => {
@@ -9,7 +10,7 @@ export const annualOverviewSend: Processor = async (job, deps) => {
   try {
     return await sendAnnualOverview(deps.send, overviewId);
   } catch (err) {
-    if (err instanceof TemplateError) throw new UnrecoverableError(err.message);
+    if (err instanceof TemplateError || err instanceof MarkSentError) throw new UnrecoverableError(err.message);
     throw err;
   }
 };

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { parsePayload } from '../src/queue/registry.js';
 import { TemplateError } from '../src/mail/render.js';
-import { sendNotification } from '../src/worker/send.js';
+import { MarkSentError, sendNotification } from '../src/worker/send.js';
 import type { Processor } from './types.js';
 
 export const notificationSend: Processor = async (job, deps) => {
@@ -9,8 +9,8 @@ export const notificationSend: Processor = async (job, deps) => {
   try {
     return await sendNotification(deps.send, notificationId);
   } catch (err) {
-    // A template that cannot render will not render on retry either.
-    if (err instanceof TemplateError) throw new UnrecoverableError(err.message);
+    // A template that cannot render will not on retry either; a mail that went out must not go again.
+    if (err instanceof TemplateError || err instanceof MarkSentError) throw new UnrecoverableError(err.message);
     throw err;
   }
 };

@@ -6,6 +6,7 @@
 import nodemailer from 'nodemailer';
 import type { Db } from '../db/client.js';
 import { caughtMail } from '../db/schema.js';
+import { scrubCpr } from '../domain/index.js';
 
 export interface OutgoingMail {
   messageId: string;
@@ -25,6 +26,8 @@ export interface SendResult {
   messageId: string;
   accepted: string[];
   rejected: string[];
+  /** SMTP reply code per rejected recipient, where the server gave one (4xx: try again, 5xx: give up). */
+  rejectedCodes?: Record<string, number | undefined>;
 }
 
 export interface Mailer {
@@ -48,7 +51,8 @@ export class MailError extends Error {
 export function classifySmtpError(err: unknown): MailError {
   const e = err as { responseCode?: number; code?: string; message?: string; response?: string };
   const rc = typeof e.responseCode === 'number' ? e.responseCode : undefined;
-  const text = (e.response ?? e.message ?? 'mail error').replace(/\s+/g, ' ').slice(0, 500);
+  // A receiving server (a DLP gateway, say) may quote the message back; this text goes to logs and lastError.
+  const text = scrubCpr((e.response ?? e.message ?? 'mail error').replace(/\s+/g, ' ')).slice(0, 500);
   if (rc !== undefined && rc >= 500) return new MailError('MAIL_PERMANENT', `SMTP ${rc}: ${text}`, { responseCode: rc, cause: err });
   return new MailError('MAIL_TRANSIENT', rc !== undefined ? `SMTP ${rc}: ${text}` : `${e.code ?? 'error'}: ${text}`, { responseCode: rc, cause: err });
 }
@@ -102,7 +106,11 @@ export function createSmtpMailer(o: SmtpOptions): Mailer {
           ...(mail.attachments ? { attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType })) } : {}),
           headers: { 'Auto-Submitted': 'auto-generated' },
         });
-        return { messageId: mail.messageId, accepted: (info.accepted as Array<string | { address: string }>).map(addr), rejected: (info.rejected as Array<string | { address: string }>).map(addr) };
+        const rejectedCodes: Record<string, number | undefined> = {};
+        for (const e of ((info as { rejectedErrors?: Array<{ recipient?: string; responseCode?: number }> }).rejectedErrors ?? [])) {
+          if (e.recipient) rejectedCodes[e.recipient] = e.responseCode;
+        }
+        return { messageId: mail.messageId, accepted: (info.accepted as Array<string | { address: string }>).map(addr), rejected: (info.rejected as Array<string | { address: string }>).map(addr), rejectedCodes };
       } catch (err) {
         throw classifySmtpError(err);
       }

@@ -20,7 +20,7 @@ import { annualOverviews, areas, deadlines, incidents, institutions } from '../d
 import { renderTemplate } from '../mail/render.js';
 import { MailError } from '../mail/transport.js';
 import { loadRulesInForce } from '../records/calendar.js';
-import type { SendDeps, SendOutcome } from './send.js';
+import { retryWrite, type SendDeps, type SendOutcome } from './send.js';
 
 /** Creates the overview rows of the year before for every area (idempotent); returns how many are new. */
 export async function planAnnualOverviews(deps: SendDeps, now: Date): Promise<number> {
@@ -145,10 +145,13 @@ export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Pr
   const to = [...new Set([claimed.recipient, area.officeEmail])];
   try {
     const res = await deps.mailer.send({ messageId, from: deps.from, to, ...mail, attachments: [{ filename: csvName, content: annualOverviewCsv(summary), contentType: 'text/csv; charset=utf-8' }] });
-    if (!res.accepted.includes(claimed.recipient)) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
-    await deps.db.update(annualOverviews).set({ status: 'sent', messageId, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock() }).where(and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending')));
-    deps.logger.info({ overviewId: claimed.id, areaId: area.id, year: claimed.year, incidents: summary.total, on: longDate(due, 'en') }, 'annual overview sent');
-    return 'sent';
+    if (!res.accepted.includes(claimed.recipient)) {
+      // nodemailer does not throw when only some recipients are refused: the directorate's own reply code decides.
+      const code = res.rejectedCodes?.[claimed.recipient];
+      const kind = code !== undefined && code < 500 ? 'MAIL_TRANSIENT' : 'MAIL_PERMANENT';
+      throw new MailError(kind, `rejected${code === undefined ? '' : ` (SMTP ${code})`}: ${claimed.recipient}`, { responseCode: code });
+    }
+    if (res.rejected.length > 0) deps.logger.warn({ overviewId: claimed.id, areaId: area.id, rejectedCopies: res.rejected.length }, "the area office's copy of the annual overview was refused; the directorate has it");
   } catch (err) {
     const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message, { cause: err });
     if (e.code === 'MAIL_PERMANENT') {
@@ -159,4 +162,8 @@ export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Pr
     await release('scheduled', e.message);
     throw e;
   }
+  // Accepted: a failure to record it must not send the overview again (same reasoning as markSent).
+  await retryWrite(() => deps.db.update(annualOverviews).set({ status: 'sent', messageId, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock() }).where(and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending'))), `annual overview ${messageId} was accepted by the SMTP server but could not be recorded as sent`);
+  deps.logger.info({ overviewId: claimed.id, areaId: area.id, year: claimed.year, incidents: summary.total, on: longDate(due, 'en') }, 'annual overview sent');
+  return 'sent';
 }

@@ -4,7 +4,7 @@
  * required. The CPR number goes in the body only. Sending meets the deadline with the send time.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { computeDeadlinesForRecord, formatCpr, formatLocalInstant, incidentChapter, longDate, parseIsoDate, parseRecord } from '../domain/index.js';
+import { computeDeadlinesForRecord, formatCpr, formatLocalInstant, scrubCpr, incidentChapter, longDate, parseIsoDate, parseRecord } from '../domain/index.js';
 import type { Db } from '../db/client.js';
 import { areas, institutions, notifications } from '../db/schema.js';
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
@@ -13,7 +13,7 @@ import { loadRulesInForce } from '../records/calendar.js';
 import { ServiceError, validationError } from '../records/errors.js';
 import { KINDS } from '../records/kinds.js';
 import { canWrite, loadOne, recordEvent, type Actor, type ServiceContext } from '../records/service.js';
-import { messageIdFor } from './send.js';
+import { messageIdFor, retryWrite } from './send.js';
 import { loadWorkerSettings } from './settings.js';
 
 const KIND_DA: Record<string, string> = {
@@ -111,17 +111,19 @@ export async function sendPreliminaryNotice(deps: NoticeDeps, id: string, actor:
   });
   if (!claimed) throw new ServiceError('CONFLICT', 'the preliminary notice is being sent already');
   const messageIds: string[] = [];
-  try {
-    for (const n of claimed) {
-      const messageId = messageIdFor(n.id, deps.from);
+  for (const n of claimed) {
+    const messageId = messageIdFor(n.id, deps.from);
+    try {
       await deps.mailer.send({ messageId, from: deps.from, to: [n.recipient], notificationId: n.id, requireTls: true, ...p.mail });
-      await deps.db.update(notifications).set({ status: 'sent', messageId, sentAt: deps.ctx.clock(), updatedAt: deps.ctx.clock() }).where(eq(notifications.id, n.id));
-      messageIds.push(messageId);
+    } catch (err) {
+      const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', scrubCpr((err as Error).message));
+      // Only the recipients not reached yet: the ones already sent stay sent, so a retry skips them.
+      await deps.db.update(notifications).set({ status: 'failed', lastError: e.message }).where(and(eq(notifications.recordId, id), eq(notifications.stage, 'notice:preliminary'), eq(notifications.status, 'sending')));
+      throw new ServiceError('CONFLICT', `the preliminary notice could not be sent to every recipient (${e.message}); ${messageIds.length} of ${claimed.length} were sent — check the mail log before retrying`, { cause: err });
     }
-  } catch (err) {
-    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message);
-    await deps.db.update(notifications).set({ status: 'failed', lastError: e.message }).where(and(eq(notifications.recordId, id), eq(notifications.stage, 'notice:preliminary'), eq(notifications.status, 'sending')));
-    throw new ServiceError('CONFLICT', `the preliminary notice could not be sent to every recipient (${e.message}); ${messageIds.length} of ${claimed.length} were sent — check the mail log before retrying`, { cause: err });
+    // Accepted: recording it is retried, never the send.
+    await retryWrite(() => deps.db.update(notifications).set({ status: 'sent', messageId, sentAt: deps.ctx.clock(), updatedAt: deps.ctx.clock() }).where(eq(notifications.id, n.id)), `the preliminary notice to ${n.recipient} was accepted by the SMTP server but could not be recorded as sent`);
+    messageIds.push(messageId);
   }
   await recordEvent(deps.ctx, 'incident', id, { type: 'preliminary_notice_sent', at: formatLocalInstant(now.getTime()) }, actor);
   return { sentAt: formatLocalInstant(now.getTime()), messageIds };

@@ -3,7 +3,7 @@
  * schedule; Redis only fires it. Re-planning is idempotent: a changed due date moves (or
  * supersedes) pending rows, a met deadline cancels them, sent rows are never touched.
  */
-import { and, eq, inArray, lte } from 'drizzle-orm';
+import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import { formatIsoDate, incidentChapter, localDayOfInstant, nextInWindow, planStages, type Audience, type Deadline } from '../domain/index.js';
 import type { Db, Executor } from '../db/client.js';
 import { areas, deadlines, institutions, notifications, staff, staffAbsences } from '../db/schema.js';
@@ -59,6 +59,10 @@ export interface PlanResult {
 export async function planRecord(db: Db, ctx: PlanContext, type: RecordTypeName, id: string): Promise<PlanResult | undefined> {
   const kind = KINDS[type];
   return db.transaction(async (tx) => {
+    // One planning of a record at a time (a burst of record.plan jobs, the sweep's catch-up): the
+    // second waits and then reads the record as the first left it, instead of writing back a plan
+    // computed from an older version over a newer one (read committed: each statement sees the latest).
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`fristvagt-plan:${type}:${id}`}))`);
     const [row] = (await kind.load(tx, [id])) as AnyRow[];
     if (!row) return undefined;
     const institutionId = (row as { institutionId: string }).institutionId;

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Queue, Worker, type Job } from 'bullmq';
-import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, lt, ne, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { PROCESSORS } from '../../jobs/index.js';
 import type { Database } from '../db/client.js';
@@ -125,18 +125,31 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     staleSendingMs,
   };
 
+  /**
+   * A due row whose job is still in Redis: a delayed one (its delay came from a clock that ran
+   * behind, another worker's or a test's) is fired now; a finished one (failed after its last
+   * attempt while the row went back to `scheduled`, e.g. Postgres was down longer than the retries)
+   * is removed, because adding a job under a taken id is a no-op and the row would never be sent.
+   */
+  async function reviveDue(jobId: string): Promise<'promoted' | 'add'> {
+    const existing = await queue.getJob(jobId);
+    if (!existing) return 'add';
+    const state = await existing.getState();
+    if (state === 'delayed') {
+      await existing.promote().catch(() => undefined);
+      return 'promoted';
+    }
+    if (state === 'failed' || state === 'completed') {
+      await existing.remove().catch((err: unknown) => log.warn({ jobId, err: { message: (err as Error).message } }, 'could not remove a finished job for a row that is still due'));
+    }
+    return 'add';
+  }
+
   async function enqueueDue(rows: Array<{ id: string; version: number; plannedAt: Date }>): Promise<number> {
     const now = o.clock().getTime();
     for (const r of rows) {
       const jobId = `send-${r.id}-${r.version}`;
-      if (r.plannedAt.getTime() <= now) {
-        // Due now but held back by a delay computed from a clock that ran behind (another worker's, or a test's): fire it.
-        const existing = await queue.getJob(jobId);
-        if (existing && (await existing.isDelayed())) {
-          await existing.promote().catch(() => undefined);
-          continue;
-        }
-      }
+      if (r.plannedAt.getTime() <= now && (await reviveDue(jobId)) === 'promoted') continue;
       await enqueue(queue, 'notification.send', { notificationId: r.id }, {
         // Deterministic: adding it again (every sweep, after FLUSHALL) is a no-op while it waits.
         jobId,
@@ -243,12 +256,19 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     }
     await writeSetting(SETTINGS_STAMP_KEY, stamp, now);
 
-    // A worker that crashed mid-send left its row in `sending`: hand it back.
+    // A worker that crashed mid-send left its row in `sending`: hand it back. Not the preliminary
+    // notice: it is sent on a person's approval, and whether the interrupted one reached the
+    // Ombudsman is for that person to check before approving again.
+    const stale = and(eq(notifications.status, 'sending'), lt(notifications.claimedAt, new Date(now.getTime() - staleSendingMs)));
     const recovered = await db
       .update(notifications)
       .set({ status: 'scheduled', lastError: 'recovered after an interrupted send', updatedAt: now })
-      .where(and(eq(notifications.status, 'sending'), lt(notifications.claimedAt, new Date(now.getTime() - staleSendingMs))))
+      .where(and(stale, ne(notifications.stage, 'notice:preliminary')))
       .returning({ id: notifications.id });
+    await db
+      .update(notifications)
+      .set({ status: 'failed', lastError: 'interrupted while sending: check with the recipient whether it arrived before sending the notice again', updatedAt: now })
+      .where(and(stale, eq(notifications.stage, 'notice:preliminary')));
 
     const enqueued = await enqueueDue(await dueNotifications(db, new Date(now.getTime() + horizonMs)));
 
@@ -256,13 +276,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const annualRecovered = await recoverAnnualOverviews(db, now, staleSendingMs);
     for (const a of await dueAnnualOverviews(db, new Date(now.getTime() + horizonMs))) {
       const jobId = `annual-${a.id}`;
-      if (a.plannedAt.getTime() <= now.getTime()) {
-        const existing = await queue.getJob(jobId);
-        if (existing && (await existing.isDelayed())) {
-          await existing.promote().catch(() => undefined);
-          continue;
-        }
-      }
+      if (a.plannedAt.getTime() <= now.getTime() && (await reviveDue(jobId)) === 'promoted') continue;
       await enqueue(queue, 'annual-overview.send', { overviewId: a.id }, {
         jobId,
         delay: Math.max(0, a.plannedAt.getTime() - now.getTime()),
@@ -276,11 +290,19 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   }
 
   const deps: WorkerDeps = { send, planAndEnqueue, sweep };
+  /** Processors still running: BullMQ's forced close hands their jobs back but does not stop them. */
+  const active = new Set<Promise<unknown>>();
   const worker = new Worker(
     QUEUE_NAME,
     async (job: Job) => {
       if (!isJobName(job.name)) throw new Error(`unknown job ${job.name}`);
-      return PROCESSORS[job.name](job, deps);
+      const running = PROCESSORS[job.name](job, deps);
+      active.add(running);
+      try {
+        return await running;
+      } finally {
+        active.delete(running);
+      }
     },
     { connection: workerConnection, prefix: o.prefix, concurrency: o.concurrency ?? 5, autorun: true },
   );
@@ -335,7 +357,13 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const closing = worker.close();
       const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
       // Past the limit, active jobs are handed back: their rows go back to `scheduled` via the sweep.
-      if (timedOut) await worker.close(true);
+      if (timedOut) {
+        await worker.close(true);
+        // A send that the SMTP server has accepted still has to mark its row before the database
+        // and the mailer are closed; otherwise the row stays `sending` and the mail goes out again.
+        const settled = await Promise.race([Promise.allSettled([...active]).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000).unref())]);
+        if (!settled) log.warn({ active: active.size }, 'stopping with jobs still running; their rows are recovered after FRISTVAGT_STALE_SENDING_MS');
+      }
       // A clean stop (deploy, scale-in) hands the sweep over at once (after its own last sweep has finished) instead of after the lease runs out.
       await db
         .execute(sql`DELETE FROM settings WHERE key = ${LEASE_KEY} AND value->>'owner' = ${id}`)

@@ -3,7 +3,7 @@
  * before the SMTP conversation and marked sent with its Message-ID after it. Whoever loses the
  * claim sends nothing; a crash between claim and mark is recovered by the sweep.
  */
-import { and, eq, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { computeDeadlinesForRecord, formatDanishDate, localDayOfInstant, parseIsoDate, parseRecord, weekdayName, longDate, type Deadline } from '../domain/index.js';
 import type { Db } from '../db/client.js';
@@ -181,8 +181,11 @@ export async function sendNotification(deps: SendDeps, notificationId: string): 
     if (digest && row.status === 'scheduled' && digestEligible(row)) return sendDigest(deps, notificationId, row.recipient, now);
     return row.status === 'scheduled' ? 'not-due' : 'not-claimable';
   }
+  // Every later write is conditional on still owning the claim: a worker that was slower than
+  // staleSendingMs has been taken over and must not undo the new owner's state.
+  const mine = owned([claimed]);
   const release = async (status: 'scheduled' | 'cancelled' | 'failed', lastError: string | null) =>
-    deps.db.update(notifications).set({ status, lastError, updatedAt: deps.clock() }).where(and(eq(notifications.id, claimed.id), eq(notifications.status, 'sending')));
+    deps.db.update(notifications).set({ status, lastError, updatedAt: deps.clock() }).where(mine);
 
   let composed: Awaited<ReturnType<typeof composeNotification>>;
   try {
@@ -199,9 +202,6 @@ export async function sendNotification(deps: SendDeps, notificationId: string): 
   try {
     const res = await deps.mailer.send({ messageId, from: deps.from, to: [claimed.recipient], notificationId: claimed.id, ...composed.mail });
     if (res.accepted.length === 0) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
-    await deps.db.update(notifications).set({ status: 'sent', messageId, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock() }).where(and(eq(notifications.id, claimed.id), eq(notifications.status, 'sending')));
-    deps.logger.info({ notificationId: claimed.id, stage: claimed.stage, template: claimed.template }, 'notification sent');
-    return 'sent';
   } catch (err) {
     const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message, { cause: err });
     if (e.code === 'MAIL_PERMANENT') {
@@ -215,6 +215,55 @@ export async function sendNotification(deps: SendDeps, notificationId: string): 
     deps.logger.warn({ notificationId: claimed.id, stage: claimed.stage, responseCode: e.responseCode }, 'notification send failed, will retry');
     throw e;
   }
+  // Accepted: from here on a failure must never lead to a retry of the send.
+  await markSent(deps, mine, messageId, [claimed.id]);
+  deps.logger.info({ notificationId: claimed.id, stage: claimed.stage, template: claimed.template }, 'notification sent');
+  return 'sent';
+}
+
+/** Rows still held by the claim that returned them (same id, still sending, same version). */
+function owned(rows: ReadonlyArray<Pick<NotificationRow, 'id' | 'version'>>): SQL {
+  return and(eq(notifications.status, 'sending'), or(...rows.map((r) => and(eq(notifications.id, r.id), eq(notifications.version, r.version))))) as SQL;
+}
+
+/**
+ * The SMTP server accepted the mail and the row could not be marked `sent` (the database stalled,
+ * say). Retrying the job would send the mail again, so this is not retried.
+ */
+export class MarkSentError extends Error {
+  readonly code = 'MARK_SENT_FAILED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MarkSentError';
+  }
+}
+
+/**
+ * Marks accepted mail as sent, retrying the write for about 25 s: a database hiccup between the
+ * SMTP acceptance and this update must not turn into a second mail.
+ */
+async function markSent(deps: SendDeps, where: SQL, messageId: string, ids: readonly string[]): Promise<void> {
+  const marked = await retryWrite(
+    () => deps.db.update(notifications).set({ status: 'sent', messageId, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock() }).where(where).returning({ id: notifications.id }),
+    `mail ${messageId} was accepted by the SMTP server but could not be recorded as sent`,
+  );
+  if (marked.length < ids.length) {
+    deps.logger.warn({ notificationIds: ids, marked: marked.length }, 'mail accepted after the row was taken over by another worker (a send slower than FRISTVAGT_STALE_SENDING_MS); it may arrive twice, with the same Message-ID');
+  }
+}
+
+/** Retries a database write for about 25 s, then gives up with a MarkSentError (never retried by the queue). */
+export async function retryWrite<T>(write: () => Promise<T>, failure: string, attempts = 7): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      lastError = err;
+      if (attempt < attempts - 1) await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+    }
+  }
+  throw new MarkSentError(failure, { cause: lastError });
 }
 
 /** A permanent failure is reported to the administrators (as notifications of their own, so they are sent once). */
@@ -281,18 +330,19 @@ async function sendDigest(deps: SendDeps, notificationId: string, recipient: str
   });
   const messageId = messageIdFor(first.id, deps.from);
   const ids = included.map((n) => n.id);
+  const mine = owned(included);
   try {
     await deps.mailer.send({ messageId, from: deps.from, to: [first.recipient], notificationId: first.id, ...mail });
-    await deps.db.update(notifications).set({ status: 'sent', messageId, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock() }).where(and(inArray(notifications.id, ids), eq(notifications.status, 'sending')));
-    deps.logger.info({ notificationId: first.id, grouped: ids.length }, 'digest sent');
-    return 'sent';
   } catch (err) {
     const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message, { cause: err });
-    await deps.db.update(notifications).set({ status: e.code === 'MAIL_PERMANENT' ? 'failed' : 'scheduled', lastError: e.message, updatedAt: deps.clock() }).where(and(inArray(notifications.id, ids), eq(notifications.status, 'sending')));
+    await deps.db.update(notifications).set({ status: e.code === 'MAIL_PERMANENT' ? 'failed' : 'scheduled', lastError: e.message, updatedAt: deps.clock() }).where(mine);
     if (e.code === 'MAIL_PERMANENT') {
       await reportFailure(deps, first);
       return 'failed';
     }
     throw e;
   }
+  await markSent(deps, mine, messageId, ids);
+  deps.logger.info({ notificationId: first.id, grouped: ids.length }, 'digest sent');
+  return 'sent';
 }

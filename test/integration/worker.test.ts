@@ -2,10 +2,12 @@
  * The watchdog end to end: real Postgres, real Redis, a real SMTP server. Time is driven by the
  * injected clock; each step waits on the mails it expects, never on a timer.
  */
-import { and, eq } from 'drizzle-orm';
+import { QueueEvents } from 'bullmq';
+import { and, eq, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications } from '../../src/db/schema.js';
+import { QUEUE_NAME } from '../../src/queue/registry.js';
 import { createRecord, recordEvent } from '../../src/records/service.js';
 import { createStaff } from '../../src/records/masterdata.js';
 import { planRecord } from '../../src/worker/planner.js';
@@ -288,5 +290,65 @@ describe('watchdog worker', () => {
     await w.stop();
     h.workers.splice(h.workers.indexOf(w), 1);
     expect((await next.sweep()).leader).toBe(true);
+  });
+
+  it('records an accepted mail despite a database hiccup at the mark, instead of sending it again', async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-11-09T09:00:00+01:00');
+    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-H1', occurredAt: '2026-11-09T08:00:00+01:00' }, ADMIN);
+    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'force_use', f.id);
+    const r0 = (await rows(f.id)).find((n) => n.stage === 'force.report:reminder-0')!;
+    h.clock.now = r0.plannedAt;
+    // The first attempt to mark it sent fails, as a database failover would make it.
+    await h.db.database.db.execute(sql.raw(`
+      CREATE SEQUENCE hiccup_seq;
+      CREATE FUNCTION hiccup() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        IF NEW.status = 'sent' AND OLD.status = 'sending' AND nextval('hiccup_seq') = 1 THEN RAISE EXCEPTION 'simulated failover'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER hiccup BEFORE UPDATE ON notifications FOR EACH ROW EXECUTE FUNCTION hiccup();`));
+    try {
+      expect(await sendNotification(w.deps.send, r0.id)).toBe('sent');
+    } finally {
+      await h.db.database.db.execute(sql.raw('DROP TRIGGER hiccup ON notifications; DROP FUNCTION hiccup(); DROP SEQUENCE hiccup_seq;'));
+    }
+    expect(sentTo('vagt@kf.test', /W-H1/)).toHaveLength(1);
+    expect((await rows(f.id)).find((n) => n.id === r0.id)).toMatchObject({ status: 'sent' });
+    expect(await sendNotification(w.deps.send, r0.id)).toBe('not-claimable');
+    expect(sentTo('vagt@kf.test', /W-H1/)).toHaveLength(1);
+  });
+
+  it('replaces a finished job that holds the id of a row still due, so the row is sent after all', async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-11-16T09:00:00+01:00');
+    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-J1', occurredAt: '2026-11-16T08:00:00+01:00' }, ADMIN);
+    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'force_use', f.id);
+    const r0 = (await rows(f.id)).find((n) => n.stage === 'force.report:reminder-0')!;
+    // What ten failed attempts before the claim leave behind (Postgres down longer than the retries):
+    // a failed job under the row's deterministic id, and the row still scheduled.
+    const events = new QueueEvents(QUEUE_NAME, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: h.prefix });
+    await events.waitUntilReady();
+    const poisoned = await w.queue.add('notification.send', { notificationId: 'not-a-uuid' }, { jobId: `send-${r0.id}-${r0.version}` });
+    await expect(poisoned.waitUntilFinished(events)).rejects.toThrow();
+    await events.close();
+    expect(await poisoned.getState()).toBe('failed');
+    h.clock.now = r0.plannedAt;
+    await w.sweep();
+    await h.sink.waitFor(() => sentTo('vagt@kf.test', /W-J1/).length === 1);
+    await until(async () => (await rows(f.id)).find((n) => n.id === r0.id)?.status === 'sent');
+  });
+
+  it('does not re-send an interrupted preliminary notice on its own: a person decides', async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-11-20T10:00:00+01:00');
+    const inc = await createRecord(h.ctx, 'incident', { institutionId: 'vestre', journalNumber: 'W-N1', kind: 'death', occurredAt: '2026-11-20T08:00:00+01:00' }, ADMIN);
+    const [row] = await h.db.database.db
+      .insert(notifications)
+      .values({ recordType: 'incident', recordId: inc.id, stage: 'notice:preliminary', kind: 'alert', template: 'preliminary-notice', recipient: 'ombudsmand@ombud.test', plannedAt: h.clock.now, status: 'sending', claimedAt: at('2026-11-20T09:00:00+01:00'), attempts: 1 })
+      .returning();
+    await w.sweep();
+    const after = (await rows(inc.id)).find((n) => n.id === row!.id)!;
+    expect(after.status).toBe('failed');
+    expect(after.lastError).toMatch(/check with the recipient/);
   });
 });
