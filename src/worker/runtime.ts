@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Queue, Worker, type Job } from 'bullmq';
-import { and, asc, eq, gt, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, lt, lte, ne, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { PROCESSORS } from '../../jobs/index.js';
 import type { Database } from '../db/client.js';
@@ -81,6 +81,12 @@ const TABLES = [
 const LEASE_KEY = 'worker.lease';
 const WATERMARK_KEY = 'worker.watermark';
 const SETTINGS_STAMP_KEY = 'worker.settings-stamp';
+/** The change_seq and snapshot horizon of the last sweep that could not settle its catch-up at once. */
+const PENDING_KEY = 'worker.watermark-pending';
+
+function rowsOf<T>(res: unknown): T[] {
+  return (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as T[];
+}
 
 /** A loader whose result is reused for `ttlMs` (by the injected clock, so tests stay deterministic). */
 function cached<T>(load: () => Promise<T>, ttlMs: number, clock: () => Date): () => Promise<T> {
@@ -224,6 +230,35 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     return inFlight;
   }
 
+  /**
+   * The highest change_seq below which every change is committed or rolled back. change_seq is
+   * drawn when a row is written, not when its transaction commits: a sweep that moved past a seq
+   * still held by an open transaction (an import batch, an integration's long write) would never
+   * come back for it. Each seq is drawn by a transaction that already has its xid (see migration
+   * 0005), so a seq read before a snapshot belongs to a transaction that snapshot lists as running
+   * or that has finished. Settled at once when no writer is running (or the ones that were have
+   * finished a moment later); otherwise the previous sweep's reading settles once every
+   * transaction it saw has finished. Changes in between wait a sweep interval (the LISTEN feed
+   * plans them meanwhile).
+   */
+  async function settledSeq(now: Date): Promise<number> {
+    const [seqRow] = rowsOf<{ s: string | number }>(await db.execute(sql`SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS s FROM record_change_seq`));
+    const [snap] = rowsOf<{ xmin: string; xmax: string; busy: boolean }>(
+      await db.execute(sql`SELECT pg_snapshot_xmin(s)::text AS xmin, pg_snapshot_xmax(s)::text AS xmax, EXISTS (SELECT 1 FROM pg_snapshot_xip(s)) AS busy FROM pg_current_snapshot() AS s`),
+    );
+    const seq = Number(seqRow?.s ?? 0);
+    if (!snap || !snap.busy) return seq;
+    const xminNow = async (): Promise<bigint> => BigInt(rowsOf<{ x: string }>(await db.execute(sql`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x`))[0]?.x ?? '0');
+    if ((await xminNow()) >= BigInt(snap.xmax)) return seq;
+    // Writers still running: settle what the previous sweep saw, if its writers are done, and leave this reading for the next.
+    const [prev] = await db.select().from(settings).where(eq(settings.key, PENDING_KEY));
+    const pending = prev?.value as { seq: number; xmax: string } | undefined;
+    const watermark = await readNumberSetting(WATERMARK_KEY);
+    const settledPrev = pending && (await xminNow()) >= BigInt(pending.xmax) ? pending.seq : watermark;
+    await writeSetting(PENDING_KEY, { seq, xmax: snap.xmax }, now);
+    return Math.max(watermark, Math.min(settledPrev, seq));
+  }
+
   async function sweepOnce(): Promise<SweepResult> {
     const now = o.clock();
     if (!(await acquireLease(now))) return { leader: false, planned: 0, recovered: 0, enqueued: 0 };
@@ -234,12 +269,14 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     let watermark = await readNumberSetting(WATERMARK_KEY);
     if (stored?.value !== stamp) watermark = 0;
 
-    // Catch up on the change feed: every record changed since the watermark, in change order.
+    // Catch up on the change feed: every record changed since the watermark, in change order, up
+    // to a change_seq that no running transaction can still commit below.
+    const settled = await settledSeq(now);
     let planned = 0;
     for (;;) {
       const batch: Array<{ type: RecordTypeName; id: string; seq: number }> = [];
       for (const [type, table] of TABLES) {
-        const rows = await db.select({ id: table.id, seq: table.changeSeq }).from(table).where(gt(table.changeSeq, watermark)).orderBy(asc(table.changeSeq)).limit(500);
+        const rows = await db.select({ id: table.id, seq: table.changeSeq }).from(table).where(and(gt(table.changeSeq, watermark), lte(table.changeSeq, settled))).orderBy(asc(table.changeSeq)).limit(500);
         for (const r of rows) batch.push({ type, id: r.id, seq: r.seq });
       }
       if (batch.length === 0) break;

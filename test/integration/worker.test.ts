@@ -5,6 +5,7 @@
 import { QueueEvents } from 'bullmq';
 import { and, eq, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications } from '../../src/db/schema.js';
 import { QUEUE_NAME } from '../../src/queue/registry.js';
@@ -350,5 +351,33 @@ describe('watchdog worker', () => {
     const after = (await rows(inc.id)).find((n) => n.id === row!.id)!;
     expect(after.status).toBe('failed');
     expect(after.lastError).toMatch(/check with the recipient/);
+  });
+
+  it('does not let its catch-up skip a change whose transaction commits after a later one', async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-11-23T09:00:00+01:00');
+    // An integration writes a use of force in a long transaction; meanwhile the API commits another.
+    const integration = postgres(h.db.url ?? '', { max: 1, onnotice: () => undefined });
+    let commit!: () => void;
+    const open = new Promise<void>((resolve) => (commit = resolve));
+    let written!: () => void;
+    const inserted = new Promise<void>((resolve) => (written = resolve));
+    let slowId = '';
+    const slow = integration.begin(async (tx) => {
+      const [row] = await tx`INSERT INTO force_uses (institution_id, journal_number, occurred_at) VALUES ('vestre', 'W-T1', '2026-11-23T08:00:00+01:00') RETURNING id`;
+      slowId = (row as { id: string }).id;
+      written();
+      await open;
+    });
+    await inserted;
+    const fast = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-T2', occurredAt: '2026-11-23T08:30:00+01:00' }, ADMIN);
+    await w.sweep();
+    commit();
+    await slow;
+    await integration.end();
+    await w.sweep();
+    await w.sweep();
+    // Both records are planned: the one committed late was not passed over by the watermark.
+    for (const id of [slowId, fast.id]) expect((await rows(id)).map((n) => n.stage), id).toContain('force.report:reminder-0');
   });
 });
