@@ -76,6 +76,7 @@ export async function planRecord(db: Db, ctx: PlanContext, type: RecordTypeName,
     const idByKey = new Map(ids.map((d) => [d.key, d.id]));
     const closed = (row as { closedAt: Date | null }).closedAt !== null;
 
+    const existing = await tx.select().from(notifications).where(and(eq(notifications.recordType, type), eq(notifications.recordId, id)));
     const desired: Desired[] = [];
     const ownerId = type === 'action_plan' ? (row as PlanFull).ownerId : null;
     const recipient = async (audience: Audience, d: Deadline, at: Date): Promise<string | null> => {
@@ -104,11 +105,15 @@ export async function planRecord(db: Db, ctx: PlanContext, type: RecordTypeName,
       if (type === 'incident') {
         const inc = row as { kind: Parameters<typeof incidentChapter>[0]; registeredAt: Date; mediaAttention: boolean; occurredAt: Date };
         const fresh = ctx.now.getTime() - inc.registeredAt.getTime() < ALERT_FRESHNESS_MS;
-        if (fresh && incidentChapter(inc.kind) !== 5 && computed.length > 0) {
+        // Freshness decides whether an alert is planned, not whether a planned one survives: one
+        // still waiting after a long outage goes out late rather than being dropped unseen.
+        const planned = (stage: string): boolean => existing.some((n) => n.stage === stage && n.status !== 'superseded' && n.status !== 'cancelled');
+        if ((fresh || planned('alert:area-director')) && incidentChapter(inc.kind) !== 5 && computed.length > 0) {
           desired.push({ deadlineId: null, stage: 'alert:area-director', kind: 'alert', template: 'alert-area-director', recipient: area.directorEmail, plannedAt: inc.registeredAt });
         }
-        if (fresh && inc.mediaAttention && incidentChapter(inc.kind) !== 5) {
-          desired.push({ deadlineId: null, stage: 'alert:directorate-phone', kind: 'alert', template: 'alert-directorate-phone', recipient: inst.dutyManagerEmail, plannedAt: ctx.now });
+        if ((fresh || planned('alert:directorate-phone')) && inc.mediaAttention && incidentChapter(inc.kind) !== 5) {
+          const earlier = existing.find((n) => n.stage === 'alert:directorate-phone' && n.recipient === inst.dutyManagerEmail);
+          desired.push({ deadlineId: null, stage: 'alert:directorate-phone', kind: 'alert', template: 'alert-directorate-phone', recipient: inst.dutyManagerEmail, plannedAt: earlier?.plannedAt ?? ctx.now });
         }
       }
     }
@@ -135,7 +140,6 @@ export async function planRecord(db: Db, ctx: PlanContext, type: RecordTypeName,
       if (d.kind === 'reminder' && d.plannedAt.getTime() < nowMs && !isStale(d)) d.plannedAt = new Date(nextInWindow(nowMs, rules.calendar, window));
     }
 
-    const existing = await tx.select().from(notifications).where(and(eq(notifications.recordType, type), eq(notifications.recordId, id)));
     const byKey = new Map(existing.map((n) => [`${n.stage}|${n.recipient}`, n]));
     const wanted = new Set(desired.map((d) => `${d.stage}|${d.recipient}`));
     const result: PlanResult = { deadlines: computed.length, scheduled: 0, cancelled: 0, moved: 0 };

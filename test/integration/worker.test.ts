@@ -380,4 +380,21 @@ describe('watchdog worker', () => {
     // Both records are planned: the one committed late was not passed over by the watermark.
     for (const id of [slowId, fast.id]) expect((await rows(id)).map((n) => n.stage), id).toContain('force.report:reminder-0');
   });
+
+  it('sends a planned alert late after a long outage instead of dropping it', async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-11-24T09:00:00+01:00');
+    const inc = await createRecord(h.ctx, 'incident', { institutionId: 'vestre', journalNumber: 'W-O1', kind: 'suicide', occurredAt: '2026-11-24T07:00:00+01:00' }, ADMIN);
+    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'incident', inc.id);
+    expect((await rows(inc.id)).find((n) => n.stage === 'alert:area-director')?.status).toBe('scheduled');
+    // The workers were down for two days; the first sweep afterwards re-plans the record.
+    h.clock.now = at('2026-11-26T09:00:00+01:00');
+    await w.sweep();
+    await h.sink.waitFor(() => sentTo('direktor@kf.test', /^Ny hændelse: selvmord \(j\.nr\. W-O1/).length === 1);
+    // An incident first registered two days late still alerts no one.
+    const late = await createRecord(h.ctx, 'incident', { institutionId: 'vestre', journalNumber: 'W-O2', kind: 'suicide', occurredAt: '2026-11-24T07:00:00+01:00' }, ADMIN);
+    await h.db.database.db.execute(sql`UPDATE incidents SET registered_at = '2026-11-24T08:00:00+01:00' WHERE id = ${late.id}`);
+    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'incident', late.id);
+    expect((await rows(late.id)).find((n) => n.stage === 'alert:area-director')).toBeUndefined();
+  });
 });

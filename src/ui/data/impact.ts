@@ -136,7 +136,7 @@ function planRecipient(m: Master, ownerId: string | null, at: Date): string | nu
 }
 
 /** The planner's desired notification set for one open record (mirrors planRecord, without writing). */
-function desiredFor(type: RecordTypeName, row: AnyRow, inst: InstRow, area: AreaRow, computed: Deadline[], calendar: Calendar, s: { schedule: ScheduleSetting; recipients: RecipientsSetting }, now: Date, m: Master): Desired[] {
+function desiredFor(type: RecordTypeName, row: AnyRow, inst: InstRow, area: AreaRow, computed: Deadline[], calendar: Calendar, s: { schedule: ScheduleSetting; recipients: RecipientsSetting }, now: Date, m: Master, existing: readonly OutboxRow[]): Desired[] {
   const desired: Desired[] = [];
   const ownerId = type === 'action_plan' ? (row as PlanFull).ownerId : null;
   const recipient = (audience: Audience, d: Deadline, at: Date): string | null => {
@@ -162,8 +162,12 @@ function desiredFor(type: RecordTypeName, row: AnyRow, inst: InstRow, area: Area
   if (type === 'incident') {
     const inc = row as { kind: Parameters<typeof incidentChapter>[0]; registeredAt: Date; mediaAttention: boolean };
     const fresh = now.getTime() - inc.registeredAt.getTime() < ALERT_FRESHNESS_MS;
-    if (fresh && incidentChapter(inc.kind) !== 5 && computed.length > 0) desired.push({ stage: 'alert:area-director', kind: 'alert', recipient: area.directorEmail, plannedAt: inc.registeredAt, deadlineKey: null, stale: false });
-    if (fresh && inc.mediaAttention && incidentChapter(inc.kind) !== 5) desired.push({ stage: 'alert:directorate-phone', kind: 'alert', recipient: inst.dutyManagerEmail, plannedAt: now, deadlineKey: null, stale: false });
+    const planned = (stage: string): boolean => existing.some((n) => n.stage === stage && n.status !== 'superseded' && n.status !== 'cancelled');
+    if ((fresh || planned('alert:area-director')) && incidentChapter(inc.kind) !== 5 && computed.length > 0) desired.push({ stage: 'alert:area-director', kind: 'alert', recipient: area.directorEmail, plannedAt: inc.registeredAt, deadlineKey: null, stale: false });
+    if ((fresh || planned('alert:directorate-phone')) && inc.mediaAttention && incidentChapter(inc.kind) !== 5) {
+      const earlier = existing.find((n) => n.stage === 'alert:directorate-phone' && n.recipient === inst.dutyManagerEmail);
+      desired.push({ stage: 'alert:directorate-phone', kind: 'alert', recipient: inst.dutyManagerEmail, plannedAt: earlier?.plannedAt ?? now, deadlineKey: null, stale: false });
+    }
   }
   // Past stages: a past reminder counts only when no later one is coming, and only the latest past escalation.
   const nowMs = now.getTime();
@@ -272,8 +276,8 @@ export async function computeImpact(db: Executor, configClosureDays: readonly st
           if (change.newStatus === 'breached' && change.oldStatus !== 'breached') impact.breached.push(change);
         }
         const existing = outbox.get(row.id) ?? [];
-        const oldMap = simulate(existing, desiredFor(type, row, inst, area, before.deadlines, calOld, current, now, m), now);
-        const newMap = simulate(existing, desiredFor(type, row, inst, area, after.deadlines, calNew, next, now, m), now);
+        const oldMap = simulate(existing, desiredFor(type, row, inst, area, before.deadlines, calOld, current, now, m, existing), now);
+        const newMap = simulate(existing, desiredFor(type, row, inst, area, after.deadlines, calNew, next, now, m, existing), now);
         const tableAt = (d: Desired): Date | null => existing.find((n) => n.status === 'scheduled' && n.stage === d.stage && n.recipient === d.recipient)?.plannedAt ?? null;
         const mail = (d: Desired, oldAt: Date | null, newAt: Date | null): MailChange => ({ recordType: type, recordId: row.id, journalNumber, stage: d.stage, kind: d.kind, recipient: d.recipient, oldAt, newAt, tableAt: tableAt(d) });
         for (const [k, n] of newMap) {
@@ -313,7 +317,7 @@ export async function desiredPlan(db: Executor, configClosureDays: readonly stri
         const area = inst ? m.areas.get(inst.areaId) : undefined;
         if (!inst || !area) continue;
         const set = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now: now.getTime(), calendar: cal, policy: s.policy as PolicyOverrides });
-        for (const d of simulate(outbox.get(row.id) ?? [], desiredFor(type, row, inst, area, set.deadlines, cal, s, now, m), now).values()) out.set(`${row.id}|${d.stage}|${d.recipient}`, d.plannedAt);
+        for (const d of simulate(outbox.get(row.id) ?? [], desiredFor(type, row, inst, area, set.deadlines, cal, s, now, m, outbox.get(row.id) ?? []), now).values()) out.set(`${row.id}|${d.stage}|${d.recipient}`, d.plannedAt);
       }
     }
   }
