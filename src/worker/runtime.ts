@@ -282,8 +282,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       if (batch.length === 0) break;
       batch.sort((a, b) => a.seq - b.seq);
       const slice = batch.slice(0, 500);
+      // Once per batch, not per record: a settings change during the catch-up re-plans everything on the next sweep anyway.
+      const workerSettings = await loadWorkerSettings(db);
       for (const r of slice) {
-        await planRecord(db, { closureDays: o.closureDays, now, settings: await loadWorkerSettings(db) }, r.type, r.id);
+        await planRecord(db, { closureDays: o.closureDays, now, settings: workerSettings }, r.type, r.id);
         planned++;
       }
       watermark = slice[slice.length - 1]?.seq ?? watermark;
