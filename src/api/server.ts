@@ -9,11 +9,12 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { scrubCpr } from '../domain/index.js';
 import { listDeadlines } from '../records/deadline-list.js';
-import { ServiceError } from '../records/errors.js';
+import { pgErrorInfo, ServiceError } from '../records/errors.js';
 import { KINDS, type RecordTypeName } from '../records/kinds.js';
 import * as master from '../records/masterdata.js';
 import { createRecord, getRecord, listRecords, recordEvent, updateRecord, type Actor, type ServiceContext } from '../records/service.js';
 import { listSettings, putSetting } from '../records/settings.js';
+import { plainString } from '../records/values.js';
 import { authenticate, createToken, revokeToken } from '../records/tokens.js';
 import { buildOpenApi } from './openapi.js';
 import type { Mailer } from '../mail/transport.js';
@@ -49,10 +50,29 @@ function errorBody(code: string, message: string, issues: Array<{ path: string; 
 const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-  institution: z.string().max(63).optional(),
-  area: z.string().max(63).optional(),
+  institution: plainString().max(63).optional(),
+  area: plainString().max(63).optional(),
 });
 const langQuery = z.object({ lang: z.enum(['da', 'en']).default('da') });
+
+/**
+ * Whether a request needs the bearer token. The router matches the decoded path (`/%61pi/areas`
+ * is `/api/areas`), so the matched route decides, never the raw URL. A request no route matches
+ * is judged by its decoded path, so that probing without a token learns nothing, not even a 404.
+ */
+function needsBearer(req: FastifyRequest): boolean {
+  const route = req.routeOptions.url;
+  if (route !== undefined) return route.startsWith('/api/') && route !== '/api/docs';
+  const path = req.url.split('?')[0] ?? '';
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // A malformed escape is no reason to skip the check: judge the raw path.
+  }
+  const normal = decoded.replace(/[\\/]+/g, '/').toLowerCase();
+  return normal === '/api' || normal.startsWith('/api/');
+}
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // pino's Logger and fastify's base logger differ only in optional fields under exactOptionalPropertyTypes.
@@ -71,8 +91,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(async (err: unknown, req, reply) => {
     if (err instanceof ServiceError) {
+      if (err.status === 401) void reply.header('www-authenticate', 'Bearer');
       return reply.status(err.status).send(errorBody(err.code, err.message, err.issues));
     }
+    // The schemas refuse NUL and name the field; this catches a text value that reached Postgres some other way.
+    const sqlState = pgErrorInfo(err).code;
+    if (sqlState === '22021' || sqlState === '22P05') return reply.status(400).send(errorBody('VALIDATION', 'a text value contains a NUL character (\\u0000), which cannot be stored', [{ path: 'body', message: 'contains a NUL character' }]));
     const e = err as { code?: string; statusCode?: number; message?: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send(errorBody('PAYLOAD_TOO_LARGE', `body: larger than ${deps.config.FRISTVAGT_BODY_LIMIT} bytes`, [{ path: 'body', message: 'too large' }]));
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE', 'body: send application/json', [{ path: 'body', message: 'must be application/json' }]));
@@ -90,7 +114,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   // Everything else under /api needs a bearer token.
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!req.url.startsWith('/api/') || req.url.startsWith('/api/docs')) return;
+    if (!needsBearer(req)) return;
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const actor = token ? await authenticate(deps.database.db, token, deps.config.FRISTVAGT_ADMIN_TOKEN) : undefined;
@@ -102,7 +126,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return undefined;
   });
 
-  const actorOf = (req: FastifyRequest): Actor => req.actor as Actor;
+  // The hook above sets the actor; a route it missed answers 401 rather than running without a caller.
+  const actorOf = (req: FastifyRequest): Actor => {
+    if (!req.actor) throw new ServiceError('UNAUTHENTICATED', 'a valid bearer token is required');
+    return req.actor;
+  };
   const writeOpts = (req: FastifyRequest) => ({ idempotencyKey: req.headers['idempotency-key'] as string | undefined, requestTarget: `${req.method} ${req.url.split('?')[0] ?? ''}` });
   const parseQuery = <T>(schema: z.ZodType<T>, q: unknown): T => {
     const r = schema.safeParse(q ?? {});
@@ -143,7 +171,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return getRecord(ctx, 'incident', req.params.id, actorOf(req));
   });
 
-  app.get('/api/areas', async () => ({ items: await master.listAreas(ctx) }));
+  app.get('/api/areas', async (req) => {
+    actorOf(req);
+    return { items: await master.listAreas(ctx) };
+  });
   app.post('/api/areas', async (req, reply) => reply.status(201).send(await master.createArea(ctx, req.body, actorOf(req))));
   app.patch<{ Params: { id: string } }>('/api/areas/:id', async (req) => master.updateArea(ctx, req.params.id, req.body, actorOf(req)));
   app.get('/api/institutions', async (req) => ({ items: await master.listInstitutions(ctx, actorOf(req)) }));
@@ -151,11 +182,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.patch<{ Params: { id: string } }>('/api/institutions/:id', async (req) => master.updateInstitution(ctx, req.params.id, req.body, actorOf(req)));
   app.get('/api/staff', async (req) => ({ items: await master.listStaff(ctx, actorOf(req)) }));
   app.post('/api/staff', async (req, reply) => reply.status(201).send(await master.createStaff(ctx, req.body, actorOf(req))));
-  app.get<{ Params: { id: string } }>('/api/staff/:id', async (req) => {
-    const s = /^[0-9a-f-]{36}$/i.test(req.params.id) ? await master.staffView(ctx, req.params.id) : undefined;
-    if (!s) throw new ServiceError('NOT_FOUND', `no staff member ${req.params.id}`);
-    return s;
-  });
+  app.get<{ Params: { id: string } }>('/api/staff/:id', async (req) => master.getStaff(ctx, req.params.id, actorOf(req)));
   app.patch<{ Params: { id: string } }>('/api/staff/:id', async (req) => master.updateStaff(ctx, req.params.id, req.body, actorOf(req)));
 
   app.get('/api/settings', async (req) => ({ items: await listSettings(ctx, actorOf(req)) }));

@@ -25,9 +25,22 @@ export function formatCpr(digits: string): string {
   return `${digits.slice(0, 6)}-${digits.slice(6)}`;
 }
 
-/** Anything that looks like a CPR number inside free text (for log and message scrubbing). */
-export const CPR_IN_TEXT = /\b\d{6}-?\d{4}\b/g;
+/**
+ * Anything that looks like a CPR number inside free text (for log and message scrubbing). The date
+ * part is deliberately not checked: a masked case number costs little, a missed CPR number a lot.
+ * People type the separator as a dash, a space, an en dash (word processors turn "-" into "–")
+ * or leave it out.
+ */
+export const CPR_IN_TEXT = /\b\d{6}[-\u2010-\u2015\u2212 \u00a0]?\d{4}\b/g;
+
+/** The same pattern without the global flag, whose `lastIndex` would make repeated `test` calls alternate. */
+const CPR_LIKE = new RegExp(CPR_IN_TEXT.source);
 
 export function scrubCpr(text: string): string {
   return text.replace(CPR_IN_TEXT, CPR_MASK);
+}
+
+/** Whether the text holds something CPR-shaped (what scrubCpr would mask, and staff mails refuse). */
+export function containsCprLike(text: string): boolean {
+  return CPR_LIKE.test(text);
 }

@@ -4,11 +4,11 @@
  */
 import { and, asc, eq, gte, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { formatLocalInstant, RULE_IDS } from '../domain/index.js';
+import { formatLocalInstant, RULE_IDS, scrubCpr } from '../domain/index.js';
 import { deadlines } from '../db/schema.js';
 import { validationError } from './errors.js';
 import { dateString, slug } from './values.js';
-import { scopedInstitutions, zodIssues, type Actor, type ServiceContext } from './service.js';
+import { mayseeCpr, scopedInstitutions, zodIssues, type Actor, type ServiceContext } from './service.js';
 
 export const deadlineQuery = z.strictObject({
   area: slug.optional(),
@@ -63,8 +63,10 @@ export async function listDeadlines(ctx: ServiceContext, actor: Actor, rawQuery:
     .orderBy(asc(deadlines.dueAt), asc(deadlines.id))
     .limit(q.limit)
     .offset(q.offset);
+  // A stored explanation quotes the record's free text (a postponement's reason).
+  const explain = mayseeCpr(actor) ? (s: string) => s : scrubCpr;
   return {
-    items: rows.map((r) => ({ ...r, dueAt: formatLocalInstant(r.dueAt.getTime()), completedAt: r.completedAt ? formatLocalInstant(r.completedAt.getTime()) : null })),
+    items: rows.map((r) => ({ ...r, explanation: explain(r.explanation), dueAt: formatLocalInstant(r.dueAt.getTime()), completedAt: r.completedAt ? formatLocalInstant(r.completedAt.getTime()) : null })),
     total: count?.n ?? 0,
     limit: q.limit,
     offset: q.offset,

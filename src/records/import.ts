@@ -427,13 +427,14 @@ interface Prepared {
 
 interface MasterData {
   areaOf: Map<string, string>;
-  staffIds: Set<string>;
+  /** Staff member → area, for the plan owner's area check. */
+  staffAreaOf: Map<string, string>;
 }
 
 async function loadMasterData(db: Executor): Promise<MasterData> {
   const insts = await db.select({ id: institutions.id, areaId: institutions.areaId }).from(institutions);
-  const people = await db.select({ id: staff.id }).from(staff);
-  return { areaOf: new Map(insts.map((i) => [i.id, i.areaId])), staffIds: new Set(people.map((p) => p.id)) };
+  const people = await db.select({ id: staff.id, areaId: staff.areaId }).from(staff);
+  return { areaOf: new Map(insts.map((i) => [i.id, i.areaId])), staffAreaOf: new Map(people.map((p) => [p.id, p.areaId])) };
 }
 
 /** A would-be row with the database's defaults, as service.ts's provisionalRow builds it for createRecord. */
@@ -481,7 +482,12 @@ function validateRow(kind: KindDescriptor, body: Record<string, unknown>, master
   const areaId = master.areaOf.get(institutionId);
   if (areaId === undefined) issues.push({ field: 'institutionId', reason: `unknown institution "${institutionId}"` });
   const ownerId = input['ownerId'];
-  if (typeof ownerId === 'string' && !master.staffIds.has(ownerId)) issues.push({ field: 'ownerId', reason: `unknown staff member ${ownerId}` });
+  if (typeof ownerId === 'string') {
+    const ownerArea = master.staffAreaOf.get(ownerId);
+    if (ownerArea === undefined) issues.push({ field: 'ownerId', reason: `unknown staff member ${ownerId}` });
+    // The API's rule (service.ts requireOwnerInArea): the owner works in the plan's area.
+    else if (areaId !== undefined && ownerArea !== areaId) issues.push({ field: 'ownerId', reason: `must be a staff member of area ${areaId} (the plan's area)` });
+  }
   const transfers = (input['transfers'] as Array<{ toInstitutionId: string }> | undefined) ?? [];
   transfers.forEach((t, i) => {
     if (!master.areaOf.has(t.toInstitutionId)) issues.push({ field: `transfers[${i}].toInstitutionId`, reason: `unknown institution "${t.toInstitutionId}"` });
@@ -691,7 +697,7 @@ async function writeRows(tx: Executor, kind: KindDescriptor, rows: Prepared[], a
   rows.forEach((r, i) => {
     const row = loaded.get(ids[i] as string) as AnyRow;
     deadlineRows.push(...deadlineValues(kind, row, r.areaId, rules, now));
-    audit.push({ actor, action: `${kind.type}.create`, entityType: kind.type, entityId: row.id, after: kind.toApi(row, { showCpr: false }), personal: personalFields(kind.type) });
+    audit.push({ actor, action: `${kind.type}.create`, entityType: kind.type, entityId: row.id, after: kind.toApi(row, { showCpr: false, verbatimText: true }), personal: personalFields(kind.type) });
   });
   await insertJson(tx, deadlines, deadlineRows);
   await auditTurn;

@@ -5,10 +5,10 @@
  */
 import { asc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
-import { CLIENT_CATEGORIES, CPR_MASK, formatCpr, INCIDENT_KINDS, type RecordInput } from '../domain/index.js';
+import { CLIENT_CATEGORIES, CPR_MASK, formatCpr, INCIDENT_KINDS, scrubCpr, type RecordInput } from '../domain/index.js';
 import type { Executor } from '../db/client.js';
 import { actionPlans, forceUses, incidents, paroleDecisions, planEvaluations, planTransfers, securityCellPlacements } from '../db/schema.js';
-import { cprString, dateString, iso, journalNumber, personName, slug, toDateOnly, toTimestamp, toTimestampOrNull, whenString } from './values.js';
+import { cprString, dateString, iso, journalNumber, personName, plainString, slug, toDateOnly, toTimestamp, toTimestampOrNull, whenString } from './values.js';
 
 export type RecordTypeName = 'incident' | 'security_cell_placement' | 'force_use' | 'action_plan';
 
@@ -38,6 +38,16 @@ export interface EventEffect {
   refuse?: { path: string[]; message: string };
 }
 
+export interface ApiViewOptions {
+  /** The caller's role may see CPR numbers (mayseeCpr): the cpr field, and free text as written. */
+  showCpr: boolean;
+  /**
+   * Free text as written even without showCpr: only for the audit log, which keeps those values
+   * apart (audit_personal) until retention erases them, and whose readers mask them when shown.
+   */
+  verbatimText?: boolean;
+}
+
 export interface KindDescriptor {
   type: RecordTypeName;
   collection: string;
@@ -53,8 +63,8 @@ export interface KindDescriptor {
   applyEvent(row: AnyRow, event: { type: string } & Record<string, unknown>, now: Date): EventEffect;
   load(db: Executor, ids: string[]): Promise<AnyRow[]>;
   toEngine(row: AnyRow): RecordInput;
-  /** The API representation; CPR only when the caller's role may see it. */
-  toApi(row: AnyRow, opts: { showCpr: boolean }): Record<string, unknown>;
+  /** The API representation; CPR numbers (the field and inside free text) only when the caller's role may see them. */
+  toApi(row: AnyRow, opts: ApiViewOptions): Record<string, unknown>;
   /** API field name → engine field name, to name API fields in engine validation errors. */
   engineFieldToApi?: Record<string, string>;
 }
@@ -91,6 +101,10 @@ const commonColumns: ColMap = { institutionId: ['institutionId', same], journalN
 function person(row: { inmateName: string | null; cpr: string | null }, showCpr: boolean): Record<string, unknown> {
   return { inmateName: row.inmateName, cpr: row.cpr ? (showCpr ? formatCpr(row.cpr) : CPR_MASK) : null };
 }
+/** Free text (description, reasons) may quote a CPR number; roles that may not see CPR get it masked. */
+function freeText(v: string | null, opts: ApiViewOptions): string | null {
+  return v === null || opts.showCpr || opts.verbatimText === true ? v : scrubCpr(v);
+}
 function meta(row: { id: string; institutionId: string; journalNumber: string; version: number; createdAt: Date; updatedAt: Date; closedAt: Date | null }): Record<string, unknown> {
   return { id: row.id, institutionId: row.institutionId, journalNumber: row.journalNumber, version: row.version, createdAt: iso(row.createdAt), updatedAt: iso(row.updatedAt), closedAt: iso(row.closedAt) };
 }
@@ -101,14 +115,14 @@ function when(eventAt: unknown, now: Date): Date {
 // ---------------------------------------------------------------- incidents
 const incidentFields = {
   kind: z.enum(INCIDENT_KINDS),
-  description: z.string().max(10_000).nullish(),
+  description: plainString().max(10_000).nullish(),
   occurredAt: whenString,
   mediaAttention: z.boolean().optional(),
   preliminaryNoticeSentAt: whenString.nullish(),
   finalReportSubmittedAt: whenString.nullish(),
   delayNotifiedAt: whenString.nullish(),
   finalReportExpectedAt: dateString.nullish(),
-  delayReason: z.string().max(2000).nullish(),
+  delayReason: plainString().max(2000).nullish(),
   inmateConversationHeldAt: whenString.nullish(),
   closingLetterSentAt: whenString.nullish(),
   closedAt: whenString.nullish(),
@@ -130,11 +144,11 @@ const incidentKind: KindDescriptor = {
   event: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('preliminary_notice_sent'), at }),
     z.strictObject({ type: z.literal('final_report_submitted'), at }),
-    z.strictObject({ type: z.literal('delay_notified'), at, expectedDate: dateString, reason: z.string().trim().min(1).max(2000) }),
+    z.strictObject({ type: z.literal('delay_notified'), at, expectedDate: dateString, reason: plainString().trim().min(1).max(2000) }),
     z.strictObject({ type: z.literal('inmate_conversation_held'), at }),
     z.strictObject({ type: z.literal('closing_letter_sent'), at }),
     z.strictObject({ type: z.literal('media_attention'), value: z.boolean() }),
-    z.strictObject({ type: z.literal('reclassified'), kind: z.enum(INCIDENT_KINDS), reason: z.string().trim().min(1).max(2000) }),
+    z.strictObject({ type: z.literal('reclassified'), kind: z.enum(INCIDENT_KINDS), reason: plainString().trim().min(1).max(2000) }),
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, incidentColumns),
@@ -169,12 +183,12 @@ const incidentKind: KindDescriptor = {
       inmateConversationHeldAt: iso(r.inmateConversationHeldAt), closingLetterSentAt: iso(r.closingLetterSentAt),
     };
   },
-  toApi(row, { showCpr }) {
+  toApi(row, opts) {
     const r = row as IncidentRow;
     return {
-      type: 'incident', ...meta(r), kind: r.kind, ...person(r, showCpr), description: r.description, occurredAt: iso(r.occurredAt), registeredAt: iso(r.registeredAt),
+      type: 'incident', ...meta(r), kind: r.kind, ...person(r, opts.showCpr), description: freeText(r.description, opts), occurredAt: iso(r.occurredAt), registeredAt: iso(r.registeredAt),
       mediaAttention: r.mediaAttention, preliminaryNoticeSentAt: iso(r.preliminaryNoticeSentAt), finalReportSubmittedAt: iso(r.finalReportSubmittedAt),
-      delayNotifiedAt: iso(r.delayNotifiedAt), finalReportExpectedAt: r.finalReportExpectedAt, delayReason: r.delayReason,
+      delayNotifiedAt: iso(r.delayNotifiedAt), finalReportExpectedAt: r.finalReportExpectedAt, delayReason: freeText(r.delayReason, opts),
       inmateConversationHeldAt: iso(r.inmateConversationHeldAt), closingLetterSentAt: iso(r.closingLetterSentAt),
     };
   },
@@ -186,7 +200,7 @@ const cellFields = {
   placedAt: whenString,
   endedAt: whenString.nullish(),
   followUpHeldAt: whenString.nullish(),
-  followUpPostponedReason: z.string().trim().min(1).max(2000).nullish(),
+  followUpPostponedReason: plainString().trim().min(1).max(2000).nullish(),
   followUpRescheduledTo: dateString.nullish(),
   closedAt: whenString.nullish(),
 };
@@ -205,7 +219,7 @@ const cellKind: KindDescriptor = {
   event: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('ended'), at }),
     z.strictObject({ type: z.literal('follow_up_held'), at }),
-    z.strictObject({ type: z.literal('follow_up_postponed'), reason: z.string().trim().min(1).max(2000), newDate: dateString.optional() }),
+    z.strictObject({ type: z.literal('follow_up_postponed'), reason: plainString().trim().min(1).max(2000), newDate: dateString.optional() }),
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, cellColumns),
@@ -226,18 +240,18 @@ const cellKind: KindDescriptor = {
       followUpHeldAt: iso(r.followUpHeldAt), followUpPostponedReason: r.followUpPostponedReason, followUpRescheduledTo: r.followUpRescheduledTo,
     };
   },
-  toApi(row, { showCpr }) {
+  toApi(row, opts) {
     const r = row as CellRow;
     return {
-      type: 'security_cell_placement', ...meta(r), ...person(r, showCpr), mechanicalRestraint: r.mechanicalRestraint, placedAt: iso(r.placedAt), endedAt: iso(r.endedAt),
-      followUpHeldAt: iso(r.followUpHeldAt), followUpPostponedReason: r.followUpPostponedReason, followUpRescheduledTo: r.followUpRescheduledTo,
+      type: 'security_cell_placement', ...meta(r), ...person(r, opts.showCpr), mechanicalRestraint: r.mechanicalRestraint, placedAt: iso(r.placedAt), endedAt: iso(r.endedAt),
+      followUpHeldAt: iso(r.followUpHeldAt), followUpPostponedReason: freeText(r.followUpPostponedReason, opts), followUpRescheduledTo: r.followUpRescheduledTo,
     };
   },
 };
 
 // ---------------------------------------------------------------- uses of force
 const forceFields = {
-  description: z.string().max(10_000).nullish(),
+  description: plainString().max(10_000).nullish(),
   occurredAt: whenString,
   reportFiledAt: whenString.nullish(),
   complaintReceivedAt: whenString.nullish(),
@@ -273,9 +287,9 @@ const forceKind: KindDescriptor = {
     const r = row as ForceRow;
     return { type: 'force_use', id: r.id, journalNumber: r.journalNumber, occurredAt: iso(r.occurredAt) as string, reportFiledAt: iso(r.reportFiledAt), complaintReceivedAt: iso(r.complaintReceivedAt) };
   },
-  toApi(row, { showCpr }) {
+  toApi(row, opts) {
     const r = row as ForceRow;
-    return { type: 'force_use', ...meta(r), ...person(r, showCpr), description: r.description, occurredAt: iso(r.occurredAt), reportFiledAt: iso(r.reportFiledAt), complaintReceivedAt: iso(r.complaintReceivedAt) };
+    return { type: 'force_use', ...meta(r), ...person(r, opts.showCpr), description: freeText(r.description, opts), occurredAt: iso(r.occurredAt), reportFiledAt: iso(r.reportFiledAt), complaintReceivedAt: iso(r.complaintReceivedAt) };
   },
 };
 

@@ -4,14 +4,15 @@ import { z } from 'zod';
 import { appendAudit } from '../db/audit.js';
 import { areas, institutions, staff, staffAbsences } from '../db/schema.js';
 import { pgErrorInfo, ServiceError, validationError } from './errors.js';
-import { dateString, personName, slug } from './values.js';
+import { dateString, personName, plainString, slug } from './values.js';
 import { zodIssues, type Actor, type ServiceContext } from './service.js';
 
 const email = z.email('not a valid e-mail address').max(320);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const areaCreate = z.strictObject({
   id: slug,
-  name: z.string().trim().min(1).max(200),
+  name: plainString().trim().min(1).max(200),
   officeEmail: email,
   directorName: personName,
   directorEmail: email,
@@ -22,7 +23,7 @@ export const areaPatch = areaCreate.omit({ id: true }).partial().strict();
 export const institutionCreate = z.strictObject({
   id: slug,
   areaId: slug,
-  name: z.string().trim().min(1).max(200),
+  name: plainString().trim().min(1).max(200),
   kind: z.enum(['prison', 'local_jail', 'halfway_house', 'probation_office']),
   dutyManagerEmail: email,
 });
@@ -33,10 +34,10 @@ export const staffCreate = z.strictObject({
   institutionId: slug.nullish(),
   name: personName,
   email,
-  title: z.string().max(200).nullish(),
+  title: plainString().max(200).nullish(),
   substituteId: z.uuid().nullish(),
   active: z.boolean().optional(),
-  absences: z.array(z.strictObject({ from: dateString, until: dateString, reason: z.string().max(500).nullish() })).max(100).optional(),
+  absences: z.array(z.strictObject({ from: dateString, until: dateString, reason: plainString().max(500).nullish() })).max(100).optional(),
 });
 export const staffPatch = staffCreate.omit({ areaId: true }).partial().strict();
 
@@ -77,8 +78,14 @@ export async function createArea(ctx: ServiceContext, body: unknown, actor: Acto
   }
 }
 
+/** Ids that could never be stored are not looked up (a NUL byte would fail in Postgres, not here). */
+function requireSlugId(id: string, what: string): void {
+  if (!slug.safeParse(id).success) throw new ServiceError('NOT_FOUND', `no ${what} ${JSON.stringify(id)}`);
+}
+
 export async function updateArea(ctx: ServiceContext, id: string, body: unknown, actor: Actor) {
   requireAdmin(actor);
+  requireSlugId(id, 'area');
   const input = parse(areaPatch, body);
   const now = ctx.clock();
   try {
@@ -119,6 +126,7 @@ export async function createInstitution(ctx: ServiceContext, body: unknown, acto
 
 export async function updateInstitution(ctx: ServiceContext, id: string, body: unknown, actor: Actor) {
   requireAdmin(actor);
+  requireSlugId(id, 'institution');
   const input = parse(institutionPatch, body);
   const now = ctx.clock();
   try {
@@ -148,6 +156,37 @@ export async function listStaff(ctx: ServiceContext, actor: Actor) {
   return rows.sort((a, b) => a.name.localeCompare(b.name, 'da'));
 }
 
+/** The same scope as listStaff, for one staff member. */
+export function canReadStaff(actor: Actor, member: { areaId: string; institutionId: string | null }): boolean {
+  if (actor.role === 'admin' || actor.role === 'reader') return true;
+  if (actor.role === 'area') return member.areaId === actor.areaId;
+  return member.institutionId !== null && member.institutionId === actor.institutionId;
+}
+
+/** One staff member with absences (whose reasons may be health data): 403 outside the caller's scope, as records are. */
+export async function getStaff(ctx: ServiceContext, id: string, actor: Actor) {
+  const s = UUID.test(id) ? await staffView(ctx, id) : undefined;
+  if (!s) throw new ServiceError('NOT_FOUND', `no staff member ${id}`);
+  if (!canReadStaff(actor, s)) throw new ServiceError('FORBIDDEN', `${actor.role} token may not read staff member ${id}`);
+  return s;
+}
+
+/**
+ * A staff member's institution and substitute are in the staff member's own area: an area token
+ * could otherwise attach its people to another area's institution or make another area's staff
+ * their stand-in (who then gets their reminders). Unknown and out-of-area ids get the same answer.
+ */
+async function requireSameArea(ctx: ServiceContext, areaId: string, refs: { institutionId?: string | null | undefined; substituteId?: string | null | undefined }): Promise<void> {
+  if (refs.institutionId) {
+    const [inst] = await ctx.db.select({ areaId: institutions.areaId }).from(institutions).where(eq(institutions.id, refs.institutionId));
+    if (inst?.areaId !== areaId) throw validationError([{ path: 'institutionId', message: `must be an institution of area ${areaId} (the staff member's area)` }]);
+  }
+  if (refs.substituteId) {
+    const [sub] = await ctx.db.select({ areaId: staff.areaId }).from(staff).where(eq(staff.id, refs.substituteId));
+    if (sub?.areaId !== areaId) throw validationError([{ path: 'substituteId', message: `must be a staff member of area ${areaId} (the staff member's area)` }]);
+  }
+}
+
 function requireStaffWriter(actor: Actor, areaId: string): void {
   if (actor.role === 'admin') return;
   if (actor.role === 'area' && actor.areaId === areaId) return;
@@ -164,6 +203,7 @@ export async function createStaff(ctx: ServiceContext, body: unknown, actor: Act
   const input = parse(staffCreate, body);
   requireStaffWriter(actor, input.areaId);
   absenceIssues(input.absences);
+  await requireSameArea(ctx, input.areaId, input);
   const now = ctx.clock();
   try {
     const id = await ctx.db.transaction(async (tx) => {
@@ -183,9 +223,10 @@ export async function createStaff(ctx: ServiceContext, body: unknown, actor: Act
 export async function updateStaff(ctx: ServiceContext, id: string, body: unknown, actor: Actor) {
   const input = parse(staffPatch, body);
   absenceIssues(input.absences);
-  const before = await staffView(ctx, id);
+  const before = UUID.test(id) ? await staffView(ctx, id) : undefined;
   if (!before) throw new ServiceError('NOT_FOUND', `no staff member ${id}`);
   requireStaffWriter(actor, before.areaId);
+  await requireSameArea(ctx, before.areaId, input);
   const now = ctx.clock();
   try {
     await ctx.db.transaction(async (tx) => {

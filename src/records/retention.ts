@@ -74,7 +74,7 @@ export async function findExpired(db: Executor, opts: RetentionOptions): Promise
 }
 
 function auditView(type: RecordTypeName, row: AnyRow): Record<string, unknown> {
-  return KINDS[type].toApi(row, { showCpr: false });
+  return KINDS[type].toApi(row, { showCpr: false, verbatimText: true });
 }
 
 /** The before-view without the personal data: each removed field says only that it held something. */

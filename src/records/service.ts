@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { z } from 'zod';
-import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, parseRecord, type Deadline, type Lang } from '../domain/index.js';
+import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, parseRecord, scrubCpr, type Deadline, type Lang } from '../domain/index.js';
 import { appendAudit, canonicalJson } from '../db/audit.js';
 import type { Db, Executor } from '../db/client.js';
-import { deadlines, idempotencyKeys, institutions } from '../db/schema.js';
+import { deadlines, idempotencyKeys, institutions, staff } from '../db/schema.js';
 import { loadRulesInForce } from './calendar.js';
 import { pgErrorInfo, ServiceError, validationError, type FieldIssue } from './errors.js';
 import { applyChildOps, KINDS, personalFields, previewChildOps, type AnyRow, type ChildOp, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
@@ -86,6 +86,16 @@ async function requireScope(db: Executor, actor: Actor, institutionId: string, m
   const ok = mode === 'read' ? canRead(actor, { institutionId, areaId: scope.areaId }) : canWrite(actor, { institutionId, areaId: scope.areaId });
   if (!ok) throw new ServiceError('FORBIDDEN', `${actor.role} token may not ${mode} records of institution ${institutionId}`);
   return scope;
+}
+
+/**
+ * A plan's owner works in the plan's area: the owner receives the plan's reminders and calendar
+ * feed, so an owner from another area would carry the plan's deadlines out of its scope.
+ */
+async function requireOwnerInArea(db: Executor, ownerId: unknown, areaId: string): Promise<void> {
+  if (typeof ownerId !== 'string') return;
+  const [row] = await db.select({ areaId: staff.areaId }).from(staff).where(eq(staff.id, ownerId));
+  if (row?.areaId !== areaId) throw validationError([{ path: 'ownerId', message: `must be a staff member of area ${areaId} (the plan's area)` }]);
 }
 
 function engineIssues(kind: KindDescriptor, err: DomainError): FieldIssue[] {
@@ -236,7 +246,7 @@ export async function loadOne(db: Executor, kind: KindDescriptor, id: string): P
 }
 
 function auditView(kind: KindDescriptor, row: AnyRow): Record<string, unknown> {
-  return kind.toApi(row, { showCpr: false });
+  return kind.toApi(row, { showCpr: false, verbatimText: true });
 }
 
 export async function createRecord(ctx: ServiceContext, type: RecordTypeName, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
@@ -251,6 +261,7 @@ export async function createRecord(ctx: ServiceContext, type: RecordTypeName, bo
   if (children.length > 0) provisional = previewChildOps(provisional as PlanFull, children);
   validateWithEngine(kind, provisional, now);
   const scope = await requireScope(ctx.db, actor, columns['institutionId'] as string, 'write');
+  if (type === 'action_plan') await requireOwnerInArea(ctx.db, columns['ownerId'], scope.areaId);
   for (const c of children) {
     if (c.table === 'transfers' && !(await institutionScope(ctx.db, c.toInstitutionId))) {
       throw validationError([{ path: 'transfers.toInstitutionId', message: `unknown institution "${c.toInstitutionId}"` }]);
@@ -285,6 +296,7 @@ async function change(ctx: ServiceContext, kind: KindDescriptor, id: string, act
   const newInstitution = columns['institutionId'] as string | undefined;
   const scope = newInstitution ? await institutionScope(ctx.db, newInstitution) : await institutionScope(ctx.db, (before as { institutionId: string }).institutionId);
   if (!scope) throw validationError([{ path: 'institutionId', message: `unknown institution "${newInstitution ?? ''}"` }]);
+  if (kind.type === 'action_plan') await requireOwnerInArea(ctx.db, columns['ownerId'], scope.areaId);
 
   return idempotent(ctx, actor, opts, body, async (tx) => {
     // Optimistic lock: the row must still be the version we validated against.
@@ -326,7 +338,20 @@ export async function getRecord(ctx: ServiceContext, type: RecordTypeName, id: s
   const scope = await requireScope(ctx.db, actor, (row as { institutionId: string }).institutionId, 'read');
   const rules = await loadRulesInForce(ctx.db, ctx.closureDays);
   const set = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now: ctx.clock().getTime(), calendar: rules.calendar, policy: rules.policy, lang });
-  return { ...kind.toApi(row, { showCpr: mayseeCpr(actor) }), areaId: scope.areaId, deadlines: set.deadlines, immediate: set.immediate };
+  const showCpr = mayseeCpr(actor);
+  return {
+    ...kind.toApi(row, { showCpr }),
+    areaId: scope.areaId,
+    deadlines: showCpr ? set.deadlines : set.deadlines.map(maskDeadlineText),
+    immediate: showCpr ? set.immediate : set.immediate.map(maskDeadlineText),
+  };
+}
+
+/** Explanations quote the record's free text (a postponement's reason): masked like the text itself. */
+function maskDeadlineText<T extends { explanation: string; suspendedReason?: string }>(d: T): T {
+  const out = { ...d, explanation: scrubCpr(d.explanation) };
+  if (typeof out.suspendedReason === 'string') out.suspendedReason = scrubCpr(out.suspendedReason);
+  return out;
 }
 
 export interface ListOptions {

@@ -8,6 +8,30 @@ import { recipientsSetting, scheduleSetting } from '../worker/settings.js';
 import { closureDaysSetting, policySetting } from './calendar.js';
 import { ServiceError, validationError } from './errors.js';
 import { zodIssues, type Actor, type ServiceContext } from './service.js';
+import { NUL_MESSAGE } from './values.js';
+
+/**
+ * The first string (key or value) holding U+0000, as a field path. Settings are jsonb, which cannot
+ * store it (SQLSTATE 22P05), and their schemas live with their owners (the worker's among them).
+ */
+function nulPath(v: unknown, path: string): string | undefined {
+  if (typeof v === 'string') return v.includes('\u0000') ? path : undefined;
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) {
+      const found = nulPath(x, `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      if (k.includes('\u0000')) return path;
+      const found = nulPath(x, `${path}.${k}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
 
 /** Known settings and their schemas; other keys are refused. The worker's keys join this table. */
 export const SETTINGS: Record<string, z.ZodType<unknown>> = {
@@ -28,6 +52,8 @@ export async function putSetting(ctx: ServiceContext, key: string, body: unknown
   const schema = SETTINGS[key];
   if (!schema) throw new ServiceError('NOT_FOUND', `no setting ${key} (known: ${Object.keys(SETTINGS).join(', ')})`);
   const value = (body as { value?: unknown } | null)?.value;
+  const nul = nulPath(value, 'value');
+  if (nul) throw validationError([{ path: nul, message: NUL_MESSAGE }]);
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw validationError(zodIssues(parsed.error, ['value']));
   const now = ctx.clock();

@@ -6,7 +6,7 @@ import type { Db } from '../db/client.js';
 import { appendAudit } from '../db/audit.js';
 import { apiTokens, areas, institutions } from '../db/schema.js';
 import { ServiceError, validationError } from './errors.js';
-import { slug } from './values.js';
+import { plainString, slug } from './values.js';
 import { zodIssues, type Actor } from './service.js';
 
 export function hashToken(token: string): string {
@@ -14,7 +14,7 @@ export function hashToken(token: string): string {
 }
 
 export const tokenCreate = z.strictObject({
-  name: z.string().trim().min(1).max(100).default('token'),
+  name: plainString().trim().min(1).max(100).default('token'),
   role: z.enum(['admin', 'area', 'institution', 'reader']),
   areaId: slug.optional(),
   institutionId: slug.optional(),

@@ -9,6 +9,7 @@ import type { ServerDeps } from '../api/server.js';
 import { scrubCpr } from '../domain/index.js';
 import { ServiceError } from '../records/errors.js';
 import type { ServiceContext } from '../records/service.js';
+import { NUL_MESSAGE } from '../records/values.js';
 import { CSS, JS } from './assets.js';
 import { parseLang, t } from './i18n.js';
 import { registerAuth } from './pages/auth.js';
@@ -31,8 +32,8 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
     await ui.register(formbody);
     const env = deps.config.FRISTVAGT_ADMIN_TOKEN;
 
-    ui.addHook('onRequest', async (req) => {
-      if (req.url.startsWith('/ui/')) return;
+    ui.addHook('onRequest', async (req, reply) => {
+      if (req.url.startsWith('/ui/')) return undefined;
       const session = await resolveSession(deps.database.db, req.cookies[SESSION_COOKIE], env, deps.clock());
       const asked = parseLang(queryOf(req)['lang']);
       if (session && asked && asked !== session.lang) {
@@ -42,6 +43,12 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
       req.ui = { lang: asked ?? session?.lang ?? 'da', session };
       // The API's request log line names the actor; the UI's does the same.
       if (session) req.actor = session.actor;
+      // Pages hand their filters to SQL, and Postgres text cannot hold U+0000 (a 500 there). Forms
+      // need no such check: their values go through the API's schemas, which name the field.
+      for (const [name, value] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
+        if ((Array.isArray(value) ? value : [value]).some((v) => typeof v === 'string' && v.includes('\u0000'))) return errorPage(req, reply, 400, `${name}: ${NUL_MESSAGE}`);
+      }
+      return undefined;
     });
 
     ui.setErrorHandler(async (err: unknown, req, reply) => {

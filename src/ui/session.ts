@@ -45,12 +45,16 @@ export function sameToken(a: string | undefined, b: string | undefined): boolean
   return timingSafeEqual(x, y);
 }
 
-export function cookieOptions(req: FastifyRequest, maxAgeS?: number) {
+/**
+ * `publicUrl` is config.PUBLIC_URL: behind a TLS-terminating proxy the request itself arrives over
+ * plain http, and only the configured public address says that browsers reach us over https.
+ */
+export function cookieOptions(req: FastifyRequest, publicUrl: string | undefined, maxAgeS?: number) {
   return {
     path: '/',
     httpOnly: true,
     sameSite: 'strict' as const,
-    secure: req.protocol === 'https',
+    secure: req.protocol === 'https' || (publicUrl?.toLowerCase().startsWith('https:') ?? false),
     ...(maxAgeS !== undefined ? { maxAge: maxAgeS } : {}),
   };
 }
@@ -103,6 +107,6 @@ export async function logout(db: Db, sessionId: string, now: Date): Promise<void
   await db.update(uiSessions).set({ revokedAt: now }).where(eq(uiSessions.id, sessionId));
 }
 
-export function clearSessionCookie(req: FastifyRequest, reply: FastifyReply): void {
-  void reply.clearCookie(SESSION_COOKIE, cookieOptions(req));
+export function clearSessionCookie(req: FastifyRequest, reply: FastifyReply, publicUrl: string | undefined): void {
+  void reply.clearCookie(SESSION_COOKIE, cookieOptions(req, publicUrl));
 }

@@ -1,7 +1,7 @@
 /** An API server on a per-file database, with an injected clock and captured logs. */
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../src/api/server.js';
+import { buildServer, type ServerDeps } from '../../src/api/server.js';
 import { createLogger } from '../../src/logger.js';
 import type { Mailer } from '../../src/mail/transport.js';
 import { openTestDatabase, type Driver, type TestDatabase } from './db.js';
@@ -18,7 +18,7 @@ export interface TestApp {
   req(method: string, url: string, opts?: { body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; json: any; headers: Record<string, unknown> }>;
 }
 
-export async function startTestApp(driver: Driver, now = '2026-11-22T12:00:00+01:00', extra: { mailer?: Mailer } = {}): Promise<TestApp> {
+export async function startTestApp(driver: Driver, now = '2026-11-22T12:00:00+01:00', extra: { mailer?: Mailer; config?: Partial<ServerDeps['config']> } = {}): Promise<TestApp> {
   const db = await openTestDatabase(driver);
   const logs: string[] = [];
   const destination = new Writable({
@@ -30,7 +30,7 @@ export async function startTestApp(driver: Driver, now = '2026-11-22T12:00:00+01
   const clock = { now: new Date(now) };
   const app = await buildServer({
     database: db.database,
-    config: { FRISTVAGT_ADMIN_TOKEN: ADMIN_TOKEN, FRISTVAGT_BODY_LIMIT: 64 * 1024, FRISTVAGT_CLOSURE_DAYS: [] },
+    config: { FRISTVAGT_ADMIN_TOKEN: ADMIN_TOKEN, FRISTVAGT_BODY_LIMIT: 64 * 1024, FRISTVAGT_CLOSURE_DAYS: [], ...extra.config },
     clock: () => clock.now,
     logger: createLogger({ level: 'debug', destination }),
     ...(extra.mailer ? { mailer: extra.mailer, mailFrom: 'fristvagt <fristvagt@kriminalforsorgen.test>' } : {}),
@@ -71,4 +71,15 @@ export async function seedMasterData(t: TestApp): Promise<void> {
     const i = await t.req('POST', '/api/institutions', { body: { id, areaId, name: `Fængsel ${id}`, kind: 'prison', dutyManagerEmail: `vagt.${id}@kriminalforsorgen.test` } });
     if (i.status !== 201) throw new Error(`institution: ${JSON.stringify(i.json)}`);
   }
+}
+
+/** One API token per name (created with the admin token): name → the token, shown once. */
+export async function createTokens(t: TestApp, specs: Record<string, { role: string; areaId?: string; institutionId?: string }>): Promise<Record<string, { id: string; token: string }>> {
+  const out: Record<string, { id: string; token: string }> = {};
+  for (const [name, body] of Object.entries(specs)) {
+    const res = await t.req('POST', '/api/tokens', { body: { name, ...body } });
+    if (res.status !== 201) throw new Error(`token ${name}: ${JSON.stringify(res.json)}`);
+    out[name] = { id: res.json.id, token: res.json.token };
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
  */
 import { and, asc, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { incidentChapter, type Deadline, type ImmediateDuty, type Lang } from '../../domain/index.js';
+import { incidentChapter, scrubCpr, type Deadline, type ImmediateDuty, type Lang } from '../../domain/index.js';
 import { readAudit } from '../../db/audit.js';
 import { auditLog, notifications } from '../../db/schema.js';
 import { ServiceError, type FieldIssue } from '../../records/errors.js';
@@ -137,6 +137,8 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
   }
 
   const audits = await readAudit(db, and(eq(auditLog.entityId, id), eq(auditLog.entityType, kind.type)), d.erasedValue);
+  // The audit log keeps free text as written (record.ts's view is masked by getRecord already).
+  const shown = showCpr ? (s: string) => s : scrubCpr;
   for (const a of audits) {
     const action = a.action.startsWith(`${kind.type}.event.`) ? a.action.slice(`${kind.type}.event.`.length) : a.action.split('.').at(-1) ?? a.action;
     const before = (a.before ?? {}) as Record<string, unknown>;
@@ -146,7 +148,7 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
       at: a.at.getTime(),
       kind: d.tlAudit,
       title: html`${d.events[action] ?? a.action} <span class="muted">${d.by} ${a.actor}</span>`,
-      body: changed.length > 0 ? html`<details><summary>${d.changedFields} (${changed.length})</summary><ul class="small">${changed.map((k) => html`<li>${d.fields[k] ?? k}: ${k === 'evaluations' || k === 'transfers' || k === 'paroleDecisions' ? String((after[k] as unknown[] | null)?.length ?? 0) : fmtValue(k, after[k], lang, names)}</li>`)}</ul></details>` : html``,
+      body: changed.length > 0 ? html`<details><summary>${d.changedFields} (${changed.length})</summary><ul class="small">${changed.map((k) => html`<li>${d.fields[k] ?? k}: ${k === 'evaluations' || k === 'transfers' || k === 'paroleDecisions' ? String((after[k] as unknown[] | null)?.length ?? 0) : shown(fmtValue(k, after[k], lang, names))}</li>`)}</ul></details>` : html``,
     });
   }
 
