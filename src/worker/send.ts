@@ -5,7 +5,7 @@
  */
 import { and, eq, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { computeDeadlinesForRecord, formatDanishDate, localDayOfInstant, parseIsoDate, parseRecord, weekdayName, longDate, type Deadline } from '../domain/index.js';
+import { computeDeadlinesForRecord, formatDanishDate, localDayOfInstant, parseIsoDate, parseRecord, scrubCpr, weekdayName, longDate, type Deadline } from '../domain/index.js';
 import type { Db } from '../db/client.js';
 import { areas, institutions, notifications } from '../db/schema.js';
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
@@ -82,6 +82,11 @@ async function context(deps: SendDeps, type: RecordTypeName, recordId: string) {
   return { row, inst, area, da, en, link: `${deps.publicUrl.replace(/\/$/, '')}/records/${kind.collection}/${recordId}` };
 }
 
+/**
+ * Staff mails refuse anything CPR-shaped (templates/schemas.ts), and an explanation quotes the
+ * postponement or delay reason as typed: a CPR number typed there must cost a masked number, not
+ * the reminder. Journal numbers are refused at input; older rows are masked (composeNotification).
+ */
 function deadlineVars(d: Deadline, en: Deadline | undefined, journalNumber: string, institutionName: string, recipientName: string, link: string) {
   const due = parseIsoDate(d.dueDate) as number;
   const [whatToDo, whatToDoEn] = todo(d.rule);
@@ -96,8 +101,8 @@ function deadlineVars(d: Deadline, en: Deadline | undefined, journalNumber: stri
     institutionName,
     whatToDo,
     whatToDoEn,
-    explanation: d.explanation,
-    explanationEn: en?.explanation ?? d.explanation,
+    explanation: scrubCpr(d.explanation),
+    explanationEn: scrubCpr(en?.explanation ?? d.explanation),
     citation: d.citation,
     basisDa: d.basis === 'law' ? ('lov' as const) : ('praksis fastsat af administrator' as const),
     basisEn: d.basis === 'law' ? ('law' as const) : ('policy set by an administrator' as const),
@@ -111,7 +116,7 @@ type NotificationRow = typeof notifications.$inferSelect;
 export async function composeNotification(deps: SendDeps, n: NotificationRow): Promise<{ mail: RenderedMail } | { cancel: string }> {
   const c = await context(deps, n.recordType, n.recordId);
   if (!c) return { cancel: 'record gone' };
-  const journalNumber = (c.row as { journalNumber: string }).journalNumber;
+  const journalNumber = scrubCpr((c.row as { journalNumber: string }).journalNumber);
   const recipientName = n.recipient;
   if (n.template === 'reminder' || n.template === 'escalation') {
     const key = n.stage.split(':')[0] ?? '';
@@ -149,7 +154,7 @@ export async function composeNotification(deps: SendDeps, n: NotificationRow): P
   if (n.template === 'failure-report') {
     const failedId = n.stage.replace(/^failure:/, '');
     const [failed] = await deps.db.select().from(notifications).where(eq(notifications.id, failedId));
-    return { mail: renderTemplate('failure-report', { notificationId: failedId, journalNumber, stage: failed?.stage ?? '?', recipient: failed?.recipient ?? '?', error: (failed?.lastError ?? 'unknown').replace(/\b\d{6}-?\d{4}\b/g, 'XXXXXX-XXXX') }) };
+    return { mail: renderTemplate('failure-report', { notificationId: failedId, journalNumber, stage: failed?.stage ?? '?', recipient: failed?.recipient ?? '?', error: scrubCpr(failed?.lastError ?? 'unknown') }) };
   }
   return { cancel: `unknown template ${n.template}` };
 }
@@ -314,7 +319,7 @@ async function sendDigest(deps: SendDeps, notificationId: string, recipient: str
     }
     const en = c.en.deadlines.find((x) => x.key === key);
     const due = parseIsoDate(d.dueDate) as number;
-    const journal = (c.row as { journalNumber: string }).journalNumber;
+    const journal = scrubCpr((c.row as { journalNumber: string }).journalNumber);
     lines.push(`- ${d.title}, j.nr. ${journal}: frist ${longDate(due, 'da')} (${d.citation}) ${c.link}`);
     linesEn.push(`- ${en?.title ?? d.title}, case ${journal}: due ${longDate(due, 'en')}`);
     included.push(n);

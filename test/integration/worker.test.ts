@@ -17,6 +17,7 @@ import { loadWorkerSettings } from '../../src/worker/settings.js';
 import { ADMIN, REDIS_URL, startWorkerHarness, type WorkerHarness } from '../support/worker.js';
 
 const at = (iso: string): Date => new Date(iso);
+const rowsOf = <T,>(res: unknown): T[] => (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as T[];
 
 /** Re-checks a database condition after each round trip (no timers); gives up after 10 s. */
 async function until(cond: () => Promise<boolean>): Promise<void> {
@@ -396,5 +397,19 @@ describe('watchdog worker', () => {
     await h.db.database.db.execute(sql`UPDATE incidents SET registered_at = '2026-11-24T08:00:00+01:00' WHERE id = ${late.id}`);
     await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'incident', late.id);
     expect((await rows(late.id)).find((n) => n.stage === 'alert:area-director')).toBeUndefined();
+  });
+
+  it('masks a CPR-shaped journal number written straight into the table instead of losing the reminder', async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-11-25T09:00:00+01:00');
+    // The API refuses such a journal number; an integration writing the table directly may not.
+    const [row] = rowsOf<{ id: string }>(await h.db.database.db.execute(sql`INSERT INTO force_uses (institution_id, journal_number, occurred_at) VALUES ('vestre', '010190-4321', '2026-11-25T08:00:00+01:00') RETURNING id`));
+    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'force_use', row!.id);
+    const r0 = (await rows(row!.id)).find((n) => n.stage === 'force.report:reminder-0')!;
+    h.clock.now = r0.plannedAt;
+    expect(await sendNotification(w.deps.send, r0.id)).toBe('sent');
+    const mail = h.sink.received.find((m) => m.messageId === `<notification-${r0.id}@kriminalforsorgen.test>`)!;
+    expect(mail.subject).toContain('XXXXXX-XXXX');
+    expect(mail.subject + mail.text + mail.html).not.toContain('4321');
   });
 });
