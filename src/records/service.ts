@@ -147,17 +147,31 @@ async function replayIdempotent(db: Executor, actor: Actor, key: string, hash: s
   return { id: stored.id, created: row.statusCode === 201, replayed: true };
 }
 
+/**
+ * The first result for a retried write, before anything else is checked: a retry must not fail on
+ * what the first attempt changed (a `version` it bumped, an event it recorded).
+ */
+async function replayFirst(ctx: ServiceContext, actor: Actor, opts: WriteOptions, body: unknown): Promise<WriteResult | undefined> {
+  const key = opts.idempotencyKey;
+  if (key === undefined) return undefined;
+  if (key.length < 1 || key.length > 200) throw validationError([{ path: 'Idempotency-Key', message: 'must be 1–200 characters' }]);
+  return replayIdempotent(ctx.db, actor, key, requestHash(opts.requestTarget ?? '', body));
+}
+
 /** Runs a write once per idempotency key; a retry returns the first result. */
 async function idempotent(ctx: ServiceContext, actor: Actor, opts: WriteOptions, body: unknown, run: (tx: Executor) => Promise<WriteResult>): Promise<WriteResult> {
   const key = opts.idempotencyKey;
-  if (key !== undefined && (key.length < 1 || key.length > 200)) throw validationError([{ path: 'Idempotency-Key', message: 'must be 1–200 characters' }]);
+  const early = await replayFirst(ctx, actor, opts, body);
+  if (early) return early;
   const hash = key ? requestHash(opts.requestTarget ?? '', body) : '';
-  if (key) {
-    const replay = await replayIdempotent(ctx.db, actor, key, hash);
-    if (replay) return replay;
-  }
   try {
     return await ctx.db.transaction(async (tx) => {
+      if (key) {
+        // Concurrent retries with one key queue here; the later ones then find the first's result.
+        await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`idempotency:${actor.id}:${key}`}))`);
+        const replay = await replayIdempotent(tx, actor, key, hash);
+        if (replay) return replay;
+      }
       const result = await run(tx);
       if (key) {
         await tx.insert(idempotencyKeys).values({ actor: actor.id, key, method: (opts.requestTarget ?? '').split(' ')[0] ?? '', path: opts.requestTarget ?? '', requestHash: hash, statusCode: result.created ? 201 : 200, response: { id: result.id } });
@@ -165,9 +179,9 @@ async function idempotent(ctx: ServiceContext, actor: Actor, opts: WriteOptions,
       return result;
     });
   } catch (err) {
-    // Two requests with the same key at once: the loser's transaction is rolled back; answer with the winner's.
-    if (key && pgErrorInfo(err).code === '23505' && pgErrorInfo(err).constraint?.includes('idempotency')) {
-      const replay = await replayIdempotent(ctx.db, actor, key, hash);
+    // Whatever failed, a request whose key has a result by now gets that result.
+    if (key) {
+      const replay = await replayIdempotent(ctx.db, actor, key, hash).catch(() => undefined);
       if (replay) return replay;
     }
     if (err instanceof ServiceError) throw err;
@@ -281,6 +295,8 @@ export async function createRecord(ctx: ServiceContext, type: RecordTypeName, bo
 
 async function change(ctx: ServiceContext, kind: KindDescriptor, id: string, actor: Actor, opts: WriteOptions, body: unknown, action: string, compute: (row: AnyRow, now: Date) => { columns: Record<string, unknown>; children: ChildOp[]; expectedVersion?: number | undefined }): Promise<WriteResult> {
   if (actor.role === 'reader') throw new ServiceError('FORBIDDEN', 'reader tokens may not write');
+  const replay = await replayFirst(ctx, actor, opts, body);
+  if (replay) return replay;
   const now = ctx.clock();
   const before = await loadOne(ctx.db, kind, id);
   await requireScope(ctx.db, actor, (before as { institutionId: string }).institutionId, 'write');

@@ -195,6 +195,24 @@ describe.each(['pglite', 'postgres'] as const)('records API on %s', (driver) => 
     expect(dup.json.error.issues[0].path).toBe('journalNumber');
   });
 
+  it('idempotency keys hold for concurrent retries and for a retried update with a version', async () => {
+    const body = { institutionId: 'vestre', journalNumber: 'MA-IDEM-C', occurredAt: '2026-03-30T10:00:00+02:00' };
+    const burst = await Promise.all([1, 2, 3, 4].map(() => t.req('POST', '/api/force-uses', { body, headers: { 'idempotency-key': 'k-burst' } })));
+    expect(burst.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    expect(new Set(burst.map((r) => r.json.id as string)).size).toBe(1);
+    const id = burst[0]!.json.id as string;
+    // A PATCH with an optimistic version, retried after the first attempt bumped the version.
+    const version = (await t.req('GET', `/api/force-uses/${id}`)).json.version as number;
+    const patch = { version, description: 'Fastholdt under visitation' };
+    const first = await t.req('PATCH', `/api/force-uses/${id}`, { body: patch, headers: { 'idempotency-key': 'k-patch' } });
+    expect(first.status, JSON.stringify(first.json)).toBe(200);
+    const retried = await t.req('PATCH', `/api/force-uses/${id}`, { body: patch, headers: { 'idempotency-key': 'k-patch' } });
+    expect(retried.status, JSON.stringify(retried.json)).toBe(200);
+    expect(retried.headers['idempotent-replayed']).toBe('true');
+    const stale = await t.req('PATCH', `/api/force-uses/${id}`, { body: patch });
+    expect(stale.status).toBe(409);
+  });
+
   it('enforces authentication, roles and scopes', async () => {
     const any = await t.req('GET', '/api/incidents?limit=1');
     const id = any.json.items[0].id as string;
