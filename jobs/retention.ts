@@ -1,4 +1,4 @@
-import { loadConfig } from '../src/config.js';
+import { auditHead } from '../src/db/audit.js';
 import { parsePayload } from '../src/queue/registry.js';
 import { anonymiseExpired } from '../src/records/retention.js';
 import type { Processor } from './types.js';
@@ -6,9 +6,10 @@ import type { Processor } from './types.js';
 /** The daily retention run: ids and counts only in the job's result, never a name. */
 export const retentionRun: Processor = async (job, deps) => {
   parsePayload('retention.run', job.data);
-  // The worker validated the same environment at start-up, so this cannot fail here.
-  const { FRISTVAGT_RETENTION_YEARS } = loadConfig();
-  const result = await anonymiseExpired(deps.send.db, { now: deps.send.clock(), years: FRISTVAGT_RETENTION_YEARS, actor: 'worker' });
-  deps.send.logger.info({ anonymised: result.records.length, cutoff: result.cutoff.toISOString() }, 'retention run');
-  return { anonymised: result.records.length, cutoff: result.cutoff.toISOString(), ids: result.records.map((r) => r.id) };
+  const result = await anonymiseExpired(deps.send.db, { now: deps.send.clock(), years: deps.retentionYears, actor: 'worker' });
+  // The chain's head in the log, once a day: whoever keeps the logs elsewhere can later tell a
+  // rewritten chain (someone with the database owner's rights recomputing every hash) from this one.
+  const head = await auditHead(deps.send.db);
+  deps.send.logger.info({ anonymised: result.records.length, cutoff: result.cutoff.toISOString(), auditHeadId: head?.id ?? 0, auditHeadHash: head?.hash ?? null }, 'retention run');
+  return { anonymised: result.records.length, cutoff: result.cutoff.toISOString(), ids: result.records.map((r) => r.id), auditHead: head };
 };

@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildServer } from '../api/server.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { verifyAudit } from '../db/audit.js';
+import { auditHead, verifyAudit } from '../db/audit.js';
 import { createLogger } from '../logger.js';
 import { ServiceError } from '../records/errors.js';
 import { revokeToken, createToken } from '../records/tokens.js';
@@ -105,7 +105,9 @@ export async function auditCommand(argv: string[]): Promise<string> {
       process.exitCode = 1;
       return `audit chain BROKEN at entry ${res.brokenAt?.id ?? '?'}: ${res.brokenAt?.reason ?? ''} (${res.checked} entries verified before it)`;
     }
-    return `audit chain ok: ${res.checked} entries verified`;
+    const head = await auditHead(db.db);
+    // The head is worth writing down elsewhere: a later run that prints a different hash for the same id means the chain was rewritten.
+    return `audit chain ok: ${res.checked} entries verified${head ? `; head #${head.id} ${head.hash}` : ''}`;
   } finally {
     await db.close();
   }

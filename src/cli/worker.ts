@@ -107,6 +107,7 @@ async function launchWorker(cfg: Config, database: Database, redisUrl: string, m
     concurrency: cfg.FRISTVAGT_WORKER_CONCURRENCY,
     staleSendingMs: cfg.FRISTVAGT_STALE_SENDING_MS,
     sweepEveryMs: cfg.FRISTVAGT_SWEEP_EVERY_MS,
+    retentionYears: cfg.FRISTVAGT_RETENTION_YEARS,
   });
 }
 

@@ -199,3 +199,9 @@ export async function readAudit(db: Executor, where: SQL | undefined, erasedAs: 
     return { id: r.id, at: r.at, actor: r.actor, action: r.action, entityType: r.entityType, entityId: r.entityId, before, after, erased: [...erased] };
   });
 }
+
+/** The newest entry's id and hash: an anchor to keep outside the database (logs, `audit verify` output). */
+export async function auditHead(db: Executor): Promise<{ id: number; hash: string } | undefined> {
+  const [last] = await db.select({ id: auditLog.id, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.id)).limit(1);
+  return last;
+}

@@ -106,14 +106,16 @@ async function anonymiseOne(db: Db, rec: ExpiredRecord, cutoff: Date, now: Date,
     for (const f of PERSONAL_FIELDS[rec.type].replace) {
       const old = (before as unknown as Record<string, unknown>)[f];
       set[f] = old === null || old === undefined ? null : ANONYMISED_TEXT;
-      if (typeof old === 'string' && old !== ANONYMISED_TEXT && old.trim().length > 0) replacedTexts.push(old.trim());
+      if (typeof old === 'string' && old !== ANONYMISED_TEXT && old.trim().length > 0) replacedTexts.push(old);
     }
     await tx.update(t).set(set).where(eq(t.id, rec.id));
-    // Explanations quote a postponement reason verbatim; statuses and dates are left as they are.
+    // Explanations quote a postponement reason verbatim, in parentheses; only that quote is
+    // replaced (a reason such as "a" must not take every "a" of the explanation with it).
+    // Statuses and dates are left as they are.
     for (const text of replacedTexts) {
       await tx
         .update(deadlines)
-        .set({ explanation: sql`replace(${deadlines.explanation}, ${text}, ${ANONYMISED_TEXT})` })
+        .set({ explanation: sql`replace(${deadlines.explanation}, ${`(${text})`}, ${`(${ANONYMISED_TEXT})`})` })
         .where(and(eq(deadlines.recordType, rec.type), eq(deadlines.recordId, rec.id)));
     }
     // The built-in mail catcher keeps copies of sent mail; the preliminary notice names the inmate and gives the CPR number.

@@ -45,10 +45,13 @@ export interface WorkerOptions {
   staleSendingMs?: number;
   /** Start the BullMQ scheduler and the change-feed listener (off in tests that drive sweeps by hand). */
   schedule?: boolean;
+  /** Whole years after closing before a record is anonymised (FRISTVAGT_RETENTION_YEARS). */
+  retentionYears?: number;
 }
 
 export interface WorkerDeps {
   send: SendDeps;
+  retentionYears: number;
   planAndEnqueue(type: RecordTypeName, id: string): Promise<PlanResult | undefined>;
   sweep(): Promise<SweepResult>;
 }
@@ -328,7 +331,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     return { leader: true, planned, recovered: recovered.length + annualRecovered, enqueued, annualPlanned };
   }
 
-  const deps: WorkerDeps = { send, planAndEnqueue, sweep };
+  const deps: WorkerDeps = { send, retentionYears: o.retentionYears ?? 5, planAndEnqueue, sweep };
   /** Processors still running: BullMQ's forced close hands their jobs back but does not stop them. */
   const active = new Set<Promise<unknown>>();
   const worker = new Worker(

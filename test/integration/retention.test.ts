@@ -2,7 +2,7 @@
  * Data retention on a real Postgres database with an injected clock: what is anonymised and when,
  * what stays, the audit entries, idempotence, the dry run, the job processor and the CLI listing.
  */
-import { and, asc, count, eq, like } from 'drizzle-orm';
+import { and, asc, count, desc, eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retentionRun } from '../../jobs/retention.js';
 import type { WorkerDeps } from '../../src/worker/runtime.js';
@@ -104,6 +104,8 @@ describe('retention', () => {
     expect(await deadlineShape(cell.type, cell.id)).toEqual(cellDeadlinesBefore);
     const explanations = await db.database.db.select({ e: deadlines.explanation }).from(deadlines).where(eq(deadlines.recordId, cell.id));
     expect(explanations.map((e) => e.e).join(' ')).not.toMatch(/Rigshospitalet|Testesen/);
+    // Only the quoted reason is replaced; the rest of the explanation reads as before.
+    expect(explanations.map((e) => e.e).join(' ')).toContain(`Samtalen er udsat (${ANONYMISED_TEXT})`);
     expect(await db.database.db.select().from(caughtMail)).toHaveLength(0);
 
     // The other records are untouched.
@@ -146,9 +148,12 @@ describe('retention', () => {
   });
 
   it('the retention.run job anonymises with the worker clock', async () => {
-    const deps = { send: { db: db.database.db, clock: () => new Date(NOW.getTime() + 2 * DAY), logger: createLogger({ level: 'silent' }) } } as unknown as WorkerDeps;
-    const result = (await retentionRun({ name: 'retention.run', data: {} } as never, deps)) as { anonymised: number; ids: string[] };
+    const deps = { retentionYears: 5, send: { db: db.database.db, clock: () => new Date(NOW.getTime() + 2 * DAY), logger: createLogger({ level: 'silent' }) } } as unknown as WorkerDeps;
+    const result = (await retentionRun({ name: 'retention.run', data: {} } as never, deps)) as { anonymised: number; ids: string[]; auditHead: { id: number; hash: string } };
     expect(result).toMatchObject({ anonymised: 1, ids: [ids['recent-incident']?.id] });
+    // The chain's head is reported (and logged) for keeping outside the database.
+    const [last] = await db.database.db.select().from(auditLog).orderBy(desc(auditLog.id)).limit(1);
+    expect(result.auditHead).toEqual({ id: last?.id, hash: last?.hash });
     await expect(retentionRun({ name: 'retention.run', data: { extra: 1 } } as never, deps)).rejects.toThrow();
     expect((await verifyAudit(db.database.db)).ok).toBe(true);
   });
