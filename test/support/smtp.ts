@@ -89,6 +89,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       });
     },
   });
+  // smtp-server re-emits a client's connection errors; a worker SIGKILLed mid-conversation resets
+  // its sockets (ECONNRESET), which must not become an uncaught exception of the test run.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = ((server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
   sink.url = `smtp://127.0.0.1:${port}`;
