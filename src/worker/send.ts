@@ -228,6 +228,8 @@ export async function sendNotification(deps: SendDeps, notificationId: string): 
 
 /** Rows still held by the claim that returned them (same id, still sending, same version). */
 function owned(rows: ReadonlyArray<Pick<NotificationRow, 'id' | 'version'>>): SQL {
+  // `or()` of nothing is no condition at all: it would match every row that is sending.
+  if (rows.length === 0) return sql`false`;
   return and(eq(notifications.status, 'sending'), or(...rows.map((r) => and(eq(notifications.id, r.id), eq(notifications.version, r.version))))) as SQL;
 }
 
