@@ -183,5 +183,8 @@ export async function planRecord(db: Db, ctx: PlanContext, type: RecordTypeName,
 export async function dueNotifications(db: Executor, until: Date, recordIds?: string[]) {
   const conds = [eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, until)];
   if (recordIds) conds.push(inArray(notifications.recordId, recordIds));
-  return db.select({ id: notifications.id, version: notifications.version, plannedAt: notifications.plannedAt }).from(notifications).where(and(...conds));
+  return db
+    .select({ id: notifications.id, version: notifications.version, plannedAt: notifications.plannedAt, attempts: notifications.attempts, lastError: notifications.lastError, updatedAt: notifications.updatedAt })
+    .from(notifications)
+    .where(and(...conds));
 }

@@ -154,15 +154,27 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     return 'add';
   }
 
-  async function enqueueDue(rows: Array<{ id: string; version: number; plannedAt: Date }>): Promise<number> {
+  /**
+   * When a row may be tried again: a transient failure released it (claim bumped its version, so
+   * its next job has a new id) and the sweep must not fire that job at once, past BullMQ's backoff.
+   */
+  const retryDelayMs = o.retryDelayMs ?? 2_000;
+  function notBefore(r: { plannedAt: Date; attempts: number; lastError: string | null; updatedAt: Date }): number {
+    if (r.attempts === 0 || r.lastError === null) return r.plannedAt.getTime();
+    const backoff = Math.min(retryDelayMs * 2 ** Math.min(r.attempts - 1, 20), 30 * 60_000);
+    return Math.max(r.plannedAt.getTime(), r.updatedAt.getTime() + backoff);
+  }
+
+  async function enqueueDue(rows: Array<{ id: string; version: number; plannedAt: Date; attempts: number; lastError: string | null; updatedAt: Date }>): Promise<number> {
     const now = o.clock().getTime();
     for (const r of rows) {
       const jobId = `send-${r.id}-${r.version}`;
-      if (r.plannedAt.getTime() <= now && (await reviveDue(jobId)) === 'promoted') continue;
+      const fireAt = notBefore(r);
+      if (fireAt <= now && (await reviveDue(jobId)) === 'promoted') continue;
       await enqueue(queue, 'notification.send', { notificationId: r.id }, {
         // Deterministic: adding it again (every sweep, after FLUSHALL) is a no-op while it waits.
         jobId,
-        delay: Math.max(0, r.plannedAt.getTime() - now),
+        delay: Math.max(0, fireAt - now),
         attempts: 10,
         backoff: { type: 'exponential', delay: o.retryDelayMs ?? 2_000, jitter: 0.5 },
         removeOnComplete: true,

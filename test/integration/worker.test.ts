@@ -412,4 +412,21 @@ describe('watchdog worker', () => {
     expect(mail.subject).toContain('XXXXXX-XXXX');
     expect(mail.subject + mail.text + mail.html).not.toContain('4321');
   });
+
+  it("keeps BullMQ's backoff after a transient failure instead of firing the row's next job at the sweep", async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-11-30T09:00:00+01:00');
+    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-G1', occurredAt: '2026-11-30T08:00:00+01:00' }, ADMIN);
+    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'force_use', f.id);
+    const r0 = (await rows(f.id)).find((n) => n.stage === 'force.report:reminder-0')!;
+    h.clock.now = r0.plannedAt;
+    // Seven attempts failed with a 451 just now; the next may go after 50 ms × 2⁶ (the harness's retry delay).
+    await h.db.database.db.update(notifications).set({ attempts: 7, lastError: 'SMTP 451: try again later', updatedAt: h.clock.now }).where(eq(notifications.id, r0.id));
+    await w.sweep();
+    const [row] = await rows(f.id).then((all) => all.filter((n) => n.id === r0.id));
+    const job = await w.queue.getJob(`send-${r0.id}-${row!.version}`);
+    expect(await job?.getState()).toBe('delayed');
+    expect(job?.opts.delay).toBe(3200);
+    await h.sink.waitFor(() => sentTo('vagt@kf.test', /W-G1/).length === 1);
+  });
 });
