@@ -23,6 +23,12 @@ export async function enqueue<N extends JobName>(queue: Queue, name: N, payload:
   await queue.add(name, data, opts);
 }
 
+/** Many jobs of one name in one round trip per chunk (addBulk); each payload is validated first. */
+export async function enqueueBulk<N extends JobName>(queue: Queue, name: N, jobs: ReadonlyArray<{ payload: JobPayload<N>; opts: JobsOptions }>, chunk = 500): Promise<void> {
+  const parsed = jobs.map((j) => ({ name, data: JOBS[name].parse(j.payload), opts: j.opts }));
+  for (let i = 0; i < parsed.length; i += chunk) await queue.addBulk(parsed.slice(i, i + chunk));
+}
+
 export function parsePayload<N extends JobName>(name: N, data: unknown): JobPayload<N> {
   return JOBS[name].parse(data) as JobPayload<N>;
 }

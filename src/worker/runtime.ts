@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import { and, asc, eq, gt, lt, lte, ne, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { PROCESSORS } from '../../jobs/index.js';
@@ -16,7 +16,7 @@ import type { Database } from '../db/client.js';
 import { actionPlans, forceUses, incidents, notifications, securityCellPlacements, settings, workerHeartbeats } from '../db/schema.js';
 import type { Mailer } from '../mail/transport.js';
 import { createRedis } from '../queue/connection.js';
-import { enqueue, isJobName, QUEUE_NAME } from '../queue/registry.js';
+import { enqueue, enqueueBulk, isJobName, QUEUE_NAME } from '../queue/registry.js';
 import type { RecordTypeName } from '../records/kinds.js';
 import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from './annual.js';
 import { dueNotifications, planRecord, type PlanResult } from './planner.js';
@@ -167,20 +167,27 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
 
   async function enqueueDue(rows: Array<{ id: string; version: number; plannedAt: Date; attempts: number; lastError: string | null; updatedAt: Date }>): Promise<number> {
     const now = o.clock().getTime();
+    const jobs: Array<{ payload: { notificationId: string }; opts: JobsOptions }> = [];
     for (const r of rows) {
       const jobId = `send-${r.id}-${r.version}`;
       const fireAt = notBefore(r);
+      // Only a row due now can have a job that needs more than adding (promote, replace); the
+      // rest go to Redis in bulk, one round trip per 500 instead of one per row.
       if (fireAt <= now && (await reviveDue(jobId)) === 'promoted') continue;
-      await enqueue(queue, 'notification.send', { notificationId: r.id }, {
-        // Deterministic: adding it again (every sweep, after FLUSHALL) is a no-op while it waits.
-        jobId,
-        delay: Math.max(0, fireAt - now),
-        attempts: 10,
-        backoff: { type: 'exponential', delay: o.retryDelayMs ?? 2_000, jitter: 0.5 },
-        removeOnComplete: true,
-        removeOnFail: 1000,
+      jobs.push({
+        payload: { notificationId: r.id },
+        opts: {
+          // Deterministic: adding it again (every sweep, after FLUSHALL) is a no-op while it waits.
+          jobId,
+          delay: Math.max(0, fireAt - now),
+          attempts: 10,
+          backoff: { type: 'exponential', delay: o.retryDelayMs ?? 2_000, jitter: 0.5 },
+          removeOnComplete: true,
+          removeOnFail: 1000,
+        },
       });
     }
+    await enqueueBulk(queue, 'notification.send', jobs);
     return rows.length;
   }
 
