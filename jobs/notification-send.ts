@@ -9,7 +9,7 @@ export const notificationSend: Processor = async (job, deps) => {
   try {
     return await sendNotification(deps.send, notificationId);
   } catch (err) {
-    // A template that cannot render will not on retry either; a mail that went out must not go again.
+    // A template that cannot render will not on retry either; a mail that went out is not re-sent at once.
     if (err instanceof TemplateError || err instanceof MarkSentError) throw new UnrecoverableError(err.message);
     throw err;
   }

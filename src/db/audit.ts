@@ -62,9 +62,20 @@ export function sealPersonal(entry: Pick<AuditEntry, 'before' | 'after' | 'perso
   return { before, after, personal };
 }
 
+/**
+ * How a personal value is stored: wrapped, because a bare jsonb string that looks like JSON ("42",
+ * "true", "[1]") comes back from the driver parsed (42, true, [1]) and would no longer match its digest.
+ */
+export function wrapPersonal(value: unknown): { v: unknown } | null {
+  return value === null || value === undefined ? null : { v: value };
+}
+function unwrapPersonal(stored: unknown): unknown {
+  return isObject(stored) && 'v' in stored ? stored['v'] : null;
+}
+
 export async function insertPersonal(tx: Executor, rows: Array<PersonalRow & { auditId: number }>): Promise<void> {
   for (let i = 0; i < rows.length; i += 1000) {
-    await tx.insert(auditPersonal).values(rows.slice(i, i + 1000).map((r) => ({ auditId: r.auditId, field: r.field, salt: r.salt, before: r.before, after: r.after })));
+    await tx.insert(auditPersonal).values(rows.slice(i, i + 1000).map((r) => ({ auditId: r.auditId, field: r.field, salt: r.salt, before: wrapPersonal(r.before), after: wrapPersonal(r.after) })));
   }
 }
 
@@ -141,7 +152,7 @@ export async function verifyAudit(db: Db, batchSize = 1000): Promise<VerifyResul
     const personal = await db.select().from(auditPersonal).where(and(gt(auditPersonal.auditId, first - 1), lte(auditPersonal.auditId, lastId)));
     for (const p of personal) {
       const entry = byId.get(p.auditId);
-      const ok = entry !== undefined && sideMatches(entry.before, p.field, p.salt, p.before) && sideMatches(entry.after, p.field, p.salt, p.after);
+      const ok = entry !== undefined && sideMatches(entry.before, p.field, p.salt, unwrapPersonal(p.before)) && sideMatches(entry.after, p.field, p.salt, unwrapPersonal(p.after));
       if (!ok) return { ok: false, checked, brokenAt: { id: p.auditId, reason: `personal data of the entry (field ${p.field}) does not match its digest (it was altered)` } };
     }
   }
@@ -174,7 +185,7 @@ export async function readAudit(db: Executor, where: SQL | undefined, erasedAs: 
   const byEntry = new Map<number, Map<string, PersonalRow>>();
   for (const p of personal) {
     const m = byEntry.get(p.auditId) ?? new Map<string, PersonalRow>();
-    m.set(p.field, p);
+    m.set(p.field, { field: p.field, salt: p.salt, before: unwrapPersonal(p.before), after: unwrapPersonal(p.after) });
     byEntry.set(p.auditId, m);
   }
   return rows.map((r) => {

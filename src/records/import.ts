@@ -28,7 +28,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { getTableColumns, getTableName, inArray, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, parseRecord, scrubCpr } from '../domain/index.js';
-import { appendAudit, entryHash, sealPersonal, type PersonalRow } from '../db/audit.js';
+import { appendAudit, entryHash, sealPersonal, wrapPersonal, type PersonalRow } from '../db/audit.js';
 import type { Executor } from '../db/client.js';
 import { auditLog, auditPersonal, deadlines, institutions, paroleDecisions, planEvaluations, planTransfers, staff } from '../db/schema.js';
 import { loadRulesInForce, type RulesInForce } from './calendar.js';
@@ -665,9 +665,8 @@ async function appendAuditBatch(tx: Executor, entries: AuditDraft[], now: Date):
     return row;
   });
   await insertJson(tx, auditLog, values);
-  // insertJson casts `r->>i` (text) to jsonb: a personal value must arrive as its JSON text.
-  const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
-  await insertJson(tx, auditPersonal, personal.map((p) => ({ auditId: p.auditId, field: p.field, salt: p.salt, before: json(p.before), after: json(p.after) })));
+  // Stored wrapped, as insertPersonal does; insertJson casts `r->>i` (text) to jsonb, which an object's JSON text survives.
+  await insertJson(tx, auditPersonal, personal.map((p) => ({ auditId: p.auditId, field: p.field, salt: p.salt, before: wrapPersonal(p.before), after: wrapPersonal(p.after) })));
 }
 
 /** Columns an insert leaves to the database: the key, and what the change-feed trigger stamps. */

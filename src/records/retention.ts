@@ -106,7 +106,8 @@ async function anonymiseOne(db: Db, rec: ExpiredRecord, cutoff: Date, now: Date,
     for (const f of PERSONAL_FIELDS[rec.type].replace) {
       const old = (before as unknown as Record<string, unknown>)[f];
       set[f] = old === null || old === undefined ? null : ANONYMISED_TEXT;
-      if (typeof old === 'string' && old !== ANONYMISED_TEXT && old.trim().length > 0) replacedTexts.push(old);
+      // Trimmed: the engine quotes the reason trimmed (and an integration may have written spaces).
+      if (typeof old === 'string' && old !== ANONYMISED_TEXT && old.trim().length > 0) replacedTexts.push(old.trim());
     }
     await tx.update(t).set(set).where(eq(t.id, rec.id));
     // Explanations quote a postponement reason verbatim, in parentheses; only that quote is

@@ -235,7 +235,9 @@ function owned(rows: ReadonlyArray<Pick<NotificationRow, 'id' | 'version'>>): SQ
 
 /**
  * The SMTP server accepted the mail and the row could not be marked `sent` (the database stalled,
- * say). Retrying the job would send the mail again, so this is not retried.
+ * say). Retrying the job would send the mail again at once, so the job is not retried; the row
+ * stays `sending`, and only after FRISTVAGT_STALE_SENDING_MS does recovery send it again, with
+ * the same Message-ID (a database down that long cannot record anything).
  */
 export class MarkSentError extends Error {
   readonly code = 'MARK_SENT_FAILED';
@@ -246,7 +248,7 @@ export class MarkSentError extends Error {
 }
 
 /**
- * Marks accepted mail as sent, retrying the write for about 25 s: a database hiccup between the
+ * Marks accepted mail as sent, retrying the write for about 12 s: a database hiccup between the
  * SMTP acceptance and this update must not turn into a second mail.
  */
 async function markSent(deps: SendDeps, where: SQL, messageId: string, ids: readonly string[]): Promise<void> {
@@ -259,7 +261,7 @@ async function markSent(deps: SendDeps, where: SQL, messageId: string, ids: read
   }
 }
 
-/** Retries a database write for about 25 s, then gives up with a MarkSentError (never retried by the queue). */
+/** Retries a database write for about 12 s (7 attempts), then gives up with a MarkSentError (never retried by the queue). */
 export async function retryWrite<T>(write: () => Promise<T>, failure: string, attempts = 7): Promise<T> {
   let lastError: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {

@@ -5,7 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAudit } from '../../src/db/audit.js';
+import { readAudit, verifyAudit } from '../../src/db/audit.js';
 import { computeDeadlines } from '../../src/domain/index.js';
 import { seedMasterData, startTestApp, type TestApp } from '../support/app.js';
 
@@ -285,6 +285,11 @@ describe.each(['pglite', 'postgres'] as const)('records API on %s', (driver) => 
   });
 
   it('keeps a hash-chained, append-only audit log that detects tampering', async () => {
+    // Text that looks like JSON stays text in the audit's personal values (the driver parses bare jsonb strings).
+    const looksLikeJson = await t.req('POST', '/api/incidents', { body: { institutionId: 'vestre', journalNumber: 'SM-JSON-1', kind: 'other_self_harm_behaviour', occurredAt: '2026-03-27T14:00:00+01:00', description: '42' } });
+    expect(looksLikeJson.status, JSON.stringify(looksLikeJson.json)).toBe(201);
+    const [entry] = await readAudit(t.db.database.db, sql`entity_id = ${looksLikeJson.json.id as string}`);
+    expect(entry?.after).toMatchObject({ description: '42' });
     const ok = await verifyAudit(t.db.database.db);
     expect(ok.ok).toBe(true);
     expect(ok.checked).toBeGreaterThan(10);
