@@ -439,6 +439,8 @@ export const annualOverviews = pgTable('annual_overviews', {
   lastError: text('last_error'),
   claimedAt: ts('claimed_at'),
   sentAt: ts('sent_at'),
+  /** When the area office's copy was accepted: a retry for a refused directorate does not copy the office again. */
+  officeCopySentAt: ts('office_copy_sent_at'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 }, (t) => [

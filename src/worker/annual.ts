@@ -141,17 +141,23 @@ export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Pr
     link: deps.publicUrl,
   });
   const messageId = overviewMessageId(claimed.id, deps.from);
-  // The area office gets a copy: it owns the duty, fristvagt only composes and sends the overview for it.
-  const to = [...new Set([claimed.recipient, area.officeEmail])];
+  // The area office gets a copy: it owns the duty, fristvagt only composes and sends the overview
+  // for it. Once the office has accepted its copy, a retry for the directorate leaves it out.
+  const copyOffice = claimed.officeCopySentAt === null && area.officeEmail !== claimed.recipient;
+  const to = copyOffice ? [claimed.recipient, area.officeEmail] : [claimed.recipient];
   try {
     const res = await deps.mailer.send({ messageId, from: deps.from, to, ...mail, attachments: [{ filename: csvName, content: annualOverviewCsv(summary), contentType: 'text/csv; charset=utf-8' }] });
+    if (copyOffice && res.accepted.includes(area.officeEmail)) {
+      await retryWrite(() => deps.db.update(annualOverviews).set({ officeCopySentAt: deps.clock() }).where(eq(annualOverviews.id, claimed.id)), `the area office's copy of annual overview ${messageId} was accepted but could not be recorded`);
+    } else if (copyOffice) {
+      deps.logger.warn({ overviewId: claimed.id, areaId: area.id }, "the area office's copy of the annual overview was refused");
+    }
     if (!res.accepted.includes(claimed.recipient)) {
       // nodemailer does not throw when only some recipients are refused: the directorate's own reply code decides.
       const code = res.rejectedCodes?.[claimed.recipient];
       const kind = code !== undefined && code < 500 ? 'MAIL_TRANSIENT' : 'MAIL_PERMANENT';
       throw new MailError(kind, `rejected${code === undefined ? '' : ` (SMTP ${code})`}: ${claimed.recipient}`, { responseCode: code });
     }
-    if (res.rejected.length > 0) deps.logger.warn({ overviewId: claimed.id, areaId: area.id, rejectedCopies: res.rejected.length }, "the area office's copy of the annual overview was refused; the directorate has it");
   } catch (err) {
     const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message, { cause: err });
     if (e.code === 'MAIL_PERMANENT') {

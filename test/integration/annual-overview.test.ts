@@ -100,5 +100,9 @@ describe('annual overview (§ 22), a greylisting directorate', () => {
     }
     expect(refusals).toBe(2);
     expect(await row()).toMatchObject({ status: 'sent', attempts: 2 });
+    // The office accepted its copy on the first attempt and is not copied again on the retry.
+    const overviews = h.sink.received.filter((m) => m.subject.startsWith('Årlig oversigt 2026'));
+    expect(overviews.flatMap((m) => m.to).filter((a) => a === 'omraade@kf.test')).toHaveLength(1);
+    expect((await row()).officeCopySentAt).not.toBeNull();
   });
 });

@@ -1,0 +1,1 @@
+ALTER TABLE "annual_overviews" ADD COLUMN "office_copy_sent_at" timestamp with time zone;
