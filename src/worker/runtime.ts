@@ -256,28 +256,38 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
    * The highest change_seq below which every change is committed or rolled back. change_seq is
    * drawn when a row is written, not when its transaction commits: a sweep that moved past a seq
    * still held by an open transaction (an import batch, an integration's long write) would never
-   * come back for it. Each seq is drawn by a transaction that already has its xid (see migration
-   * 0005), so a seq read before a snapshot belongs to a transaction that snapshot lists as running
-   * or that has finished. Settled at once when no writer is running (or the ones that were have
-   * finished a moment later); otherwise the previous sweep's reading settles once every
-   * transaction it saw has finished. Changes in between wait a sweep interval (the LISTEN feed
-   * plans them meanwhile).
+   * come back for it. Each seq is drawn by a transaction that already has its xid (migration 0005),
+   * so one that drew a seq up to the value read here and is still running is among the writing
+   * transactions of this database listed right after. None (or none left a moment later): settled.
+   * Otherwise the previous sweep's reading settles once every writer it saw has ended, and this
+   * reading waits for the next sweep (the LISTEN feed plans those changes meanwhile). Writers in
+   * other databases of the same server do not count.
    */
   async function settledSeq(now: Date): Promise<number> {
     const [seqRow] = rowsOf<{ s: string | number }>(await db.execute(sql`SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS s FROM record_change_seq`));
-    const [snap] = rowsOf<{ xmin: string; xmax: string; busy: boolean }>(
-      await db.execute(sql`SELECT pg_snapshot_xmin(s)::text AS xmin, pg_snapshot_xmax(s)::text AS xmax, EXISTS (SELECT 1 FROM pg_snapshot_xip(s)) AS busy FROM pg_current_snapshot() AS s`),
-    );
     const seq = Number(seqRow?.s ?? 0);
-    if (!snap || !snap.busy) return seq;
-    const xminNow = async (): Promise<bigint> => BigInt(rowsOf<{ x: string }>(await db.execute(sql`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x`))[0]?.x ?? '0');
-    if ((await xminNow()) >= BigInt(snap.xmax)) return seq;
-    // Writers still running: settle what the previous sweep saw, if its writers are done, and leave this reading for the next.
+    const writers = async (): Promise<Set<string>> =>
+      new Set(
+        rowsOf<{ x: string }>(
+          await db.execute(sql`
+            SELECT backend_xid::text AS x FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+            UNION SELECT transaction::text FROM pg_prepared_xacts WHERE database = current_database()`),
+        ).map((r) => r.x),
+      );
+    const seen = await writers();
+    if (seen.size === 0) return seq;
+    const still = await writers();
+    if (![...seen].some((x) => still.has(x))) return seq;
     const [prev] = await db.select().from(settings).where(eq(settings.key, PENDING_KEY));
-    const pending = prev?.value as { seq: number; xmax: string } | undefined;
+    const pending = prev?.value as { seq: number; xids: string[]; since: string } | undefined;
     const watermark = await readNumberSetting(WATERMARK_KEY);
-    const settledPrev = pending && (await xminNow()) >= BigInt(pending.xmax) ? pending.seq : watermark;
-    await writeSetting(PENDING_KEY, { seq, xmax: snap.xmax }, now);
+    const prevDone = pending !== undefined && Array.isArray(pending.xids) && !pending.xids.some((x) => still.has(x));
+    const settledPrev = prevDone ? pending.seq : watermark;
+    const since = pending && !prevDone && typeof pending.since === 'string' ? pending.since : now.toISOString();
+    if (now.getTime() - Date.parse(since) > Math.max(10 * sweepEveryMs, 10 * 60_000)) {
+      log.warn({ since, writers: still.size }, 'the change-feed catch-up is held back by a long-open writing transaction in this database; changes since then rely on LISTEN until it ends');
+    }
+    await writeSetting(PENDING_KEY, { seq, xids: [...still], since }, now);
     return Math.max(watermark, Math.min(settledPrev, seq));
   }
 
