@@ -39,6 +39,16 @@ describe('watchdog worker', () => {
     return h.db.database.db.select().from(notifications).where(eq(notifications.recordId, recordId));
   }
   const sentTo = (addr: string, subject: RegExp) => h.sink.received.filter((m) => m.to.includes(addr) && subject.test(m.subject));
+  /** Plans a record as the worker would, at the harness clock, without enqueueing anything. */
+  const plan = async (type: 'force_use' | 'incident', id: string): Promise<void> => {
+    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, type, id);
+  };
+  /** A use of force (report not filed) at `occurredAt`, planned now; its reminder-0 row. */
+  const forceWithReminder = async (journalNumber: string, occurredAt: string) => {
+    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber, occurredAt }, ADMIN);
+    await plan('force_use', f.id);
+    return { f, r0: (await rows(f.id)).find((n) => n.stage === 'force.report:reminder-0')! };
+  };
 
   it('alerts the area director at once and reminds, then a met deadline cancels its pending mails', async () => {
     const w = h.workers[0]!;
@@ -268,10 +278,8 @@ describe('watchdog worker', () => {
 
   it('takes over a row a dead worker left half-sent, and a clean stop hands the sweep over at once', async () => {
     h.clock.now = at('2026-11-02T09:00:00+01:00');
-    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-K1', occurredAt: '2026-11-02T08:00:00+01:00' }, ADMIN);
-    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'force_use', f.id);
     // Due Tue 03.11: reminder-0 at 08:00. A worker claimed it and died before it could finish.
-    const r0 = (await rows(f.id)).find((n) => n.stage === 'force.report:reminder-0')!;
+    const { f, r0 } = await forceWithReminder('W-K1', '2026-11-02T08:00:00+01:00');
     expect(r0.plannedAt.toISOString()).toBe('2026-11-03T07:00:00.000Z');
     const halfSent = (claimedAt: string) => h.db.database.db.update(notifications).set({ status: 'sending', claimedAt: at(claimedAt) }).where(eq(notifications.id, r0.id));
     h.clock.now = at('2026-11-03T08:20:00+01:00');
@@ -297,9 +305,7 @@ describe('watchdog worker', () => {
   it('records an accepted mail despite a database hiccup at the mark, instead of sending it again', async () => {
     const w = h.workers[0]!;
     h.clock.now = at('2026-11-09T09:00:00+01:00');
-    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-H1', occurredAt: '2026-11-09T08:00:00+01:00' }, ADMIN);
-    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'force_use', f.id);
-    const r0 = (await rows(f.id)).find((n) => n.stage === 'force.report:reminder-0')!;
+    const { f, r0 } = await forceWithReminder('W-H1', '2026-11-09T08:00:00+01:00');
     h.clock.now = r0.plannedAt;
     // The first attempt to mark it sent fails, as a database failover would make it.
     await h.db.database.db.execute(sql.raw(`
@@ -323,9 +329,7 @@ describe('watchdog worker', () => {
   it('replaces a finished job that holds the id of a row still due, so the row is sent after all', async () => {
     const w = h.workers[0]!;
     h.clock.now = at('2026-11-16T09:00:00+01:00');
-    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-J1', occurredAt: '2026-11-16T08:00:00+01:00' }, ADMIN);
-    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'force_use', f.id);
-    const r0 = (await rows(f.id)).find((n) => n.stage === 'force.report:reminder-0')!;
+    const { f, r0 } = await forceWithReminder('W-J1', '2026-11-16T08:00:00+01:00');
     // What ten failed attempts before the claim leave behind (Postgres down longer than the retries):
     // a failed job under the row's deterministic id, and the row still scheduled.
     const events = new QueueEvents(QUEUE_NAME, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: h.prefix });
@@ -407,7 +411,7 @@ describe('watchdog worker', () => {
     h.clock.now = at('2026-11-25T09:00:00+01:00');
     // The API refuses such a journal number; an integration writing the table directly may not.
     const [row] = rowsOf<{ id: string }>(await h.db.database.db.execute(sql`INSERT INTO force_uses (institution_id, journal_number, occurred_at) VALUES ('vestre', '010190-4321', '2026-11-25T08:00:00+01:00') RETURNING id`));
-    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'force_use', row!.id);
+    await plan('force_use', row!.id);
     const r0 = (await rows(row!.id)).find((n) => n.stage === 'force.report:reminder-0')!;
     h.clock.now = r0.plannedAt;
     expect(await sendNotification(w.deps.send, r0.id)).toBe('sent');
@@ -419,9 +423,7 @@ describe('watchdog worker', () => {
   it("keeps BullMQ's backoff after a transient failure instead of firing the row's next job at the sweep", async () => {
     const w = h.workers[0]!;
     h.clock.now = at('2026-11-30T09:00:00+01:00');
-    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-G1', occurredAt: '2026-11-30T08:00:00+01:00' }, ADMIN);
-    await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'force_use', f.id);
-    const r0 = (await rows(f.id)).find((n) => n.stage === 'force.report:reminder-0')!;
+    const { f, r0 } = await forceWithReminder('W-G1', '2026-11-30T08:00:00+01:00');
     h.clock.now = r0.plannedAt;
     // Seven attempts failed with a 451 just now; the next may go after 50 ms × 2⁶ (the harness's retry delay).
     await h.db.database.db.update(notifications).set({ attempts: 7, lastError: 'SMTP 451: try again later', updatedAt: h.clock.now }).where(eq(notifications.id, r0.id));
