@@ -145,13 +145,11 @@ export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Pr
   // for it. Once the office has accepted its copy, a retry for the directorate leaves it out.
   const copyOffice = claimed.officeCopySentAt === null && area.officeEmail !== claimed.recipient;
   const to = copyOffice ? [claimed.recipient, area.officeEmail] : [claimed.recipient];
+  let officeCopySentAt: Date | null = claimed.officeCopySentAt;
   try {
     const res = await deps.mailer.send({ messageId, from: deps.from, to, ...mail, attachments: [{ filename: csvName, content: annualOverviewCsv(summary), contentType: 'text/csv; charset=utf-8' }] });
-    if (copyOffice && res.accepted.includes(area.officeEmail)) {
-      await retryWrite(() => deps.db.update(annualOverviews).set({ officeCopySentAt: deps.clock() }).where(eq(annualOverviews.id, claimed.id)), `the area office's copy of annual overview ${messageId} was accepted but could not be recorded`);
-    } else if (copyOffice) {
-      deps.logger.warn({ overviewId: claimed.id, areaId: area.id }, "the area office's copy of the annual overview was refused");
-    }
+    if (copyOffice && res.accepted.includes(area.officeEmail)) officeCopySentAt = deps.clock();
+    else if (copyOffice) deps.logger.warn({ overviewId: claimed.id, areaId: area.id }, "the area office's copy of the annual overview was refused");
     if (!res.accepted.includes(claimed.recipient)) {
       // nodemailer does not throw when only some recipients are refused: the directorate's own reply code decides.
       const code = res.rejectedCodes?.[claimed.recipient];
@@ -165,11 +163,12 @@ export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Pr
       deps.logger.error({ overviewId: claimed.id, areaId: area.id, responseCode: e.responseCode }, 'annual overview permanently rejected');
       return 'failed';
     }
-    await release('scheduled', e.message);
+    // Back to scheduled, remembering an office copy that did go out so that the retry leaves it out.
+    await deps.db.update(annualOverviews).set({ status: 'scheduled', lastError: e.message, officeCopySentAt, updatedAt: deps.clock() }).where(and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending')));
     throw e;
   }
   // Accepted: a failure to record it must not send the overview again (same reasoning as markSent).
-  await retryWrite(() => deps.db.update(annualOverviews).set({ status: 'sent', messageId, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock() }).where(and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending'))), `annual overview ${messageId} was accepted by the SMTP server but could not be recorded as sent`);
+  await retryWrite(() => deps.db.update(annualOverviews).set({ status: 'sent', messageId, sentAt: deps.clock(), officeCopySentAt, lastError: null, updatedAt: deps.clock() }).where(and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending'))), `annual overview ${messageId} was accepted by the SMTP server but could not be recorded as sent`);
   deps.logger.info({ overviewId: claimed.id, areaId: area.id, year: claimed.year, incidents: summary.total, on: longDate(due, 'en') }, 'annual overview sent');
   return 'sent';
 }
