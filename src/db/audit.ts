@@ -9,7 +9,7 @@
  * from. The chain still verifies after erasure, and a value changed in place is still detected.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { and, asc, desc, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db, Executor } from './client.js';
 import { auditLog, auditPersonal } from './schema.js';
 
@@ -83,7 +83,7 @@ export async function insertPersonal(tx: Executor, rows: Array<PersonalRow & { a
 export async function erasePersonal(tx: Executor, entityType: string, entityId: string): Promise<number> {
   const gone = await tx
     .delete(auditPersonal)
-    .where(inArray(auditPersonal.auditId, tx.select({ id: auditLog.id }).from(auditLog).where(and(sql`${auditLog.entityType} = ${entityType}`, sql`${auditLog.entityId} = ${entityId}`))))
+    .where(inArray(auditPersonal.auditId, tx.select({ id: auditLog.id }).from(auditLog).where(and(eq(auditLog.entityType, entityType), eq(auditLog.entityId, entityId)))))
     .returning({ id: auditPersonal.auditId });
   return gone.length;
 }
@@ -149,7 +149,7 @@ export async function verifyAudit(db: Db, batchSize = 1000): Promise<VerifyResul
     // Erased personal data is fine; personal data that no longer matches its entry's digest is not.
     const first = rows[0]?.id ?? 0;
     const byId = new Map(rows.map((r) => [r.id, r]));
-    const personal = await db.select().from(auditPersonal).where(and(gt(auditPersonal.auditId, first - 1), lte(auditPersonal.auditId, lastId)));
+    const personal = await db.select().from(auditPersonal).where(and(gte(auditPersonal.auditId, first), lte(auditPersonal.auditId, lastId)));
     for (const p of personal) {
       const entry = byId.get(p.auditId);
       const ok = entry !== undefined && sideMatches(entry.before, p.field, p.salt, unwrapPersonal(p.before)) && sideMatches(entry.after, p.field, p.salt, unwrapPersonal(p.after));

@@ -109,6 +109,11 @@ export async function migrate(database: Database, opts: OpenOptions = {}): Promi
   }
 }
 
+/** The rows of a raw `db.execute`: postgres.js answers with an array, PGlite with `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
 export async function ping(db: Db): Promise<void> {
   await db.execute(sql`SELECT 1`);
 }

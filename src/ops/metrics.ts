@@ -6,7 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { collectDefaultMetrics, Gauge, Registry, type Metric } from 'prom-client';
-import type { Db } from '../db/client.js';
+import { rowsOf, type Db } from '../db/client.js';
 import { withTimeout, type OpsRedis } from './redis.js';
 
 /** Upper bounds (seconds) of the lateness buckets: from "on time" to "two days late". */
@@ -17,8 +17,7 @@ type Row = Record<string, unknown>;
 
 /** postgres.js answers with an array, PGlite with `{ rows }`. */
 async function query(db: Db, q: ReturnType<typeof sql>): Promise<Row[]> {
-  const res = (await db.execute(q)) as unknown;
-  return (Array.isArray(res) ? res : (res as { rows: Row[] }).rows) as Row[];
+  return rowsOf<Row>(await db.execute(q));
 }
 
 interface Sample {

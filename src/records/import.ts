@@ -29,7 +29,7 @@ import { getTableColumns, getTableName, inArray, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, parseRecord, scrubCpr } from '../domain/index.js';
 import { appendAudit, entryHash, sealPersonal, wrapPersonal, type PersonalRow } from '../db/audit.js';
-import type { Executor } from '../db/client.js';
+import { rowsOf, type Executor } from '../db/client.js';
 import { auditLog, auditPersonal, deadlines, institutions, paroleDecisions, planEvaluations, planTransfers, staff } from '../db/schema.js';
 import { loadRulesInForce, type RulesInForce } from './calendar.js';
 import { pgErrorInfo } from './errors.js';
@@ -577,9 +577,6 @@ function castType(sqlType: string): string {
   return ({ serial: 'integer', bigserial: 'bigint', smallserial: 'smallint' } as Record<string, string>)[sqlType] ?? sqlType;
 }
 
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
 
 /** Deadline rows exactly as materialiseDeadlines (service.ts) stores them for a new record. */
 function deadlineValues(kind: KindDescriptor, row: AnyRow, areaId: string, rules: RulesInForce, now: Date): Array<Record<string, unknown>> {

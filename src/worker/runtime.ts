@@ -9,10 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
-import { and, asc, eq, gt, lt, lte, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, lte, ne, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { PROCESSORS } from '../../jobs/index.js';
-import type { Database } from '../db/client.js';
+import { rowsOf, type Database } from '../db/client.js';
 import { actionPlans, forceUses, incidents, notifications, securityCellPlacements, settings, workerHeartbeats } from '../db/schema.js';
 import type { Mailer } from '../mail/transport.js';
 import { createRedis } from '../queue/connection.js';
@@ -20,7 +20,7 @@ import { enqueue, enqueueBulk, isJobName, QUEUE_NAME } from '../queue/registry.j
 import type { RecordTypeName } from '../records/kinds.js';
 import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from './annual.js';
 import { dueNotifications, planRecord, type PlanResult } from './planner.js';
-import type { SendDeps } from './send.js';
+import { staleSending, type SendDeps } from './send.js';
 import { loadRulesInForce } from '../records/calendar.js';
 import { loadWorkerSettings } from './settings.js';
 
@@ -84,12 +84,8 @@ const TABLES = [
 const LEASE_KEY = 'worker.lease';
 const WATERMARK_KEY = 'worker.watermark';
 const SETTINGS_STAMP_KEY = 'worker.settings-stamp';
-/** The change_seq and snapshot horizon of the last sweep that could not settle its catch-up at once. */
+/** The change_seq and the writing transactions seen by the last sweep that could not settle its catch-up at once. */
 const PENDING_KEY = 'worker.watermark-pending';
-
-function rowsOf<T>(res: unknown): T[] {
-  return (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as T[];
-}
 
 /** A loader whose result is reused for `ttlMs` (by the injected clock, so tests stay deterministic). */
 function cached<T>(load: () => Promise<T>, ttlMs: number, clock: () => Date): () => Promise<T> {
@@ -181,7 +177,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
           jobId,
           delay: Math.max(0, fireAt - now),
           attempts: 10,
-          backoff: { type: 'exponential', delay: o.retryDelayMs ?? 2_000, jitter: 0.5 },
+          backoff: { type: 'exponential', delay: retryDelayMs, jitter: 0.5 },
           removeOnComplete: true,
           removeOnFail: 1000,
         },
@@ -211,8 +207,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by
       WHERE (settings.value->>'until')::timestamptz < ${now.toISOString()}::timestamptz OR settings.value->>'owner' = ${id}
       RETURNING key`);
-    const list = Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows;
-    return list.length > 0;
+    return rowsOf(rows).length > 0;
   }
 
   async function readNumberSetting(key: string): Promise<number> {
@@ -263,7 +258,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
    * reading waits for the next sweep (the LISTEN feed plans those changes meanwhile). Writers in
    * other databases of the same server do not count.
    */
-  async function settledSeq(now: Date): Promise<number> {
+  async function settledSeq(now: Date, watermark: number): Promise<number> {
     const [seqRow] = rowsOf<{ s: string | number }>(await db.execute(sql`SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS s FROM record_change_seq`));
     const seq = Number(seqRow?.s ?? 0);
     const writers = async (): Promise<Set<string>> =>
@@ -280,7 +275,6 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     if (![...seen].some((x) => still.has(x))) return seq;
     const [prev] = await db.select().from(settings).where(eq(settings.key, PENDING_KEY));
     const pending = prev?.value as { seq: number; xids: string[]; since: string } | undefined;
-    const watermark = await readNumberSetting(WATERMARK_KEY);
     const prevDone = pending !== undefined && Array.isArray(pending.xids) && !pending.xids.some((x) => still.has(x));
     const settledPrev = prevDone ? pending.seq : watermark;
     const since = pending && !prevDone && typeof pending.since === 'string' ? pending.since : now.toISOString();
@@ -298,12 +292,12 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const stampRows = await db.select({ key: settings.key, updatedAt: settings.updatedAt }).from(settings);
     const stamp = stampRows.filter((r) => !r.key.startsWith('worker.')).map((r) => `${r.key}@${r.updatedAt.toISOString()}`).sort().join('|');
     const [stored] = await db.select().from(settings).where(eq(settings.key, SETTINGS_STAMP_KEY));
-    let watermark = await readNumberSetting(WATERMARK_KEY);
-    if (stored?.value !== stamp) watermark = 0;
+    const storedWatermark = await readNumberSetting(WATERMARK_KEY);
+    let watermark = stored?.value === stamp ? storedWatermark : 0;
 
     // Catch up on the change feed: every record changed since the watermark, in change order, up
     // to a change_seq that no running transaction can still commit below.
-    const settled = await settledSeq(now);
+    const settled = await settledSeq(now, storedWatermark);
     let planned = 0;
     for (;;) {
       const batch: Array<{ type: RecordTypeName; id: string; seq: number }> = [];
@@ -330,7 +324,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     // A worker that crashed mid-send left its row in `sending`: hand it back. Not the preliminary
     // notice: it is sent on a person's approval, and whether the interrupted one reached the
     // Ombudsman is for that person to check before approving again.
-    const stale = and(eq(notifications.status, 'sending'), lt(notifications.claimedAt, new Date(now.getTime() - staleSendingMs)));
+    const stale = staleSending(now, staleSendingMs);
     const recovered = await db
       .update(notifications)
       .set({ status: 'scheduled', lastError: 'recovered after an interrupted send', updatedAt: now })
@@ -352,7 +346,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
         jobId,
         delay: Math.max(0, a.plannedAt.getTime() - now.getTime()),
         attempts: 10,
-        backoff: { type: 'exponential', delay: o.retryDelayMs ?? 2_000, jitter: 0.5 },
+        backoff: { type: 'exponential', delay: retryDelayMs, jitter: 0.5 },
         removeOnComplete: true,
         removeOnFail: 1000,
       });

@@ -163,10 +163,15 @@ function digestEligible(n: Pick<NotificationRow, 'template' | 'recordType' | 'st
   return n.template === 'reminder' && n.recordType === 'action_plan' && !n.stage.endsWith(':no-owner');
 }
 
+/** Rows left `sending` longer than `staleMs`: their worker died mid-send (the sweep's recovery and a re-delivered job's claim both use this). */
+export function staleSending(now: Date, staleMs: number): SQL {
+  return and(eq(notifications.status, 'sending'), lt(notifications.claimedAt, new Date(now.getTime() - staleMs))) as SQL;
+}
+
 function claimableStatus(deps: Pick<SendDeps, 'staleSendingMs'>, now: Date): SQL {
   const scheduled = eq(notifications.status, 'scheduled');
   if (deps.staleSendingMs === undefined) return scheduled;
-  return or(scheduled, and(eq(notifications.status, 'sending'), lt(notifications.claimedAt, new Date(now.getTime() - deps.staleSendingMs)))) as SQL;
+  return or(scheduled, staleSending(now, deps.staleSendingMs)) as SQL;
 }
 
 export async function sendNotification(deps: SendDeps, notificationId: string): Promise<SendOutcome> {
