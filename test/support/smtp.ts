@@ -14,6 +14,8 @@ export interface ReceivedMail {
   secure: boolean;
   tlsProtocol: string | undefined;
   attachments: Array<{ filename: string; contentType: string; content: string }>;
+  /** Date.now() when the message was stored (before the server answers 250). */
+  receivedAt: number;
 }
 
 export interface SmtpSink {
@@ -23,6 +25,11 @@ export interface SmtpSink {
   refuseRcpt: ((address: string) => number | undefined) | undefined;
   /** Milliseconds the server takes to accept each message (to stretch a burst). */
   acceptDelayMs: number;
+  /** RCPT TO commands seen, refused ones included: how often the worker tried. */
+  attempts: number;
+  /** Stops listening and drops every open connection (an SMTP outage); `up()` listens again on the same port. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   waitFor(pred: (all: ReceivedMail[]) => boolean, timeoutMs?: number): Promise<ReceivedMail[]>;
   close(): Promise<void>;
 }
@@ -35,6 +42,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     received,
     refuseRcpt: undefined,
     acceptDelayMs: 0,
+    attempts: 0,
+    down: () => stopServer(),
+    up: () => listen(),
     waitFor(pred, timeoutMs = 15_000) {
       if (pred(received)) return Promise.resolve(received);
       return new Promise((resolve, reject) => {
@@ -52,48 +62,75 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         events.on('mail', check);
       });
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => stopServer(),
   };
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH'],
-    logger: false,
-    onRcptTo(address: SMTPServerAddress, _session: SMTPServerSession, cb: (err?: Error | null) => void) {
-      const code = sink.refuseRcpt?.(address.address);
-      if (code) {
-        const err = Object.assign(new Error(code >= 500 ? 'mailbox unavailable' : 'try again later'), { responseCode: code });
-        cb(err);
-        return;
-      }
-      cb();
-    },
-    onData(stream, session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        void simpleParser(Buffer.concat(chunks)).then((parsed) => {
-          received.push({
-            to: session.envelope.rcptTo.map((r) => r.address),
-            subject: parsed.subject ?? '',
-            messageId: parsed.messageId ?? '',
-            text: parsed.text ?? '',
-            html: typeof parsed.html === 'string' ? parsed.html : '',
-            secure: session.secure,
-            tlsProtocol: (session as unknown as { tlsOptions?: { version?: string } }).tlsOptions?.version,
-            attachments: parsed.attachments.map((a) => ({ filename: a.filename ?? '', contentType: a.contentType, content: a.content.toString('utf8') })),
-          });
-          events.emit('mail');
-          if (sink.acceptDelayMs > 0) setTimeout(() => cb(), sink.acceptDelayMs);
-          else cb();
-        }, cb);
-      });
-    },
-  });
-  // smtp-server re-emits a client's connection errors; a worker SIGKILLed mid-conversation resets
-  // its sockets (ECONNRESET), which must not become an uncaught exception of the test run.
-  server.on('error', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = ((server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+  let port = 0;
+  let server: SMTPServer;
+  const sockets = new Set<import('node:net').Socket>();
+  const stopServer = (): Promise<void> =>
+    new Promise((resolve) => {
+      const inner = (server as unknown as { server: import('node:net').Server }).server;
+      inner.close(() => resolve());
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    });
+  const listen = async (): Promise<void> => {
+    server = createServer();
+    const inner = (server as unknown as { server: import('node:net').Server }).server;
+    inner.on('connection', (s: import('node:net').Socket) => {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      inner.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    port = (inner.address() as AddressInfo).port;
+  };
+  const createServer = (): SMTPServer => {
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['AUTH'],
+      logger: false,
+      onRcptTo(address: SMTPServerAddress, _session: SMTPServerSession, cb: (err?: Error | null) => void) {
+        sink.attempts++;
+        const code = sink.refuseRcpt?.(address.address);
+        if (code) {
+          const err = Object.assign(new Error(code >= 500 ? 'mailbox unavailable' : 'try again later'), { responseCode: code });
+          cb(err);
+          return;
+        }
+        cb();
+      },
+      onData(stream, session, cb) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          void simpleParser(Buffer.concat(chunks)).then((parsed) => {
+            received.push({
+              to: session.envelope.rcptTo.map((r) => r.address),
+              subject: parsed.subject ?? '',
+              messageId: parsed.messageId ?? '',
+              text: parsed.text ?? '',
+              html: typeof parsed.html === 'string' ? parsed.html : '',
+              secure: session.secure,
+              tlsProtocol: (session as unknown as { tlsOptions?: { version?: string } }).tlsOptions?.version,
+              attachments: parsed.attachments.map((a) => ({ filename: a.filename ?? '', contentType: a.contentType, content: a.content.toString('utf8') })),
+              receivedAt: Date.now(),
+            });
+            events.emit('mail');
+            if (sink.acceptDelayMs > 0) setTimeout(() => cb(), sink.acceptDelayMs);
+            else cb();
+          }, cb);
+        });
+      },
+    });
+    // smtp-server re-emits a client's connection errors; a worker SIGKILLed mid-conversation resets
+    // its sockets (ECONNRESET), which must not become an uncaught exception of the test run.
+    server.on('error', () => undefined);
+    return server;
+  };
+  await listen();
   sink.url = `smtp://127.0.0.1:${port}`;
   return sink;
 }
