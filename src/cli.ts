@@ -4,6 +4,7 @@
  * maps errors to exit codes (2 = bad input or usage, 1 = anything else).
  */
 import { deadlinesCommand, defaultDeadlinesDeps } from './cli/deadlines.js';
+import { setLockCommand } from './db/data-dir-lock.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './cli/io.js';
 
 const USAGE = `Usage: fristvagt <command> [options]
@@ -39,6 +40,8 @@ Commands:
 
 type Command = (argv: string[]) => Promise<string>;
 
+const SUBCOMMANDS = new Set(['token', 'audit', 'config']);
+
 const commands: Record<string, Command> = {
   deadlines: (argv) => deadlinesCommand(argv, defaultDeadlinesDeps()),
   rules: async (argv) => (await import('./cli/rules.js')).rulesCommand(argv),
@@ -65,6 +68,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`fristvagt: unknown command "${name}"\n${USAGE}`);
     return EXIT_USAGE;
   }
+  // What a second process refused on the same FRISTVAGT_DATA_DIR is told: `start`, `token create`, …
+  // (a sub-command word only, never an argument such as a file name).
+  setLockCommand(SUBCOMMANDS.has(name) && rest[0] && /^[a-z]+$/.test(rest[0]) ? `${name} ${rest[0]}` : name);
   try {
     const out = await command(rest);
     if (out) process.stdout.write(out.endsWith('\n') ? out : `${out}\n`);

@@ -4,8 +4,12 @@ import { migrate, openDatabase, type Database } from './db/client.js';
 import { createCatcherMailer, createSmtpMailer, type Mailer } from './mail/transport.js';
 import type { ServiceContext } from './records/service.js';
 
-export async function openConfiguredDatabase(config: Config, opts: { migrate?: boolean } = {}): Promise<Database> {
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.FRISTVAGT_DATA_DIR });
+/**
+ * On PGlite this takes FRISTVAGT_DATA_DIR's lock (src/db/data-dir-lock.ts) and throws
+ * DataDirInUseError when another process holds it; `lockDataDir` takes it on Postgres too.
+ */
+export async function openConfiguredDatabase(config: Config, opts: { migrate?: boolean; lockDataDir?: boolean } = {}): Promise<Database> {
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.FRISTVAGT_DATA_DIR, lockDataDir: opts.lockDataDir ?? false });
   if (opts.migrate ?? config.FRISTVAGT_MIGRATE_ON_START) {
     try {
       await migrate(database, { databaseUrl: config.DATABASE_URL });

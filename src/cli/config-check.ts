@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import { lockHolder } from '../db/data-dir-lock.js';
 import { createSmtpMailer } from '../mail/transport.js';
 import { UsageError } from './io.js';
 
@@ -87,6 +88,20 @@ export function checkPglite(dataDir: string): CheckStatus {
   }
 }
 
+/**
+ * checkPglite, plus who holds the directory: a running `start` or `api` owns it, and that is its
+ * normal state, so it stays `ok` (this command takes no lock and opens nothing). Other commands on
+ * the same directory are refused while it runs.
+ */
+export async function checkDataDir(dataDir: string): Promise<CheckStatus> {
+  const status = checkPglite(dataDir);
+  if (status.state !== 'ok') return status;
+  const holder = await lockHolder(dataDir).catch(() => undefined);
+  if (holder === undefined) return status;
+  const who = holder === 'unknown' ? 'another fristvagt process' : `fristvagt process ${holder.pid} (${holder.command})`;
+  return { state: 'ok', detail: `${status.detail ?? ''}; in use by ${who}` };
+}
+
 export async function checkRedis(url: string): Promise<CheckStatus> {
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: TIMEOUT_S * 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   // ioredis rejects connect() with "Connection is closed."; the cause arrives as an 'error' event.
@@ -143,7 +158,7 @@ export async function configCommand(argv: string[]): Promise<string> {
   const lines: CheckLine[] = [{ name: 'environment', status: { state: 'ok' } }];
   lines.push(cfg.DATABASE_URL
     ? { name: 'postgres', target: safeTarget(cfg.DATABASE_URL), status: await checkPostgres(cfg.DATABASE_URL) }
-    : { name: 'pglite', target: cfg.FRISTVAGT_DATA_DIR, status: checkPglite(cfg.FRISTVAGT_DATA_DIR) });
+    : { name: 'pglite', target: cfg.FRISTVAGT_DATA_DIR, status: await checkDataDir(cfg.FRISTVAGT_DATA_DIR) });
   lines.push(cfg.REDIS_URL
     ? { name: 'redis', target: safeTarget(cfg.REDIS_URL), status: await checkRedis(cfg.REDIS_URL) }
     : { name: 'redis', status: { state: 'not configured', detail: '`fristvagt start` runs a private redis-server; `fristvagt worker` needs REDIS_URL' } });

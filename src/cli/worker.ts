@@ -159,7 +159,8 @@ function banner(url: string, demo: { token: string; summary: DemoSummary } | und
   } else if (cfg.FRISTVAGT_ADMIN_TOKEN) {
     lines.push('  Log ind med FRISTVAGT_ADMIN_TOKEN.');
   } else {
-    lines.push('  Opret et token: npx fristvagt token create --role admin');
+    // PGlite's directory belongs to this process while it runs: `token create` would be refused.
+    lines.push(cfg.DATABASE_URL ? '  Opret et token: npx fristvagt token create --role admin' : '  Opret et token: stop fristvagt, kør npx fristvagt token create --role admin og start igen (eller sæt FRISTVAGT_ADMIN_TOKEN).');
   }
   lines.push('  Stop: Ctrl+C (SIGINT) eller SIGTERM.', '');
   return lines.join('\n');
@@ -175,7 +176,8 @@ export async function startCommand(argv: string[]): Promise<string> {
   const cfg = config();
   const log = createLogger({ level: cfg.LOG_LEVEL });
   const signalled = onSignal(log);
-  const database = await openConfiguredDatabase(cfg);
+  // Takes FRISTVAGT_DATA_DIR's lock (also on Postgres when the private Redis lives there) before that Redis starts.
+  const database = await openConfiguredDatabase(cfg, { lockDataDir: !cfg.REDIS_URL });
   const privateRedis = cfg.REDIS_URL ? undefined : await startPrivateRedis(cfg.FRISTVAGT_DATA_DIR, log);
   const redisUrl = cfg.REDIS_URL ?? (privateRedis as { url: string }).url;
   const mailer = mailerFor(cfg, database);

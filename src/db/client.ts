@@ -13,6 +13,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { packageRoot } from '../paths.js';
+import { lockDataDir } from './data-dir-lock.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -47,34 +48,59 @@ export interface OpenOptions {
   /** Postgres schema to use (tests give each file its own). */
   searchPath?: string;
   maxConnections?: number;
+  /**
+   * Take the data directory's lock (data-dir-lock.ts) also on Postgres, because the caller keeps
+   * other state there (`start`'s private redis-server). PGlite on a directory always takes it.
+   */
+  lockDataDir?: boolean;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  if (opts.databaseUrl) {
-    const connection: Record<string, string> = {};
-    if (opts.searchPath) connection['search_path'] = opts.searchPath;
-    const client = postgres(opts.databaseUrl, {
-      max: opts.maxConnections ?? 10,
-      onnotice: () => undefined,
-      connection,
-    });
-    const db = drizzlePostgres(client, { schema }) as unknown as Db;
-    return {
-      db,
-      driver: 'postgres',
-      async listen(channel, onPayload) {
-        const sub = await client.listen(channel, onPayload);
-        return () => sub.unlisten();
-      },
-      close: () => client.end({ timeout: 5 }),
-    };
-  }
   const dataDir = opts.dataDir ?? './data';
-  let target = dataDir;
-  if (!dataDir.startsWith('memory://')) {
-    target = resolve(dataDir, 'pglite');
-    mkdirSync(target, { recursive: true });
+  const onDisk = !opts.databaseUrl && !dataDir.startsWith('memory://');
+  // Before anything touches the directory: a second process is refused here, at once.
+  const lock = onDisk || (opts.databaseUrl && opts.lockDataDir) ? await lockDataDir(dataDir) : undefined;
+  try {
+    const database = opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : await openPglite(onDisk ? resolve(dataDir, 'pglite') : dataDir);
+    if (!lock) return database;
+    return {
+      ...database,
+      async close() {
+        try {
+          await database.close();
+        } finally {
+          await lock.release();
+        }
+      },
+    };
+  } catch (err) {
+    await lock?.release();
+    throw err;
   }
+}
+
+function openPostgres(url: string, opts: OpenOptions): Database {
+  const connection: Record<string, string> = {};
+  if (opts.searchPath) connection['search_path'] = opts.searchPath;
+  const client = postgres(url, {
+    max: opts.maxConnections ?? 10,
+    onnotice: () => undefined,
+    connection,
+  });
+  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  return {
+    db,
+    driver: 'postgres',
+    async listen(channel, onPayload) {
+      const sub = await client.listen(channel, onPayload);
+      return () => sub.unlisten();
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(target: string): Promise<Database> {
+  if (!target.startsWith('memory://')) mkdirSync(target, { recursive: true });
   const client = await PGlite.create(target);
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
