@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildServer } from '../api/server.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { auditHead, verifyAudit } from '../db/audit.js';
+import { auditHead, formatIdRanges, verifyAudit } from '../db/audit.js';
 import { createLogger } from '../logger.js';
 import { ServiceError } from '../records/errors.js';
 import { revokeToken, createToken } from '../records/tokens.js';
@@ -103,11 +103,16 @@ export async function auditCommand(argv: string[]): Promise<string> {
     const res = await verifyAudit(db.db);
     if (!res.ok) {
       process.exitCode = 1;
-      return `audit chain BROKEN at entry ${res.brokenAt?.id ?? '?'}: ${res.brokenAt?.reason ?? ''} (${res.checked} entries verified before it)`;
+      const where = res.brokenAt?.id ? ` at entry ${res.brokenAt.id}` : '';
+      return `audit chain BROKEN${where}: ${res.brokenAt?.reason ?? ''}${res.duplicates ? '' : ` (${res.checked} entries verified before it)`}`;
     }
     const head = await auditHead(db.db);
+    // Ids only: which numbers went unused says nothing about anyone.
+    const gaps = res.unusedIds
+      ? `; ${res.unusedIds} unused id${res.unusedIds > 1 ? 's' : ''} (${formatIdRanges(res.idGaps ?? [], (res.idGaps?.length ?? 0) >= 20)}): rolled-back transactions or a crash, the chain links across them`
+      : '';
     // The head is worth writing down elsewhere: a later run that prints a different hash for the same id means the chain was rewritten.
-    return `audit chain ok: ${res.checked} entries verified${head ? `; head #${head.id} ${head.hash}` : ''}`;
+    return `audit chain ok: ${res.checked} entries verified${head ? `; head #${head.id} ${head.hash}` : ''}${gaps}`;
   } finally {
     await db.close();
   }

@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gt, gte, inArray, lte, sql, type SQL } from 'drizzle-orm';
-import type { Db, Executor } from './client.js';
+import { rowsOf, type Db, type Executor } from './client.js';
 import { auditLog, auditPersonal } from './schema.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -127,24 +127,100 @@ export async function appendAudit(tx: Executor, entry: AuditEntry, now: Date): P
 export interface VerifyResult {
   ok: boolean;
   checked: number;
-  /** The first row whose stored hashes do not match, and why. */
+  /** The first row whose stored hashes do not match, and why (id 0: the table as a whole). */
   brokenAt?: { id: number; reason: string };
+  /** Ids stored more than once, as ranges (at most the first 20): never legitimate. */
+  duplicates?: IdRange[];
+  /** How many ids are stored more than once. */
+  duplicateIds?: number;
+  /**
+   * Unused ids between entries whose hashes still link up: sequence numbers of rolled-back
+   * transactions or lost in a crash, not missing entries (at most the first 20 ranges).
+   */
+  idGaps?: IdRange[];
+  /** How many ids the gaps span in all. */
+  unusedIds?: number;
 }
 
+export interface IdRange {
+  from: number;
+  to: number;
+}
+
+const LISTED = 20;
+
+/** `#4, #7–#9, …`: ids only, nothing of an entry's contents. */
+export function formatIdRanges(ranges: readonly IdRange[], more = false): string {
+  return `${ranges.map((r) => (r.from === r.to ? `#${r.from}` : `#${r.from}–#${r.to}`)).join(', ')}${more ? ', …' : ''}`;
+}
+
+/**
+ * Counts the table's rows and finds ids stored twice, reading the table itself rather than the
+ * primary-key index. Two processes on one PGlite directory left rows the index does not list
+ * (issue 9): an id-ordered walk over the index then sees one consistent chain and says ok.
+ */
+async function census(db: Db): Promise<{ rows: number; maxId: number; duplicates: IdRange[]; duplicateCount: number }> {
+  return db.transaction(async (tx) => {
+    for (const setting of ['enable_indexscan', 'enable_indexonlyscan', 'enable_bitmapscan']) await tx.execute(sql.raw(`SET LOCAL ${setting} = off`));
+    await tx.execute(sql`SET LOCAL enable_seqscan = on`);
+    const [row] = rowsOf<{ rows: unknown; max_id: unknown; dup_count: unknown; dups: unknown }>(await tx.execute(sql`
+      WITH g AS (SELECT id, count(*) AS c FROM audit_log GROUP BY id)
+      SELECT coalesce(sum(c), 0)::bigint::text AS rows, coalesce(max(id), 0)::text AS max_id, (count(*) FILTER (WHERE c > 1))::text AS dup_count,
+        (SELECT string_agg(r, ',' ORDER BY lo) FROM (
+          SELECT min(id) AS lo, min(id)::text || '-' || max(id)::text AS r FROM (SELECT id, id - row_number() OVER (ORDER BY id) AS run FROM g WHERE c > 1) d
+          GROUP BY run ORDER BY lo LIMIT ${LISTED}) runs) AS dups
+      FROM g`));
+    const dups = typeof row?.dups === 'string' && row.dups ? row.dups.split(',').map((r) => ({ from: Number(r.split('-')[0]), to: Number(r.split('-')[1]) })) : [];
+    return { rows: Number(row?.rows ?? 0), maxId: Number(row?.max_id ?? 0), duplicates: dups, duplicateCount: Number(row?.dup_count ?? 0) };
+  });
+}
+
+/**
+ * Walks the chain in id order: each entry's prev_hash must be the previous entry's hash and its
+ * hash must match its contents. Before that, a census of the table itself: an id stored twice, or
+ * a row the id-ordered walk cannot reach, is a break too. Unused ids between linked entries are
+ * reported, not a break (a rolled-back transaction or a crash consumes sequence numbers);
+ * entries removed from the middle break the link and are named as missing ids.
+ */
 export async function verifyAudit(db: Db, batchSize = 1000): Promise<VerifyResult> {
+  const table = await census(db);
+  if (table.duplicateCount > 0) {
+    return {
+      ok: false,
+      checked: 0,
+      duplicates: table.duplicates,
+      duplicateIds: table.duplicateCount,
+      brokenAt: { id: table.duplicates[0]?.from ?? 0, reason: `${table.duplicateCount} id${table.duplicateCount > 1 ? 's' : ''} stored more than once: ${formatIdRanges(table.duplicates, table.duplicates.length >= LISTED)} (two processes wrote the log at once, e.g. one FRISTVAGT_DATA_DIR opened twice, or rows were copied in)` },
+    };
+  }
   let prev = GENESIS_HASH;
   let lastId = 0;
   let checked = 0;
+  let reachable = 0;
+  const idGaps: IdRange[] = [];
+  let unusedIds = 0;
+  const result = (extra: Partial<VerifyResult> = {}): VerifyResult => ({ ok: true, checked, ...(unusedIds > 0 ? { idGaps, unusedIds } : {}), ...extra });
   for (;;) {
     const rows = await db.select().from(auditLog).where(gt(auditLog.id, lastId)).orderBy(asc(auditLog.id)).limit(batchSize);
-    if (rows.length === 0) return { ok: true, checked };
+    if (rows.length === 0) break;
     for (const row of rows) {
-      if (row.prevHash !== prev) return { ok: false, checked, brokenAt: { id: row.id, reason: 'prev_hash does not match the previous entry (a row was changed, removed or inserted)' } };
+      const gap = row.id > lastId + 1 ? { from: lastId + 1, to: row.id - 1 } : undefined;
+      if (row.prevHash !== prev) {
+        const reason = gap
+          ? `entries are missing: no ${formatIdRanges([gap])}, and this entry's prev_hash does not match ${lastId > 0 ? `entry #${lastId}` : 'the start of the chain'} (entries were removed)`
+          : 'prev_hash does not match the previous entry (a row was changed, removed or inserted)';
+        return result({ ok: false, brokenAt: { id: row.id, reason } });
+      }
       const expected = entryHash(prev, { at: row.at, actor: row.actor, action: row.action, entityType: row.entityType, entityId: row.entityId, before: row.before, after: row.after });
-      if (expected !== row.hash) return { ok: false, checked, brokenAt: { id: row.id, reason: 'hash does not match the entry contents (the row was altered)' } };
+      if (expected !== row.hash) return result({ ok: false, brokenAt: { id: row.id, reason: 'hash does not match the entry contents (the row was altered)' } });
+      if (gap) {
+        unusedIds += gap.to - gap.from + 1;
+        if (idGaps.length < LISTED) idGaps.push(gap);
+      }
       prev = row.hash;
       lastId = row.id;
       checked++;
+      if (row.id <= table.maxId) reachable++;
     }
     // Erased personal data is fine; personal data that no longer matches its entry's digest is not.
     const first = rows[0]?.id ?? 0;
@@ -153,9 +229,14 @@ export async function verifyAudit(db: Db, batchSize = 1000): Promise<VerifyResul
     for (const p of personal) {
       const entry = byId.get(p.auditId);
       const ok = entry !== undefined && sideMatches(entry.before, p.field, p.salt, unwrapPersonal(p.before)) && sideMatches(entry.after, p.field, p.salt, unwrapPersonal(p.after));
-      if (!ok) return { ok: false, checked, brokenAt: { id: p.auditId, reason: `personal data of the entry (field ${p.field}) does not match its digest (it was altered)` } };
+      if (!ok) return result({ ok: false, brokenAt: { id: p.auditId, reason: `personal data of the entry (field ${p.field}) does not match its digest (it was altered)` } });
     }
   }
+  // Entries appended while this ran have ids above the census's; up to there, every row must have been reached.
+  if (reachable !== table.rows) {
+    return result({ ok: false, brokenAt: { id: 0, reason: `the table holds ${table.rows} entries up to #${table.maxId}, the id-ordered walk reached ${reachable} (the primary-key index and the table disagree)` } });
+  }
+  return result();
 }
 
 function sideMatches(view: unknown, field: string, salt: string, value: unknown): boolean {
