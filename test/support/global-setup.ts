@@ -11,6 +11,9 @@ import { migrate, openDatabase } from '../../src/db/client.js';
 const STALE_AFTER_S = 3 * 3600;
 
 export default async function setup(): Promise<() => Promise<void>> {
+  // The integration and fault projects both name this setup; vitest runs it once per project, in
+  // one process. The first call builds and migrates, a second one finds it done.
+  if (process.env['FRISTVAGT_TEST_SETUP_DONE'] === '1') return async () => undefined;
   const root = join(import.meta.dirname, '../..');
   // The stamp reaches the test workers through the environment; db.ts names every database with it.
   process.env['FRISTVAGT_TEST_RUN'] ??= `${Math.floor(Date.now() / 1000)}_${process.pid}`;
@@ -41,6 +44,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   } finally {
     await database.close();
   }
+  process.env['FRISTVAGT_TEST_SETUP_DONE'] = '1';
   return async () => {
     const a = postgres(ADMIN_URL, { max: 1, onnotice: () => undefined });
     try {
