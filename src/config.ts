@@ -32,8 +32,12 @@ export const configSchema = z.object({
   /** A notification left in `sending` longer than this (a crashed worker) is sent again. */
   FRISTVAGT_STALE_SENDING_MS: z.coerce.number().int().min(1000).default(300_000),
   FRISTVAGT_SWEEP_EVERY_MS: z.coerce.number().int().min(1000).default(60_000),
-  /** Grace period for active jobs on SIGTERM before they are handed back. */
-  FRISTVAGT_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20_000),
+  /**
+   * The whole stop, from the first SIGTERM/SIGINT to the exit, whatever Redis, Postgres or SMTP do.
+   * Active jobs get what is left of it after a reserve for closing connections; what does not finish
+   * in time is abandoned and named in the log (src/lifecycle.ts).
+   */
+  FRISTVAGT_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(5_000).max(600_000).default(10_000),
   /** Accepted as an admin bearer token (automation and tests). At least 24 characters. */
   FRISTVAGT_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   /** Bearer token a Prometheus scraper sends to GET /metrics (admin tokens are accepted too). At least 24 characters. */

@@ -9,7 +9,8 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { createLogger } from '../logger.js';
 import type { Mailer } from '../mail/transport.js';
-import { createRedis, redisWarnings } from '../queue/connection.js';
+import { Lifecycle, within, type PartStop } from '../lifecycle.js';
+import { probeRedis } from '../queue/connection.js';
 import { and, eq, isNull } from 'drizzle-orm';
 import { apiTokens } from '../db/schema.js';
 import { seedDemo, type DemoSummary } from '../records/demo.js';
@@ -28,8 +29,28 @@ function config(): Config {
 }
 
 
+/**
+ * How the private redis-server is tied to this process. It runs in a session of its own (detached),
+ * so a Ctrl+C in the terminal, which signals the whole foreground process group, reaches only this
+ * process, and the worker can still close against a live Redis before it stops the server itself.
+ * `setpriv --pdeathsig TERM` (util-linux, part of every Debian) has the kernel send the server SIGTERM
+ * when this process dies, SIGKILL included, so it never outlives it.
+ */
+function privateRedisCommand(args: string[], log: Logger): { command: string; args: string[] } {
+  const probe = spawnSync('setpriv', ['--help'], { encoding: 'utf8' });
+  if (!probe.error && probe.status === 0 && probe.stdout.includes('--pdeathsig')) return { command: 'setpriv', args: ['--pdeathsig', 'TERM', '--', 'redis-server', ...args] };
+  log.warn('setpriv (util-linux) with --pdeathsig is not available: the private redis-server may outlive this process if it is killed with SIGKILL');
+  return { command: 'redis-server', args };
+}
+
+interface PrivateRedis {
+  url: string;
+  /** SIGTERM (it writes its AOF and exits); SIGKILL if it has not exited within `timeoutMs`. */
+  stop(timeoutMs: number): Promise<string[]>;
+}
+
 /** A private redis-server on a unix socket under the data dir, for `start` without REDIS_URL. */
-async function startPrivateRedis(dataDir: string, log: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+async function startPrivateRedis(dataDir: string, log: Logger): Promise<PrivateRedis> {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     throw new UsageError('REDIS_URL is not set and redis-server is not installed: install it (Debian: apt-get install redis-server) or set REDIS_URL');
@@ -39,61 +60,65 @@ async function startPrivateRedis(dataDir: string, log: Logger): Promise<{ url: s
   const socket = join(dir, 'redis.sock');
   if (existsSync(socket)) rmSync(socket);
   // AOF and noeviction: the settings the README asks of any Redis that holds the schedule.
-  const child: ChildProcess = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--save', ''], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const cmd = privateRedisCommand(['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--save', ''], log);
+  const child: ChildProcess = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   child.stderr?.on('data', (d: Buffer) => log.warn({ redis: d.toString().trim().slice(0, 500) }, 'redis-server'));
-  // ioredis takes an absolute socket path where it takes a URL.
-  const url = socket;
-  await new Promise<void>((resolveReady, reject) => {
-    const deadline = Date.now() + 10_000;
-    const tryConnect = (): void => {
-      if (existsSync(socket)) return resolveReady();
-      if (Date.now() > deadline || child.exitCode !== null) return reject(new Error('the private redis-server did not start'));
-      setTimeout(tryConnect, 50);
-    };
-    tryConnect();
-  });
-  // However the process ends (an error during start-up included), the private Redis goes with it.
-  const kill = (): void => void child.kill('SIGTERM');
-  process.once('exit', kill);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  // However this process ends (process.exit included), the private Redis goes with it.
+  const kill = (signal: NodeJS.Signals): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  const onExit = (): void => kill('SIGTERM');
+  process.once('exit', onExit);
+  try {
+    await new Promise<void>((resolveReady, reject) => {
+      const deadline = Date.now() + 10_000;
+      const tryConnect = (): void => {
+        if (existsSync(socket)) return resolveReady();
+        if (Date.now() > deadline || child.exitCode !== null) return reject(new Error('the private redis-server did not start'));
+        setTimeout(tryConnect, 50);
+      };
+      tryConnect();
+    });
+  } catch (err) {
+    kill('SIGKILL');
+    throw err;
+  }
+  // ioredis takes an absolute socket path where it takes a URL.
   return {
-    url,
-    async stop() {
-      kill();
+    url: socket,
+    async stop(timeoutMs) {
+      kill('SIGTERM');
       // Let it finish writing its AOF before this process reports a clean stop.
-      await Promise.race([exited, new Promise<void>((done) => setTimeout(done, 5_000).unref())]);
+      if ((await within(exited, timeoutMs)) === 'done') {
+        process.off('exit', onExit);
+        return [];
+      }
+      kill('SIGKILL');
+      return ['redis-server: killed before it had written its AOF (the next sweep re-creates lost jobs from Postgres)'];
     },
   };
 }
 
-/**
- * Resolves on the first SIGTERM/SIGINT. Installed before anything slow starts, so that a signal
- * during start-up (migrations, the demo seed, the first sweep) still ends in a clean shutdown
- * instead of the default kill; a second signal kills at once.
- */
-function onSignal(log: Logger): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const handler = (signal: string): void => {
-      log.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGTERM', () => handler('SIGTERM'));
-    process.once('SIGINT', () => handler('SIGINT'));
+/** The first sweep plans every record and may take a while: it runs alongside, and a stop ends it between two records. */
+function firstSweep(worker: RunningWorker, log: Logger, life: Lifecycle): void {
+  worker.sweep().catch((err: unknown) => {
+    // During a stop a sweep fails as its connections close; that is no news.
+    if (!life.stopping) log.error({ err: { message: (err as Error).message } }, 'first sweep failed; the next one retries');
   });
 }
 
-/** The first sweep plans every record and may take a while: run it alongside, never abandon it half-way. */
-function firstSweep(worker: RunningWorker, log: Logger): Promise<void> {
-  return worker.sweep().then(
-    () => undefined,
-    (err: unknown) => log.error({ err: { message: (err as Error).message } }, 'first sweep failed; the next one retries'),
-  );
-}
+/** Redis must answer within this at start-up, or the command fails with the reason instead of waiting. */
+const REDIS_STARTUP_MS = 10_000;
 
 async function launchWorker(cfg: Config, database: Database, redisUrl: string, mailer: Mailer, log: Logger): Promise<RunningWorker> {
-  const redis = createRedis(redisUrl);
-  for (const w of await redisWarnings(redis)) log.warn(w);
-  redis.disconnect();
+  let warnings: string[];
+  try {
+    warnings = await probeRedis(redisUrl, REDIS_STARTUP_MS);
+  } catch (err) {
+    throw new Error(`Redis (${cfg.REDIS_URL ? 'REDIS_URL' : 'the private redis-server'}) did not answer at start-up: ${(err as Error).message}`, { cause: err });
+  }
+  for (const w of warnings) log.warn(w);
   return startWorker({
     database,
     redisUrl,
@@ -111,23 +136,51 @@ async function launchWorker(cfg: Config, database: Database, redisUrl: string, m
   });
 }
 
+/** What each part leaves for the parts stopping after it (src/lifecycle.ts). */
+const RESERVE = { database: 1_000, privateRedis: 1_000, http: 500, worker: 3_000 } as const;
+
+/** Queries still running get up to 2 s; then the connections are destroyed (a Postgres that does not answer never acknowledges the goodbye). */
+const databasePart: PartStop<Database> = { reserveMs: RESERVE.database, stop: (d, b) => d.close({ timeoutMs: Math.min(2_000, b.left()) }) };
+
+const workerPart: PartStop<RunningWorker> = { reserveMs: RESERVE.worker, stop: (w, b) => w.stop(b.left()) };
+
+const mailerPart: PartStop<Mailer> = { stop: (m) => m.close() };
+
+/**
+ * Runs `body` (the start-up) under `life`: a failure stops whatever had started and is rethrown (the
+ * command exits non-zero with the reason); a stop by signal during start-up is no failure. Then waits
+ * for the stop and returns its exit code.
+ */
+async function runUntilStopped(life: Lifecycle, log: Logger, body: () => Promise<void>): Promise<string> {
+  try {
+    await body();
+  } catch (err) {
+    if (!life.stopping) {
+      log.error({ err: { message: (err as Error).message } }, 'start-up failed; stopping what had started');
+      await life.stop();
+      throw err;
+    }
+  }
+  const code = await life.stopped();
+  if (code !== 0) process.exitCode = code;
+  return '';
+}
+
 export async function workerCommand(argv: string[]): Promise<string> {
   parseArgs({ args: argv, options: {}, strict: true });
   const cfg = config();
-  if (!cfg.REDIS_URL) throw new UsageError('REDIS_URL: is required for `fristvagt worker` (use `fristvagt start` for the embedded set-up)');
+  const redisUrl = cfg.REDIS_URL;
+  if (!redisUrl) throw new UsageError('REDIS_URL: is required for `fristvagt worker` (use `fristvagt start` for the embedded set-up)');
   const log = createLogger({ level: cfg.LOG_LEVEL });
-  const signalled = onSignal(log);
-  const database = await openConfiguredDatabase(cfg);
-  const mailer = mailerFor(cfg, database);
-  const worker = await launchWorker(cfg, database, cfg.REDIS_URL, mailer, log);
-  log.info({ worker: worker.id, mail: mailer.kind }, 'fristvagt worker running');
-  const swept = firstSweep(worker, log);
-  await signalled;
-  await swept;
-  await worker.stop(cfg.FRISTVAGT_SHUTDOWN_TIMEOUT_MS);
-  mailer.close();
-  await database.close();
-  return '';
+  const life = new Lifecycle({ log, budgetMs: cfg.FRISTVAGT_SHUTDOWN_TIMEOUT_MS });
+  life.trapSignals();
+  return runUntilStopped(life, log, async () => {
+    const database = await life.start('database', () => openConfiguredDatabase(cfg), databasePart);
+    const mailer = await life.start('mailer', () => mailerFor(cfg, database), mailerPart);
+    const worker = await life.start('worker', () => launchWorker(cfg, database, redisUrl, mailer, log), workerPart);
+    log.info({ worker: worker.id, mail: mailer.kind }, 'fristvagt worker running');
+    firstSweep(worker, log, life);
+  });
 }
 
 const QUICKSTART_TOKEN_NAME = 'quick start';
@@ -175,27 +228,28 @@ export async function startCommand(argv: string[]): Promise<string> {
   }
   const cfg = config();
   const log = createLogger({ level: cfg.LOG_LEVEL });
-  const signalled = onSignal(log);
-  // Takes FRISTVAGT_DATA_DIR's lock (also on Postgres when the private Redis lives there) before that Redis starts.
-  const database = await openConfiguredDatabase(cfg, { lockDataDir: !cfg.REDIS_URL });
-  const privateRedis = cfg.REDIS_URL ? undefined : await startPrivateRedis(cfg.FRISTVAGT_DATA_DIR, log);
-  const redisUrl = cfg.REDIS_URL ?? (privateRedis as { url: string }).url;
-  const mailer = mailerFor(cfg, database);
-  const worker = await launchWorker(cfg, database, redisUrl, mailer, log);
-  const app = await buildServer({ database, config: cfg, clock: () => new Date(), logger: log, mailer, mailFrom: cfg.MAIL_FROM, redis: { url: redisUrl, prefix: cfg.FRISTVAGT_QUEUE_PREFIX } });
-  const demo = values.demo ? await prepareDemo(cfg, database) : undefined;
-  const url = await app.listen({ host: cfg.HOST, port: cfg.PORT });
-  log.info({ url, database: database.driver, redis: cfg.REDIS_URL ? 'external' : 'private', mail: mailer.kind }, 'fristvagt started');
-  // Plain text for the person at the terminal, between the JSON log lines; before the first sweep,
-  // which plans every record and can take a while on a large data set.
-  process.stdout.write(banner(url, demo, cfg, mailer.kind));
-  const swept = firstSweep(worker, log);
-  await signalled;
-  await app.close();
-  await swept;
-  await worker.stop(cfg.FRISTVAGT_SHUTDOWN_TIMEOUT_MS);
-  mailer.close();
-  await database.close();
-  await privateRedis?.stop();
-  return '';
+  const life = new Lifecycle({ log, budgetMs: cfg.FRISTVAGT_SHUTDOWN_TIMEOUT_MS });
+  life.trapSignals();
+  // All or nothing: the database (migrated, demo data in place), Redis, the HTTP server listening,
+  // then the worker; stopped in reverse order, the private redis-server after the worker has closed.
+  return runUntilStopped(life, log, async () => {
+    // Takes FRISTVAGT_DATA_DIR's lock (also on Postgres when the private Redis lives there) before that Redis starts.
+    const database = await life.start('database', () => openConfiguredDatabase(cfg, { lockDataDir: !cfg.REDIS_URL }), databasePart);
+    if (values.demo) log.info('loading the demo data');
+    const demo = values.demo ? await life.start('demo data', () => prepareDemo(cfg, database)) : undefined;
+    const privateRedis = cfg.REDIS_URL ? undefined : await life.start('private redis-server', () => startPrivateRedis(cfg.FRISTVAGT_DATA_DIR, log), { reserveMs: RESERVE.privateRedis, stop: (r, b) => r.stop(b.left()) });
+    const redisUrl = cfg.REDIS_URL ?? (privateRedis as PrivateRedis).url;
+    const mailer = await life.start('mailer', () => mailerFor(cfg, database), mailerPart);
+    const app = await life.start('http', () => buildServer({ database, config: cfg, clock: () => new Date(), logger: log, mailer, mailFrom: cfg.MAIL_FROM, redis: { url: redisUrl, prefix: cfg.FRISTVAGT_QUEUE_PREFIX } }), {
+      reserveMs: RESERVE.http,
+      stop: async (a, b) => ((await within(a.close(), b.left())) === 'done' ? [] : ['requests still running']),
+    });
+    const url = await life.start('listen', () => app.listen({ host: cfg.HOST, port: cfg.PORT }));
+    const worker = await life.start('worker', () => launchWorker(cfg, database, redisUrl, mailer, log), workerPart);
+    log.info({ url, worker: worker.id, database: database.driver, redis: cfg.REDIS_URL ? 'external' : 'private', mail: mailer.kind }, 'fristvagt started');
+    // Plain text for the person at the terminal, between the JSON log lines; before the first sweep,
+    // which plans every record and can take a while on a large data set.
+    process.stdout.write(banner(url, demo, cfg, mailer.kind));
+    firstSweep(worker, log, life);
+  });
 }

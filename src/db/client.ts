@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -27,7 +28,8 @@ export interface Database {
   driver: 'postgres' | 'pglite';
   /** LISTEN on a channel; returns the function that stops listening. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
-  close(): Promise<void>;
+  /** Postgres: queries still running get `timeoutMs` (default 5 s), then the connections are destroyed. */
+  close(opts?: { timeoutMs?: number }): Promise<void>;
 }
 
 export class DatabaseError extends Error {
@@ -65,9 +67,9 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     if (!lock) return database;
     return {
       ...database,
-      async close() {
+      async close(o) {
         try {
-          await database.close();
+          await database.close(o);
         } finally {
           await lock.release();
         }
@@ -95,13 +97,13 @@ function openPostgres(url: string, opts: OpenOptions): Database {
       const sub = await client.listen(channel, onPayload);
       return () => sub.unlisten();
     },
-    close: () => client.end({ timeout: 5 }),
+    close: (o) => client.end({ timeout: (o?.timeoutMs ?? 5_000) / 1_000 }),
   };
 }
 
 async function openPglite(target: string): Promise<Database> {
   if (!target.startsWith('memory://')) mkdirSync(target, { recursive: true });
-  const client = await PGlite.create(target);
+  const client = yielding(await PGlite.create(target));
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     db,
@@ -111,6 +113,25 @@ async function openPglite(target: string): Promise<Database> {
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * PGlite runs Postgres in WebAssembly on this thread, and a query resolves without the event loop
+ * ever getting a turn (no real I/O in between). A loop of queries (the first sweep planning every
+ * record, the demo seed) therefore starved timers, sockets and signals for as long as it ran: 17 s for
+ * 300 demo records, long enough for fastify's plugin timeout to fail `start` and for SIGTERM to wait.
+ * Each query and transaction here first lets the event loop take one turn.
+ */
+function yielding(client: PGlite): PGlite {
+  const target = client as unknown as Record<'query' | 'exec' | 'transaction', (...args: unknown[]) => Promise<unknown>>;
+  for (const name of ['query', 'exec', 'transaction'] as const) {
+    const original = target[name].bind(client);
+    target[name] = async (...args: unknown[]) => {
+      await setImmediate();
+      return original(...args);
+    };
+  }
+  return client;
 }
 
 const MIGRATION_LOCK = 7_347_001;

@@ -1,9 +1,53 @@
 /** Redis connections for BullMQ, and the start-up check of the server settings the schedule depends on. */
 import { Redis } from 'ioredis';
+import { withTimeout } from '../ops/redis.js';
 
 export function createRedis(url: string): Redis {
   // BullMQ workers block on Redis; a finite retry count would make them fail during a Redis restart.
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+}
+
+/**
+ * The connections of one worker, the ones BullMQ duplicates from them included. With
+ * maxRetriesPerRequest null a command waits for Redis forever, and so does BullMQ's close() (its
+ * QUIT, and the 'end' event of a client that is reconnecting: taskforcesh/bullmq#4656); a stop that
+ * has waited long enough cuts them all here, which also ends the reconnection attempts.
+ */
+export interface RedisFamily {
+  create(): Redis;
+  /** Disconnects every client at once (pending commands stay unanswered; nothing keeps the process alive). */
+  cut(): void;
+}
+
+export function redisFamily(url: string): RedisFamily {
+  const all = new Set<Redis>();
+  const adopt = (client: Redis): Redis => {
+    all.add(client);
+    const duplicate = client.duplicate.bind(client);
+    client.duplicate = (override) => adopt(duplicate(override));
+    return client;
+  };
+  return {
+    create: () => adopt(createRedis(url)),
+    cut() {
+      for (const client of all) client.disconnect();
+    },
+  };
+}
+
+/**
+ * A start-up check that Redis answers, within `timeoutMs`, plus the warnings of redisWarnings. Its own
+ * short-lived client fails fast: a worker must not hang at start-up while Redis is unreachable.
+ */
+export async function probeRedis(url: string, timeoutMs: number): Promise<string[]> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: timeoutMs, enableOfflineQueue: true, lazyConnect: true, retryStrategy: (times) => (times > 3 ? null : 200 * times) });
+  redis.on('error', () => undefined);
+  try {
+    await withTimeout(redis.connect().then(() => redis.ping()), timeoutMs, 'Redis (REDIS_URL)');
+    return await withTimeout(redisWarnings(redis), timeoutMs, 'Redis (REDIS_URL) CONFIG GET');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /**

@@ -15,7 +15,8 @@ import { PROCESSORS } from '../../jobs/index.js';
 import { rowsOf, type Database } from '../db/client.js';
 import { actionPlans, forceUses, incidents, notifications, securityCellPlacements, settings, workerHeartbeats } from '../db/schema.js';
 import type { Mailer } from '../mail/transport.js';
-import { createRedis } from '../queue/connection.js';
+import { within } from '../lifecycle.js';
+import { redisFamily } from '../queue/connection.js';
 import { enqueue, enqueueBulk, isJobName, QUEUE_NAME } from '../queue/registry.js';
 import type { RecordTypeName } from '../records/kinds.js';
 import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from './annual.js';
@@ -70,8 +71,13 @@ export interface RunningWorker {
   queue: Queue;
   deps: WorkerDeps;
   sweep(): Promise<SweepResult>;
-  /** Finishes active jobs (or hands them back after `timeoutMs`) and closes connections. */
-  stop(timeoutMs?: number): Promise<void>;
+  /**
+   * Stops within `timeoutMs` whatever Redis, Postgres or SMTP do: active jobs (and a sweep this
+   * process runs) may finish until a reserve for closing is left, then are handed back; connections
+   * are closed, or cut when they do not close in time. Returns what it had to abandon (job ids,
+   * the lease, connections; no personal data), empty after a clean stop.
+   */
+  stop(timeoutMs?: number): Promise<string[]>;
 }
 
 const TABLES = [
@@ -111,9 +117,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const horizonMs = o.horizonMs ?? 24 * 3600_000;
   const sweepEveryMs = o.sweepEveryMs ?? 60_000;
   const staleSendingMs = o.staleSendingMs ?? 5 * 60_000;
-  const queueConnection = createRedis(o.redisUrl);
-  const workerConnection = createRedis(o.redisUrl);
-  const queue = new Queue(QUEUE_NAME, { connection: queueConnection, prefix: o.prefix });
+  const redis = redisFamily(o.redisUrl);
+  const queue = new Queue(QUEUE_NAME, { connection: redis.create(), prefix: o.prefix });
 
   const send: SendDeps = {
     db,
@@ -229,6 +234,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       .catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'could not write the worker heartbeat'));
   }
 
+  /** Set by stop(): a sweep in progress ends early, at a point the next sweep carries on from. */
+  let stopping = false;
+
   // A sweep longer than the interval must not be joined by the next one on this worker: BullMQ
   // would start it in another job slot, the lease (same owner) would let it through, and the
   // overlapping sweeps would re-plan the same records and starve the sends of slots.
@@ -311,11 +319,14 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       // Once per batch, not per record: a settings change during the catch-up re-plans everything on the next sweep anyway.
       const workerSettings = await loadWorkerSettings(db);
       for (const r of slice) {
+        // A stop ends a long catch-up between two records; the next sweep carries on from the watermark.
+        if (stopping) break;
         await planRecord(db, { closureDays: o.closureDays, now, settings: workerSettings }, r.type, r.id);
         planned++;
+        watermark = r.seq;
       }
-      watermark = slice[slice.length - 1]?.seq ?? watermark;
       await writeSetting(WATERMARK_KEY, watermark, now);
+      if (stopping) return { leader: true, planned, recovered: 0, enqueued: 0 };
       // A long catch-up keeps its lease; if another worker took it meanwhile, it carries on from the watermark.
       if (!(await acquireLease(o.clock()))) return { leader: false, planned, recovered: 0, enqueued: 0 };
     }
@@ -355,21 +366,21 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   }
 
   const deps: WorkerDeps = { send, retentionYears: o.retentionYears ?? 5, planAndEnqueue, sweep };
-  /** Processors still running: BullMQ's forced close hands their jobs back but does not stop them. */
-  const active = new Set<Promise<unknown>>();
+  /** Processors still running, with the job they run (for the log of a stop that abandons them). */
+  const active = new Map<Promise<unknown>, { name: string; id: string }>();
   const worker = new Worker(
     QUEUE_NAME,
     async (job: Job) => {
       if (!isJobName(job.name)) throw new Error(`unknown job ${job.name}`);
       const running = PROCESSORS[job.name](job, deps);
-      active.add(running);
+      active.set(running, { name: job.name, id: job.id ?? '?' });
       try {
         return await running;
       } finally {
         active.delete(running);
       }
     },
-    { connection: workerConnection, prefix: o.prefix, concurrency: o.concurrency ?? 5, autorun: true },
+    { connection: redis.create(), prefix: o.prefix, concurrency: o.concurrency ?? 5, autorun: true },
   );
   worker.on('failed', (job, err) => log.warn({ job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: { message: err.message } }, 'job failed'));
   worker.on('error', (err) => log.error({ err: { message: err.message } }, 'worker error'));
@@ -416,28 +427,45 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     deps,
     sweep,
     async stop(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      const left = (): number => Math.max(0, deadline - Date.now());
+      const abandoned: string[] = [];
+      stopping = true;
       if (timer) clearInterval(timer);
       clearInterval(beat);
-      if (stopFeed) await stopFeed().catch(() => undefined);
+      // Closing after the grace takes at most this: settle, lease, BullMQ, heartbeat.
+      const closingMs = Math.min(3_000, timeoutMs / 2);
+      // BullMQ takes no new job from here on; close() itself may never end while Redis is down (its
+      // QUIT waits for a connection), so the grace waits for this process's own work instead.
       const closing = worker.close();
-      const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
-      // Past the limit, active jobs are handed back: their rows go back to `scheduled` via the sweep.
-      if (timedOut) {
-        await worker.close(true);
-        // A send that the SMTP server has accepted still has to mark its row before the database
-        // and the mailer are closed; otherwise the row stays `sending` and the mail goes out again.
-        const settled = await Promise.race([Promise.allSettled([...active]).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000).unref())]);
-        if (!settled) log.warn({ active: active.size }, 'stopping with jobs still running; their rows are recovered after FRISTVAGT_STALE_SENDING_MS');
+      closing.catch(() => undefined);
+      if (stopFeed && (await within(stopFeed(), Math.min(500, left()))) !== 'done') abandoned.push('change feed: LISTEN not ended');
+      const ownWork = async (): Promise<void> => {
+        while (active.size > 0 || inFlight) await Promise.allSettled([...active.keys(), inFlight]);
+      };
+      const handBack = (await within(ownWork, left() - closingMs)) === 'timeout';
+      if (handBack) {
+        // Handed back: with its connections cut, the jobs' locks lapse and BullMQ's stalled-job check
+        // gives them to a worker again; each row is claimed afresh in Postgres, so nothing is sent twice.
+        redis.cut();
+        if (inFlight) abandoned.push('sweep: still running (a query that does not return?); the next sweep carries on from the watermark');
+        // A send the SMTP server has accepted still has to mark its row, or the mail goes out again.
+        if ((await within(Promise.allSettled(active.keys()), Math.min(1_000, left() - 2_000))) === 'timeout') {
+          for (const job of active.values()) {
+            if (job.name === 'sweep') continue;
+            abandoned.push(`job ${job.name} ${job.id}: still running, handed back (${job.name.endsWith('.send') ? 'its row is recovered after FRISTVAGT_STALE_SENDING_MS' : 'the next sweep redoes it'})`);
+          }
+        }
       }
-      // A clean stop (deploy, scale-in) hands the sweep over at once (after its own last sweep has finished) instead of after the lease runs out.
-      await db
-        .execute(sql`DELETE FROM settings WHERE key = ${LEASE_KEY} AND value->>'owner' = ${id}`)
-        .catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'could not release the sweep lease'));
-      await queue.close();
+      // A clean stop (deploy, scale-in) hands the sweep over at once instead of after the lease runs out.
+      const lease = await within(db.execute(sql`DELETE FROM settings WHERE key = ${LEASE_KEY} AND value->>'owner' = ${id}`), Math.min(500, left()));
+      if (lease !== 'done') abandoned.push(`sweep lease: not released (another worker takes it when it expires, within ${leaseMs} ms)`);
+      if (!handBack && (await within(Promise.all([closing, queue.close()]), Math.min(1_000, left() - 500))) !== 'done') abandoned.push('redis: the queue connections did not close (Redis unreachable?); cut');
       // A stopped worker is not a dead one: drop its row so that /metrics shows only live workers.
-      await db.delete(workerHeartbeats).where(eq(workerHeartbeats.workerId, id)).catch(() => undefined);
-      queueConnection.disconnect();
-      workerConnection.disconnect();
+      if ((await within(db.delete(workerHeartbeats).where(eq(workerHeartbeats.workerId, id)), Math.min(500, left()))) !== 'done') abandoned.push('heartbeat row: not removed (it ages out of /metrics)');
+      redis.cut();
+      if (abandoned.length > 0) log.warn({ abandoned }, 'worker stopped; abandoned some work');
+      return abandoned;
     },
   };
 }
