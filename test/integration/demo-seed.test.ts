@@ -63,5 +63,5 @@ describe('seed --demo', () => {
     const audit = await runCli(['audit', 'verify'], '', env);
     expect(audit.code).toBe(0);
     expect(audit.stdout).toMatch(/audit chain ok: \d{3,} entries verified/);
-  });
+  }, 90_000); // two CLI runs that write 300 records each; about 18 s on a loaded 2-core machine
 });
