@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { scrubCpr } from '../domain/index.js';
 import { listDeadlines } from '../records/deadline-list.js';
 import { pgErrorInfo, ServiceError } from '../records/errors.js';
@@ -46,6 +47,9 @@ interface ErrorBody {
 function errorBody(code: string, message: string, issues: Array<{ path: string; message: string }> = []): ErrorBody {
   return { error: { code, message: scrubCpr(message), issues } };
 }
+
+/** Seconds a client should wait before retrying after a 503 (the driver reconnects within about one). */
+const RETRY_AFTER_S = 2;
 
 const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -101,7 +105,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send(errorBody('PAYLOAD_TOO_LARGE', `body: larger than ${deps.config.FRISTVAGT_BODY_LIMIT} bytes`, [{ path: 'body', message: 'too large' }]));
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE', 'body: send application/json', [{ path: 'body', message: 'must be application/json' }]));
     if (e.statusCode === 400) return reply.status(400).send(errorBody('VALIDATION', `body: ${e.message ?? 'invalid'}`, [{ path: 'body', message: e.message ?? 'invalid' }]));
-    req.log.error({ err: { code: e.code, message: scrubCpr(e.message ?? '') } }, 'unhandled error');
+    // A dropped or unreachable database: the process stays up and the driver reconnects; the client retries.
+    if (isDatabaseUnavailable(err)) {
+      req.log.warn({ err }, 'database unavailable');
+      return reply.status(503).header('retry-after', String(RETRY_AFTER_S)).send(errorBody('UNAVAILABLE', 'the database is unavailable; retry shortly (a write with the same Idempotency-Key is applied at most once)'));
+    }
+    req.log.error({ err }, 'unhandled error');
     return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
   });
   app.setNotFoundHandler(async (req, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`)));
