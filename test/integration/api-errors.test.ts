@@ -8,7 +8,9 @@
 import { connect } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedMasterData, startTestApp, type TestApp } from '../support/app.js';
+import { buildServer } from '../../src/api/server.js';
+import { createLogger } from '../../src/logger.js';
+import { ADMIN_TOKEN, seedMasterData, startTestApp, type TestApp } from '../support/app.js';
 
 const NAME = 'Parameterine Logsen';
 const FREE_TEXT = 'Fandt en seddel under madrassen i celle 14';
@@ -133,6 +135,44 @@ describe('API errors', () => {
       expect(res.status).toBe(431);
       expect(res.headers).toMatch(/content-type: application\/json/i);
       expect(JSON.parse(res.body)).toEqual({ error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String), issues: [{ path: 'headers', message: expect.any(String) }] } });
+    });
+
+    it('answers a request arriving while the server shuts down with 503 in the documented shape', async () => {
+      // A second server on the same database, so that closing it leaves the others alone; the test's
+      // own preClose hook runs after the server's and sends a request on a connection kept alive.
+      let duringClose: () => Promise<void> = async () => undefined;
+      const app = await buildServer({ database: t.db.database, config: { FRISTVAGT_ADMIN_TOKEN: ADMIN_TOKEN, FRISTVAGT_BODY_LIMIT: 65_536, FRISTVAGT_CLOSURE_DAYS: [] }, clock: () => t.clock.now, logger: createLogger({ level: 'silent' }) });
+      app.addHook('preClose', async () => duringClose());
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const s = connect((app.server.address() as { port: number }).port, '127.0.0.1');
+      let data = '';
+      s.setEncoding('utf8').on('data', (d: string) => (data += d));
+      const answered = (): Promise<void> =>
+        new Promise((resolve) => {
+          const check = (): void => {
+            if (!/\r\n\r\n\{.*\}$/s.test(data)) return;
+            s.off('data', check);
+            resolve();
+          };
+          s.on('data', check);
+        });
+      const first = answered();
+      s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      await first;
+      expect(data).toMatch(/^HTTP\/1\.1 200/);
+      let during = '';
+      duringClose = async () => {
+        data = '';
+        const second = answered();
+        s.write(`GET /api/areas HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n\r\n`);
+        await second;
+        during = data;
+      };
+      await app.close();
+      s.destroy();
+      expect(during).toMatch(/^HTTP\/1\.1 503/);
+      expect(during).toMatch(/retry-after: \d+/i);
+      expect(JSON.parse(during.split('\r\n\r\n')[1] ?? '')).toEqual({ error: { code: 'UNAVAILABLE', message: expect.any(String), issues: [] } });
     });
 
     it('answers a malformed request with 400 in the documented shape', async () => {
