@@ -6,8 +6,11 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts/patch-postgres.mjs ./scripts/patch-postgres.mjs
 # `prepare` builds with tsc, which needs the sources: install without scripts first, build after copying.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# --ignore-scripts skips our "postinstall" too, so the postgres driver patch is applied here by hand
+# (it fails the build if the driver is not the pinned version); `npm prune` below keeps the patched files.
+RUN npm ci --ignore-scripts --no-audit --no-fund && node scripts/patch-postgres.mjs
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY jobs ./jobs

@@ -6,6 +6,7 @@
 import { deadlinesCommand, defaultDeadlinesDeps } from './cli/deadlines.js';
 import { setLockCommand } from './db/data-dir-lock.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './cli/io.js';
+import { describeError } from './safe-error.js';
 
 const USAGE = `Usage: fristvagt <command> [options]
 
@@ -82,7 +83,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`fristvagt ${name}: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
       return EXIT_USAGE;
     }
-    process.stderr.write(`fristvagt ${name}: ${(err as Error).message}\n`);
+    // Never the raw message: a database error's carries the failed query's parameters (names, free text).
+    process.stderr.write(`fristvagt ${name}: ${describeError(err)}\n`);
     return EXIT_FAILURE;
   }
 }
@@ -92,7 +94,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`fristvagt: ${(err as Error).message}\n`);
+    process.stderr.write(`fristvagt: ${describeError(err)}\n`);
     process.exitCode = EXIT_FAILURE;
   },
 );

@@ -2,11 +2,14 @@
  * The HTTP API (fastify). Handlers are thin: authenticate, hand the body to the record service,
  * shape the answer. Errors always come back as {"error":{"code","message","issues":[{path,message}]}}.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { scrubCpr } from '../domain/index.js';
 import { listDeadlines } from '../records/deadline-list.js';
 import { pgErrorInfo, ServiceError } from '../records/errors.js';
@@ -47,6 +50,34 @@ function errorBody(code: string, message: string, issues: Array<{ path: string; 
   return { error: { code, message: scrubCpr(message), issues } };
 }
 
+/** Seconds a client should wait before retrying after a 503 (the driver reconnects within about one). */
+const RETRY_AFTER_S = 2;
+
+/** Errors fastify raises before routing: a URL that does not decode, an overlong path segment. */
+function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_BAD_URL') void reply.status(400).send(errorBody('VALIDATION', 'url: not a valid URL (malformed percent-encoding)', [{ path: 'url', message: 'malformed percent-encoding' }]));
+  else if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') void reply.status(414).send(errorBody('URL_TOO_LONG', 'url: a path segment is too long', [{ path: 'url', message: 'too long' }]));
+  else void reply.status(500).send(errorBody('INTERNAL', 'internal error'));
+}
+
+/**
+ * A request Node's HTTP parser refused (headers too large, malformed, too slow): no fastify request
+ * exists, so the answer is written to the socket, in the documented shape all the same.
+ */
+function rawClientError(err: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, body] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, errorBody('HEADERS_TOO_LARGE', 'headers: larger than the server accepts', [{ path: 'headers', message: 'too large' }])]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, errorBody('REQUEST_TIMEOUT', 'the request did not arrive in time')]
+        : [400, errorBody('BAD_REQUEST', 'not a well-formed HTTP request')];
+  const text = JSON.stringify(body);
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${text}`);
+  socket.destroy(err);
+}
+
 const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
@@ -81,9 +112,26 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.FRISTVAGT_BODY_LIMIT,
     // Bodies and query strings are never logged: records carry names and CPR numbers.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // The framework's own answers in the documented shape: the 503 while closing (hook below), a
+    // URL that does not decode, and what Node's HTTP parser refuses before fastify sees a request.
+    return503OnClosing: false,
+    frameworkErrors: frameworkError,
+    clientErrorHandler: rawClientError,
   });
   const ctx: ServiceContext = { db: deps.database.db, clock: deps.clock, closureDays: deps.config.FRISTVAGT_CLOSURE_DAYS };
+
+  // Shutting down: requests still arriving on kept-alive connections get a 503 in the documented shape.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_req, reply) => {
+    if (!closing) return undefined;
+    await reply.status(503).header('connection', 'close').header('retry-after', String(RETRY_AFTER_S)).send(errorBody('UNAVAILABLE', 'the server is shutting down; retry shortly'));
+    return reply;
+  });
+  // Only JSON bodies (and the UI's forms, registered in its plugin): a text/plain body is a 415, not a string for the schemas.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: req.actor?.name }, 'request');
@@ -101,7 +149,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send(errorBody('PAYLOAD_TOO_LARGE', `body: larger than ${deps.config.FRISTVAGT_BODY_LIMIT} bytes`, [{ path: 'body', message: 'too large' }]));
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE', 'body: send application/json', [{ path: 'body', message: 'must be application/json' }]));
     if (e.statusCode === 400) return reply.status(400).send(errorBody('VALIDATION', `body: ${e.message ?? 'invalid'}`, [{ path: 'body', message: e.message ?? 'invalid' }]));
-    req.log.error({ err: { code: e.code, message: scrubCpr(e.message ?? '') } }, 'unhandled error');
+    // A dropped or unreachable database: the process stays up and the driver reconnects; the client retries.
+    if (isDatabaseUnavailable(err)) {
+      req.log.warn({ err }, 'database unavailable');
+      return reply.status(503).header('retry-after', String(RETRY_AFTER_S)).send(errorBody('UNAVAILABLE', 'the database is unavailable; retry shortly (a write with the same Idempotency-Key is applied at most once)'));
+    }
+    req.log.error({ err }, 'unhandled error');
     return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
   });
   app.setNotFoundHandler(async (req, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`)));

@@ -2,8 +2,9 @@
  * Two drivers, one schema: postgres.js when DATABASE_URL is set, PGlite (embedded Postgres in
  * WebAssembly) under FRISTVAGT_DATA_DIR otherwise. Same migrations, same repositories.
  */
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
@@ -26,8 +27,12 @@ export type Executor = Db | Tx;
 export interface Database {
   db: Db;
   driver: 'postgres' | 'pglite';
-  /** LISTEN on a channel; returns the function that stops listening. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * LISTEN on a channel; returns the function that stops listening. When the listening connection
+   * was dropped, the driver reconnects and listens again, and then calls `onResubscribed`: the
+   * notifications sent meanwhile are lost, so the caller catches up from the table.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onResubscribed?: () => void): Promise<() => Promise<void>>;
   /** Postgres: queries still running get `timeoutMs` (default 5 s), then the connections are destroyed. */
   close(opts?: { timeoutMs?: number }): Promise<void>;
 }
@@ -57,6 +62,18 @@ export interface OpenOptions {
   lockDataDir?: boolean;
 }
 
+/**
+ * Reconnecting after dropped connections. postgres.js counts failed reconnects pool-wide and waits
+ * up to 20 s by default (3^n / 100 s): one restart that drops ten pooled connections at once would
+ * hold every request for 10–20 s after the server is back. Here the wait doubles from 50 ms up to
+ * 2 s (jittered), and a connection attempt gives up after 10 s instead of 30 (the request then
+ * answers 503 rather than hanging).
+ */
+const RECONNECT = {
+  backoff: (retries: number): number => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2),
+  connect_timeout: 10,
+};
+
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const dataDir = opts.dataDir ?? './data';
   const onDisk = !opts.databaseUrl && !dataDir.startsWith('memory://');
@@ -82,19 +99,26 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 }
 
 function openPostgres(url: string, opts: OpenOptions): Database {
+  assertDriverPatched();
   const connection: Record<string, string> = {};
   if (opts.searchPath) connection['search_path'] = opts.searchPath;
   const client = postgres(url, {
     max: opts.maxConnections ?? 10,
     onnotice: () => undefined,
     connection,
+    ...RECONNECT,
   });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {
     db,
     driver: 'postgres',
-    async listen(channel, onPayload) {
-      const sub = await client.listen(channel, onPayload);
+    async listen(channel, onPayload, onResubscribed) {
+      // postgres.js calls onlisten on the first LISTEN and again after each reconnect.
+      let first = true;
+      const sub = await client.listen(channel, onPayload, () => {
+        if (first) first = false;
+        else onResubscribed?.();
+      });
       return () => sub.unlisten();
     },
     close: (o) => client.end({ timeout: (o?.timeoutMs ?? 5_000) / 1_000 }),
@@ -132,6 +156,24 @@ function yielding(client: PGlite): PGlite {
     };
   }
   return client;
+}
+
+/**
+ * postgres.js 3.4.9 crashes the process when a connection drops at the wrong moment; the install
+ * patches it (scripts/patch-postgres.mjs, README "Postgres driver patch"). An install that skipped
+ * the patch (`npm ci --ignore-scripts`) must not run against Postgres: it would crash under load.
+ */
+let driverChecked = false;
+function assertDriverPatched(): void {
+  if (driverChecked) return;
+  // The package's CommonJS entry (cjs/src/index.js); the ESM build that is imported sits in src/.
+  const root = resolve(dirname(createRequire(import.meta.url).resolve('postgres')), '../..');
+  for (const file of ['src/connection.js', 'src/index.js', 'cjs/src/connection.js', 'cjs/src/index.js'].map((f) => join(root, f))) {
+    if (!readFileSync(file, 'utf8').includes('fristvagt-patch')) {
+      throw new DatabaseError('DRIVER_UNPATCHED', `the postgres driver at ${file} is not patched against crashes on dropped connections: run \`node scripts/patch-postgres.mjs\` (npm ci runs it unless --ignore-scripts)`);
+    }
+  }
+  driverChecked = true;
 }
 
 const MIGRATION_LOCK = 7_347_001;

@@ -68,6 +68,18 @@ function parseInstant(s: string): number {
   return day * 86_400_000 + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + millis;
 }
 
+/**
+ * How far ahead of `now` a step may be dated and still count as done: a form's minute precision,
+ * a clock a little ahead. The one rule for "in the future", for the record's own start (occurredAt,
+ * placedAt) and for completion events, in the API and in the UI's forms alike.
+ */
+export const FUTURE_TOLERANCE_MS = 60_000;
+
+/** Whether a step dated `w` has not happened yet at `now` (epoch ms); a bare date is judged by the Copenhagen day. */
+export function isInFuture(w: When, now: number): boolean {
+  return w.ms !== null ? w.ms > now + FUTURE_TOLERANCE_MS : w.day > localDayOfInstant(now);
+}
+
 export function parseWhen(text: string): When | undefined {
   const day = parseIsoDate(text);
   if (day !== undefined) return { day, ms: null, text };
@@ -618,8 +630,7 @@ export function parseRecord(input: unknown, now?: number): FristRecord {
     const start = eventStart(r);
     if (start) {
       const [field, w] = start;
-      const future = w.ms !== null ? w.ms > now : w.day > localDayOfInstant(now);
-      if (future) issues.push({ path: [field], message: `${field} (${w.text}) is in the future` });
+      if (isInFuture(w, now)) issues.push({ path: [field], message: `${field} (${w.text}) is in the future` });
     }
   }
   if (issues.length > 0) throw invalid(issues);

@@ -1,4 +1,6 @@
 /** Errors the record service raises; the API maps `code` to an HTTP status. */
+import { causeChain } from '../db/errors.js';
+
 export type ServiceErrorCode = 'VALIDATION' | 'NOT_FOUND' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'CONFLICT' | 'IDEMPOTENCY_MISMATCH';
 
 export interface FieldIssue {
@@ -37,14 +39,12 @@ export function validationError(issues: FieldIssue[]): ServiceError {
 
 /** The SQLSTATE and constraint of a driver error, wherever drizzle wrapped it. */
 export function pgErrorInfo(err: unknown): { code?: string; constraint?: string } {
-  let e: unknown = err;
-  for (let i = 0; i < 5 && e; i++) {
-    const o = e as { code?: unknown; constraint?: unknown; constraint_name?: unknown; cause?: unknown };
+  for (const e of causeChain(err)) {
+    const o = e as { code?: unknown; constraint?: unknown; constraint_name?: unknown };
     if (typeof o.code === 'string' && /^[0-9A-Z]{5}$/.test(o.code)) {
       const constraint = typeof o.constraint_name === 'string' ? o.constraint_name : typeof o.constraint === 'string' ? o.constraint : undefined;
       return constraint === undefined ? { code: o.code } : { code: o.code, constraint };
     }
-    e = o.cause;
   }
   return {};
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { z } from 'zod';
-import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, parseRecord, scrubCpr, type Deadline, type Lang } from '../domain/index.js';
+import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, isInFuture, parseRecord, parseWhen, scrubCpr, type Deadline, type Lang } from '../domain/index.js';
 import { appendAudit, canonicalJson } from '../db/audit.js';
 import type { Db, Executor } from '../db/client.js';
 import { deadlines, idempotencyKeys, institutions, staff } from '../db/schema.js';
@@ -337,6 +337,10 @@ export function updateRecord(ctx: ServiceContext, type: RecordTypeName, id: stri
 export function recordEvent(ctx: ServiceContext, type: RecordTypeName, id: string, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
   const kind = KINDS[type];
   const event = parseBody(kind.event, body);
+  // An event records a step that was done: one dated later than now is refused (a typo would
+  // leave the deadline quietly open), by the same rule for the API and the UI's forms.
+  const at = typeof event['at'] === 'string' ? parseWhen(event['at']) : undefined;
+  if (at && isInFuture(at, ctx.clock().getTime())) throw validationError([{ path: 'at', message: 'is in the future' }]);
   return change(ctx, kind, id, actor, opts, body, `${type}.event.${event.type}`, (row, now) => {
     const effect = kind.applyEvent(row, event, now);
     if (effect.refuse) throw validationError([{ path: effect.refuse.path.join('.'), message: effect.refuse.message }]);

@@ -49,7 +49,8 @@ export async function listSettings(ctx: ServiceContext, actor: Actor) {
 
 export async function putSetting(ctx: ServiceContext, key: string, body: unknown, actor: Actor) {
   if (actor.role !== 'admin') throw new ServiceError('FORBIDDEN', 'only admin tokens may change settings');
-  const schema = SETTINGS[key];
+  // Own keys only: `__proto__`, `constructor` or `toString` must not find Object.prototype's members.
+  const schema = Object.hasOwn(SETTINGS, key) ? SETTINGS[key] : undefined;
   if (!schema) throw new ServiceError('NOT_FOUND', `no setting ${key} (known: ${Object.keys(SETTINGS).join(', ')})`);
   const value = (body as { value?: unknown } | null)?.value;
   const nul = nulPath(value, 'value');

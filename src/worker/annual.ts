@@ -20,6 +20,7 @@ import { annualOverviews, areas, deadlines, incidents, institutions } from '../d
 import { renderTemplate } from '../mail/render.js';
 import { MailError } from '../mail/transport.js';
 import { loadRulesInForce } from '../records/calendar.js';
+import { safeError } from '../safe-error.js';
 import { retryWrite, type SendDeps, type SendOutcome } from './send.js';
 
 /** Creates the overview rows of the year before for every area (idempotent); returns how many are new. */
@@ -157,7 +158,7 @@ export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Pr
       throw new MailError(kind, `rejected${code === undefined ? '' : ` (SMTP ${code})`}: ${claimed.recipient}`, { responseCode: code });
     }
   } catch (err) {
-    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message, { cause: err });
+    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', safeError(err).message, { cause: err });
     if (e.code === 'MAIL_PERMANENT') {
       await release('failed', e.message);
       deps.logger.error({ overviewId: claimed.id, areaId: area.id, responseCode: e.responseCode }, 'annual overview permanently rejected');

@@ -4,7 +4,7 @@
  * required. The CPR number goes in the body only. Sending meets the deadline with the send time.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { computeDeadlinesForRecord, formatCpr, formatLocalInstant, scrubCpr, incidentChapter, longDate, parseIsoDate, parseRecord } from '../domain/index.js';
+import { computeDeadlinesForRecord, formatCpr, formatLocalInstant, incidentChapter, longDate, parseIsoDate, parseRecord } from '../domain/index.js';
 import type { Db } from '../db/client.js';
 import { areas, institutions, notifications } from '../db/schema.js';
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
@@ -15,6 +15,7 @@ import { KINDS } from '../records/kinds.js';
 import { canWrite, loadOne, recordEvent, type Actor, type ServiceContext } from '../records/service.js';
 import { messageIdFor, retryWrite } from './send.js';
 import { loadWorkerSettings } from './settings.js';
+import { safeError } from '../safe-error.js';
 
 const KIND_DA: Record<string, string> = {
   death: 'Dødsfald',
@@ -116,7 +117,7 @@ export async function sendPreliminaryNotice(deps: NoticeDeps, id: string, actor:
     try {
       await deps.mailer.send({ messageId, from: deps.from, to: [n.recipient], notificationId: n.id, requireTls: true, ...p.mail });
     } catch (err) {
-      const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', scrubCpr((err as Error).message));
+      const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', safeError(err).message);
       // Only the recipients not reached yet: the ones already sent stay sent, so a retry skips them.
       await deps.db.update(notifications).set({ status: 'failed', lastError: e.message }).where(and(eq(notifications.recordId, id), eq(notifications.stage, 'notice:preliminary'), eq(notifications.status, 'sending')));
       throw new ServiceError('CONFLICT', `the preliminary notice could not be sent to every recipient (${e.message}); ${messageIds.length} of ${claimed.length} were sent — check the mail log before retrying`, { cause: err });

@@ -13,6 +13,7 @@ import { and, asc, eq, gt, lte, ne, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { PROCESSORS } from '../../jobs/index.js';
 import { rowsOf, type Database } from '../db/client.js';
+import { redactInPlace } from '../safe-error.js';
 import { actionPlans, forceUses, incidents, notifications, securityCellPlacements, settings, workerHeartbeats } from '../db/schema.js';
 import type { Mailer } from '../mail/transport.js';
 import { within } from '../lifecycle.js';
@@ -64,6 +65,8 @@ export interface SweepResult {
   enqueued: number;
   /** § 22 annual overview rows created by this sweep (January only). */
   annualPlanned?: number;
+  /** The change_seq up to which this sweep's catch-up has planned every committed change (leader only). */
+  settled?: number;
 }
 
 export interface RunningWorker {
@@ -266,9 +269,14 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
    * reading waits for the next sweep (the LISTEN feed plans those changes meanwhile). Writers in
    * other databases of the same server do not count.
    */
-  async function settledSeq(now: Date, watermark: number): Promise<number> {
+  /** The last change_seq drawn so far (by committed, running or rolled-back writes alike). */
+  async function lastChangeSeq(): Promise<number> {
     const [seqRow] = rowsOf<{ s: string | number }>(await db.execute(sql`SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS s FROM record_change_seq`));
-    const seq = Number(seqRow?.s ?? 0);
+    return Number(seqRow?.s ?? 0);
+  }
+
+  async function settledSeq(now: Date, watermark: number): Promise<number> {
+    const seq = await lastChangeSeq();
     const writers = async (): Promise<Set<string>> =>
       new Set(
         rowsOf<{ x: string }>(
@@ -362,7 +370,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
         removeOnFail: 1000,
       });
     }
-    return { leader: true, planned, recovered: recovered.length + annualRecovered, enqueued, annualPlanned };
+    return { leader: true, planned, recovered: recovered.length + annualRecovered, enqueued, annualPlanned, settled };
   }
 
   const deps: WorkerDeps = { send, retentionYears: o.retentionYears ?? 5, planAndEnqueue, sweep };
@@ -376,14 +384,17 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       active.set(running, { name: job.name, id: job.id ?? '?' });
       try {
         return await running;
+      } catch (err) {
+        // BullMQ stores the message and stack in Redis: never a failed query's parameters.
+        throw redactInPlace(err);
       } finally {
         active.delete(running);
       }
     },
     { connection: redis.create(), prefix: o.prefix, concurrency: o.concurrency ?? 5, autorun: true },
   );
-  worker.on('failed', (job, err) => log.warn({ job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: { message: err.message } }, 'job failed'));
-  worker.on('error', (err) => log.error({ err: { message: err.message } }, 'worker error'));
+  worker.on('failed', (job, err) => log.warn({ job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err }, 'job failed'));
+  worker.on('error', (err) => log.error({ err }, 'worker error'));
 
   await heartbeat();
   const beat = setInterval(() => void heartbeat(), Math.min(sweepEveryMs, 30_000));
@@ -399,14 +410,58 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   if (o.schedule ?? true) {
     await queue.upsertJobScheduler('sweep', { every: sweepEveryMs }, { name: 'sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } });
     await upsertRetention();
-    stopFeed = await o.database.listen('fristvagt_changes', (payload) => {
-      try {
-        const p = JSON.parse(payload) as { type: RecordTypeName; id: string; seq: number };
-        void enqueue(queue, 'record.plan', { recordType: p.type, recordId: p.id }, { jobId: `plan-${p.type}-${p.id}-${p.seq}`, removeOnComplete: true, removeOnFail: 100 }).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'could not enqueue planning; the sweep will catch up'));
-      } catch {
-        log.warn('ignored a malformed change notification');
-      }
-    });
+    /**
+     * After the listening connection was dropped and came back: the notifications sent meanwhile are
+     * lost, so sweep until the catch-up has settled every change drawn before listening again (a
+     * sweep settles only part of it while writers are open), with backoff while it fails or waits.
+     * A worker that does not lead the sweep leaves it to the leader, which got the notifications or
+     * catches up itself.
+     */
+    let feedStopped = false;
+    let catchUpTimer: NodeJS.Timeout | undefined;
+    const catchUp = (attempt: number, target?: number): void => {
+      if (feedStopped) return;
+      let upTo = target;
+      const again = (): void => {
+        catchUpTimer = setTimeout(() => catchUp(attempt + 1, upTo), Math.min(retryDelayMs * 2 ** attempt, 60_000));
+        catchUpTimer.unref();
+      };
+      void (async () => {
+        upTo ??= await lastChangeSeq();
+        const r = await sweep();
+        return !r.leader || (r.settled ?? 0) >= upTo;
+      })().then(
+        (done) => (done ? undefined : again()),
+        (err: unknown) => {
+          log.warn({ err }, 'change-feed catch-up failed; retrying');
+          again();
+        },
+      );
+    };
+    const unlisten = await o.database.listen(
+      'fristvagt_changes',
+      (payload) => {
+        try {
+          const p = JSON.parse(payload) as { type: RecordTypeName; id: string; seq: number };
+          // Retried: planning that fails on a dropped database connection runs again shortly, not at the next sweep.
+          void enqueue(queue, 'record.plan', { recordType: p.type, recordId: p.id }, { jobId: `plan-${p.type}-${p.id}-${p.seq}`, attempts: 8, backoff: { type: 'exponential', delay: retryDelayMs, jitter: 0.5 }, removeOnComplete: true, removeOnFail: 100 }).catch((err: unknown) => log.warn({ err }, 'could not enqueue planning; the sweep will catch up'));
+        } catch {
+          log.warn('ignored a malformed change notification');
+        }
+      },
+      // The listening connection was dropped and is back: what was notified meanwhile is lost, so
+      // catch up from the change feed now instead of at the next scheduled sweep.
+      () => {
+        log.warn('change feed re-subscribed after a dropped connection; catching up');
+        clearTimeout(catchUpTimer);
+        catchUp(0);
+      },
+    );
+    stopFeed = async () => {
+      feedStopped = true;
+      clearTimeout(catchUpTimer);
+      await unlisten();
+    };
     // Redis may lose the scheduler (FLUSHALL, failover): put it back; Postgres never loses the work.
     timer = setInterval(() => {
       void queue

@@ -7,11 +7,13 @@ import { and, eq, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { computeDeadlinesForRecord, formatDanishDate, localDayOfInstant, parseIsoDate, parseRecord, scrubCpr, weekdayName, longDate, type Deadline } from '../domain/index.js';
 import type { Db } from '../db/client.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { areas, institutions, notifications } from '../db/schema.js';
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
 import { MailError, type Mailer } from '../mail/transport.js';
 import { loadRulesInForce, type RulesInForce } from '../records/calendar.js';
 import { KINDS, type AnyRow, type RecordTypeName } from '../records/kinds.js';
+import { safeError } from '../safe-error.js';
 import type { WorkerSettings } from './settings.js';
 
 export interface SendDeps {
@@ -201,7 +203,8 @@ export async function sendNotification(deps: SendDeps, notificationId: string): 
   try {
     composed = await composeNotification(deps, claimed);
   } catch (err) {
-    await release('failed', `render: ${(err as Error).message}`);
+    // A dropped database connection is no broken template: back to scheduled, the queue retries.
+    await release(isDatabaseUnavailable(err) ? 'scheduled' : 'failed', `render: ${safeError(err).message}`);
     throw err;
   }
   if ('cancel' in composed) {
@@ -213,7 +216,7 @@ export async function sendNotification(deps: SendDeps, notificationId: string): 
     const res = await deps.mailer.send({ messageId, from: deps.from, to: [claimed.recipient], notificationId: claimed.id, ...composed.mail });
     if (res.accepted.length === 0) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
   } catch (err) {
-    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message, { cause: err });
+    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', safeError(err).message, { cause: err });
     if (e.code === 'MAIL_PERMANENT') {
       await release('failed', e.message);
       await reportFailure(deps, claimed);
@@ -348,7 +351,7 @@ async function sendDigest(deps: SendDeps, notificationId: string, recipient: str
   try {
     await deps.mailer.send({ messageId, from: deps.from, to: [first.recipient], notificationId: first.id, ...mail });
   } catch (err) {
-    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', (err as Error).message, { cause: err });
+    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', safeError(err).message, { cause: err });
     await deps.db.update(notifications).set({ status: e.code === 'MAIL_PERMANENT' ? 'failed' : 'scheduled', lastError: e.message, updatedAt: deps.clock() }).where(mine);
     if (e.code === 'MAIL_PERMANENT') {
       await reportFailure(deps, first);

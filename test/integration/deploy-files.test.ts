@@ -239,6 +239,23 @@ describe('Dockerfile', () => {
     expect(existsSync(join(ROOT, pkg.bin.fristvagt.replace(/^dist\//, '').replace(/\.js$/, '.ts')))).toBe(true);
   });
 
+  it('patches the postgres driver after an install that skips scripts, before pruning', () => {
+    // `npm ci --ignore-scripts` skips package.json's postinstall: the build must run the patch itself.
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
+    expect(pkg.scripts['postinstall']).toBe('node scripts/patch-postgres.mjs');
+    expect(pkg.dependencies['postgres']).toMatch(/^\d+\.\d+\.\d+$/);
+    const runs = build.lines.filter((l) => /^RUN\s/i.test(l));
+    const install = runs.findIndex((l) => l.includes('npm ci'));
+    const patch = runs.findIndex((l) => l.includes('node scripts/patch-postgres.mjs'));
+    const prune = runs.findIndex((l) => l.includes('npm prune'));
+    expect(install).toBeGreaterThanOrEqual(0);
+    expect(patch).toBeGreaterThanOrEqual(install);
+    expect(prune).toBeGreaterThan(patch);
+    const line = runs[install] ?? '';
+    if (patch === install) expect(line.indexOf('npm ci')).toBeLessThan(line.indexOf('patch-postgres'));
+    expect(copies(build).join('\n')).toMatch(/^COPY scripts\/patch-postgres\.mjs /m);
+  });
+
   it('builds from every source directory tsconfig.build.json compiles', () => {
     const include = (JSON.parse(read('tsconfig.build.json')) as { include: string[] }).include;
     for (const dir of include) expect(copies(build).some((c) => c.startsWith(`COPY ${dir} `)), dir).toBe(true);

@@ -13,6 +13,7 @@ import type { Mailer } from '../../mail/transport.js';
 import { composeNotification, type SendDeps } from '../../worker/send.js';
 import { loadWorkerSettings } from '../../worker/settings.js';
 import type { UiContext } from '../index.js';
+import { safeError } from '../../safe-error.js';
 
 export type NotificationRow = typeof notifications.$inferSelect;
 export type CaughtRow = typeof caughtMail.$inferSelect;
@@ -72,7 +73,7 @@ export async function mailOf(u: UiContext, req: FastifyRequest, n: NotificationR
     if ('cancel' in res) return { source: 'unavailable', reason: res.cancel };
     return { source: 'rendered', subject: mask(res.mail.subject, showCpr), text: mask(res.mail.text, showCpr), html: mask(res.mail.html, showCpr) };
   } catch (err) {
-    return { source: 'unavailable', reason: scrubCpr((err as Error).message) };
+    return { source: 'unavailable', reason: safeError(err).message };
   }
 }
 
