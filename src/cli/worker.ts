@@ -14,7 +14,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { apiTokens } from '../db/schema.js';
 import { seedDemo, type DemoSummary } from '../records/demo.js';
 import { createToken, revokeToken } from '../records/tokens.js';
-import { mailerFor, openConfiguredDatabase, serviceContext } from '../runtime.js';
+import { mailerFor, openConfiguredDatabase, serviceContext, workerConnections } from '../runtime.js';
 import { startWorker, type RunningWorker } from '../worker/runtime.js';
 import { UsageError } from './io.js';
 
@@ -117,8 +117,8 @@ export async function workerCommand(argv: string[]): Promise<string> {
   if (!cfg.REDIS_URL) throw new UsageError('REDIS_URL: is required for `fristvagt worker` (use `fristvagt start` for the embedded set-up)');
   const log = createLogger({ level: cfg.LOG_LEVEL });
   const signalled = onSignal(log);
-  const database = await openConfiguredDatabase(cfg);
-  const mailer = mailerFor(cfg, database);
+  const database = await openConfiguredDatabase(cfg, { maxConnections: workerConnections(cfg) });
+  const mailer = mailerFor(cfg, database, log);
   const worker = await launchWorker(cfg, database, cfg.REDIS_URL, mailer, log);
   log.info({ worker: worker.id, mail: mailer.kind }, 'fristvagt worker running');
   const swept = firstSweep(worker, log);
@@ -175,10 +175,10 @@ export async function startCommand(argv: string[]): Promise<string> {
   const cfg = config();
   const log = createLogger({ level: cfg.LOG_LEVEL });
   const signalled = onSignal(log);
-  const database = await openConfiguredDatabase(cfg);
+  const database = await openConfiguredDatabase(cfg, { maxConnections: workerConnections(cfg) });
   const privateRedis = cfg.REDIS_URL ? undefined : await startPrivateRedis(cfg.FRISTVAGT_DATA_DIR, log);
   const redisUrl = cfg.REDIS_URL ?? (privateRedis as { url: string }).url;
-  const mailer = mailerFor(cfg, database);
+  const mailer = mailerFor(cfg, database, log);
   const worker = await launchWorker(cfg, database, redisUrl, mailer, log);
   const app = await buildServer({ database, config: cfg, clock: () => new Date(), logger: log, mailer, mailFrom: cfg.MAIL_FROM, redis: { url: redisUrl, prefix: cfg.FRISTVAGT_QUEUE_PREFIX } });
   const demo = values.demo ? await prepareDemo(cfg, database) : undefined;
