@@ -382,6 +382,8 @@ export interface ComputeOptions {
   calendar?: Calendar;
   lang?: Lang;
   policy?: PolicyOverrides;
+  /** See EngineOptions.quoteFreeText (default true). */
+  quoteFreeText?: boolean;
 }
 
 const calendarCache = new Map<string, Calendar>();
@@ -418,5 +420,6 @@ export function computeDeadlines(input: unknown, options: ComputeOptions): Deadl
   const engine: EngineOptions = { now, calendar };
   if (options.lang) engine.lang = options.lang;
   if (options.policy) engine.policy = options.policy;
+  if (options.quoteFreeText !== undefined) engine.quoteFreeText = options.quoteFreeText;
   return computeDeadlinesForRecord(record, engine);
 }
