@@ -2,7 +2,9 @@ import { UnrecoverableError } from 'bullmq';
 import { TemplateError } from '../src/mail/render.js';
 import { parsePayload } from '../src/queue/registry.js';
 import { sendAnnualOverview } from '../src/worker/annual.js';
+import { SendDeferred } from '../src/worker/delivery.js';
 import { MarkSentError } from '../src/worker/send.js';
+import { deferJob } from './defer.js';
 import type { Processor } from './types.js';
 
 export const annualOverviewSend: Processor = async (job, deps) => {
@@ -10,6 +12,7 @@ export const annualOverviewSend: Processor = async (job, deps) => {
   try {
     return await sendAnnualOverview(deps.send, overviewId);
   } catch (err) {
+    if (err instanceof SendDeferred) return deferJob(job, err);
     if (err instanceof TemplateError || err instanceof MarkSentError) throw new UnrecoverableError(err.message);
     throw err;
   }

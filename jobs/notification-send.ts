@@ -1,7 +1,9 @@
 import { UnrecoverableError } from 'bullmq';
 import { parsePayload } from '../src/queue/registry.js';
 import { TemplateError } from '../src/mail/render.js';
+import { SendDeferred } from '../src/worker/delivery.js';
 import { MarkSentError, sendNotification } from '../src/worker/send.js';
+import { deferJob } from './defer.js';
 import type { Processor } from './types.js';
 
 export const notificationSend: Processor = async (job, deps) => {
@@ -9,6 +11,7 @@ export const notificationSend: Processor = async (job, deps) => {
   try {
     return await sendNotification(deps.send, notificationId);
   } catch (err) {
+    if (err instanceof SendDeferred) return deferJob(job, err);
     // A template that cannot render will not on retry either; a mail that went out is not re-sent at once.
     if (err instanceof TemplateError || err instanceof MarkSentError) throw new UnrecoverableError(err.message);
     throw err;

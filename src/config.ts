@@ -24,6 +24,12 @@ export const configSchema = z.object({
   MAIL_FROM: z.string().min(3).default('fristvagt <fristvagt@kriminalforsorgen.invalid>'),
   /** STARTTLS required for staff reminders too (legal notices and external recipients always require it). */
   SMTP_REQUIRE_TLS: boolish.default(false),
+  /**
+   * Send the SMTP credentials of SMTP_URL over a connection without TLS. Off (the default): a
+   * server that offers no STARTTLS gets no AUTH and no mail; set it only for a relay on a trusted
+   * network that cannot do TLS.
+   */
+  SMTP_ALLOW_INSECURE_AUTH: boolish.default(false),
   /** Accept self-signed SMTP certificates (test servers only). */
   SMTP_TLS_REJECT_UNAUTHORIZED: boolish.default(true),
   /** BullMQ key prefix: separate installations (or test runs) sharing one Redis. */

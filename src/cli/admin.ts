@@ -125,7 +125,7 @@ export async function apiCommand(argv: string[]): Promise<string> {
   const logger = createLogger({ level: cfg.LOG_LEVEL });
   const db = await openConfiguredDatabase(cfg);
   // The API sends the preliminary notice itself (on approval), so it needs the same mailer as the worker.
-  const mailer = mailerFor(cfg, db);
+  const mailer = mailerFor(cfg, db, logger);
   const app = await buildServer({ database: db, config: cfg, clock: () => new Date(), logger, mailer, mailFrom: cfg.MAIL_FROM });
   const url = await app.listen({ host: cfg.HOST, port: cfg.PORT });
   logger.info({ url }, 'fristvagt API listening');

@@ -120,9 +120,9 @@ export async function checkRedis(url: string): Promise<CheckStatus> {
   }
 }
 
-export async function checkSmtp(cfg: Pick<Config, 'SMTP_URL' | 'SMTP_REQUIRE_TLS' | 'SMTP_TLS_REJECT_UNAUTHORIZED'>): Promise<CheckStatus> {
+export async function checkSmtp(cfg: Pick<Config, 'SMTP_URL' | 'SMTP_REQUIRE_TLS' | 'SMTP_TLS_REJECT_UNAUTHORIZED' | 'SMTP_ALLOW_INSECURE_AUTH'>): Promise<CheckStatus> {
   if (!cfg.SMTP_URL) return { state: 'not configured', detail: 'mail goes to the built-in catcher' };
-  const mailer = createSmtpMailer({ url: cfg.SMTP_URL, requireTls: cfg.SMTP_REQUIRE_TLS, rejectUnauthorized: cfg.SMTP_TLS_REJECT_UNAUTHORIZED, maxConnections: 1 });
+  const mailer = createSmtpMailer({ url: cfg.SMTP_URL, requireTls: cfg.SMTP_REQUIRE_TLS, rejectUnauthorized: cfg.SMTP_TLS_REJECT_UNAUTHORIZED, allowInsecureAuth: cfg.SMTP_ALLOW_INSECURE_AUTH, maxConnections: 1 });
   try {
     await withTimeout(mailer.verify(), 'the SMTP server');
     return { state: 'ok' };

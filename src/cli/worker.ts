@@ -15,7 +15,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { apiTokens } from '../db/schema.js';
 import { seedDemo, type DemoSummary } from '../records/demo.js';
 import { createToken, revokeToken } from '../records/tokens.js';
-import { mailerFor, openConfiguredDatabase, serviceContext } from '../runtime.js';
+import { mailerFor, openConfiguredDatabase, serviceContext, workerConnections } from '../runtime.js';
 import { startWorker, type RunningWorker } from '../worker/runtime.js';
 import { UsageError } from './io.js';
 
@@ -175,8 +175,8 @@ export async function workerCommand(argv: string[]): Promise<string> {
   const life = new Lifecycle({ log, budgetMs: cfg.FRISTVAGT_SHUTDOWN_TIMEOUT_MS });
   life.trapSignals();
   return runUntilStopped(life, log, async () => {
-    const database = await life.start('database', () => openConfiguredDatabase(cfg), databasePart);
-    const mailer = await life.start('mailer', () => mailerFor(cfg, database), mailerPart);
+    const database = await life.start('database', () => openConfiguredDatabase(cfg, { maxConnections: workerConnections(cfg) }), databasePart);
+    const mailer = await life.start('mailer', () => mailerFor(cfg, database, log), mailerPart);
     const worker = await life.start('worker', () => launchWorker(cfg, database, redisUrl, mailer, log), workerPart);
     log.info({ worker: worker.id, mail: mailer.kind }, 'fristvagt worker running');
     firstSweep(worker, log, life);
@@ -234,12 +234,12 @@ export async function startCommand(argv: string[]): Promise<string> {
   // then the worker; stopped in reverse order, the private redis-server after the worker has closed.
   return runUntilStopped(life, log, async () => {
     // Takes FRISTVAGT_DATA_DIR's lock (also on Postgres when the private Redis lives there) before that Redis starts.
-    const database = await life.start('database', () => openConfiguredDatabase(cfg, { lockDataDir: !cfg.REDIS_URL }), databasePart);
+    const database = await life.start('database', () => openConfiguredDatabase(cfg, { lockDataDir: !cfg.REDIS_URL, maxConnections: workerConnections(cfg) }), databasePart);
     if (values.demo) log.info('loading the demo data');
     const demo = values.demo ? await life.start('demo data', () => prepareDemo(cfg, database)) : undefined;
     const privateRedis = cfg.REDIS_URL ? undefined : await life.start('private redis-server', () => startPrivateRedis(cfg.FRISTVAGT_DATA_DIR, log), { reserveMs: RESERVE.privateRedis, stop: (r, b) => r.stop(b.left()) });
     const redisUrl = cfg.REDIS_URL ?? (privateRedis as PrivateRedis).url;
-    const mailer = await life.start('mailer', () => mailerFor(cfg, database), mailerPart);
+    const mailer = await life.start('mailer', () => mailerFor(cfg, database, log), mailerPart);
     const app = await life.start('http', () => buildServer({ database, config: cfg, clock: () => new Date(), logger: log, mailer, mailFrom: cfg.MAIL_FROM, redis: { url: redisUrl, prefix: cfg.FRISTVAGT_QUEUE_PREFIX } }), {
       reserveMs: RESERVE.http,
       stop: async (a, b) => ((await within(a.close(), b.left())) === 'done' ? [] : ['requests still running']),

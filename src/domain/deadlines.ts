@@ -60,6 +60,12 @@ export interface EngineOptions {
   calendar: Calendar;
   lang?: Lang;
   policy?: PolicyOverrides;
+  /**
+   * Quote text a person typed into the record (a postponement's reason) in explanations. On by
+   * default (the UI, the API, the calendar feeds); staff mails pass false and get the same
+   * sentence without the quote: the recipient opens the case for the reason.
+   */
+  quoteFreeText?: boolean;
 }
 
 export { CATALOGUE_VERSION };
@@ -280,7 +286,7 @@ function isDone(at: Instance['completed'], now: number, nowDay: EpochDay): boole
   return at !== null && (at.ms !== null ? at.ms <= now : at.day <= nowDay);
 }
 
-function computeInstance(rule: DeadlineRule, inst: Instance, record: FristRecord, opts: Required<Pick<EngineOptions, 'now' | 'calendar' | 'lang'>>, nowDay: EpochDay, outcomes: OutcomeMemo): Deadline {
+function computeInstance(rule: DeadlineRule, inst: Instance, record: FristRecord, opts: Required<Pick<EngineOptions, 'now' | 'calendar' | 'lang' | 'quoteFreeText'>>, nowDay: EpochDay, outcomes: OutcomeMemo): Deadline {
   const outcome = offsetOutcome(outcomes, opts.calendar, inst.start.day, inst.offset, opts.lang);
   const computedDue = outcome.trace.due;
   let due = computedDue;
@@ -329,7 +335,7 @@ function computeInstance(rule: DeadlineRule, inst: Instance, record: FristRecord
     dueAt: endOfLocalDayText(due),
     status,
     completedAt: done && inst.completed ? inst.completed.text : null,
-    explanation: explainDeadline(opts.lang, rule, inst, outcome[opts.lang] as string, due, originalDue, suspended, delayLate, status, completedDay, citation.sentence),
+    explanation: explainDeadline(opts.lang, rule, inst, outcome[opts.lang] as string, due, originalDue, suspended, delayLate, status, completedDay, citation.sentence, opts.quoteFreeText),
   };
   if (originalDue !== undefined) d.originalDueDate = formatIsoDate(originalDue);
   if (suspended) {
@@ -342,7 +348,7 @@ function computeInstance(rule: DeadlineRule, inst: Instance, record: FristRecord
 
 /** Deadlines and immediate duties of an already validated record. */
 export function computeDeadlinesForRecord(record: FristRecord, options: EngineOptions): DeadlineSet {
-  const opts = { now: options.now, calendar: options.calendar, lang: options.lang ?? 'da' };
+  const opts = { now: options.now, calendar: options.calendar, lang: options.lang ?? 'da', quoteFreeText: options.quoteFreeText ?? true };
   const nowDay = localDayOfInstant(opts.now);
   const outcomes = outcomeMemoOf(opts.calendar);
   const deadlines: Deadline[] = [];
@@ -376,6 +382,8 @@ export interface ComputeOptions {
   calendar?: Calendar;
   lang?: Lang;
   policy?: PolicyOverrides;
+  /** See EngineOptions.quoteFreeText (default true). */
+  quoteFreeText?: boolean;
 }
 
 const calendarCache = new Map<string, Calendar>();
@@ -412,5 +420,6 @@ export function computeDeadlines(input: unknown, options: ComputeOptions): Deadl
   const engine: EngineOptions = { now, calendar };
   if (options.lang) engine.lang = options.lang;
   if (options.policy) engine.policy = options.policy;
+  if (options.quoteFreeText !== undefined) engine.quoteFreeText = options.quoteFreeText;
   return computeDeadlinesForRecord(record, engine);
 }

@@ -172,6 +172,8 @@ export function explainDeadline(
   status: string,
   completedDay: EpochDay | undefined,
   citationText: string,
+  /** false: the postponement's reason (typed by a person) is not quoted, only pointed to. */
+  quoteFreeText = true,
 ): string {
   const da = lang === 'da';
   let s = START_SENTENCE[inst.start.event][lang](inst.start.day) + offsetText;
@@ -189,7 +191,7 @@ export function explainDeadline(
     }
   }
   if (inst.postponement) {
-    const reason = inst.postponement.reason;
+    const reason = quoteFreeText ? inst.postponement.reason : da ? 'begrundelsen står i sagen' : 'the reason is on the case';
     s += suspended
       ? (da ? ` Samtalen er udsat (${reason}); fristen er suspenderet, indtil en ny dato fastsættes.` : ` The conversation is postponed (${reason}); the deadline is suspended until a new date is set.`)
       : (da ? ` Samtalen er udsat (${reason}); ny dato fastsat.` : ` The conversation is postponed (${reason}); a new date is set.`);

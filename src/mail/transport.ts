@@ -1,9 +1,14 @@
 /**
  * Sending mail: a pooled nodemailer SMTP transport, or the built-in catcher (a table) when no
- * SMTP_URL is set. Errors are classified once here: 4xx and connection trouble are transient
- * (retry), 5xx is permanent (record and report).
+ * SMTP_URL is set. SMTP errors are classified once here: 4xx and connection trouble are
+ * transient (retry), 5xx is permanent (record and report). A circuit breaker per SMTP server
+ * (cockatiel) stops the sending while the server is down: calls fail fast with a
+ * CircuitOpenError that says when to come back, one call probes, and the log has one warning
+ * per outage and one line when it is over.
  */
+import { circuitBreaker, BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, handleAll, type IBackoff, type IBackoffFactory } from 'cockatiel';
 import nodemailer from 'nodemailer';
+import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { caughtMail } from '../db/schema.js';
 import { scrubCpr } from '../domain/index.js';
@@ -30,10 +35,26 @@ export interface SendResult {
   rejectedCodes?: Record<string, number | undefined>;
 }
 
+export interface MailerStats {
+  /** SMTP conversations begun (a refused connection counts): what an outage costs. */
+  attempts: number;
+  /** Sends refused at once because the circuit was open (no connection tried). */
+  failedFast: number;
+  /** Times the circuit opened (outages, or a probe that found the server still down). */
+  opened: number;
+  circuit: 'closed' | 'open' | 'half-open';
+}
+
 export interface Mailer {
   readonly kind: 'smtp' | 'catcher';
   send(mail: OutgoingMail): Promise<SendResult>;
   verify(): Promise<void>;
+  /**
+   * While the SMTP server is taken to be down: the epoch ms at which it may be tried again
+   * (a caller waits until then instead of claiming work it cannot send). Undefined: go ahead.
+   */
+  unavailableUntil?(): number | undefined;
+  stats?(): MailerStats;
   close(): void;
 }
 
@@ -48,12 +69,30 @@ export class MailError extends Error {
   }
 }
 
-export function classifySmtpError(err: unknown): MailError {
+/**
+ * The circuit of this SMTP server is open: nothing was sent and no connection was tried. Not an
+ * attempt at the mail: the caller waits until `retryAt` and does not count it against the mail.
+ */
+export class CircuitOpenError extends MailError {
+  readonly retryAt: number;
+  constructor(server: string, retryAt: number, cause?: unknown) {
+    super('MAIL_TRANSIENT', `SMTP server ${server} unavailable (circuit open)`, cause === undefined ? {} : { cause });
+    this.name = 'CircuitOpenError';
+    this.retryAt = retryAt;
+  }
+}
+
+export function classifySmtpError(err: unknown, opts: { authWithoutTls?: boolean } = {}): MailError {
   const e = err as { responseCode?: number; code?: string; message?: string; response?: string };
+  // No STARTTLS where credentials would be sent: refused before AUTH. The server's 5xx to the
+  // STARTTLS command is not the recipient's refusal: the operator has to act, the mail waits.
+  if (e.code === 'ETLS' && opts.authWithoutTls) {
+    return new MailError('MAIL_TRANSIENT', 'ETLS: the SMTP server offers no STARTTLS, and the SMTP password is never sent without TLS (set SMTP_ALLOW_INSECURE_AUTH=true to allow it on a trusted network)', { cause: err });
+  }
   const rc = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   // A receiving server (a DLP gateway, say) may quote the message back; this text goes to logs and lastError.
   const text = scrubCpr((e.response ?? e.message ?? 'mail error').replace(/\s+/g, ' ')).slice(0, 500);
-  if (rc !== undefined && rc >= 500) return new MailError('MAIL_PERMANENT', `SMTP ${rc}: ${text}`, { responseCode: rc, cause: err });
+  if (rc !== undefined && rc >= 500 && e.code !== 'ETLS') return new MailError('MAIL_PERMANENT', `SMTP ${rc}: ${text}`, { responseCode: rc, cause: err });
   return new MailError('MAIL_TRANSIENT', rc !== undefined ? `SMTP ${rc}: ${text}` : `${e.code ?? 'error'}: ${text}`, { responseCode: rc, cause: err });
 }
 
@@ -64,11 +103,25 @@ export interface SmtpOptions {
   /** false only for test servers with self-signed certificates. */
   rejectUnauthorized?: boolean;
   maxConnections?: number;
+  /**
+   * Credentials in the URL may go over a connection without TLS (SMTP_ALLOW_INSECURE_AUTH). Off:
+   * a server without STARTTLS gets no AUTH, so the password is never sent in clear.
+   */
+  allowInsecureAuth?: boolean;
+  /** Circuit breaker: consecutive transient failures that open it (default 5). */
+  breakAfter?: number;
+  /** First wait before a probe (default 5 s); doubles, with jitter, up to `maxProbeDelayMs` (default 60 s). */
+  probeDelayMs?: number;
+  maxProbeDelayMs?: number;
+  /** Where the outage warning and the recovery line go. */
+  logger?: Logger;
 }
 
 function transportOptions(o: SmtpOptions, requireTls: boolean): Record<string, unknown> {
   const u = new URL(o.url);
   const secure = u.protocol === 'smtps:';
+  // Credentials are only sent after STARTTLS, unless the operator said otherwise.
+  if (u.username && !secure && !o.allowInsecureAuth) requireTls = true;
   const opts: Record<string, unknown> = {
     pool: true,
     maxConnections: o.maxConnections ?? 5,
@@ -87,41 +140,123 @@ function transportOptions(o: SmtpOptions, requireTls: boolean): Record<string, u
   return opts;
 }
 
+/** A backoff that remembers the delay it handed out last: when the open circuit lets a probe through. */
+function recording(inner: IBackoffFactory<unknown>, record: (ms: number) => void): IBackoffFactory<unknown> {
+  const wrap = (b: IBackoff<unknown>): IBackoff<unknown> => {
+    record(b.duration);
+    return { duration: b.duration, next: (ctx) => wrap(b.next(ctx)) };
+  };
+  return { next: (ctx) => wrap(inner.next(ctx)) };
+}
+
+/** The SMTP server's answer is in: a refusal (5xx) is an answer, only a transient failure counts against the server. */
+type Attempt = { ok: SendResult } | { refused: MailError };
+
 export function createSmtpMailer(o: SmtpOptions): Mailer {
   // Two pools: mails that must go over TLS never share a connection that might not be.
   const plain = nodemailer.createTransport(transportOptions(o, o.requireTls));
   const tls = o.requireTls ? plain : nodemailer.createTransport(transportOptions(o, true));
+  const u = new URL(o.url);
+  const server = `${u.hostname}:${u.port || (u.protocol === 'smtps:' ? 465 : 587)}`;
+  const authWithoutTls = u.username !== '' && u.protocol !== 'smtps:' && !o.allowInsecureAuth;
+  const stats: MailerStats = { attempts: 0, failedFast: 0, opened: 0, circuit: 'closed' };
+
+  // One breaker for this server, shared by both pools. Every failure that reaches it is a
+  // transient one (a refusal is returned as a value, see Attempt), so handleAll is right.
+  let probeDelay = 0;
+  let openedAt = 0;
+  let outageStart = 0;
+  let lastReason = '';
+  const breaker = circuitBreaker(handleAll, {
+    breaker: new ConsecutiveBreaker(o.breakAfter ?? 5),
+    halfOpenAfter: recording(new ExponentialBackoff({ initialDelay: o.probeDelayMs ?? 5_000, maxDelay: o.maxProbeDelayMs ?? 60_000 }), (ms) => (probeDelay = ms)),
+  });
+  let previous = CircuitState.Closed;
+  breaker.onStateChange((state) => {
+    if (state === CircuitState.Open) {
+      openedAt = Date.now();
+      stats.opened++;
+      stats.circuit = 'open';
+      if (previous === CircuitState.Closed) {
+        outageStart = openedAt;
+        o.logger?.warn({ smtp: server, reason: lastReason, probeInMs: probeDelay }, 'SMTP server unavailable: mails wait and are not counted as attempts; probing until it answers again');
+      } else {
+        o.logger?.debug({ smtp: server, probeInMs: probeDelay }, 'SMTP probe failed; circuit open again');
+      }
+    } else if (state === CircuitState.HalfOpen) {
+      stats.circuit = 'half-open';
+    } else if (state === CircuitState.Closed) {
+      stats.circuit = 'closed';
+      if (previous !== CircuitState.Closed) o.logger?.info({ smtp: server, outageMs: Date.now() - outageStart, failedFast: stats.failedFast }, 'SMTP server answers again: sending resumes');
+    }
+    previous = state;
+  });
+
+  async function attempt(mail: OutgoingMail): Promise<Attempt> {
+    stats.attempts++;
+    const transport = mail.requireTls ? tls : plain;
+    try {
+      const info = await transport.sendMail({
+        messageId: mail.messageId,
+        from: mail.from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        ...(mail.attachments ? { attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType })) } : {}),
+        headers: { 'Auto-Submitted': 'auto-generated' },
+      });
+      const rejectedCodes: Record<string, number | undefined> = {};
+      for (const e of ((info as { rejectedErrors?: Array<{ recipient?: string; responseCode?: number }> }).rejectedErrors ?? [])) {
+        if (e.recipient) rejectedCodes[e.recipient] = e.responseCode;
+      }
+      return { ok: { messageId: mail.messageId, accepted: (info.accepted as Array<string | { address: string }>).map(addr), rejected: (info.rejected as Array<string | { address: string }>).map(addr), rejectedCodes } };
+    } catch (err) {
+      const e = classifySmtpError(err, { authWithoutTls });
+      if (e.code === 'MAIL_PERMANENT') return { refused: e };
+      lastReason = e.message;
+      throw e;
+    }
+  }
+
+  const unavailableUntil = (): number | undefined => {
+    if (breaker.state === CircuitState.Open) {
+      const at = openedAt + probeDelay;
+      return at > Date.now() ? at : undefined;
+    }
+    // A probe is on its way: its answer decides within moments.
+    if (breaker.state === CircuitState.HalfOpen) return Date.now() + 1_000;
+    return undefined;
+  };
+
   return {
     kind: 'smtp',
     async send(mail) {
-      const transport = mail.requireTls ? tls : plain;
+      let result: Attempt;
       try {
-        const info = await transport.sendMail({
-          messageId: mail.messageId,
-          from: mail.from,
-          to: mail.to,
-          subject: mail.subject,
-          text: mail.text,
-          html: mail.html,
-          ...(mail.attachments ? { attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType })) } : {}),
-          headers: { 'Auto-Submitted': 'auto-generated' },
-        });
-        const rejectedCodes: Record<string, number | undefined> = {};
-        for (const e of ((info as { rejectedErrors?: Array<{ recipient?: string; responseCode?: number }> }).rejectedErrors ?? [])) {
-          if (e.recipient) rejectedCodes[e.recipient] = e.responseCode;
-        }
-        return { messageId: mail.messageId, accepted: (info.accepted as Array<string | { address: string }>).map(addr), rejected: (info.rejected as Array<string | { address: string }>).map(addr), rejectedCodes };
+        result = await breaker.execute(() => attempt(mail));
       } catch (err) {
-        throw classifySmtpError(err);
+        if (err instanceof BrokenCircuitError) {
+          stats.failedFast++;
+          throw new CircuitOpenError(server, unavailableUntil() ?? Date.now() + 1_000);
+        }
+        // The failure that opened the circuit, or a probe that found the server still down: the
+        // server's outage, not this mail's; the mail waits for the next probe like the others.
+        if (err instanceof MailError && breaker.state === CircuitState.Open) throw new CircuitOpenError(server, unavailableUntil() ?? Date.now() + 1_000, err);
+        throw err;
       }
+      if ('refused' in result) throw result.refused;
+      return result.ok;
     },
     async verify() {
       try {
         await plain.verify();
       } catch (err) {
-        throw classifySmtpError(err);
+        throw classifySmtpError(err, { authWithoutTls });
       }
     },
+    unavailableUntil,
+    stats: () => ({ ...stats }),
     close() {
       plain.close();
       if (tls !== plain) tls.close();
@@ -151,6 +286,8 @@ export function createCatcherMailer(db: Db): Mailer {
       return { messageId: mail.messageId, accepted: [...mail.to], rejected: [] };
     },
     async verify() {},
+    unavailableUntil: () => undefined,
+    stats: () => ({ attempts: 0, failedFast: 0, opened: 0, circuit: 'closed' }),
     close() {},
   };
 }

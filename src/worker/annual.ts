@@ -17,11 +17,11 @@ import {
 import { instantOfLocal, longDate, parseIsoDate, formatDanishDate, weekdayName, daysFromCivil } from '../domain/index.js';
 import type { Db } from '../db/client.js';
 import { annualOverviews, areas, deadlines, incidents, institutions } from '../db/schema.js';
-import { renderTemplate } from '../mail/render.js';
+import { renderTemplate, type RenderedMail } from '../mail/render.js';
 import { MailError } from '../mail/transport.js';
 import { loadRulesInForce } from '../records/calendar.js';
-import { safeError } from '../safe-error.js';
-import { retryWrite, type SendDeps, type SendOutcome } from './send.js';
+import { circuitWait, classifyFault, isFinal, notBefore, retryDbWrite, SendDeferred } from './delivery.js';
+import { DEFAULT_RETRY_DELAY_MS, retryWrite, type SendDeps, type SendOutcome } from './send.js';
 
 /** Creates the overview rows of the year before for every area (idempotent); returns how many are new. */
 export async function planAnnualOverviews(deps: SendDeps, now: Date): Promise<number> {
@@ -40,8 +40,8 @@ export async function planAnnualOverviews(deps: SendDeps, now: Date): Promise<nu
 }
 
 /** Overviews due by `until` that still wait to be sent: the sweep puts them into the queue. */
-export async function dueAnnualOverviews(db: Db, until: Date): Promise<Array<{ id: string; plannedAt: Date }>> {
-  return db.select({ id: annualOverviews.id, plannedAt: annualOverviews.plannedAt }).from(annualOverviews).where(and(eq(annualOverviews.status, 'scheduled'), lte(annualOverviews.plannedAt, until)));
+export async function dueAnnualOverviews(db: Db, until: Date): Promise<Array<{ id: string; plannedAt: Date; attempts: number; lastError: string | null; updatedAt: Date }>> {
+  return db.select({ id: annualOverviews.id, plannedAt: annualOverviews.plannedAt, attempts: annualOverviews.attempts, lastError: annualOverviews.lastError, updatedAt: annualOverviews.updatedAt }).from(annualOverviews).where(and(eq(annualOverviews.status, 'scheduled'), lte(annualOverviews.plannedAt, until)));
 }
 
 /** Hands back overviews whose sender crashed between claim and mark. */
@@ -105,6 +105,9 @@ export function overviewMessageId(id: string, from: string): string {
 }
 
 export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Promise<SendOutcome> {
+  // Same rule as every send (delivery.ts): wait for an open circuit without claiming.
+  const until = deps.mailer.unavailableUntil?.();
+  if (until !== undefined) throw new SendDeferred(circuitWait(until, overviewId), 'SMTP server unavailable');
   const now = deps.clock();
   const [claimed] = await deps.db
     .update(annualOverviews)
@@ -115,40 +118,64 @@ export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Pr
     const [row] = await deps.db.select({ status: annualOverviews.status }).from(annualOverviews).where(eq(annualOverviews.id, overviewId));
     return row?.status === 'scheduled' ? 'not-due' : 'not-claimable';
   }
-  const release = async (status: 'scheduled' | 'failed', lastError: string) =>
-    deps.db.update(annualOverviews).set({ status, lastError, updatedAt: deps.clock() }).where(and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending')));
+  const mine = and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending'), eq(annualOverviews.attempts, claimed.attempts));
+  let officeCopySentAt: Date | null = claimed.officeCopySentAt;
+  /** Permanent: failed (logged as an error); otherwise back to `scheduled`, remembering an office copy that did go out, and the job waits. */
+  const settle = async (err: unknown): Promise<SendOutcome> => {
+    const fault = classifyFault(err);
+    const at = deps.clock();
+    if (fault.kind === 'unavailable') {
+      await retryDbWrite(() => deps.db.update(annualOverviews).set({ status: 'scheduled', attempts: sql`greatest(${annualOverviews.attempts} - 1, 0)`, officeCopySentAt, updatedAt: at }).where(mine));
+      throw new SendDeferred(circuitWait(fault.retryAt ?? Date.now(), claimed.id), fault.reason);
+    }
+    if (isFinal(fault, claimed.attempts)) {
+      await retryDbWrite(() => deps.db.update(annualOverviews).set({ status: 'failed', lastError: fault.reason, officeCopySentAt, updatedAt: at }).where(mine));
+      deps.logger.error({ overviewId: claimed.id, areaId: claimed.areaId, reason: fault.reason }, 'annual overview failed for good');
+      return 'failed';
+    }
+    await retryDbWrite(() => deps.db.update(annualOverviews).set({ status: 'scheduled', lastError: fault.reason, officeCopySentAt, updatedAt: at }).where(mine));
+    const delayMs = notBefore({ id: claimed.id, plannedAt: claimed.plannedAt, attempts: claimed.attempts, lastError: fault.reason, updatedAt: at }, deps.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) - at.getTime();
+    deps.logger.info({ overviewId: claimed.id, areaId: claimed.areaId, reason: fault.reason, retryInMs: delayMs }, 'annual overview deferred after a transient failure');
+    throw new SendDeferred(delayMs, fault.reason);
+  };
 
-  const [area] = await deps.db.select().from(areas).where(eq(areas.id, claimed.areaId));
-  if (!area) {
-    await release('failed', 'area gone');
-    return 'failed';
+  let composed: { area: typeof areas.$inferSelect; mail: RenderedMail; csvName: string; csv: string; due: number; total: number };
+  try {
+    const [area] = await deps.db.select().from(areas).where(eq(areas.id, claimed.areaId));
+    if (!area) {
+      await retryDbWrite(() => deps.db.update(annualOverviews).set({ status: 'failed', lastError: 'area gone', updatedAt: deps.clock() }).where(mine));
+      return 'failed';
+    }
+    const rules = await loadRulesInForce(deps.db, deps.closureDays);
+    const plan = annualOverviewPlan(claimed.plannedAt.getTime(), rules.calendar, (await deps.settings()).schedule.window, rules.policy);
+    const summary = summariseAnnualOverview(claimed.year, await loadOverviewIncidents(deps.db, area.id, claimed.year, now));
+    const csvName = `aarsoversigt-${claimed.year}-${area.id}.csv`;
+    const due = plan ? (parseIsoDate(plan.dueDate) as number) : daysFromCivil(claimed.year + 1, 1, 31);
+    const mail = renderTemplate('annual-overview', {
+      areaName: area.name,
+      year: String(claimed.year),
+      total: String(summary.total),
+      noticeRate: formatRate(summary.noticeOnTimeRate),
+      reportRate: formatRate(summary.reportOnTimeRate),
+      table: textTable(summary.rows),
+      csvName,
+      dueWeekday: weekdayName(due, 'da'),
+      dueDate: formatDanishDate(due),
+      citation: plan?.citation ?? 'Cirkulære om dødsfald m.v. § 22',
+      link: deps.publicUrl,
+    });
+    composed = { area, mail, csvName, csv: annualOverviewCsv(summary), due, total: summary.total };
+  } catch (err) {
+    return settle(err);
   }
-  const rules = await loadRulesInForce(deps.db, deps.closureDays);
-  const plan = annualOverviewPlan(claimed.plannedAt.getTime(), rules.calendar, (await deps.settings()).schedule.window, rules.policy);
-  const summary = summariseAnnualOverview(claimed.year, await loadOverviewIncidents(deps.db, area.id, claimed.year, now));
-  const csvName = `aarsoversigt-${claimed.year}-${area.id}.csv`;
-  const due = plan ? (parseIsoDate(plan.dueDate) as number) : daysFromCivil(claimed.year + 1, 1, 31);
-  const mail = renderTemplate('annual-overview', {
-    areaName: area.name,
-    year: String(claimed.year),
-    total: String(summary.total),
-    noticeRate: formatRate(summary.noticeOnTimeRate),
-    reportRate: formatRate(summary.reportOnTimeRate),
-    table: textTable(summary.rows),
-    csvName,
-    dueWeekday: weekdayName(due, 'da'),
-    dueDate: formatDanishDate(due),
-    citation: plan?.citation ?? 'Cirkulære om dødsfald m.v. § 22',
-    link: deps.publicUrl,
-  });
+  const { area, mail, csvName, due } = composed;
   const messageId = overviewMessageId(claimed.id, deps.from);
   // The area office gets a copy: it owns the duty, fristvagt only composes and sends the overview
   // for it. Once the office has accepted its copy, a retry for the directorate leaves it out.
   const copyOffice = claimed.officeCopySentAt === null && area.officeEmail !== claimed.recipient;
   const to = copyOffice ? [claimed.recipient, area.officeEmail] : [claimed.recipient];
-  let officeCopySentAt: Date | null = claimed.officeCopySentAt;
   try {
-    const res = await deps.mailer.send({ messageId, from: deps.from, to, ...mail, attachments: [{ filename: csvName, content: annualOverviewCsv(summary), contentType: 'text/csv; charset=utf-8' }] });
+    const res = await deps.mailer.send({ messageId, from: deps.from, to, ...mail, attachments: [{ filename: csvName, content: composed.csv, contentType: 'text/csv; charset=utf-8' }] });
     if (copyOffice && res.accepted.includes(area.officeEmail)) officeCopySentAt = deps.clock();
     else if (copyOffice) deps.logger.warn({ overviewId: claimed.id, areaId: area.id }, "the area office's copy of the annual overview was refused");
     if (!res.accepted.includes(claimed.recipient)) {
@@ -158,18 +185,10 @@ export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Pr
       throw new MailError(kind, `rejected${code === undefined ? '' : ` (SMTP ${code})`}: ${claimed.recipient}`, { responseCode: code });
     }
   } catch (err) {
-    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', safeError(err).message, { cause: err });
-    if (e.code === 'MAIL_PERMANENT') {
-      await release('failed', e.message);
-      deps.logger.error({ overviewId: claimed.id, areaId: area.id, responseCode: e.responseCode }, 'annual overview permanently rejected');
-      return 'failed';
-    }
-    // Back to scheduled, remembering an office copy that did go out so that the retry leaves it out.
-    await deps.db.update(annualOverviews).set({ status: 'scheduled', lastError: e.message, officeCopySentAt, updatedAt: deps.clock() }).where(and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending')));
-    throw e;
+    return settle(err);
   }
   // Accepted: a failure to record it must not send the overview again (same reasoning as markSent).
-  await retryWrite(() => deps.db.update(annualOverviews).set({ status: 'sent', messageId, sentAt: deps.clock(), officeCopySentAt, lastError: null, updatedAt: deps.clock() }).where(and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending'))), `annual overview ${messageId} was accepted by the SMTP server but could not be recorded as sent`);
-  deps.logger.info({ overviewId: claimed.id, areaId: area.id, year: claimed.year, incidents: summary.total, on: longDate(due, 'en') }, 'annual overview sent');
+  await retryWrite(() => deps.db.update(annualOverviews).set({ status: 'sent', messageId, sentAt: deps.clock(), officeCopySentAt, lastError: null, updatedAt: deps.clock() }).where(mine), `annual overview ${messageId} was accepted by the SMTP server but could not be recorded as sent`);
+  deps.logger.info({ overviewId: claimed.id, areaId: area.id, year: claimed.year, incidents: composed.total, on: longDate(due, 'en') }, 'annual overview sent');
   return 'sent';
 }

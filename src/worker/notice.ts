@@ -4,18 +4,18 @@
  * required. The CPR number goes in the body only. Sending meets the deadline with the send time.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { computeDeadlinesForRecord, formatCpr, formatLocalInstant, incidentChapter, longDate, parseIsoDate, parseRecord } from '../domain/index.js';
+import { computeDeadlinesForRecord, formatCpr, formatLocalInstant, incidentChapter, longDate, parseIsoDate, parseRecord, scrubCpr } from '../domain/index.js';
 import type { Db } from '../db/client.js';
 import { areas, institutions, notifications } from '../db/schema.js';
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
-import { MailError, type Mailer } from '../mail/transport.js';
+import type { Mailer } from '../mail/transport.js';
 import { loadRulesInForce } from '../records/calendar.js';
 import { ServiceError, validationError } from '../records/errors.js';
 import { KINDS } from '../records/kinds.js';
 import { canWrite, loadOne, recordEvent, type Actor, type ServiceContext } from '../records/service.js';
+import { classifyFault, retryDbWrite } from './delivery.js';
 import { messageIdFor, retryWrite } from './send.js';
 import { loadWorkerSettings } from './settings.js';
-import { safeError } from '../safe-error.js';
 
 const KIND_DA: Record<string, string> = {
   death: 'Dødsfald',
@@ -91,6 +91,10 @@ export async function sendPreliminaryNotice(deps: NoticeDeps, id: string, actor:
   if (p.missing.length > 0 || !p.mail) {
     throw validationError(p.missing.map((f) => ({ path: f, message: 'is required for the preliminary notice (§ 6 stk. 3)' })));
   }
+  // The SMTP server is known to be down (delivery.ts, the breaker in transport.ts): say so before
+  // claiming anything, instead of trying and leaving a row behind.
+  const until = deps.mailer.unavailableUntil?.();
+  if (until !== undefined) throw new ServiceError('CONFLICT', `the SMTP server is unavailable at the moment; nothing was sent: try again in ${Math.ceil((until - Date.now()) / 1000)} s`);
   const now = deps.ctx.clock();
   // The rows are the claim: a second, concurrent approval finds them and sends nothing.
   const claimed = await deps.db.transaction(async (tx) => {
@@ -117,10 +121,13 @@ export async function sendPreliminaryNotice(deps: NoticeDeps, id: string, actor:
     try {
       await deps.mailer.send({ messageId, from: deps.from, to: [n.recipient], notificationId: n.id, requireTls: true, ...p.mail });
     } catch (err) {
-      const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', safeError(err).message);
+      // The notice is sent on a person's approval: whatever the fault, that person decides on the
+      // retry; the shared rule only says whether trying again soon can help.
+      const fault = classifyFault(err);
+      const advice = fault.kind === 'permanent' ? 'refused for good: check the recipient address' : 'a transient fault: try again shortly';
       // Only the recipients not reached yet: the ones already sent stay sent, so a retry skips them.
-      await deps.db.update(notifications).set({ status: 'failed', lastError: e.message }).where(and(eq(notifications.recordId, id), eq(notifications.stage, 'notice:preliminary'), eq(notifications.status, 'sending')));
-      throw new ServiceError('CONFLICT', `the preliminary notice could not be sent to every recipient (${e.message}); ${messageIds.length} of ${claimed.length} were sent — check the mail log before retrying`, { cause: err });
+      await retryDbWrite(() => deps.db.update(notifications).set({ status: 'failed', lastError: fault.reason }).where(and(eq(notifications.recordId, id), eq(notifications.stage, 'notice:preliminary'), eq(notifications.status, 'sending'))));
+      throw new ServiceError('CONFLICT', `the preliminary notice could not be sent to every recipient (${scrubCpr(fault.reason)}; ${advice}); ${messageIds.length} of ${claimed.length} were sent — check the mail log before retrying`, { cause: err });
     }
     // Accepted: recording it is retried, never the send.
     await retryWrite(() => deps.db.update(notifications).set({ status: 'sent', messageId, sentAt: deps.ctx.clock(), updatedAt: deps.ctx.clock() }).where(eq(notifications.id, n.id)), `the preliminary notice to ${n.recipient} was accepted by the SMTP server but could not be recorded as sent`);

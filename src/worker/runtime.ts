@@ -22,7 +22,8 @@ import { enqueue, enqueueBulk, isJobName, QUEUE_NAME } from '../queue/registry.j
 import type { RecordTypeName } from '../records/kinds.js';
 import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from './annual.js';
 import { dueNotifications, planRecord, type PlanResult } from './planner.js';
-import { staleSending, type SendDeps } from './send.js';
+import { notBefore } from './delivery.js';
+import { DEFAULT_RETRY_DELAY_MS, staleSending, type SendDeps } from './send.js';
 import { loadRulesInForce } from '../records/calendar.js';
 import { loadWorkerSettings } from './settings.js';
 
@@ -41,7 +42,7 @@ export interface WorkerOptions {
   /** Notifications due within this many ms are held in Redis as delayed jobs. */
   horizonMs?: number;
   sweepEveryMs?: number;
-  /** First retry delay after a transient SMTP failure (exponential with jitter after that). */
+  /** First retry delay after a transient failure (exponential with jitter after that, delivery.ts). */
   retryDelayMs?: number;
   /** A sending row older than this is taken to belong to a crashed worker. */
   staleSendingMs?: number;
@@ -136,6 +137,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     publicUrl: o.publicUrl,
     logger: log,
     staleSendingMs,
+    retryDelayMs: o.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
   };
 
   /**
@@ -159,22 +161,23 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   }
 
   /**
-   * When a row may be tried again: a transient failure released it (claim bumped its version, so
-   * its next job has a new id) and the sweep must not fire that job at once, past BullMQ's backoff.
+   * When a row may be tried again: delivery.ts's notBefore, the very instant the worker that
+   * deferred its job computed, so the sweep neither fires it early nor adds a second job beside
+   * it; and not before the SMTP server's circuit lets a probe through.
    */
-  const retryDelayMs = o.retryDelayMs ?? 2_000;
-  function notBefore(r: { plannedAt: Date; attempts: number; lastError: string | null; updatedAt: Date }): number {
-    if (r.attempts === 0 || r.lastError === null) return r.plannedAt.getTime();
-    const backoff = Math.min(retryDelayMs * 2 ** Math.min(r.attempts - 1, 20), 30 * 60_000);
-    return Math.max(r.plannedAt.getTime(), r.updatedAt.getTime() + backoff);
-  }
+  const retryDelayMs = o.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  const fireAtOf = (r: { id: string; plannedAt: Date; attempts: number; lastError: string | null; updatedAt: Date }, now: number): number => {
+    const circuit = o.mailer.unavailableUntil?.();
+    // The breaker runs on real time, the schedule on the injected clock: carry over the wait, not the instant.
+    return Math.max(notBefore(r, retryDelayMs), circuit === undefined ? 0 : now + Math.max(0, circuit - Date.now()));
+  };
 
   async function enqueueDue(rows: Array<{ id: string; version: number; plannedAt: Date; attempts: number; lastError: string | null; updatedAt: Date }>): Promise<number> {
     const now = o.clock().getTime();
     const jobs: Array<{ payload: { notificationId: string }; opts: JobsOptions }> = [];
     for (const r of rows) {
       const jobId = `send-${r.id}-${r.version}`;
-      const fireAt = notBefore(r);
+      const fireAt = fireAtOf(r, now);
       // Only a row due now can have a job that needs more than adding (promote, replace); the
       // rest go to Redis in bulk, one round trip per 500 instead of one per row.
       if (fireAt <= now && (await reviveDue(jobId)) === 'promoted') continue;
@@ -344,9 +347,11 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     // notice: it is sent on a person's approval, and whether the interrupted one reached the
     // Ombudsman is for that person to check before approving again.
     const stale = staleSending(now, staleSendingMs);
+    // A new version, so a new job id: the dead worker's job under the old one is still `active`
+    // in Redis until BullMQ's stalled check, and adding under a taken id would wait for that.
     const recovered = await db
       .update(notifications)
-      .set({ status: 'scheduled', lastError: 'recovered after an interrupted send', updatedAt: now })
+      .set({ status: 'scheduled', lastError: 'recovered after an interrupted send', version: sql`${notifications.version} + 1`, updatedAt: now })
       .where(and(stale, ne(notifications.stage, 'notice:preliminary')))
       .returning({ id: notifications.id });
     await db
@@ -360,10 +365,11 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const annualRecovered = await recoverAnnualOverviews(db, now, staleSendingMs);
     for (const a of await dueAnnualOverviews(db, new Date(now.getTime() + horizonMs))) {
       const jobId = `annual-${a.id}`;
-      if (a.plannedAt.getTime() <= now.getTime() && (await reviveDue(jobId)) === 'promoted') continue;
+      const fireAt = fireAtOf(a, now.getTime());
+      if (fireAt <= now.getTime() && (await reviveDue(jobId)) === 'promoted') continue;
       await enqueue(queue, 'annual-overview.send', { overviewId: a.id }, {
         jobId,
-        delay: Math.max(0, a.plannedAt.getTime() - now.getTime()),
+        delay: Math.max(0, fireAt - now.getTime()),
         attempts: 10,
         backoff: { type: 'exponential', delay: retryDelayMs, jitter: 0.5 },
         removeOnComplete: true,

@@ -1,19 +1,20 @@
 /**
- * Sending one notification with an exactly-once effect: the row is claimed (scheduled → sending)
- * before the SMTP conversation and marked sent with its Message-ID after it. Whoever loses the
- * claim sends nothing; a crash between claim and mark is recovered by the sweep.
+ * Sending one notification: the row is claimed (scheduled → sending) before the SMTP conversation
+ * and marked sent with its Message-ID right after the server's 250. Whoever loses the claim sends
+ * nothing; a crash between claim and mark is recovered by the sweep, which can repeat a mail only
+ * if the server took it in the moments before the crash (README: delivery guarantee). Failures
+ * follow delivery.ts: transient ones wait and retry, permanent ones end `failed` with a report.
  */
 import { and, eq, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { computeDeadlinesForRecord, formatDanishDate, localDayOfInstant, parseIsoDate, parseRecord, scrubCpr, weekdayName, longDate, type Deadline } from '../domain/index.js';
 import type { Db } from '../db/client.js';
-import { isDatabaseUnavailable } from '../db/errors.js';
 import { areas, institutions, notifications } from '../db/schema.js';
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
 import { MailError, type Mailer } from '../mail/transport.js';
+import { circuitWait, classifyFault, isFinal, notBefore, retryDbWrite, SendDeferred } from './delivery.js';
 import { loadRulesInForce, type RulesInForce } from '../records/calendar.js';
 import { KINDS, type AnyRow, type RecordTypeName } from '../records/kinds.js';
-import { safeError } from '../safe-error.js';
 import type { WorkerSettings } from './settings.js';
 
 export interface SendDeps {
@@ -33,7 +34,11 @@ export interface SendDeps {
    * waiting for the sweep. Unset: only `scheduled` rows are claimed.
    */
   staleSendingMs?: number;
+  /** First wait after a transient failure (FRISTVAGT's backoff base; doubles per attempt, see delivery.ts). */
+  retryDelayMs?: number;
 }
+
+export const DEFAULT_RETRY_DELAY_MS = 2_000;
 
 export type SendOutcome = 'sent' | 'not-due' | 'not-claimable' | 'cancelled' | 'failed';
 
@@ -79,15 +84,17 @@ async function context(deps: SendDeps, type: RecordTypeName, recordId: string) {
   const rules = await (deps.rulesInForce ?? (() => loadRulesInForce(deps.db, deps.closureDays)))();
   const record = parseRecord(kind.toEngine(row));
   const now = deps.clock().getTime();
-  const da = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy: rules.policy, lang: 'da' });
-  const en = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy: rules.policy, lang: 'en' });
+  // Staff mails quote no text a person typed into the record (README: which mails quote which fields).
+  const da = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy: rules.policy, lang: 'da', quoteFreeText: false });
+  const en = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy: rules.policy, lang: 'en', quoteFreeText: false });
   return { row, inst, area, da, en, link: `${deps.publicUrl.replace(/\/$/, '')}/records/${kind.collection}/${recordId}` };
 }
 
 /**
- * Staff mails refuse anything CPR-shaped (templates/schemas.ts), and an explanation quotes the
- * postponement or delay reason as typed: a CPR number typed there must cost a masked number, not
- * the reminder. Journal numbers are refused at input; older rows are masked (composeNotification).
+ * Staff mails refuse anything CPR-shaped (templates/schemas.ts). Their explanations quote no
+ * free text (context() asks the engine for the variant without it); the scrub stays as a second
+ * line for rule text and journal numbers: journal numbers are refused at input, older rows are
+ * masked (composeNotification), and a masked number must not cost the reminder.
  */
 function deadlineVars(d: Deadline, en: Deadline | undefined, journalNumber: string, institutionName: string, recipientName: string, link: string) {
   const due = parseIsoDate(d.dueDate) as number;
@@ -177,14 +184,19 @@ function claimableStatus(deps: Pick<SendDeps, 'staleSendingMs'>, now: Date): SQL
 }
 
 export async function sendNotification(deps: SendDeps, notificationId: string): Promise<SendOutcome> {
+  // The SMTP server is known to be down: wait for its probe without claiming (no attempt spent).
+  const until = deps.mailer.unavailableUntil?.();
+  if (until !== undefined) throw new SendDeferred(circuitWait(until, notificationId), 'SMTP server unavailable');
   const now = deps.clock();
   const digest = (await deps.settings()).digest;
   // The common case in one round trip: claim unless the row belongs in a digest, which must be
   // claimed together with its siblings under the recipient's lock (sendDigest).
   const notDigest = digest ? sql`NOT (${notifications.template} = 'reminder' AND ${notifications.recordType} = 'action_plan' AND ${notifications.stage} NOT LIKE '%:no-owner')` : sql`true`;
+  // The claim leaves `version` alone: the row's queue job (send-<id>-<version>) stays the one job
+  // that retries it, instead of every claim adding another one beside it.
   const [claimed] = await deps.db
     .update(notifications)
-    .set({ status: 'sending', claimedAt: now, attempts: sql`${notifications.attempts} + 1`, version: sql`${notifications.version} + 1`, updatedAt: now })
+    .set({ status: 'sending', claimedAt: now, attempts: sql`${notifications.attempts} + 1`, updatedAt: now })
     .where(and(eq(notifications.id, notificationId), claimableStatus(deps, now), lte(notifications.plannedAt, now), notDigest))
     .returning();
   if (!claimed) {
@@ -196,19 +208,15 @@ export async function sendNotification(deps: SendDeps, notificationId: string): 
   // Every later write is conditional on still owning the claim: a worker that was slower than
   // staleSendingMs has been taken over and must not undo the new owner's state.
   const mine = owned([claimed]);
-  const release = async (status: 'scheduled' | 'cancelled' | 'failed', lastError: string | null) =>
-    deps.db.update(notifications).set({ status, lastError, updatedAt: deps.clock() }).where(mine);
 
   let composed: Awaited<ReturnType<typeof composeNotification>>;
   try {
     composed = await composeNotification(deps, claimed);
   } catch (err) {
-    // A dropped database connection is no broken template: back to scheduled, the queue retries.
-    await release(isDatabaseUnavailable(err) ? 'scheduled' : 'failed', `render: ${safeError(err).message}`);
-    throw err;
+    return settleFailure(deps, [claimed], claimed, err);
   }
   if ('cancel' in composed) {
-    await release('cancelled', composed.cancel);
+    await retryDbWrite(() => deps.db.update(notifications).set({ status: 'cancelled', lastError: composed.cancel, updatedAt: deps.clock() }).where(mine));
     return 'cancelled';
   }
   const messageId = messageIdFor(claimed.id, deps.from);
@@ -216,29 +224,49 @@ export async function sendNotification(deps: SendDeps, notificationId: string): 
     const res = await deps.mailer.send({ messageId, from: deps.from, to: [claimed.recipient], notificationId: claimed.id, ...composed.mail });
     if (res.accepted.length === 0) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
   } catch (err) {
-    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', safeError(err).message, { cause: err });
-    if (e.code === 'MAIL_PERMANENT') {
-      await release('failed', e.message);
-      await reportFailure(deps, claimed);
-      deps.logger.error({ notificationId: claimed.id, stage: claimed.stage, responseCode: e.responseCode }, 'notification permanently rejected');
-      return 'failed';
-    }
-    // Back to scheduled: the queue retries with backoff, and the sweep would pick it up anyway.
-    await release('scheduled', e.message);
-    deps.logger.warn({ notificationId: claimed.id, stage: claimed.stage, responseCode: e.responseCode }, 'notification send failed, will retry');
-    throw e;
+    return settleFailure(deps, [claimed], claimed, err);
   }
-  // Accepted: from here on a failure must never lead to a retry of the send.
+  // Accepted: from here on a failure must never lead to a retry of the send. Nothing runs between
+  // the SMTP server's 250 and this write (a crash in between is what can repeat a mail).
   await markSent(deps, mine, messageId, [claimed.id]);
   deps.logger.info({ notificationId: claimed.id, stage: claimed.stage, template: claimed.template }, 'notification sent');
   return 'sent';
 }
 
-/** Rows still held by the claim that returned them (same id, still sending, same version). */
-function owned(rows: ReadonlyArray<Pick<NotificationRow, 'id' | 'version'>>): SQL {
+/**
+ * A claimed mail (or digest) that could not be composed or sent. Permanent: the rows end `failed`
+ * and the administrators get a report, in one transaction. Otherwise the rows go back to
+ * `scheduled` and the job waits (SendDeferred): after the row's backoff, or, when the SMTP
+ * server's circuit is open, until its probe, giving the attempt back. The settling write is
+ * retried; if the database stays away, the rows stay `sending` and the sweep hands them back
+ * after FRISTVAGT_STALE_SENDING_MS.
+ */
+async function settleFailure(deps: SendDeps, rows: NotificationRow[], lead: NotificationRow, err: unknown): Promise<SendOutcome> {
+  const fault = classifyFault(err);
+  const mine = owned(rows);
+  const now = deps.clock();
+  const log = { notificationId: lead.id, stage: lead.stage, grouped: rows.length > 1 ? rows.length : undefined, attempts: lead.attempts, reason: fault.reason };
+  if (fault.kind === 'unavailable') {
+    await retryDbWrite(() => deps.db.update(notifications).set({ status: 'scheduled', attempts: sql`greatest(${notifications.attempts} - 1, 0)`, updatedAt: now }).where(mine));
+    throw new SendDeferred(circuitWait(fault.retryAt ?? Date.now(), lead.id), fault.reason);
+  }
+  if (isFinal(fault, lead.attempts)) {
+    await failAndReport(deps, mine, lead, fault.reason);
+    deps.logger.error({ ...log, responseCode: (err as MailError).responseCode }, 'notification failed for good; the administrators get a report');
+    return 'failed';
+  }
+  await retryDbWrite(() => deps.db.update(notifications).set({ status: 'scheduled', lastError: fault.reason, updatedAt: now }).where(mine));
+  const delayMs = notBefore({ id: lead.id, plannedAt: lead.plannedAt, attempts: lead.attempts, lastError: fault.reason, updatedAt: now }, deps.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) - now.getTime();
+  // Info, not a warning: during an outage the circuit breaker's one warning speaks for all of them.
+  deps.logger.info({ ...log, retryInMs: delayMs }, 'notification deferred after a transient failure');
+  throw new SendDeferred(delayMs, fault.reason);
+}
+
+/** Rows still held by the claim that returned them (same id, still sending, same attempt). */
+function owned(rows: ReadonlyArray<Pick<NotificationRow, 'id' | 'attempts'>>): SQL {
   // `or()` of nothing is no condition at all: it would match every row that is sending.
   if (rows.length === 0) return sql`false`;
-  return and(eq(notifications.status, 'sending'), or(...rows.map((r) => and(eq(notifications.id, r.id), eq(notifications.version, r.version))))) as SQL;
+  return and(eq(notifications.status, 'sending'), or(...rows.map((r) => and(eq(notifications.id, r.id), eq(notifications.attempts, r.attempts))))) as SQL;
 }
 
 /**
@@ -271,29 +299,33 @@ async function markSent(deps: SendDeps, where: SQL, messageId: string, ids: read
 
 /** Retries a database write for about 12 s (7 attempts), then gives up with a MarkSentError (never retried by the queue). */
 export async function retryWrite<T>(write: () => Promise<T>, failure: string, attempts = 7): Promise<T> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    try {
-      return await write();
-    } catch (err) {
-      lastError = err;
-      if (attempt < attempts - 1) await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
-    }
+  try {
+    return await retryDbWrite(write, attempts);
+  } catch (err) {
+    throw new MarkSentError(failure, { cause: err });
   }
-  throw new MarkSentError(failure, { cause: lastError });
 }
 
-/** A permanent failure is reported to the administrators (as notifications of their own, so they are sent once). */
-async function reportFailure(deps: SendDeps, failed: NotificationRow): Promise<void> {
-  if (failed.template === 'failure-report') return;
+/**
+ * A permanent failure: the rows end `failed` and the administrators are told, in one transaction
+ * (retried), so a database hiccup cannot record the failure and lose the report. The reports are
+ * notifications of their own, sent once; a failed report is not reported again.
+ */
+async function failAndReport(deps: SendDeps, where: SQL, lead: NotificationRow, lastError: string): Promise<void> {
   const { recipients } = await deps.settings();
-  const now = deps.clock();
-  for (const admin of recipients.admins) {
-    await deps.db
-      .insert(notifications)
-      .values({ recordType: failed.recordType, recordId: failed.recordId, stage: `failure:${failed.id}`, kind: 'alert', template: 'failure-report', recipient: admin, plannedAt: now })
-      .onConflictDoNothing();
-  }
+  await retryDbWrite(() =>
+    deps.db.transaction(async (tx) => {
+      const now = deps.clock();
+      const failed = await tx.update(notifications).set({ status: 'failed', lastError, updatedAt: now }).where(where).returning({ id: notifications.id });
+      if (failed.length === 0 || lead.template === 'failure-report') return;
+      for (const admin of recipients.admins) {
+        await tx
+          .insert(notifications)
+          .values({ recordType: lead.recordType, recordId: lead.recordId, stage: `failure:${lead.id}`, kind: 'alert', template: 'failure-report', recipient: admin, plannedAt: now })
+          .onConflictDoNothing();
+      }
+    }),
+  );
 }
 
 /**
@@ -308,7 +340,7 @@ async function sendDigest(deps: SendDeps, notificationId: string, recipient: str
     await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`fristvagt-digest:${recipient}`}))`);
     return tx
       .update(notifications)
-      .set({ status: 'sending', claimedAt: now, attempts: sql`${notifications.attempts} + 1`, version: sql`${notifications.version} + 1`, updatedAt: now })
+      .set({ status: 'sending', claimedAt: now, attempts: sql`${notifications.attempts} + 1`, updatedAt: now })
       .where(and(eq(notifications.status, 'scheduled'), eq(notifications.recordType, 'action_plan'), eq(notifications.template, 'reminder'), eq(notifications.recipient, recipient), lte(notifications.plannedAt, now), sql`${notifications.stage} NOT LIKE '%:no-owner'`))
       .returning();
   });
@@ -316,48 +348,56 @@ async function sendDigest(deps: SendDeps, notificationId: string, recipient: str
     const [row] = await deps.db.select({ status: notifications.status }).from(notifications).where(eq(notifications.id, notificationId));
     return row?.status === 'scheduled' ? 'not-due' : 'not-claimable';
   }
-  all.sort((a, b) => (a.id === notificationId ? -1 : b.id === notificationId ? 1 : a.plannedAt.getTime() - b.plannedAt.getTime()));
-  const first = all[0] as NotificationRow;
+  // Listed by due time; the digest's Message-ID is its lowest row id, so the same set of
+  // reminders sent again (after a crash) carries the same Message-ID whichever job sends it.
+  all.sort((a, b) => a.plannedAt.getTime() - b.plannedAt.getTime() || a.id.localeCompare(b.id));
   const lines: string[] = [];
   const linesEn: string[] = [];
   const included: NotificationRow[] = [];
-  for (const n of all) {
-    const c = await context(deps, n.recordType, n.recordId);
-    const key = n.stage.split(':')[0] ?? '';
-    const d = c?.da.deadlines.find((x) => x.key === key);
-    if (!c || !d || d.status === 'met' || d.status === 'met_late' || d.suspended) {
-      await deps.db.update(notifications).set({ status: 'cancelled', lastError: 'deadline met before the digest', updatedAt: now }).where(and(eq(notifications.id, n.id), eq(notifications.status, 'sending')));
-      continue;
+  const lead = all.find((n) => n.id === notificationId) ?? (all[0] as NotificationRow);
+  try {
+    for (const n of all) {
+      const c = await context(deps, n.recordType, n.recordId);
+      const key = n.stage.split(':')[0] ?? '';
+      const d = c?.da.deadlines.find((x) => x.key === key);
+      if (!c || !d || d.status === 'met' || d.status === 'met_late' || d.suspended) {
+        await deps.db.update(notifications).set({ status: 'cancelled', lastError: 'deadline met before the digest', updatedAt: now }).where(owned([n]));
+        continue;
+      }
+      const en = c.en.deadlines.find((x) => x.key === key);
+      const due = parseIsoDate(d.dueDate) as number;
+      const journal = scrubCpr((c.row as { journalNumber: string }).journalNumber);
+      lines.push(`- ${d.title}, j.nr. ${journal}: frist ${longDate(due, 'da')} (${d.citation}) ${c.link}`);
+      linesEn.push(`- ${en?.title ?? d.title}, case ${journal}: due ${longDate(due, 'en')}`);
+      included.push(n);
     }
-    const en = c.en.deadlines.find((x) => x.key === key);
-    const due = parseIsoDate(d.dueDate) as number;
-    const journal = scrubCpr((c.row as { journalNumber: string }).journalNumber);
-    lines.push(`- ${d.title}, j.nr. ${journal}: frist ${longDate(due, 'da')} (${d.citation}) ${c.link}`);
-    linesEn.push(`- ${en?.title ?? d.title}, case ${journal}: due ${longDate(due, 'en')}`);
-    included.push(n);
+  } catch (err) {
+    // A database fault half-way through: every row still held goes back (cancelled ones stay cancelled).
+    return settleFailure(deps, all, lead, err);
   }
   if (included.length === 0) return 'cancelled';
-  const mail = renderTemplate('digest', {
-    recipientName: first.recipient,
-    count: String(included.length),
-    dayDa: longDate(localDayOfInstant(now.getTime()), 'da'),
-    items: lines.join('\n'),
-    itemsEn: linesEn.join('\n'),
-    link: deps.publicUrl,
-  });
+  const first = [...included].sort((a, b) => a.id.localeCompare(b.id))[0] as NotificationRow;
+  let mail: RenderedMail;
+  try {
+    mail = renderTemplate('digest', {
+      recipientName: first.recipient,
+      count: String(included.length),
+      dayDa: longDate(localDayOfInstant(now.getTime()), 'da'),
+      items: lines.join('\n'),
+      itemsEn: linesEn.join('\n'),
+      link: deps.publicUrl,
+    });
+  } catch (err) {
+    return settleFailure(deps, included, first, err);
+  }
   const messageId = messageIdFor(first.id, deps.from);
   const ids = included.map((n) => n.id);
   const mine = owned(included);
   try {
-    await deps.mailer.send({ messageId, from: deps.from, to: [first.recipient], notificationId: first.id, ...mail });
+    const res = await deps.mailer.send({ messageId, from: deps.from, to: [first.recipient], notificationId: first.id, ...mail });
+    if (res.accepted.length === 0) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
   } catch (err) {
-    const e = err instanceof MailError ? err : new MailError('MAIL_TRANSIENT', safeError(err).message, { cause: err });
-    await deps.db.update(notifications).set({ status: e.code === 'MAIL_PERMANENT' ? 'failed' : 'scheduled', lastError: e.message, updatedAt: deps.clock() }).where(mine);
-    if (e.code === 'MAIL_PERMANENT') {
-      await reportFailure(deps, first);
-      return 'failed';
-    }
-    throw e;
+    return settleFailure(deps, included, first, err);
   }
   await markSent(deps, mine, messageId, ids);
   deps.logger.info({ notificationId: first.id, grouped: ids.length }, 'digest sent');

@@ -12,6 +12,7 @@ import { QUEUE_NAME } from '../../src/queue/registry.js';
 import { createRecord, recordEvent } from '../../src/records/service.js';
 import { createStaff } from '../../src/records/masterdata.js';
 import { planRecord } from '../../src/worker/planner.js';
+import { retryDelayMs } from '../../src/worker/delivery.js';
 import { sendNotification } from '../../src/worker/send.js';
 import { loadWorkerSettings } from '../../src/worker/settings.js';
 import { ADMIN, REDIS_URL, startWorkerHarness, type WorkerHarness } from '../support/worker.js';
@@ -425,13 +426,16 @@ describe('watchdog worker', () => {
     h.clock.now = at('2026-11-30T09:00:00+01:00');
     const { f, r0 } = await forceWithReminder('W-G1', '2026-11-30T08:00:00+01:00');
     h.clock.now = r0.plannedAt;
-    // Seven attempts failed with a 451 just now; the next may go after 50 ms × 2⁶ (the harness's retry delay).
+    // Seven attempts failed with a 451 just now; the next may go after 50 ms × 2⁶ (the harness's
+    // retry delay), scaled by the row's fixed jitter into [1600, 3200] ms: delivery.ts's retryDelayMs.
     await h.db.database.db.update(notifications).set({ attempts: 7, lastError: 'SMTP 451: try again later', updatedAt: h.clock.now }).where(eq(notifications.id, r0.id));
     await w.sweep();
     const [row] = await rows(f.id).then((all) => all.filter((n) => n.id === r0.id));
     const job = await w.queue.getJob(`send-${r0.id}-${row!.version}`);
     expect(await job?.getState()).toBe('delayed');
-    expect(job?.opts.delay).toBe(3200);
+    expect(job?.opts.delay).toBe(retryDelayMs(r0.id, 7, 50));
+    expect(job?.opts.delay).toBeGreaterThanOrEqual(1600);
+    expect(job?.opts.delay).toBeLessThanOrEqual(3200);
     await h.sink.waitFor(() => sentTo('vagt@kf.test', /W-G1/).length === 1);
   });
 });

@@ -27,6 +27,8 @@ export interface SmtpSink {
   acceptDelayMs: number;
   /** RCPT TO commands seen, refused ones included: how often the worker tried. */
   attempts: number;
+  /** AUTH commands that reached the server (with `auth`): a password was sent. */
+  authCalls: number;
   /** Stops listening and drops every open connection (an SMTP outage); `up()` listens again on the same port. */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -34,7 +36,12 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+export interface SinkOptions {
+  /** Offer AUTH on a connection without STARTTLS (a relay that would take the password in clear). */
+  auth?: boolean;
+}
+
+export async function startSmtpSink(opts: SinkOptions = {}): Promise<SmtpSink> {
   const events = new EventEmitter();
   const received: ReceivedMail[] = [];
   const sink: SmtpSink = {
@@ -43,6 +50,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     refuseRcpt: undefined,
     acceptDelayMs: 0,
     attempts: 0,
+    authCalls: 0,
     down: () => stopServer(),
     up: () => listen(),
     waitFor(pred, timeoutMs = 15_000) {
@@ -90,7 +98,16 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const createServer = (): SMTPServer => {
     const server = new SMTPServer({
       authOptional: true,
-      disabledCommands: ['AUTH'],
+      ...(opts.auth
+        ? {
+            disabledCommands: ['STARTTLS'],
+            allowInsecureAuth: true,
+            onAuth(_auth: unknown, _session: SMTPServerSession, cb: (err: Error | null | undefined, res?: { user: string }) => void) {
+              sink.authCalls++;
+              cb(null, { user: 'relay' });
+            },
+          }
+        : { disabledCommands: ['AUTH'] }),
       logger: false,
       onRcptTo(address: SMTPServerAddress, _session: SMTPServerSession, cb: (err?: Error | null) => void) {
         sink.attempts++;

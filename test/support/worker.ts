@@ -28,6 +28,14 @@ export interface WorkerHarness {
   close(): Promise<void>;
 }
 
+/** Only this run's keys: other test files use other prefixes on the same Redis. */
+export async function deleteQueueKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+}
+
 export async function startWorkerHarness(driver: Driver, now: string): Promise<WorkerHarness> {
   const db = await openTestDatabase(driver);
   const sink = await startSmtpSink();
@@ -51,11 +59,7 @@ export async function startWorkerHarness(driver: Driver, now: string): Promise<W
     async close() {
       for (const w of workers) await w.stop(5000);
       mailer.close();
-      // Only this run's keys: other test files use other prefixes on the same Redis.
-      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
+      await deleteQueueKeys(prefix);
       await sink.close();
       await db.drop();
     },

@@ -105,7 +105,19 @@ describe('security-cell follow-up conversation', () => {
     const d = one(deadlines({ ...base, followUpPostponedReason: 'Indlagt', followUpRescheduledTo: '2026-06-20' }, { now: '2026-06-21T08:00:00+02:00' }), 'cell.follow-up-conversation');
     expect(d).toMatchObject({ dueDate: '2026-06-20', originalDueDate: '2026-06-09', status: 'breached' });
   });
-  it('a new date needs a reason on record', () => {
+  it('quotes the reason in its explanation, except in the variant without free text (staff mails)', () => {
+    const record = { ...base, followUpPostponedReason: 'Jens Hansen indlagt med psykose', followUpRescheduledTo: '2026-06-20' };
+    for (const lang of ['da', 'en'] as const) {
+      const quoted = computeDeadlines(record, { now: NOW, lang }).deadlines.find((d) => d.rule === 'cell.follow-up-conversation');
+      const plain = computeDeadlines(record, { now: NOW, lang, quoteFreeText: false }).deadlines.find((d) => d.rule === 'cell.follow-up-conversation');
+      expect(quoted?.explanation).toContain('Jens Hansen indlagt med psykose');
+      expect(plain?.explanation).not.toContain('Jens Hansen');
+      expect(plain?.explanation).toContain(lang === 'da' ? 'Samtalen er udsat (begrundelsen står i sagen); ny dato fastsat.' : 'The conversation is postponed (the reason is on the case); a new date is set.');
+      // Everything else is the same sentence for sentence.
+      expect(plain?.explanation.replace(/\(.*?\)/g, '')).toBe(quoted?.explanation.replace(/\(.*?\)/g, ''));
+    }
+  });
+    it('a new date needs a reason on record', () => {
     expect(() => deadlines({ ...base, followUpRescheduledTo: '2026-06-20' })).toThrowError(/followUpPostponedReason/);
   });
 });
