@@ -115,7 +115,7 @@ describe('one process per embedded data directory', () => {
   }
 
   const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-  const refusal = (pid: number, command: string): RegExp => new RegExp(`FRISTVAGT_DATA_DIR ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by fristvagt process ${pid} \\(${command}\\): stop it first, or do this through the API of the running process\\n`);
+  const refusal = (pid: number, command: string): RegExp => new RegExp(`FRISTVAGT_DATA_DIR ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by fristvagt process ${pid} \\(${command}\\): stop it first, or do this through the API of the running process(?: \\(DATA_DIR_IN_USE\\))?\\n`);
 
   it('refuses a second api and every command that opens the directory; a SIGKILLed holder leaves no lock', async () => {
     const first = await startApi();
