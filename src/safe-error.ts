@@ -32,7 +32,8 @@ const MAX_FRAMES = 8;
 export function safeText(text: string, sqlState?: string): string {
   let t = text.replace(/\n\s*params: [\s\S]*$/, ' [parameters withheld]');
   if (sqlState?.startsWith('22')) t = t.replace(/"[^"]*"/g, '"[withheld]"');
-  t = scrubCpr(t.replace(/\s*\n\s*/g, ' ').trim());
+  // Mail addresses name staff (firstname.lastname@…): an SMTP reply quotes them back.
+  t = scrubCpr(t.replace(/\s*\n\s*/g, ' ').trim()).replace(/[^\s<>"'(),;:[\]]+@[^\s<>"'(),;:[\]]+/g, '[address]');
   return t.length > MAX_MESSAGE ? `${t.slice(0, MAX_MESSAGE)}…` : t;
 }
 

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { caughtMail } from '../db/schema.js';
 import { scrubCpr } from '../domain/index.js';
+import { safeText } from '../safe-error.js';
 
 export interface OutgoingMail {
   messageId: string;
@@ -90,6 +91,12 @@ export function classifySmtpError(err: unknown, opts: { authWithoutTls?: boolean
     return new MailError('MAIL_TRANSIENT', 'ETLS: the SMTP server offers no STARTTLS, and the SMTP password is never sent without TLS (set SMTP_ALLOW_INSECURE_AUTH=true to allow it on a trusted network)', { cause: err });
   }
   const rc = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+  // The server refused our login (a rotated or mistyped password, 530/534/535/538): not the
+  // recipient's refusal. Failing every due mail for good would lose them all; the mail waits, the
+  // breaker opens with one warning, and sending resumes once the operator fixes SMTP_URL.
+  if (e.code === 'EAUTH' || e.code === 'ENOAUTH' || (rc !== undefined && [530, 534, 535, 538].includes(rc))) {
+    return new MailError('MAIL_TRANSIENT', `EAUTH${rc === undefined ? '' : ` ${rc}`}: the SMTP server refused fristvagt's login; check the credentials in SMTP_URL`, { responseCode: rc, cause: err });
+  }
   // A receiving server (a DLP gateway, say) may quote the message back; this text goes to logs and lastError.
   const text = scrubCpr((e.response ?? e.message ?? 'mail error').replace(/\s+/g, ' ')).slice(0, 500);
   if (rc !== undefined && rc >= 500 && e.code !== 'ETLS') return new MailError('MAIL_PERMANENT', `SMTP ${rc}: ${text}`, { responseCode: rc, cause: err });
@@ -179,7 +186,7 @@ export function createSmtpMailer(o: SmtpOptions): Mailer {
       stats.circuit = 'open';
       if (previous === CircuitState.Closed) {
         outageStart = openedAt;
-        o.logger?.warn({ smtp: server, reason: lastReason, probeInMs: probeDelay }, 'SMTP server unavailable: mails wait and are not counted as attempts; probing until it answers again');
+        o.logger?.warn({ smtp: server, reason: safeText(lastReason), probeInMs: probeDelay }, 'SMTP server unavailable: mails wait and are not counted as attempts; probing until it answers again');
       } else {
         o.logger?.debug({ smtp: server, probeInMs: probeDelay }, 'SMTP probe failed; circuit open again');
       }

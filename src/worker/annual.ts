@@ -20,6 +20,7 @@ import { annualOverviews, areas, deadlines, incidents, institutions } from '../d
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
 import { MailError } from '../mail/transport.js';
 import { loadRulesInForce } from '../records/calendar.js';
+import { safeText } from '../safe-error.js';
 import { circuitWait, classifyFault, isFinal, notBefore, retryDbWrite, SendDeferred } from './delivery.js';
 import { DEFAULT_RETRY_DELAY_MS, retryWrite, type SendDeps, type SendOutcome } from './send.js';
 
@@ -130,12 +131,12 @@ export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Pr
     }
     if (isFinal(fault, claimed.attempts)) {
       await retryDbWrite(() => deps.db.update(annualOverviews).set({ status: 'failed', lastError: fault.reason, officeCopySentAt, updatedAt: at }).where(mine));
-      deps.logger.error({ overviewId: claimed.id, areaId: claimed.areaId, reason: fault.reason }, 'annual overview failed for good');
+      deps.logger.error({ overviewId: claimed.id, areaId: claimed.areaId, reason: safeText(fault.reason) }, 'annual overview failed for good');
       return 'failed';
     }
     await retryDbWrite(() => deps.db.update(annualOverviews).set({ status: 'scheduled', lastError: fault.reason, officeCopySentAt, updatedAt: at }).where(mine));
     const delayMs = notBefore({ id: claimed.id, plannedAt: claimed.plannedAt, attempts: claimed.attempts, lastError: fault.reason, updatedAt: at }, deps.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) - at.getTime();
-    deps.logger.info({ overviewId: claimed.id, areaId: claimed.areaId, reason: fault.reason, retryInMs: delayMs }, 'annual overview deferred after a transient failure');
+    deps.logger.info({ overviewId: claimed.id, areaId: claimed.areaId, reason: safeText(fault.reason), retryInMs: delayMs }, 'annual overview deferred after a transient failure');
     throw new SendDeferred(delayMs, fault.reason);
   };
 

@@ -41,6 +41,7 @@ export const RETRY_CAP_MS = 30 * 60_000;
  * insufficient resources, I/O errors.
  */
 const BUSY_SQLSTATE = new Set(['40001', '40P01', '55P03', '55006', '57014', '25006', '53000', '53100', '53200', '53400', '58000', '58030']);
+const SCHEMA_SQLSTATE = new Set(['42501', '42P01', '42703', '42883']);
 /** Socket errors that reach a send path without a driver's wrapping (the database's own are in db/errors.ts). */
 const TRANSIENT_NET = new Set(['ECONNABORTED', 'ENETDOWN', 'ERR_SOCKET_CLOSED']);
 
@@ -55,6 +56,9 @@ export function classifyFault(err: unknown): Fault {
     if (/^[0-9A-Z]{5}$/.test(code) && (e as { severity?: unknown }).severity !== undefined) {
       // Postgres: the SQLSTATE says it all; its message may quote a value, so it stays out.
       if (BUSY_SQLSTATE.has(code)) return { kind: 'transient', reason: `database SQLSTATE ${code}` };
+      // Not the data's fault but the installation's (permission denied, a table or column missing
+      // while a migration is pending): retried like an unknown fault, reported if it lasts.
+      if (SCHEMA_SQLSTATE.has(code)) return { kind: 'transient', reason: `database SQLSTATE ${code} (permissions or schema)`, unclassified: true };
       if (/^(22|23|42)/.test(code)) return { kind: 'permanent', reason: `database SQLSTATE ${code} (data error)` };
       return { kind: 'transient', reason: `database SQLSTATE ${code}`, unclassified: true };
     }

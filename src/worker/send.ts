@@ -12,6 +12,7 @@ import type { Db } from '../db/client.js';
 import { areas, institutions, notifications } from '../db/schema.js';
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
 import { MailError, type Mailer } from '../mail/transport.js';
+import { safeText } from '../safe-error.js';
 import { circuitWait, classifyFault, isFinal, notBefore, retryDbWrite, SendDeferred } from './delivery.js';
 import { loadRulesInForce, type RulesInForce } from '../records/calendar.js';
 import { KINDS, type AnyRow, type RecordTypeName } from '../records/kinds.js';
@@ -245,7 +246,7 @@ async function settleFailure(deps: SendDeps, rows: NotificationRow[], lead: Noti
   const fault = classifyFault(err);
   const mine = owned(rows);
   const now = deps.clock();
-  const log = { notificationId: lead.id, stage: lead.stage, grouped: rows.length > 1 ? rows.length : undefined, attempts: lead.attempts, reason: fault.reason };
+  const log = { notificationId: lead.id, stage: lead.stage, grouped: rows.length > 1 ? rows.length : undefined, attempts: lead.attempts, reason: safeText(fault.reason) };
   if (fault.kind === 'unavailable') {
     await retryDbWrite(() => deps.db.update(notifications).set({ status: 'scheduled', attempts: sql`greatest(${notifications.attempts} - 1, 0)`, updatedAt: now }).where(mine));
     throw new SendDeferred(circuitWait(fault.retryAt ?? Date.now(), lead.id), fault.reason);
@@ -357,19 +358,26 @@ async function sendDigest(deps: SendDeps, notificationId: string, recipient: str
   const lead = all.find((n) => n.id === notificationId) ?? (all[0] as NotificationRow);
   try {
     for (const n of all) {
-      const c = await context(deps, n.recordType, n.recordId);
-      const key = n.stage.split(':')[0] ?? '';
-      const d = c?.da.deadlines.find((x) => x.key === key);
-      if (!c || !d || d.status === 'met' || d.status === 'met_late' || d.suspended) {
-        await deps.db.update(notifications).set({ status: 'cancelled', lastError: 'deadline met before the digest', updatedAt: now }).where(owned([n]));
-        continue;
+      try {
+        const c = await context(deps, n.recordType, n.recordId);
+        const key = n.stage.split(':')[0] ?? '';
+        const d = c?.da.deadlines.find((x) => x.key === key);
+        if (!c || !d || d.status === 'met' || d.status === 'met_late' || d.suspended) {
+          await deps.db.update(notifications).set({ status: 'cancelled', lastError: 'deadline met before the digest', updatedAt: now }).where(owned([n]));
+          continue;
+        }
+        const en = c.en.deadlines.find((x) => x.key === key);
+        const due = parseIsoDate(d.dueDate) as number;
+        const journal = scrubCpr((c.row as { journalNumber: string }).journalNumber);
+        lines.push(`- ${d.title}, j.nr. ${journal}: frist ${longDate(due, 'da')} (${d.citation}) ${c.link}`);
+        linesEn.push(`- ${en?.title ?? d.title}, case ${journal}: due ${longDate(due, 'en')}`);
+        included.push(n);
+      } catch (err) {
+        // A transient fault defers the whole digest (below). A record that cannot be composed for
+        // good fails alone, with its own report to the administrators; its siblings still go out.
+        if (!isFinal(classifyFault(err), n.attempts)) throw err;
+        await settleFailure(deps, [n], n, err);
       }
-      const en = c.en.deadlines.find((x) => x.key === key);
-      const due = parseIsoDate(d.dueDate) as number;
-      const journal = scrubCpr((c.row as { journalNumber: string }).journalNumber);
-      lines.push(`- ${d.title}, j.nr. ${journal}: frist ${longDate(due, 'da')} (${d.citation}) ${c.link}`);
-      linesEn.push(`- ${en?.title ?? d.title}, case ${journal}: due ${longDate(due, 'en')}`);
-      included.push(n);
     }
   } catch (err) {
     // A database fault half-way through: every row still held goes back (cancelled ones stay cancelled).

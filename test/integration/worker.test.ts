@@ -172,6 +172,41 @@ describe('watchdog worker', () => {
     expect(new Set(sent.map((n) => n.messageId)).size).toBe(1);
   });
 
+  it('fails only the record that cannot be composed for good, and still sends its siblings in the digest', async () => {
+    const w = h.workers[0]!;
+    h.clock.now = at('2026-07-01T09:00:00+02:00');
+    const owner = await createStaff(h.ctx, { areaId: 'hovedstaden', institutionId: 'vestre', name: 'Delvis Ejer', email: 'delvis.ejer@kf.test' }, ADMIN);
+    const plans: string[] = [];
+    for (const j of ['W-B1', 'W-B2', 'W-B3']) {
+      const p = await createRecord(h.ctx, 'action_plan', { institutionId: 'vestre', journalNumber: j, clientCategory: 'remand', admittedAt: '2026-07-01', ownerId: owner!.id, ownerAssignedAt: '2026-07-01' }, ADMIN);
+      plans.push(p.id);
+      await w.deps.planAndEnqueue('action_plan', p.id);
+    }
+    // The catch-up passes these records now, so that it does not re-plan them below.
+    await w.sweep();
+    const bad = plans[1]!;
+    // W-B2 becomes unreadable for the engine (parole before the sentence began), written past the
+    // change feed's trigger so that no re-plan notices it; its reminder has used up the attempts an
+    // unclassified fault gets, so this failure is final for it alone.
+    await h.db.database.db.transaction(async (tx) => {
+      await tx.execute(sql`SET LOCAL session_replication_role = replica`);
+      await tx.execute(sql`UPDATE action_plans SET sentence_start_date = '2026-07-01', possible_parole_date = '2026-01-01' WHERE id = ${bad}`);
+    });
+    await h.db.database.db.update(notifications).set({ attempts: 8 }).where(and(eq(notifications.recordId, bad), eq(notifications.stage, 'plan.create:reminder-2')));
+    h.clock.now = at('2026-07-08T08:00:00+02:00');
+    await w.sweep();
+    await h.sink.waitFor(() => sentTo('delvis.ejer@kf.test', /^Dine handleplansfrister/).length === 1);
+    const digest = sentTo('delvis.ejer@kf.test', /^Dine handleplansfrister/)[0]!;
+    expect(digest.text).toContain('j.nr. W-B1');
+    expect(digest.text).toContain('j.nr. W-B3');
+    expect(digest.text).not.toContain('W-B2');
+    const reminder = async (id: string) => (await rows(id)).find((n) => n.stage === 'plan.create:reminder-2')!;
+    await until(async () => (await reminder(plans[0]!)).status === 'sent' && (await reminder(plans[2]!)).status === 'sent');
+    expect((await reminder(bad)).status).toBe('failed');
+    // The administrators hear of the one that failed.
+    expect((await rows(bad)).filter((n) => n.template === 'failure-report').map((n) => n.recipient)).toEqual(['drift@kf.test']);
+  });
+
   it('sends one digest, not several halves, when the sibling jobs run at the same instant', async () => {
     const w = h.workers[0]!;
     h.clock.now = at('2026-07-01T09:00:00+02:00');

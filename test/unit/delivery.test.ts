@@ -10,7 +10,7 @@ const pg = (code: string): Error => Object.assign(new Error('Failed query: …')
 describe('classifyFault', () => {
   it.each([
     ['55P03', 'transient'], ['40001', 'transient'], ['40P01', 'transient'], ['57P01', 'transient'], ['57014', 'transient'], ['08006', 'transient'], ['25006', 'transient'],
-    ['22P02', 'permanent'], ['23505', 'permanent'], ['42P01', 'permanent'],
+    ['22P02', 'permanent'], ['23505', 'permanent'], ['42601', 'permanent'],
   ])('SQLSTATE %s is %s, and its message stays out of the reason', (code, kind) => {
     const f = classifyFault(pg(code));
     expect(f.kind).toBe(kind);
@@ -31,6 +31,20 @@ describe('classifyFault', () => {
     const etls = { code: 'ETLS', responseCode: 502, response: '502 5.5.1 command not recognized' };
     expect(classifySmtpError(etls, { authWithoutTls: true })).toMatchObject({ code: 'MAIL_TRANSIENT', message: expect.stringContaining('SMTP_ALLOW_INSECURE_AUTH') });
     expect(classifySmtpError(etls).code).toBe('MAIL_TRANSIENT');
+  });
+
+  it('does not fail every mail for good when the SMTP server refuses the login (a rotated password)', () => {
+    for (const err of [{ code: 'EAUTH', responseCode: 535, response: '535 5.7.8 authentication failed' }, { code: 'EENVELOPE', responseCode: 530, response: '530 5.7.0 authentication required' }]) {
+      const e = classifySmtpError(err);
+      expect(e).toMatchObject({ code: 'MAIL_TRANSIENT', message: expect.stringContaining('SMTP_URL') });
+      expect(classifyFault(e).kind).toBe('transient');
+    }
+  });
+
+  it('retries a permission or schema error (a pending migration) like an unknown fault, not as bad data', () => {
+    const pg = (code: string) => Object.assign(new Error('x'), { code, severity: 'ERROR' });
+    for (const code of ['42501', '42703', '42P01']) expect(classifyFault(pg(code))).toMatchObject({ kind: 'transient', unclassified: true });
+    expect(classifyFault(pg('23505')).kind).toBe('permanent');
   });
 
   it('retries an unknown error, but only so often before it reaches the administrators', () => {

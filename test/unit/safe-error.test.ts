@@ -90,3 +90,12 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(new Error('x'))).toBe(false);
   });
 });
+
+describe('mail addresses', () => {
+  it('are masked in text bound for a log line, as an SMTP reply quotes them back', () => {
+    const t = safeText('SMTP 550: 550 5.1.1 <jens.testesen@kriminalforsorgen.dk>: Recipient address rejected; rejected: anna.hansen@kf.test');
+    expect(t).not.toMatch(/jens|testesen|anna|hansen/);
+    expect(t).toContain('[address]');
+  });
+});
+
