@@ -21,7 +21,7 @@ import { renderTemplate, type RenderedMail } from '../mail/render.js';
 import { MailError } from '../mail/transport.js';
 import { loadRulesInForce } from '../records/calendar.js';
 import { safeText } from '../safe-error.js';
-import { circuitWait, classifyFault, isFinal, notBefore, retryDbWrite, SendDeferred } from './delivery.js';
+import { circuitWait, classifyFault, deferWhileCircuitOpen, isFinal, notBefore, retryDbWrite, SendDeferred } from './delivery.js';
 import { DEFAULT_RETRY_DELAY_MS, retryWrite, type SendDeps, type SendOutcome } from './send.js';
 
 /** Creates the overview rows of the year before for every area (idempotent); returns how many are new. */
@@ -106,9 +106,7 @@ export function overviewMessageId(id: string, from: string): string {
 }
 
 export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Promise<SendOutcome> {
-  // Same rule as every send (delivery.ts): wait for an open circuit without claiming.
-  const until = deps.mailer.unavailableUntil?.();
-  if (until !== undefined) throw new SendDeferred(circuitWait(until, overviewId), 'SMTP server unavailable');
+  deferWhileCircuitOpen(deps.mailer, overviewId);
   const now = deps.clock();
   const [claimed] = await deps.db
     .update(annualOverviews)

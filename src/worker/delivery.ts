@@ -16,7 +16,7 @@
  */
 import { causeChain, isDatabaseUnavailable } from '../db/errors.js';
 import { TemplateError } from '../mail/render.js';
-import { CircuitOpenError, MailError } from '../mail/transport.js';
+import { CircuitOpenError, MailError, type Mailer } from '../mail/transport.js';
 
 export type FaultKind = 'transient' | 'permanent' | 'unavailable';
 
@@ -113,6 +113,12 @@ export class SendDeferred extends Error {
 /** The wait for an open circuit: until its probe time, spread by up to a second so that waiting sends do not all wake in the same tick. */
 export function circuitWait(retryAt: number, key: string): number {
   return Math.max(0, retryAt - Date.now()) + Math.round(1_000 * jitter(`${key}:circuit`));
+}
+
+/** Before a claim: an SMTP server known to be down defers the send until its probe, spending no attempt. */
+export function deferWhileCircuitOpen(mailer: Pick<Mailer, 'unavailableUntil'>, key: string): void {
+  const until = mailer.unavailableUntil?.();
+  if (until !== undefined) throw new SendDeferred(circuitWait(until, key), 'SMTP server unavailable');
 }
 
 /**

@@ -13,7 +13,7 @@ import { areas, institutions, notifications } from '../db/schema.js';
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
 import { MailError, type Mailer } from '../mail/transport.js';
 import { safeText } from '../safe-error.js';
-import { circuitWait, classifyFault, isFinal, notBefore, retryDbWrite, SendDeferred } from './delivery.js';
+import { circuitWait, classifyFault, deferWhileCircuitOpen, isFinal, notBefore, retryDbWrite, SendDeferred } from './delivery.js';
 import { loadRulesInForce, type RulesInForce } from '../records/calendar.js';
 import { KINDS, type AnyRow, type RecordTypeName } from '../records/kinds.js';
 import type { WorkerSettings } from './settings.js';
@@ -185,9 +185,7 @@ function claimableStatus(deps: Pick<SendDeps, 'staleSendingMs'>, now: Date): SQL
 }
 
 export async function sendNotification(deps: SendDeps, notificationId: string): Promise<SendOutcome> {
-  // The SMTP server is known to be down: wait for its probe without claiming (no attempt spent).
-  const until = deps.mailer.unavailableUntil?.();
-  if (until !== undefined) throw new SendDeferred(circuitWait(until, notificationId), 'SMTP server unavailable');
+  deferWhileCircuitOpen(deps.mailer, notificationId);
   const now = deps.clock();
   const digest = (await deps.settings()).digest;
   // The common case in one round trip: claim unless the row belongs in a digest, which must be
