@@ -342,15 +342,16 @@ const NO_EXTRAS: ExplainExtras = Object.freeze({});
 
 function computeInstance(rule: DeadlineRule, inst: Instance, record: FristRecord, opts: Required<Pick<EngineOptions, 'now' | 'calendar' | 'lang' | 'quoteFreeText'>>, nowDay: EpochDay, outcomes: OutcomeMemo): Deadline | null {
   // A deadline that ended with a reclassification is judged as it stood then: kept if met or breached, dropped if open.
+  // A reclassification at `now` itself (an event recorded without a time) ends the deadline too.
   let now = opts.now;
   let judgeDay = nowDay;
+  let endedInEffect = false;
   const ended = inst.endedBy && isDone(inst.endedBy.at, opts.now, nowDay) ? inst.endedBy.at : undefined;
   if (ended) {
-    const endMs = ended.ms ?? instantOfLocal(ended.day, END_OF_DAY_MS);
-    if (endMs < now) {
-      now = endMs;
-      judgeDay = ended.day;
-    }
+    const endMs = Math.min(ended.ms ?? instantOfLocal(ended.day, END_OF_DAY_MS), now);
+    now = endMs;
+    judgeDay = ended.day;
+    endedInEffect = true;
   }
   const outcome = offsetOutcome(outcomes, opts.calendar, inst.start.day, inst.offset, opts.lang);
   const computedDue = outcome.trace.due;
@@ -407,7 +408,7 @@ function computeInstance(rule: DeadlineRule, inst: Instance, record: FristRecord
   else if (suspended || rule.obligation === 'right') status = judgeDay > due && rule.obligation === 'right' ? 'met' : 'open';
   else status = judgeDay > due ? 'breached' : 'open';
 
-  if (ended && now < opts.now) {
+  if (endedInEffect) {
     if (status === 'open') return null;
     extras = { ...extras, endedAt: ended.day };
   }

@@ -176,6 +176,11 @@ describe('8. 003 § 11 stk. 2 / § 18 stk. 2 reclassification keeps history', ()
     expect(only(s.deadlines, 'incident.chapter5-closing')).toMatchObject({ dueDate: '2026-03-30', status: 'breached', basis: 'policy' });
     expect(only(s.deadlines, 'incident.inmate-conversation').explanation).toContain('omklassificeret 10.03.2026');
   });
+  it('a reclassification at exactly `now` (an event recorded without a time) ends the open final report at once', () => {
+    const s = set({ ...moved, reclassifications: [{ at: '2026-03-10T12:00:00+01:00', from: 'qualified_suicide_attempt', to: 'other_self_harm_behaviour' }] }, '2026-03-10T12:00:00+01:00');
+    expect(keys(s)).toEqual(['incident.preliminary-notice', 'incident.inmate-conversation', 'incident.chapter5-closing']);
+    expect(only(s.deadlines, 'incident.preliminary-notice').endedBy).toBe('reclassification');
+  });
   it('a conversation held after the reclassification (12.03) does not rewrite the breach of 03.03', () => {
     expect(only(set({ ...moved, inmateConversationHeldAt: '2026-03-12' }, '2026-04-15T12:00:00+02:00').deadlines, 'incident.inmate-conversation')).toMatchObject({ status: 'breached', completedAt: null });
   });
