@@ -408,7 +408,7 @@ function computeInstance(rule: DeadlineRule, inst: Instance, record: FristRecord
   else if (suspended || rule.obligation === 'right') status = judgeDay > due && rule.obligation === 'right' ? 'met' : 'open';
   else status = judgeDay > due ? 'breached' : 'open';
 
-  if (endedInEffect) {
+  if (endedInEffect && ended) {
     if (status === 'open') return null;
     extras = { ...extras, endedAt: ended.day };
   }
