@@ -159,6 +159,11 @@ const incidentColumns: ColMap = {
 const DELAY_FIELDS = ['delayNotifiedAt', 'finalReportExpectedAt', 'delayReason'] as const;
 const DELAY_PAIR = 'a delay notice has both delayNotifiedAt and finalReportExpectedAt (§ 7 stk. 2: the expected date is told with the notice)';
 
+/** The reasons of child rows for the audit view; null (nothing to keep apart) when there are none. */
+function reasons(rows: ReadonlyArray<{ reason: string | null }>): Array<string | null> | null {
+  return rows.length > 0 ? rows.map((x) => x.reason) : null;
+}
+
 /** The latest notice (by the time it was given), which the incident's delay_* columns repeat. */
 function latestNotice<T extends { notifiedAt: Date }>(notices: readonly T[]): T | undefined {
   let latest: T | undefined;
@@ -290,7 +295,7 @@ const incidentKind: KindDescriptor = {
       delayNotifiedAt: iso(r.delayNotifiedAt), finalReportExpectedAt: r.finalReportExpectedAt, delayReason: freeText(r.delayReason, opts),
       delayNotices: r.delayNotices.map((n) => ({ id: n.id, notifiedAt: iso(n.notifiedAt), expectedDate: n.expectedDate, ...(split ? {} : { reason: freeText(n.reason, opts) }) })),
       reclassifications: r.reclassifications.map((x) => ({ id: x.id, at: iso(x.at), fromKind: x.fromKind, toKind: x.toKind, ...(split ? {} : { reason: freeText(x.reason, opts) }) })),
-      ...(split ? { delayNoticeReasons: r.delayNotices.map((n) => n.reason), reclassificationReasons: r.reclassifications.map((x) => x.reason) } : {}),
+      ...(split ? { delayNoticeReasons: reasons(r.delayNotices), reclassificationReasons: reasons(r.reclassifications) } : {}),
       inmateConversationHeldAt: iso(r.inmateConversationHeldAt), closingLetterSentAt: iso(r.closingLetterSentAt),
       closingLetterCopySentAt: iso(r.closingLetterCopySentAt), closedNotReportableAt: iso(r.closedNotReportableAt),
     };
