@@ -46,8 +46,9 @@ SELECT "id", "delay_notified_at", "final_report_expected_at", "delay_reason" FRO
 -- Data: a stored postponement gets the time it was decided: the earliest audit entry that recorded
 -- it (the follow_up_postponed event, or a create/update that set the reason) since the reason was
 -- last cleared; without one, updated_at, the latest time it can have been decided. A postponement
--- that cannot be dated earlier must not turn a breach into "met".
-UPDATE "security_cell_placements" c SET "follow_up_postponed_at" = COALESCE((
+-- that cannot be dated earlier must not turn a breach into "met". Never before the placement ended
+-- (the rules refuse that; a record entered late may show its end after its audit entry).
+UPDATE "security_cell_placements" c SET "follow_up_postponed_at" = GREATEST(COALESCE((
   SELECT min(a."at") FROM "audit_log" a
   WHERE a."entity_type" = 'security_cell_placement' AND a."entity_id" = c."id"::text
     AND a."action" <> 'security_cell_placement.anonymise'
@@ -61,7 +62,7 @@ UPDATE "security_cell_placements" c SET "follow_up_postponed_at" = COALESCE((
       WHERE b."entity_type" = 'security_cell_placement' AND b."entity_id" = c."id"::text
         AND jsonb_typeof(b."after" -> 'followUpPostponedReason') = 'null' AND jsonb_typeof(b."before" -> 'followUpPostponedReason') <> 'null'
     ), '-infinity'::timestamptz)
-), c."updated_at")
+), c."updated_at"), c."ended_at")
 WHERE c."follow_up_postponed_reason" IS NOT NULL;
 --> statement-breakpoint
 -- A change to an incident's delay notices or reclassifications is a change of the incident (change feed).
