@@ -65,19 +65,33 @@ UPDATE "security_cell_placements" c SET "follow_up_postponed_at" = GREATEST(COAL
 ), c."updated_at"), c."ended_at")
 WHERE c."follow_up_postponed_reason" IS NOT NULL;
 --> statement-breakpoint
--- A change to an incident's delay notices or reclassifications is a change of the incident (change feed).
-CREATE OR REPLACE FUNCTION fristvagt_touch_incident() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A change to a record's child rows (a plan's evaluations, transfers and parole decisions, an
+-- incident's delay notices and reclassifications) is a change of the record (change feed): one
+-- function for all, told the parent table and the child's column that points to it.
+CREATE OR REPLACE FUNCTION fristvagt_touch_parent() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  child jsonb := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
 BEGIN
-  IF TG_OP = 'DELETE' THEN
-    UPDATE incidents SET updated_at = now() WHERE id = OLD.incident_id;
-  ELSE
-    UPDATE incidents SET updated_at = now() WHERE id = NEW.incident_id;
-  END IF;
+  EXECUTE format('UPDATE %I SET updated_at = now() WHERE id = $1', TG_ARGV[0]) USING (child ->> TG_ARGV[1])::uuid;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE TRIGGER delay_notices_touch AFTER INSERT OR UPDATE OR DELETE ON incident_delay_notices FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_incident();
+DROP TRIGGER evaluations_touch ON plan_evaluations;
 --> statement-breakpoint
-CREATE TRIGGER reclassifications_touch AFTER INSERT OR UPDATE OR DELETE ON incident_reclassifications FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_incident();
+DROP TRIGGER transfers_touch ON plan_transfers;
+--> statement-breakpoint
+DROP TRIGGER parole_touch ON parole_decisions;
+--> statement-breakpoint
+DROP FUNCTION fristvagt_touch_plan();
+--> statement-breakpoint
+CREATE TRIGGER evaluations_touch AFTER INSERT OR UPDATE OR DELETE ON plan_evaluations FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_parent('action_plans', 'plan_id');
+--> statement-breakpoint
+CREATE TRIGGER transfers_touch AFTER INSERT OR UPDATE OR DELETE ON plan_transfers FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_parent('action_plans', 'plan_id');
+--> statement-breakpoint
+CREATE TRIGGER parole_touch AFTER INSERT OR UPDATE OR DELETE ON parole_decisions FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_parent('action_plans', 'plan_id');
+--> statement-breakpoint
+CREATE TRIGGER delay_notices_touch AFTER INSERT OR UPDATE OR DELETE ON incident_delay_notices FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_parent('incidents', 'incident_id');
+--> statement-breakpoint
+CREATE TRIGGER reclassifications_touch AFTER INSERT OR UPDATE OR DELETE ON incident_reclassifications FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_parent('incidents', 'incident_id');
 --> statement-breakpoint
 ALTER TABLE "security_cell_placements" ADD CONSTRAINT "cell_postponement_dated" CHECK (("security_cell_placements"."follow_up_postponed_reason" IS NULL) = ("security_cell_placements"."follow_up_postponed_at" IS NULL));
