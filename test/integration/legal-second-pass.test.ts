@@ -20,7 +20,7 @@ import { loadRulesInForce } from '../../src/records/calendar.js';
 import { listDeadlines } from '../../src/records/deadline-list.js';
 import { importRows, jsonlSource } from '../../src/records/import.js';
 import { KINDS, type AnyRow } from '../../src/records/kinds.js';
-import { createArea, createInstitution } from '../../src/records/masterdata.js';
+import { createArea, createInstitution, createStaff } from '../../src/records/masterdata.js';
 import { createRecord, getRecord, recordEvent, updateRecord, type Actor } from '../../src/records/service.js';
 import { putSetting } from '../../src/records/settings.js';
 import { planRecord } from '../../src/worker/planner.js';
@@ -225,6 +225,33 @@ describe('issue 10: the second legal pass through the records service, the plann
     expect(await counts()).toEqual(before);
     // Other records at a halfway house are not affected.
     await createRecord(h.ctx, 'force_use', { institutionId: 'pension-nord', journalNumber: 'L-H3', occurredAt: '2026-03-02T10:00:00+01:00' }, ADMIN);
+  });
+
+  it('002 § 8, 004 pkt. 2, 10/15, 32: the report\'s complaint note, §§ 68–69 clients from the supervision conversation, the transition owner, the youth municipality contact with the first plan', async () => {
+    h.clock.now = at('2026-03-10T12:00:00+01:00');
+    // § 8: the report notes that the inmate was told of the right to complain; missing, the record warns.
+    const force = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'L-F1', occurredAt: '2026-03-09T10:00:00+01:00' }, ADMIN);
+    await recordEvent(h.ctx, 'force_use', force.id, { type: 'report_filed', at: '2026-03-09T15:00:00+01:00' }, ADMIN);
+    const warned = (await getRecord(h.ctx, 'force_use', force.id, ADMIN)) as View;
+    expect(warned).toMatchObject({ complaintInfoNoted: null, warnings: [expect.objectContaining({ rule: 'force.report', field: 'complaintInfoNoted' })] });
+    await recordEvent(h.ctx, 'force_use', force.id, { type: 'report_filed', at: '2026-03-09T15:00:00+01:00', complaintInfoNoted: true }, ADMIN);
+    expect((await getRecord(h.ctx, 'force_use', force.id, ADMIN)) as View).toMatchObject({ complaintInfoNoted: true, warnings: [] });
+
+    // pkt. 2 / 17: a §§ 68–69 client's plan starts from the establishing supervision conversation (4 weeks: Mon 09.03 → Mon 06.04).
+    const measure = await createRecord(h.ctx, 'action_plan', { institutionId: 'vestre', journalNumber: 'L-P1', clientCategory: 'measure_68_69', supervisionEstablishedAt: '2026-03-09T10:00:00+01:00' }, ADMIN);
+    const m = (await getRecord(h.ctx, 'action_plan', measure.id, ADMIN)) as View;
+    expect(m['admittedAt']).toBeNull();
+    expect(m['deadlines'].find((d: View) => d['rule'] === 'plan.create')).toMatchObject({ startDate: '2026-03-09', dueDate: '2026-04-06' });
+
+    // pkt. 32: youth home detention contacts the municipality with the first plan; pkt. 10/15: an owner on a transition placement.
+    const owner = await createStaff(h.ctx, { areaId: 'hovedstaden', institutionId: 'vestre', name: 'Plan Ejer', email: 'l.plan.ejer@kf.test' }, ADMIN);
+    const youth = await createRecord(h.ctx, 'action_plan', { institutionId: 'vestre', journalNumber: 'L-P2', clientCategory: 'youth_home_detention', admittedAt: '2026-03-02T10:00:00+01:00' }, ADMIN);
+    await recordEvent(h.ctx, 'action_plan', youth.id, { type: 'created', at: '2026-03-05T10:00:00+01:00', municipalityContacted: true }, ADMIN);
+    await recordEvent(h.ctx, 'action_plan', youth.id, { type: 'transition_placed', at: '2026-03-06T10:00:00+01:00' }, ADMIN);
+    await recordEvent(h.ctx, 'action_plan', youth.id, { type: 'owner_assigned', ownerId: owner!.id, at: '2026-03-07T10:00:00+01:00' }, ADMIN);
+    const y = (await getRecord(h.ctx, 'action_plan', youth.id, ADMIN)) as View;
+    expect(y).toMatchObject({ planCreatedAt: '2026-03-05T10:00:00.000+01:00', municipalityContactedAt: '2026-03-05T10:00:00.000+01:00', transitionPlacedAt: '2026-03-06T10:00:00.000+01:00', transitionOwnerAssignedAt: '2026-03-07T10:00:00.000+01:00' });
+    expect(y['deadlines'].find((d: View) => d['rule'] === 'plan.municipality-coordination')?.['status']).toBe('met');
   });
 
   it('§ 5, § 10, § 17, § 6 stk. 1: every chapter alerts the area director; only chapter 3 with media attention phones the directorate', async () => {
