@@ -133,6 +133,16 @@ describe('issue 10: the second legal pass through the records service, the plann
 
     // The kind of a reclassified incident changes by an event only (the history stays whole).
     await expect(updateRecord(h.ctx, 'incident', id, { kind: 'qualified_self_harm' }, ADMIN)).rejects.toMatchObject({ issues: [{ path: 'kind' }] });
+
+    // § 20 stk. 2: the chapter 5 case is closed as not reportable, which meets its closing and ends the record's mails.
+    await recordEvent(h.ctx, 'incident', id, { type: 'closed_not_reportable', at: '2026-03-10T09:30:00+01:00' }, ADMIN);
+    await plan('incident', id);
+    const closed = await view('incident', id);
+    expect(closed).toMatchObject({ closedNotReportableAt: '2026-03-10T09:30:00.000+01:00', closedAt: '2026-03-10T09:30:00.000+01:00' });
+    expect(deadline(closed, 'incident.chapter5-closing')?.['status']).toBe('met');
+    expect((await rows(id)).filter((n) => n.status === 'scheduled')).toEqual([]);
+    const reportable = await createRecord(h.ctx, 'incident', { institutionId: 'vestre', journalNumber: 'L-R2', kind: 'qualified_self_harm', occurredAt: '2026-03-09T08:00:00+01:00' }, ADMIN);
+    await expect(recordEvent(h.ctx, 'incident', reportable.id, { type: 'closed_not_reportable' }, ADMIN)).rejects.toMatchObject({ issues: [{ path: 'kind' }] });
   });
 
   it('000: a postponement decided after the due day leaves the follow-up breached; one decided by then suspends it', async () => {
