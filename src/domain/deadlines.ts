@@ -2,13 +2,14 @@
  * The deadline engine: record + calendar + now → dated, cited, explained deadlines.
  * Pure: no I/O, no clock of its own (`now` is a parameter).
  */
-import { addMonths, daysFromCivil, formatIsoDate, type EpochDay } from './dates.js';
+import { addMonths, daysFromCivil, formatDanishDate, formatIsoDate, type EpochDay } from './dates.js';
 import { Calendar } from './calendar.js';
 import { DomainError } from './errors.js';
 import { citationSentence, explainDeadline, explainImmediate, offsetSentence, type DueTrace } from './explain.js';
 import { parseRecord, parseWhen, type FristRecord } from './records.js';
-import { citationOf, CATALOGUE_VERSION, RULES, type DeadlineRule, type ImmediateRule, type Instance, type Lang, type Offset, type Rule, type RuleContext } from './rules.js';
-import { endOfLocalDayText, formatLocalInstant, instantOfLocal, localDayOfInstant } from './zone.js';
+import { citationOf, CATALOGUE_VERSION, DOCUMENTS, RULES, type DeadlineRule, type Finding, type ImmediateRule, type Instance, type Lang, type Offset, type Rule, type RuleContext, type SourceDocument } from './rules.js';
+import { endOfLocalDayText, END_OF_DAY_MS, formatLocalInstant, instantOfLocal, localDayOfInstant } from './zone.js';
+import type { When } from './records.js';
 
 export type DeadlineStatus = 'open' | 'met' | 'met_late' | 'breached';
 
@@ -34,6 +35,42 @@ export interface Deadline {
   suspendedReason?: string;
   /** Final-report delay told only after the deadline had run out: the breach stands (§ 7 stk. 2). */
   delayNotifiedLate?: boolean;
+  /** Every notice of delay, each judged against the deadline in force when it was given. */
+  delayNotices?: DelayNoticeView[];
+  /** A postponement decided only after the due day: it does not undo the breach. */
+  postponedLate?: boolean;
+  postponementDecidedAt?: string;
+  /** The case left this rule's chapter (reclassification); kept as history: no reminders, still counted. */
+  endedBy?: 'reclassification';
+  endedAt?: string;
+  /** The text says "snarest muligt" / "så hurtigt som muligt": due at once; the date is a policy default. */
+  immediate?: boolean;
+  /** Met by an offer the inmate declined, not by holding the conversation. */
+  completion?: 'declined';
+}
+
+export interface DelayNoticeView {
+  notifiedAt: string;
+  expectedDate: string;
+  /** Given on or before the deadline then in force (`dueBefore`): the expected date became the deadline. */
+  inTime: boolean;
+  dueBefore: string;
+}
+
+/** A rule whose text was not yet in force for the record: nothing is watched, and this says why. */
+export interface NotInForce {
+  rule: string;
+  title: string;
+  citation: string;
+  inForceFrom: string;
+  explanation: string;
+}
+
+/** Data missing (`incomplete`) or a note missing (`warnings`), named by field. */
+export interface RecordFinding {
+  rule: string;
+  field: string;
+  message: string;
 }
 
 export interface ImmediateDuty {
@@ -49,6 +86,9 @@ export interface ImmediateDuty {
 export interface DeadlineSet {
   deadlines: Deadline[];
   immediate: ImmediateDuty[];
+  notInForce: NotInForce[];
+  incomplete: RecordFinding[];
+  warnings: RecordFinding[];
 }
 
 /** Administrator overrides of policy defaults: rule id → parameter → value. */
@@ -286,37 +326,92 @@ function isDone(at: Instance['completed'], now: number, nowDay: EpochDay): boole
   return at !== null && (at.ms !== null ? at.ms <= now : at.day <= nowDay);
 }
 
-function computeInstance(rule: DeadlineRule, inst: Instance, record: FristRecord, opts: Required<Pick<EngineOptions, 'now' | 'calendar' | 'lang' | 'quoteFreeText'>>, nowDay: EpochDay, outcomes: OutcomeMemo): Deadline {
+/** Earlier first; a bare date before an instant of the same day. */
+function byTime(a: When, b: When): number {
+  return a.day - b.day || (a.ms ?? -Infinity) - (b.ms ?? -Infinity) || 0;
+}
+
+/** What the explanation adds for the rarer cases; one shared empty value for the common one. */
+export interface ExplainExtras {
+  delays?: Array<{ notifiedDay: EpochDay; expectedDay: EpochDay; inTime: boolean; dueBefore: EpochDay }>;
+  postponedLate?: EpochDay;
+  endedAt?: EpochDay;
+  declinedOffer?: boolean;
+}
+const NO_EXTRAS: ExplainExtras = Object.freeze({});
+
+function computeInstance(rule: DeadlineRule, inst: Instance, record: FristRecord, opts: Required<Pick<EngineOptions, 'now' | 'calendar' | 'lang' | 'quoteFreeText'>>, nowDay: EpochDay, outcomes: OutcomeMemo): Deadline | null {
+  // A deadline that ended with a reclassification is judged as it stood then: kept if met or breached, dropped if open.
+  let now = opts.now;
+  let judgeDay = nowDay;
+  const ended = inst.endedBy && isDone(inst.endedBy.at, opts.now, nowDay) ? inst.endedBy.at : undefined;
+  if (ended) {
+    const endMs = ended.ms ?? instantOfLocal(ended.day, END_OF_DAY_MS);
+    if (endMs < now) {
+      now = endMs;
+      judgeDay = ended.day;
+    }
+  }
   const outcome = offsetOutcome(outcomes, opts.calendar, inst.start.day, inst.offset, opts.lang);
   const computedDue = outcome.trace.due;
   let due = computedDue;
   let originalDue: EpochDay | undefined;
   let suspended = false;
   let delayLate = false;
+  let extras = NO_EXTRAS;
+  let delayViews: DelayNoticeView[] | undefined;
 
-  if (inst.delay && isDone(inst.delay.notifiedAt, opts.now, nowDay)) {
-    // § 7 stk. 2 / § 14 stk. 2: only a delay told before the deadline runs out moves the watched date.
-    if (inst.delay.notifiedAt.day <= computedDue) {
-      due = inst.delay.expected.day;
-      originalDue = computedDue;
-    } else {
-      delayLate = true;
+  if (inst.delays && inst.delays.length > 0) {
+    // § 7 stk. 2 / § 14 stk. 2: only a notice given before the deadline runs out moves the watched
+    // date; each notice is judged against the deadline in force when it was given, so a late second
+    // notice cannot undo a timely first one, nor revive a deadline the first let run out.
+    const told = inst.delays.filter((n) => isDone(n.notifiedAt, now, judgeDay)).sort((a, b) => byTime(a.notifiedAt, b.notifiedAt));
+    if (told.length > 0) {
+      const list: NonNullable<ExplainExtras['delays']> = [];
+      delayViews = [];
+      for (const n of told) {
+        const dueBefore = due;
+        const inTime = n.notifiedAt.day <= due;
+        if (inTime) {
+          due = n.expected.day;
+          originalDue = computedDue;
+        } else {
+          delayLate = true;
+        }
+        list.push({ notifiedDay: n.notifiedAt.day, expectedDay: n.expected.day, inTime, dueBefore });
+        delayViews.push({ notifiedAt: n.notifiedAt.text, expectedDate: formatIsoDate(n.expected.day), inTime, dueBefore: formatIsoDate(dueBefore) });
+      }
+      extras = { ...extras, delays: list };
     }
   }
-  if (inst.postponement) {
-    if (inst.postponement.rescheduledTo) {
-      due = inst.postponement.rescheduledTo.day;
-      originalDue = computedDue;
+  let postponedLate = false;
+  if (inst.postponement && isDone(inst.postponement.decidedAt, now, judgeDay)) {
+    // pkt. 3: later than 7 days only "i helt særlige tilfælde"; a postponement decided after the
+    // due day comes too late to change it: the breach stands and the record shows the late decision.
+    if (inst.postponement.decidedAt.day <= computedDue) {
+      if (inst.postponement.rescheduledTo) {
+        due = inst.postponement.rescheduledTo.day;
+        originalDue = computedDue;
+      } else {
+        suspended = true;
+      }
     } else {
-      suspended = true;
+      postponedLate = true;
+      extras = { ...extras, postponedLate: inst.postponement.decidedAt.day };
     }
   }
 
-  const done = isDone(inst.completed, opts.now, nowDay);
+  const done = isDone(inst.completed, now, judgeDay) && (inst.completedKnownAt === undefined || isDone(inst.completedKnownAt, now, judgeDay));
   let status: DeadlineStatus;
   if (done && inst.completed) status = suspended || inst.completed.day <= due ? 'met' : 'met_late';
-  else if (suspended || rule.obligation === 'right') status = nowDay > due && rule.obligation === 'right' ? 'met' : 'open';
-  else status = nowDay > due ? 'breached' : 'open';
+  else if (suspended || rule.obligation === 'right') status = judgeDay > due && rule.obligation === 'right' ? 'met' : 'open';
+  else status = judgeDay > due ? 'breached' : 'open';
+
+  if (ended && now < opts.now) {
+    if (status === 'open') return null;
+    extras = { ...extras, endedAt: ended.day };
+  }
+  if (done && inst.completion === 'declined') extras = { ...extras, declinedOffer: true };
 
   const basis = inst.basis ?? rule.basis;
   const citation = citationText(rule, inst.paragraph, basis === 'policy', opts.lang);
@@ -335,7 +430,7 @@ function computeInstance(rule: DeadlineRule, inst: Instance, record: FristRecord
     dueAt: endOfLocalDayText(due),
     status,
     completedAt: done && inst.completed ? inst.completed.text : null,
-    explanation: explainDeadline(opts.lang, rule, inst, outcome[opts.lang] as string, due, originalDue, suspended, delayLate, status, completedDay, citation.sentence, opts.quoteFreeText),
+    explanation: explainDeadline(opts.lang, rule, inst, outcome[opts.lang] as string, due, originalDue, suspended, delayLate, status, completedDay, citation.sentence, opts.quoteFreeText, extras),
   };
   if (originalDue !== undefined) d.originalDueDate = formatIsoDate(originalDue);
   if (suspended) {
@@ -343,7 +438,61 @@ function computeInstance(rule: DeadlineRule, inst: Instance, record: FristRecord
     d.suspendedReason = inst.postponement?.reason ?? '';
   }
   if (delayLate) d.delayNotifiedLate = true;
+  if (delayViews) d.delayNotices = delayViews;
+  if (postponedLate && inst.postponement) {
+    d.postponedLate = true;
+    d.postponementDecidedAt = inst.postponement.decidedAt.text;
+  }
+  if (extras.endedAt !== undefined && ended) {
+    d.endedBy = 'reclassification';
+    d.endedAt = ended.text;
+  }
+  if (inst.immediate) d.immediate = true;
+  if (extras.declinedOffer) d.completion = 'declined';
   return d;
+}
+
+/** The day a record's texts are judged by: when the incident or the intervention happened, when the placement ended. */
+function governingDay(record: FristRecord): EpochDay | null {
+  switch (record.type) {
+    case 'incident':
+    case 'force_use':
+      return record.occurredAt.day;
+    case 'security_cell_placement':
+      // The follow-up duty arises when the placement ends ("efter ophøret af anbringelsen").
+      return (record.endedAt ?? record.placedAt).day;
+    default:
+      return null;
+  }
+}
+
+const GOVERNING_SUBJECT: Record<string, Record<Lang, string>> = {
+  incident: { da: 'Hændelsen skete', en: 'The incident happened on' },
+  force_use: { da: 'Magtanvendelsen fandt sted', en: 'Force was used on' },
+  security_cell_placement: { da: 'Anbringelsen i sikringscelle ophørte (eller begyndte)', en: 'The security-cell placement ended (or began) on' },
+};
+
+/** The rule's text, when it was not yet in force on the record's governing day. */
+function notInForceOf(rule: Rule, record: FristRecord, lang: Lang): NotInForce | undefined {
+  const inForce = (DOCUMENTS[rule.document] as SourceDocument).inForce;
+  const day = governingDay(record);
+  if (!inForce || day === null) return undefined;
+  if (inForce.eventsAfter ? day > inForce.day : day >= inForce.day) return undefined;
+  const doc = DOCUMENTS[rule.document].short[lang];
+  const when = formatDanishDate(day);
+  const from = formatDanishDate(inForce.day);
+  const subject = (GOVERNING_SUBJECT[record.type] as Record<Lang, string>)[lang];
+  const explanation = lang === 'da'
+    ? `${subject} ${when}. ${doc} trådte i kraft ${from} (${inForce.paragraph})${inForce.eventsAfter ? ' og omfatter hændelser efter denne dato' : ''}; sagen bedømmes ikke efter en tekst, der ikke var trådt i kraft, så fristvagt overvåger ingen frist efter reglen.`
+    : `${subject} ${when}. ${doc} took effect on ${from} (${inForce.paragraph})${inForce.eventsAfter ? ' and covers events after that date' : ''}; the case is not judged under a text not yet in force, so fristvagt watches no deadline under this rule.`;
+  return { rule: rule.id, title: rule.title[lang], citation: citationOf(rule, inForce.paragraph, lang), inForceFrom: formatIsoDate(inForce.day), explanation };
+}
+
+function findingsOf(rule: DeadlineRule, record: FristRecord, ctx: RuleContext, lang: Lang, incomplete: RecordFinding[], warnings: RecordFinding[]): void {
+  if (!rule.findings) return;
+  for (const f of (rule.findings as (r: FristRecord, c: RuleContext) => Finding[])(record, ctx)) {
+    (f.kind === 'incomplete' ? incomplete : warnings).push({ rule: rule.id, field: f.field, message: f.message[lang] });
+  }
 }
 
 /** Deadlines and immediate duties of an already validated record. */
@@ -352,16 +501,34 @@ export function computeDeadlinesForRecord(record: FristRecord, options: EngineOp
   const nowDay = localDayOfInstant(opts.now);
   const outcomes = outcomeMemoOf(opts.calendar);
   const deadlines: Deadline[] = [];
+  const notInForce: NotInForce[] = [];
+  const incomplete: RecordFinding[] = [];
+  const warnings: RecordFinding[] = [];
   for (const rule of deadlineRulesByType.get(record.type) ?? []) {
     const ctx = cachedContext(rule, options.policy);
-    for (const inst of (rule.instances as (r: FristRecord, c: RuleContext) => Instance[])(record, ctx)) {
-      deadlines.push(computeInstance(rule, inst, record, opts, nowDay, outcomes));
+    const instances = (rule.instances as (r: FristRecord, c: RuleContext) => Instance[])(record, ctx);
+    if (instances.length > 0) {
+      const outside = notInForceOf(rule, record, opts.lang);
+      if (outside) {
+        notInForce.push(outside);
+        continue;
+      }
     }
+    for (const inst of instances) {
+      const d = computeInstance(rule, inst, record, opts, nowDay, outcomes);
+      if (d) deadlines.push(d);
+    }
+    findingsOf(rule, record, ctx, opts.lang, incomplete, warnings);
   }
   const immediate: ImmediateDuty[] = [];
   for (const rule of immediateRulesByType.get(record.type) ?? []) {
     const hit = rule.triggers(record);
     if (!hit) continue;
+    const outside = notInForceOf(rule, record, opts.lang);
+    if (outside) {
+      notInForce.push(outside);
+      continue;
+    }
     const citation = citationOf(rule, hit.paragraph, opts.lang);
     immediate.push({
       rule: rule.id,
@@ -373,7 +540,7 @@ export function computeDeadlinesForRecord(record: FristRecord, options: EngineOp
       explanation: explainImmediate(rule, hit.at.day, citation, opts.lang),
     });
   }
-  return { deadlines, immediate };
+  return { deadlines, immediate, notInForce, incomplete, warnings };
 }
 
 export interface ComputeOptions {

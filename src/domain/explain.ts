@@ -5,6 +5,7 @@
 import { civilFromDays, formatDanishDate, formatDanishShortDate, isoWeekdayIndex, memoByDay, type EpochDay } from './dates.js';
 import type { Calendar, NonWorkingReason } from './calendar.js';
 import type { DeadlineRule, ImmediateRule, Instance, Lang, Offset, StartEvent } from './rules.js';
+import type { ExplainExtras } from './deadlines.js';
 
 export interface DueTrace {
   due: EpochDay;
@@ -67,6 +68,7 @@ const START: Record<StartEvent, Text2> = {
   parole_decided: { da: 'Afgørelsen om prøveløsladelse blev truffet', en: 'The parole decision was made on' },
   parole_date: { da: 'Den mulige prøveløsladelse er', en: 'The possible parole date is' },
   sentence_started: { da: 'Straffen blev iværksat', en: 'The sentence started on' },
+  transition_placed: { da: 'Placeringen i udslusningsfængsel skete', en: 'The placement in a transition prison was on' },
 };
 type Text2 = Record<Lang, string>;
 
@@ -174,27 +176,38 @@ export function explainDeadline(
   citationText: string,
   /** false: the postponement's reason (typed by a person) is not quoted, only pointed to. */
   quoteFreeText = true,
+  extras: ExplainExtras = {},
 ): string {
   const da = lang === 'da';
   let s = START_SENTENCE[inst.start.event][lang](inst.start.day) + offsetText;
   if (inst.note) s += ` ${inst.note[lang]}`;
-  if (inst.delay) {
-    const told = formatDanishDate(inst.delay.notifiedAt.day);
-    if (originalDue !== undefined) {
-      s += da
-        ? ` Områdekontoret blev orienteret om forsinkelse ${told}, før fristen ${formatDanishDate(originalDue)} udløb; den forventede dato er nu fristen.`
-        : ` The area office was told of a delay on ${told}, before the deadline ${formatDanishDate(originalDue)} ran out; the expected date is now the deadline.`;
-    } else if (delayLate) {
-      s += da
-        ? ` Områdekontoret blev først orienteret om forsinkelse ${told}, efter at fristen var udløbet; overskridelsen står ved magt.`
-        : ` The area office was told of a delay only on ${told}, after the deadline had run out; the breach stands.`;
-    }
+  for (const n of extras.delays ?? []) {
+    const told = formatDanishDate(n.notifiedDay);
+    const expected = formatDanishDate(n.expectedDay);
+    const then = formatDanishDate(n.dueBefore);
+    s += n.inTime
+      ? (da
+          ? ` Områdekontoret blev orienteret om forsinkelse ${told}, før fristen ${then} udløb; den forventede dato ${expected} er nu fristen.`
+          : ` The area office was told of a delay on ${told}, before the deadline ${then} ran out; the expected date ${expected} is now the deadline.`)
+      : (da
+          ? ` Områdekontoret blev orienteret om forsinkelse ${told}, efter at fristen ${then} var udløbet; overskridelsen står ved magt.`
+          : ` The area office was told of a delay on ${told}, after the deadline ${then} had run out; the breach stands.`);
   }
   if (inst.postponement) {
     const reason = quoteFreeText ? inst.postponement.reason : da ? 'begrundelsen står i sagen' : 'the reason is on the case';
-    s += suspended
-      ? (da ? ` Samtalen er udsat (${reason}); fristen er suspenderet, indtil en ny dato fastsættes.` : ` The conversation is postponed (${reason}); the deadline is suspended until a new date is set.`)
-      : (da ? ` Samtalen er udsat (${reason}); ny dato fastsat.` : ` The conversation is postponed (${reason}); a new date is set.`);
+    if (extras.postponedLate !== undefined) {
+      const decided = formatDanishDate(extras.postponedLate);
+      s += da
+        ? ` Udsættelsen (${reason}) blev først besluttet ${decided}, efter fristen; den ændrer ikke fristen, og overskridelsen står ved magt.`
+        : ` The postponement (${reason}) was decided only on ${decided}, after the deadline; it does not change the deadline, and the breach stands.`;
+    } else if (suspended) {
+      s += da ? ` Samtalen er udsat (${reason}); fristen er suspenderet, indtil en ny dato fastsættes.` : ` The conversation is postponed (${reason}); the deadline is suspended until a new date is set.`;
+    } else if (originalDue !== undefined) {
+      s += da ? ` Samtalen er udsat (${reason}); ny dato fastsat.` : ` The conversation is postponed (${reason}); a new date is set.`;
+    }
+  }
+  if (extras.declinedOffer) {
+    s += da ? ' Samtalen blev tilbudt, og den indsatte afslog; tilbuddet opfylder pligten (§ 13: "tilbyde").' : ' The conversation was offered and the inmate declined; the offer meets the duty (§ 13: "offer").';
   }
   s += DEADLINE_SENTENCE[lang](due) + citationText;
   if (rule.obligation === 'right') {
@@ -207,6 +220,12 @@ export function explainDeadline(
     if (completedDay !== undefined) s += (status === 'met' ? MET_SENTENCE : MET_LATE_SENTENCE)[lang](completedDay);
     else s += status === 'met' ? (da ? ' Opfyldt .' : ' Met on .') : da ? ' Opfyldt for sent .' : ' Met late on .';
   } else if (status === 'breached') s += da ? ' Fristen er overskredet.' : ' The deadline is breached.';
+  if (extras.endedAt !== undefined) {
+    const at = formatDanishDate(extras.endedAt);
+    s += da
+      ? ` Sagen blev omklassificeret ${at} (§ 11, stk. 2 / § 18, stk. 2); fristen er afsluttet ved omklassificeringen og står som historik.`
+      : ` The case was reclassified on ${at} (§ 11 stk. 2 / § 18 stk. 2); the deadline ended with the reclassification and stays as history.`;
+  }
   return s;
 }
 

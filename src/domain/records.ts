@@ -122,6 +122,11 @@ const common = {
   notes: z.string().max(10_000).optional(),
 };
 
+/** One notice to the area office that the final report will be late (§ 7 stk. 2, § 14 stk. 2). */
+const delayNotice = z.strictObject({ notifiedAt: when, expected: when, reason: z.string().max(2000).nullish().transform((v) => v ?? null) });
+/** One reclassification between chapters 4 and 5 (§ 11 stk. 2, § 18 stk. 2). */
+const reclassification = z.strictObject({ at: when, from: z.enum(INCIDENT_KINDS), to: z.enum(INCIDENT_KINDS) });
+
 const incident = z.strictObject({
   type: z.literal('incident'),
   ...common,
@@ -136,6 +141,10 @@ const incident = z.strictObject({
   delayReason: z.string().max(2000).nullish(),
   inmateConversationHeldAt: optionalWhen,
   closingLetterSentAt: optionalWhen,
+  delayNotices: z.array(delayNotice).max(50).optional().default([]),
+  reclassifications: z.array(reclassification).max(50).optional().default([]),
+  closingLetterCopySentAt: optionalWhen,
+  closedNotReportableAt: optionalWhen,
 });
 
 const securityCell = z.strictObject({
@@ -146,6 +155,11 @@ const securityCell = z.strictObject({
   followUpHeldAt: optionalWhen,
   followUpPostponedReason: z.string().trim().min(1).max(2000).nullish(),
   followUpRescheduledTo: optionalWhen,
+  followUpPostponedAt: optionalWhen,
+  followUpOfferedAt: optionalWhen,
+  followUpDeclinedAt: optionalWhen,
+  followUpNoteAt: optionalWhen,
+  caseReviewedAt: optionalWhen,
 });
 
 const forceUse = z.strictObject({
@@ -154,6 +168,7 @@ const forceUse = z.strictObject({
   occurredAt: when,
   reportFiledAt: optionalWhen,
   complaintReceivedAt: optionalWhen,
+  complaintInfoNoted: z.boolean().nullish().transform((v) => v ?? null),
 });
 
 const followUp = z.strictObject({ at: when, planUpdatedAt: optionalWhen });
@@ -175,6 +190,8 @@ const actionPlan = z.strictObject({
   transfers: z.array(followUp).max(200).optional().default([]),
   paroleDecisions: z.array(followUp).max(200).optional().default([]),
   municipalityContactedAt: optionalWhen,
+  transitionPlacedAt: optionalWhen,
+  transitionOwnerAssignedAt: optionalWhen,
 });
 
 const annualOverview = z.strictObject({
@@ -263,6 +280,28 @@ function orderingIssues(r: FristRecord): IssueDetail[] {
       if (r.delayNotifiedAt && !r.finalReportExpectedAt) {
         issues.push({ path: ['finalReportExpectedAt'], message: 'finalReportExpectedAt is required with delayNotifiedAt (§ 7 stk. 2: the expected date must be given)' });
       }
+      r.delayNotices.forEach((n, i) => {
+        if (before(n.notifiedAt, r.occurredAt)) issues.push({ path: ['delayNotices', i, 'notifiedAt'], message: `delayNotices[${i}].notifiedAt (${n.notifiedAt.text}) is before occurredAt (${r.occurredAt.text})` });
+        if (before(n.expected, r.occurredAt)) issues.push({ path: ['delayNotices', i, 'expected'], message: `delayNotices[${i}].expected (${n.expected.text}) is before occurredAt (${r.occurredAt.text})` });
+      });
+      notBefore('closingLetterCopySentAt', r.closingLetterCopySentAt, 'occurredAt', r.occurredAt);
+      notBefore('closedNotReportableAt', r.closedNotReportableAt, 'occurredAt', r.occurredAt);
+      if (r.closedNotReportableAt && incidentChapter(r.kind) !== 5) {
+        issues.push({ path: ['closedNotReportableAt'], message: 'closedNotReportableAt is for chapter 5 cases only (§ 20 stk. 2: closed as not reportable); this kind is reportable' });
+      }
+      r.reclassifications.forEach((c, i) => {
+        const prev = r.reclassifications[i - 1];
+        if (before(c.at, r.occurredAt)) issues.push({ path: ['reclassifications', i, 'at'], message: `reclassifications[${i}].at (${c.at.text}) is before occurredAt (${r.occurredAt.text})` });
+        if (prev && before(c.at, prev.at)) issues.push({ path: ['reclassifications', i, 'at'], message: `reclassifications[${i}].at (${c.at.text}) is before the previous reclassification (${prev.at.text})` });
+        if (prev && prev.to !== c.from) issues.push({ path: ['reclassifications', i, 'from'], message: `reclassifications[${i}].from (${c.from}) is not what the previous reclassification moved to (${prev.to})` });
+        if (c.from === c.to || incidentChapter(c.from) === 3 || incidentChapter(c.to) === 3) {
+          issues.push({ path: ['reclassifications', i], message: `reclassifications[${i}] must move between two different kinds of chapters 4 and 5 (§ 11 stk. 2, § 18 stk. 2); deaths and suicides are not reclassified` });
+        }
+      });
+      {
+        const lastMove = r.reclassifications[r.reclassifications.length - 1];
+        if (lastMove && lastMove.to !== r.kind) issues.push({ path: ['kind'], message: `kind (${r.kind}) is not the kind of the last reclassification (${lastMove.to})` });
+      }
       break;
     case 'security_cell_placement':
       notBefore('endedAt', r.endedAt, 'placedAt', r.placedAt);
@@ -274,15 +313,40 @@ function orderingIssues(r: FristRecord): IssueDetail[] {
       if (r.followUpRescheduledTo && !r.followUpPostponedReason) {
         issues.push({ path: ['followUpPostponedReason'], message: 'followUpPostponedReason is required when the follow-up conversation is moved (only in very special cases, with the reason on record)' });
       }
+      if (r.followUpPostponedReason && !r.followUpPostponedAt) {
+        issues.push({ path: ['followUpPostponedAt'], message: 'followUpPostponedAt is required with followUpPostponedReason (when was the postponement decided? one decided after the deadline does not undo the breach)' });
+      }
+      if (r.followUpPostponedAt && !r.followUpPostponedReason) {
+        issues.push({ path: ['followUpPostponedReason'], message: 'followUpPostponedReason is required with followUpPostponedAt (only in very special cases, with the reason on record)' });
+      }
+      if ((r.followUpOfferedAt || r.followUpDeclinedAt || r.followUpNoteAt || r.caseReviewedAt || r.followUpPostponedAt) && !r.endedAt) {
+        issues.push({ path: ['endedAt'], message: 'endedAt is required once the follow-up conversation is offered, declined, noted, postponed or the case reviewed' });
+      }
+      notBefore('followUpPostponedAt', r.followUpPostponedAt, 'endedAt', r.endedAt);
+      notBefore('followUpOfferedAt', r.followUpOfferedAt, 'endedAt', r.endedAt);
+      notBefore('followUpDeclinedAt', r.followUpDeclinedAt, 'endedAt', r.endedAt);
+      notBefore('followUpDeclinedAt', r.followUpDeclinedAt, 'followUpOfferedAt', r.followUpOfferedAt);
+      notBefore('followUpNoteAt', r.followUpNoteAt, 'endedAt', r.endedAt);
+      notBefore('caseReviewedAt', r.caseReviewedAt, 'endedAt', r.endedAt);
+      if (r.followUpDeclinedAt && r.followUpHeldAt) {
+        issues.push({ path: ['followUpDeclinedAt'], message: 'followUpDeclinedAt and followUpHeldAt exclude each other: the conversation was either held or declined' });
+      }
       break;
     case 'force_use':
       notBefore('reportFiledAt', r.reportFiledAt, 'occurredAt', r.occurredAt);
       notBefore('complaintReceivedAt', r.complaintReceivedAt, 'occurredAt', r.occurredAt);
       break;
     case 'action_plan': {
-      const start = r.clientCategory === 'supervision' ? r.supervisionEstablishedAt : r.admittedAt;
-      const startField = r.clientCategory === 'supervision' ? 'supervisionEstablishedAt' : 'admittedAt';
-      if (!start) issues.push({ path: [startField], message: `${startField} is required for clientCategory ${r.clientCategory}` });
+      if (r.clientCategory === 'measure_68_69') {
+        // 004 pkt. 2: supervision clients; placed in an institution, the admission starts the clocks instead.
+        if (!r.supervisionEstablishedAt && !r.admittedAt) issues.push({ path: ['supervisionEstablishedAt'], message: 'supervisionEstablishedAt (or admittedAt, when placed in an institution) is required for clientCategory measure_68_69' });
+      } else {
+        const start = r.clientCategory === 'supervision' ? r.supervisionEstablishedAt : r.admittedAt;
+        const startField = r.clientCategory === 'supervision' ? 'supervisionEstablishedAt' : 'admittedAt';
+        if (!start) issues.push({ path: [startField], message: `${startField} is required for clientCategory ${r.clientCategory}` });
+      }
+      if (r.transitionOwnerAssignedAt && !r.transitionPlacedAt) issues.push({ path: ['transitionPlacedAt'], message: 'transitionPlacedAt is required with transitionOwnerAssignedAt' });
+      notBefore('transitionOwnerAssignedAt', r.transitionOwnerAssignedAt, 'transitionPlacedAt', r.transitionPlacedAt);
       notBefore('elaboratedAt', r.elaboratedAt, 'createdAt', r.createdAt);
       r.evaluations.forEach((e, i) => {
         const prev = i > 0 ? r.evaluations[i - 1] ?? null : r.elaboratedAt ?? r.createdAt;
@@ -439,6 +503,11 @@ function fastList<T>(v: unknown, max: number, item: (v: unknown) => T): T[] {
   return out;
 }
 
+/** z.array(…).optional().default([]) when the list is absent or empty; anything else is zod's. */
+function emptyList(v: unknown): never[] {
+  return v === undefined || (Array.isArray(v) && v.length === 0) ? [] : bail();
+}
+
 function fastFollowUp(v: unknown): { at: When; planUpdatedAt: When | null } {
   if (!isPlainObject(v)) return bail();
   let at: unknown;
@@ -482,6 +551,11 @@ function fastIncident(): Record<string, unknown> {
   }
   out['inmateConversationHeldAt'] = fastOptionalWhen(get(F.inmateConversationHeldAt));
   out['closingLetterSentAt'] = fastOptionalWhen(get(F.closingLetterSentAt));
+  // Histories are rare and nested: a record carrying one is read by zod.
+  out['delayNotices'] = emptyList(get(F.delayNotices));
+  out['reclassifications'] = emptyList(get(F.reclassifications));
+  out['closingLetterCopySentAt'] = fastOptionalWhen(get(F.closingLetterCopySentAt));
+  out['closedNotReportableAt'] = fastOptionalWhen(get(F.closedNotReportableAt));
   return out;
 }
 
@@ -498,6 +572,11 @@ function fastSecurityCell(): Record<string, unknown> {
     out['followUpPostponedReason'] = typeof t === 'string' && (t.length < 1 || t.length > 2000) ? bail() : t;
   }
   out['followUpRescheduledTo'] = fastOptionalWhen(get(F.followUpRescheduledTo));
+  out['followUpPostponedAt'] = fastOptionalWhen(get(F.followUpPostponedAt));
+  out['followUpOfferedAt'] = fastOptionalWhen(get(F.followUpOfferedAt));
+  out['followUpDeclinedAt'] = fastOptionalWhen(get(F.followUpDeclinedAt));
+  out['followUpNoteAt'] = fastOptionalWhen(get(F.followUpNoteAt));
+  out['caseReviewedAt'] = fastOptionalWhen(get(F.caseReviewedAt));
   return out;
 }
 
@@ -507,6 +586,8 @@ function fastForceUse(): Record<string, unknown> {
   out['occurredAt'] = fastWhen(get(F.occurredAt));
   out['reportFiledAt'] = fastOptionalWhen(get(F.reportFiledAt));
   out['complaintReceivedAt'] = fastOptionalWhen(get(F.complaintReceivedAt));
+  const noted = get(F.complaintInfoNoted);
+  out['complaintInfoNoted'] = noted === undefined || noted === null ? null : typeof noted === 'boolean' ? noted : bail();
   return out;
 }
 
@@ -528,6 +609,8 @@ function fastActionPlan(): Record<string, unknown> {
   out['transfers'] = fastList(get(F.transfers), 200, fastFollowUp);
   out['paroleDecisions'] = fastList(get(F.paroleDecisions), 200, fastFollowUp);
   out['municipalityContactedAt'] = fastOptionalWhen(get(F.municipalityContactedAt));
+  out['transitionPlacedAt'] = fastOptionalWhen(get(F.transitionPlacedAt));
+  out['transitionOwnerAssignedAt'] = fastOptionalWhen(get(F.transitionOwnerAssignedAt));
   return out;
 }
 
@@ -593,13 +676,16 @@ function fastParse(input: unknown): FristRecord | undefined {
     incident: {
       type: 'incident', kind: 'death', occurredAt: d, registeredAt: t, mediaAttention: true, preliminaryNoticeSentAt: '2020-01-04', finalReportSubmittedAt: '2020-01-05',
       delayNotifiedAt: '2020-01-06', finalReportExpectedAt: '2020-01-07', delayReason: 'r', inmateConversationHeldAt: '2020-01-08', closingLetterSentAt: '2020-01-09',
+      delayNotices: [], reclassifications: [], closingLetterCopySentAt: '2020-01-10', closedNotReportableAt: null,
     },
-    security_cell_placement: { type: 'security_cell_placement', placedAt: d, endedAt: t, followUpHeldAt: '2020-01-04', followUpPostponedReason: ' r ', followUpRescheduledTo: '2020-01-05' },
-    force_use: { type: 'force_use', occurredAt: d, reportFiledAt: t, complaintReceivedAt: '2020-01-04' },
+    security_cell_placement: { type: 'security_cell_placement', placedAt: d, endedAt: t, followUpHeldAt: '2020-01-04', followUpPostponedReason: ' r ', followUpRescheduledTo: '2020-01-05',
+      followUpPostponedAt: '2020-01-03', followUpOfferedAt: '2020-01-04', followUpDeclinedAt: '2020-01-05', followUpNoteAt: '2020-01-06', caseReviewedAt: '2020-01-07' },
+    force_use: { type: 'force_use', occurredAt: d, reportFiledAt: t, complaintReceivedAt: '2020-01-04', complaintInfoNoted: true },
     action_plan: {
       type: 'action_plan', clientCategory: 'remand', admittedAt: d, supervisionEstablishedAt: t, sentenceStartDate: '2020-01-04', possibleParoleDate: '2020-01-05',
       expectedReleaseDate: '2020-01-06', expelled: true, ownerAssignedAt: '2020-01-07', createdAt: '2020-01-08', elaboratedAt: '2020-01-09', evaluations: ['2020-01-10'],
       transfers: [{ at: '2020-01-11', planUpdatedAt: '2020-01-12' }], paroleDecisions: [{ at: '2020-01-13' }], municipalityContactedAt: '2020-01-14',
+      transitionPlacedAt: '2020-01-15', transitionOwnerAssignedAt: '2020-01-16',
     },
     annual_overview: { type: 'annual_overview', year: 2020, submittedAt: d },
   };

@@ -719,14 +719,14 @@ describe('applicability', () => {
   });
 
   it('postponed follow-up without a new date: suspended and open, never breached', () => {
-    const d = last(compute({ ...cell0206, followUpPostponedReason: 'Indsat indlagt' }, { now: '2026-07-01T12:00:00+02:00' }), 'cell.follow-up-conversation');
+    const d = last(compute({ ...cell0206, followUpPostponedReason: 'Indsat indlagt', followUpPostponedAt: '2026-06-04' }, { now: '2026-07-01T12:00:00+02:00' }), 'cell.follow-up-conversation');
     expect(d.suspended).toBe(true);
     expect(d.status).toBe('open');
   });
 
   it('postponed follow-up with a new date: that date is watched, original kept', () => {
     // Original Tue 09.06.2026; rescheduled to Fri 19.06; now Sat 20.06 → breached.
-    const d = last(compute({ ...cell0206, followUpPostponedReason: 'Indsat indlagt', followUpRescheduledTo: '2026-06-19' }, { now: '2026-06-20T12:00:00+02:00' }), 'cell.follow-up-conversation');
+    const d = last(compute({ ...cell0206, followUpPostponedReason: 'Indsat indlagt', followUpPostponedAt: '2026-06-09T15:00:00+02:00', followUpRescheduledTo: '2026-06-19' }, { now: '2026-06-20T12:00:00+02:00' }), 'cell.follow-up-conversation');
     expect(d.dueDate).toBe('2026-06-19');
     expect(d.originalDueDate).toBe('2026-06-09');
     expect(d.status).toBe('breached');
