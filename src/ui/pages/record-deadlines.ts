@@ -4,49 +4,15 @@
  * deadlines ended by a reclassification, every delay notice judged, a late postponement, a
  * declined offer) and the immediate duties.
  */
-import type { Deadline, ImmediateDuty, Lang } from '../../domain/index.js';
-import { dayEl, fmtDay, fmtInstant, fmtShortDay, statusBadge } from '../format.js';
+import type { Deadline, DelayNoticeView, ImmediateDuty, Lang, NotInForce, RecordFinding } from '../../domain/index.js';
+import { dayEl, fmtDay, fmtInstant, fmtShortDay, ruleTitle, statusBadge } from '../format.js';
 import { html, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
 
-/** A rule whose text was not yet in force for the record: nothing is watched under it. */
-export interface NotInForce {
-  rule: string;
-  title: string;
-  citation: string;
-  inForceFrom: string;
-  explanation: string;
-}
-
-/** Data missing for a deadline (`incomplete`) or a required note missing (`warnings`). */
-export interface Finding {
-  rule: string;
-  field: string;
-  message: string;
-}
-
-export interface JudgedDelayNotice {
-  notifiedAt: string;
-  expectedDate: string;
-  inTime: boolean;
-  dueBefore: string;
-}
-
-/** A deadline with the engine's optional remarks (issue 10). */
-export type ShownDeadline = Deadline & {
-  endedBy?: 'reclassification';
-  endedAt?: string | null;
-  delayNotices?: JudgedDelayNotice[];
-  postponedLate?: boolean;
-  postponementDecidedAt?: string | null;
-  immediate?: boolean;
-  completion?: 'declined';
-};
-
 export interface Findings {
   notInForce: NotInForce[];
-  incomplete: Finding[];
-  warnings: Finding[];
+  incomplete: RecordFinding[];
+  warnings: RecordFinding[];
 }
 
 function list<T>(v: unknown): T[] {
@@ -54,7 +20,7 @@ function list<T>(v: unknown): T[] {
 }
 
 export function findingsOf(view: Record<string, unknown>): Findings {
-  return { notInForce: list<NotInForce>(view['notInForce']), incomplete: list<Finding>(view['incomplete']), warnings: list<Finding>(view['warnings']) };
+  return { notInForce: list<NotInForce>(view['notInForce']), incomplete: list<RecordFinding>(view['incomplete']), warnings: list<RecordFinding>(view['warnings']) };
 }
 
 /** A field's label inside a sentence ("Mangler: mulig prøveløsladelsesdato"): lower case unless it is an abbreviation. */
@@ -67,17 +33,17 @@ export function fieldInSentence(field: string, lang: Lang, apiName: (f: string) 
 export function findingsSection(f: Findings, lang: Lang, apiName?: (field: string) => string): SafeHtml {
   const d = t(lang);
   return html`${f.notInForce.length > 0 ? html`<div class="notice info" id="not-in-force"><h3>${d.notInForceTitle}</h3><ul>${f.notInForce.map((n) => html`<li data-rule="${n.rule}">${d.notInForceItem(n.title, n.citation, fmtShortDay(n.inForceFrom))}${n.explanation ? html`<br><span class="small">${n.explanation}</span>` : ''}</li>`)}</ul></div>` : ''}
-${f.incomplete.length > 0 ? html`<div class="notice warn" id="incomplete"><h3>${d.incompleteTitle}</h3><ul>${f.incomplete.map((i) => html`<li data-rule="${i.rule}" data-field="${i.field}">${d.incompleteItem(fieldInSentence(i.field, lang, apiName), i.message)}</li>`)}</ul></div>` : ''}
-${f.warnings.length > 0 ? html`<div class="notice warn" id="warnings"><h3>${d.warningsTitle}</h3><ul>${f.warnings.map((w) => html`<li data-rule="${w.rule}" data-field="${w.field}">${w.message}</li>`)}</ul></div>` : ''}`;
+${f.incomplete.length > 0 ? html`<div class="notice warn" id="incomplete"><h3>${d.incompleteTitle}</h3><ul>${f.incomplete.map((i) => html`<li data-rule="${i.rule}" data-field="${i.field}"><strong>${d.incompleteItem(fieldInSentence(i.field, lang, apiName))}</strong> (${ruleTitle(i.rule, lang)})<br><span class="small">${i.message}</span></li>`)}</ul></div>` : ''}
+${f.warnings.length > 0 ? html`<div class="notice warn" id="warnings"><h3>${d.warningsTitle}</h3><ul>${f.warnings.map((w) => html`<li data-rule="${w.rule}" data-field="${w.field}"><strong>${ruleTitle(w.rule, lang)}:</strong> ${w.message}</li>`)}</ul></div>` : ''}`;
 }
 
-function delayNotices(list: JudgedDelayNotice[], lang: Lang): SafeHtml {
+function delayNotices(list: DelayNoticeView[], lang: Lang): SafeHtml {
   const d = t(lang);
   if (list.length === 0) return html``;
   return html`<div class="small delay-notices"><span>${d.delayNoticesTitle}:</span><ul>${list.map((n) => html`<li>${d.delayNoticeItem(fmtInstant(n.notifiedAt, lang), fmtDay(n.expectedDate, lang))}: ${n.inTime ? html`<strong>${d.delayInTime}</strong>` : html`<strong class="late">${d.delayTooLate(fmtDay(n.dueBefore, lang))}</strong>`}</li>`)}</ul></div>`;
 }
 
-function statusCell(x: ShownDeadline, lang: Lang): SafeHtml {
+function statusCell(x: Deadline, lang: Lang): SafeHtml {
   const d = t(lang);
   return html`${statusBadge(x.status, lang, x.suspended === true)}${x.endedBy === 'reclassification' ? html` <span class="badge badge-ended">${d.endedByReclassification}</span>${x.endedAt ? html`<br><span class="small">${fmtInstant(x.endedAt, lang)}</span>` : ''}` : ''}
 ${x.completedAt ? html`<br><span class="small">${d.completedAt}: ${fmtInstant(x.completedAt, lang)}</span>` : ''}
@@ -85,7 +51,7 @@ ${x.completion === 'declined' ? html`<br><span class="small declined">${d.comple
 ${x.postponedLate ? html`<br><strong class="small late">${d.postponedLate}</strong>${x.postponementDecidedAt ? html`<br><span class="small">${d.postponementDecided(fmtInstant(x.postponementDecidedAt, lang))}</span>` : ''}` : ''}`;
 }
 
-export function deadlinesTable(list: ShownDeadline[], lang: Lang): SafeHtml {
+export function deadlinesTable(list: Deadline[], lang: Lang): SafeHtml {
   const d = t(lang);
   if (list.length === 0) return html`<p>${d.noDeadlines}</p>`;
   return html`<div class="table-wrap"><table id="record-deadlines">

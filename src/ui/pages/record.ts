@@ -21,7 +21,7 @@ import { html, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
 import type { UiContext } from '../index.js';
 import type { UiSession } from '../session.js';
-import { deadlinesTable, findingsOf, findingsSection, immediateList, type ShownDeadline } from './record-deadlines.js';
+import { deadlinesTable, findingsOf, findingsSection, immediateList } from './record-deadlines.js';
 import { csrfField, errorPage, errorSummary, field, formBody, issuesOf, page, queryOf, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
 
 /** Completion events offered in the simple form, and the field each one fills (hidden once done). */
@@ -331,7 +331,7 @@ async function renderRecord(u: UiContext, req: FastifyRequest, reply: FastifyRep
   const label = (path: string): string => (prev?.form === 'review' && path === 'outcome' ? d.reviewOutcome : (d.fields[path] ?? path));
   const body = html`${prev ? errorSummary(lang, prev.issues, label) : ''}
 <section aria-labelledby="h-facts"><h2 id="h-facts">${d.recordFacts}</h2>${factsList(view, lang, names)}</section>
-<section aria-labelledby="h-deadlines"><h2 id="h-deadlines">${d.deadlines}</h2>${findingsSection(findingsOf(view), lang, (f) => kind.engineFieldToApi?.[f] ?? f)}${deadlinesTable(view.deadlines as ShownDeadline[], lang)}${immediateList(view['immediate'] as ImmediateDuty[], lang)}</section>
+<section aria-labelledby="h-deadlines"><h2 id="h-deadlines">${d.deadlines}</h2>${findingsSection(findingsOf(view), lang, (f) => kind.engineFieldToApi?.[f] ?? f)}${deadlinesTable(view.deadlines, lang)}${immediateList(view['immediate'] as ImmediateDuty[], lang)}</section>
 <section aria-labelledby="h-actions" class="no-print"><h2 id="h-actions">${d.actions}</h2>
 ${writable ? await actionForms(u, session, kind, view, lang, prev) : html`<p>${d.readOnly}</p>`}
 ${writable ? noticeSection(session, kind, view, lang) : ''}
