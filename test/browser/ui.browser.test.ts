@@ -23,7 +23,7 @@ import { createLogger } from '../../src/logger.js';
 import { createCatcherMailer } from '../../src/mail/transport.js';
 import { seedDemo } from '../../src/records/demo.js';
 import { KINDS, type RecordTypeName } from '../../src/records/kinds.js';
-import type { ServiceContext } from '../../src/records/service.js';
+import { createRecord, type ServiceContext } from '../../src/records/service.js';
 import { planRecord } from '../../src/worker/planner.js';
 import { sendNotification } from '../../src/worker/send.js';
 import { recordInfo } from '../../src/ui/data/records.js';
@@ -37,13 +37,14 @@ const ADMIN_TOKEN = 'browser-admin-token-0123456789abcdef';
 const NOW = '2026-11-18T10:00:00+01:00'; // a Wednesday
 const AXE_SOURCE = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
-/** Completion events that meet a deadline of each rule, as the record page offers them. */
+/**
+ * Completion events that meet a deadline of each rule, as the record page's step list offers them
+ * (the use-of-force report and the plan's creation have forms of their own).
+ */
 const COMPLETES: Record<string, string> = {
-  'force.report': 'report_filed',
   'cell.follow-up-conversation': 'follow_up_held',
   'incident.final-report': 'final_report_submitted',
   'incident.inmate-conversation': 'inmate_conversation_held',
-  'plan.create': 'created',
   'plan.elaborate': 'elaborated',
   'plan.municipality-coordination': 'municipality_contacted',
 };
@@ -62,6 +63,7 @@ describe('web UI in chromium', () => {
   let base = '';
   let context: BrowserContext;
   let page: Page;
+  let ctx: ServiceContext;
   let userDataDir = '';
   const consoleErrors: string[] = [];
 
@@ -80,7 +82,7 @@ describe('web UI in chromium', () => {
     await migrate(database, { databaseUrl: url });
 
     const clock = (): Date => new Date(NOW);
-    const ctx: ServiceContext = { db: database.db, clock, closureDays: [] };
+    ctx = { db: database.db, clock, closureDays: [] };
     await seedDemo(ctx, { records: 120 });
     // The worker's planner fills the outbox, and a few due mails go through the built-in catcher.
     const settings = await loadWorkerSettings(database.db);
@@ -266,6 +268,32 @@ describe('web UI in chromium', () => {
     expect(audit).toContain('FRISTVAGT_ADMIN_TOKEN');
     expect(await page.locator('#s_wd_0').inputValue()).toBe('3');
     await check('10-settings-saved');
+  });
+
+  it('says on a record why nothing is watched, which data is missing and which note is lacking', async () => {
+    const admin = { id: 'browser-test', name: 'browser-test', role: 'admin' as const };
+    const old = await createRecord(ctx, 'force_use', { institutionId: 'demo-fengsel-oest', journalNumber: 'DEMO-I10-MA-2016', occurredAt: '2016-05-10T10:00:00+02:00' }, admin);
+    const plan = await createRecord(ctx, 'action_plan', { institutionId: 'demo-fengsel-oest', journalNumber: 'DEMO-I10-HP', clientCategory: 'convicted_from_liberty', admittedAt: '2026-11-02' }, admin);
+    const cell = await createRecord(ctx, 'security_cell_placement', { institutionId: 'demo-fengsel-oest', journalNumber: 'DEMO-I10-SC', placedAt: '2026-11-10T20:00:00+01:00', endedAt: '2026-11-11T08:00:00+01:00', followUpHeldAt: '2026-11-13T10:00:00+01:00' }, admin);
+
+    await page.goto(`${base}/records/force-uses/${old.id}`);
+    expect(await page.locator('#not-in-force').textContent()).toMatch(/Reglen gjaldt ikke endnu: .+trådte i kraft 01\.04\.2017/);
+    expect(await page.locator('#record-deadlines').count()).toBe(0);
+    await check('12-record-not-in-force');
+
+    await page.goto(`${base}/records/action-plans/${plan.id}`);
+    expect(await page.locator('#incomplete').textContent()).toContain('Mangler: mulig prøveløsladelsesdato');
+    await check('13-record-incomplete');
+
+    await page.goto(`${base}/records/security-cell-placements/${cell.id}`);
+    expect(await page.locator('#warnings').textContent()).toContain('§ 14');
+    expect(await page.locator('#form-review').count()).toBe(1);
+    await check('14-record-warnings');
+
+    // The overview names the incomplete plan.
+    await page.goto(`${base}/`);
+    expect(await page.locator('#incomplete-cases').textContent()).toContain('DEMO-I10-HP');
+    await check('15-overview-incomplete');
   });
 
   it('switches to English and logs out', async () => {
