@@ -208,8 +208,11 @@ export class RecordGenerator {
     if (ended === null) return rec;
     const postponed = r.chance(0.08);
     this.setOptional(rec, 'followUpHeldAt', r.chance(postponed ? 0.3 : 0.6) ? this.done(this.after(ended, HOUR, 12 * DAY)) : null);
-    if (postponed) {
+    // Some postponements are decided after the seven days: they must not undo the breach.
+    const decided = postponed ? this.done(this.after(ended, HOUR, 10 * DAY)) : null;
+    if (decided !== null) {
       rec['followUpPostponedReason'] = r.pick(['Indsatte psykisk ude af stand til samtale', 'Indsatte indlagt på hospital', 'Indsatte ønsker ikke samtale nu']);
+      rec['followUpPostponedAt'] = this.when(decided);
       if (r.chance(0.6)) rec['followUpRescheduledTo'] = this.when(this.after(ended, 5 * DAY, 30 * DAY));
     }
     return rec;
@@ -242,9 +245,11 @@ export class RecordGenerator {
     const category: ClientCategory = r.pick(CLIENT_CATEGORIES);
     const start = this.eventMs();
     const rec: RawRecord = { type: 'action_plan', ...this.common(i), clientCategory: category };
-    rec[category === 'supervision' ? 'supervisionEstablishedAt' : 'admittedAt'] = this.when(start);
+    // §§ 68–69 clients are supervision clients (pkt. 2); some are placed in an institution instead.
+    const supervised = category === 'supervision' || (category === 'measure_68_69' && r.chance(0.6));
+    rec[supervised ? 'supervisionEstablishedAt' : 'admittedAt'] = this.when(start);
 
-    const serving = category === 'convicted_from_liberty' || category === 'measure_68_69';
+    const serving = category === 'convicted_from_liberty';
     if (serving) {
       // The sentence may formally start the day before or after admission.
       const sentenceStart = r.chance(0.7) ? start + Math.round(r.between(-DAY, DAY) / 1000) * 1000 : null;
@@ -263,7 +268,7 @@ export class RecordGenerator {
     this.setOptional(rec, 'ownerAssignedAt', r.chance(0.85) ? this.done(this.after(start - 3 * DAY, 0, 10 * DAY)) : null);
     const created = r.chance(0.85) ? this.done(this.after(start, DAY, 20 * DAY)) : null;
     this.setOptional(rec, 'createdAt', created);
-    const hasElaboration = category === 'convicted_from_liberty' || category === 'supervision';
+    const hasElaboration = category === 'convicted_from_liberty' || category === 'supervision' || category === 'measure_68_69';
     const elaborated = created !== null && r.chance(hasElaboration ? 0.65 : 0.15) ? this.done(this.after(created, DAY, 6 * WEEK)) : null;
     this.setOptional(rec, 'elaboratedAt', elaborated);
 

@@ -13,8 +13,11 @@ import { DateTime } from 'luxon';
 const ZONE = 'Europe/Copenhagen';
 const holidays = new Holidays('DK');
 
-// The circular covers incidents after 16 July 2015 (§ 23).
+// The circular covers incidents after 16 July 2015 (§ 23); the use-of-force order applies from
+// 1 April 2017 (§ 10); the circular letter on security means from 3 February 2022 (pkt. 4).
 const CIRCULAR_IN_FORCE = DateTime.fromISO('2015-07-16', { zone: ZONE });
+const FORCE_ORDER_IN_FORCE = DateTime.fromISO('2017-04-01', { zone: ZONE });
+const SECURITY_LETTER_IN_FORCE = DateTime.fromISO('2022-02-03', { zone: ZONE });
 const BARE_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 type Raw = Record<string, unknown>;
@@ -78,7 +81,12 @@ function incident(r: Raw, now: DateTime, out: ReferenceDue): void {
   if (occurredAt === null) return;
   const occurred = localDay(occurredAt);
   const chapter = kind === 'death' || kind === 'suicide' ? 3 : kind === 'other_self_harm_behaviour' ? 5 : 4;
-  if (chapter === 5 || occurred <= CIRCULAR_IN_FORCE) return;
+  if (occurred <= CIRCULAR_IN_FORCE) return;
+  if (chapter === 5) {
+    // § 20 stk. 2: closed as not reportable; policy default 4 weeks.
+    out.set('incident.chapter5-closing', iso(occurred.plus({ weeks: 4 })));
+    return;
+  }
 
   out.set('incident.preliminary-notice', iso(addWorkingDays(occurred, 3)));
 
@@ -94,21 +102,31 @@ function incident(r: Raw, now: DateTime, out: ReferenceDue): void {
   if (chapter === 4) out.set('incident.inmate-conversation', iso(addWorkingDays(occurred, 1)));
 
   const finalReport = optionalDay(r, 'finalReportSubmittedAt');
-  if (finalReport) out.set('incident.closing-letter', iso(finalReport.plus({ weeks: 4 })));
+  if (finalReport) {
+    out.set('incident.closing-letter', iso(finalReport.plus({ weeks: 4 })));
+    out.set('incident.closing-letter-copy', iso(finalReport.plus({ weeks: 4 })));
+  }
 }
 
-function securityCell(r: Raw, out: ReferenceDue): void {
+function securityCell(r: Raw, now: DateTime, out: ReferenceDue): void {
   const ended = optionalDay(r, 'endedAt');
   if (!ended) return;
+  // The area's case review (seed 001, policy): 10 working days; no start date of its own.
+  out.set('cell.case-review', iso(addWorkingDays(ended, 10)));
+  if (ended < SECURITY_LETTER_IN_FORCE) return;
+  const due = ended.plus({ days: 7 });
   const rescheduled = optionalDay(r, 'followUpRescheduledTo');
-  const moved = text(r, 'followUpPostponedReason') !== null && rescheduled !== null;
-  out.set('cell.follow-up-conversation', iso(moved ? rescheduled : ended.plus({ days: 7 })));
+  const decided = text(r, 'followUpPostponedAt');
+  // A postponement counts only when decided on or before the due day.
+  const moved = rescheduled !== null && decided !== null && happenedBy(decided, now) && localDay(decided) <= due;
+  out.set('cell.follow-up-conversation', iso(moved ? rescheduled : due));
 }
 
 function forceUse(r: Raw, out: ReferenceDue): void {
   const occurredAt = text(r, 'occurredAt');
   if (occurredAt === null) return;
   const occurred = localDay(occurredAt);
+  if (occurred < FORCE_ORDER_IN_FORCE) return;
   out.set('force.report', iso(addWorkingDays(occurred, 1)));
   // The inmate's right: a window ending on a non-working day runs to the next working day.
   out.set('force.complaint-window', iso(nextWorkingDayOnOrAfter(occurred.plus({ months: 2 }))));
@@ -122,13 +140,17 @@ function followUpDays(r: Raw, field: string): DateTime[] {
 
 function actionPlan(r: Raw, out: ReferenceDue): void {
   const category = text(r, 'clientCategory');
-  const start = optionalDay(r, category === 'supervision' ? 'supervisionEstablishedAt' : 'admittedAt');
-  const hasElaboration = category === 'convicted_from_liberty' || category === 'supervision';
+  // §§ 68–69 clients are supervision clients (pkt. 2): from the establishing conversation, else admission.
+  const supervised = category === 'supervision' || category === 'measure_68_69';
+  const start = category === 'measure_68_69'
+    ? optionalDay(r, 'supervisionEstablishedAt') ?? optionalDay(r, 'admittedAt')
+    : optionalDay(r, category === 'supervision' ? 'supervisionEstablishedAt' : 'admittedAt');
+  const hasElaboration = category === 'convicted_from_liberty' || supervised;
 
   if (start) {
     out.set('plan.owner-assigned', iso(start));
-    if (category === 'supervision') out.set('plan.create', iso(start.plus({ weeks: 4 })));
-    else if (category !== 'measure_68_69') out.set('plan.create', iso(addWorkingDays(start, 7)));
+    if (supervised) out.set('plan.create', iso(start.plus({ weeks: 4 })));
+    else out.set('plan.create', iso(addWorkingDays(start, 7)));
     if (hasElaboration) out.set('plan.elaborate', iso(start.plus({ weeks: 4 })));
   }
 
@@ -149,9 +171,12 @@ function actionPlan(r: Raw, out: ReferenceDue): void {
 
   if (r['expelled'] === true || !start) return;
   const key = 'plan.municipality-coordination';
-  if (category === 'supervision') out.set(key, iso(start.plus({ weeks: 4 })));
-  else if (category === 'youth_home_detention') out.set(key, iso(addWorkingDays(start, 7)));
-  else if (category === 'convicted_from_liberty' || category === 'measure_68_69') {
+  if (supervised) out.set(key, iso(start.plus({ weeks: 4 })));
+  // Youth: with the first plan (pkt. 32); until it exists, the plan's 7 working days.
+  else if (category === 'youth_home_detention') out.set(key, iso(created ?? addWorkingDays(start, 7)));
+  // Remand: "i alle sager" (pkt. 30), policy default 4 weeks from admission.
+  else if (category === 'remand') out.set(key, iso(start.plus({ weeks: 4 })));
+  else if (category === 'convicted_from_liberty') {
     const parole = optionalDay(r, 'possibleParoleDate');
     if (!parole) return;
     const sentenceStart = optionalDay(r, 'sentenceStartDate') ?? start;
@@ -167,7 +192,7 @@ export function referenceDueDates(r: Raw, now: DateTime): ReferenceDue {
       incident(r, now, out);
       break;
     case 'security_cell_placement':
-      securityCell(r, out);
+      securityCell(r, now, out);
       break;
     case 'force_use':
       forceUse(r, out);

@@ -1,6 +1,10 @@
 import { parseArgs } from 'node:util';
-import { DOCUMENTS, RULES, citationOf, type Lang } from '../domain/index.js';
+import { DOCUMENTS, formatIsoDate, RULES, citationOf, type Lang, type SourceDocument } from '../domain/index.js';
 import { UsageError } from './io.js';
+
+function inForceFrom(doc: SourceDocument): string | null {
+  return doc.inForce ? formatIsoDate(doc.inForce.day) : null;
+}
 
 /** `fristvagt rules`: the catalogue as data, so that other tools never hard-code rule ids. */
 export function rulesCommand(argv: string[]): string {
@@ -18,6 +22,8 @@ export function rulesCommand(argv: string[]): string {
       responsible: r.responsible[lang as Lang],
       citation: citationOf(r, undefined, lang as Lang),
       source: { seed: DOCUMENTS[r.document].seed, document: DOCUMENTS[r.document].title },
+      // The day the text took effect: records from before are not judged under it (`notInForce`).
+      inForceFrom: inForceFrom(DOCUMENTS[r.document]),
       defaults: r.defaults ?? {},
     })),
     null,

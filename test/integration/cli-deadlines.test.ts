@@ -1,4 +1,5 @@
 /** The `fristvagt deadlines` contract, exercised through the built command as other tools call it. */
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 
@@ -70,6 +71,11 @@ describe('fristvagt deadlines', () => {
     const rules = JSON.parse(res.stdout) as Array<{ id: string; basis: string; citation: string }>;
     expect(rules.map((r) => r.id)).toEqual(expect.arrayContaining(['incident.preliminary-notice', 'cell.follow-up-conversation', 'force.complaint-window', 'plan.municipality-coordination']));
     expect(rules.every((r) => r.citation.length > 0)).toBe(true);
+    // Issue 10's new duties are in the catalogue, and the README's rules table names every rule.
+    expect(rules.map((r) => r.id)).toEqual(expect.arrayContaining(['cell.case-review', 'incident.closing-letter-copy', 'incident.chapter5-closing', 'incident.delegate-assessment']));
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('## The rules'), readme.indexOf('## Records, API and roles'));
+    for (const r of rules) expect(table, r.id).toContain(`| \`${r.id}\` |`);
   });
 
   it('unknown command → exit 2 with usage', async () => {

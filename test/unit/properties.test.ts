@@ -17,6 +17,7 @@ import {
   formatLocalInstant,
   END_OF_DAY_MS,
   parseIsoDate,
+  computeDeadlines,
 } from '../../src/domain/index.js';
 
 const DAY_2000 = daysFromCivil(2000, 1, 1);
@@ -146,6 +147,47 @@ describe('Europe/Copenhagen conversions', () => {
         expect(iso).toBe(lux.toISO());
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe('events that come too late change nothing (issue 10)', () => {
+  const DAY_2023 = daysFromCivil(2023, 1, 1);
+  const DAY_2028 = daysFromCivil(2028, 12, 31);
+  const recentDay = fc.integer({ min: DAY_2023, max: DAY_2028 });
+  const NOW = '2030-01-01T12:00:00+01:00';
+  const statusOf = (record: Record<string, unknown>, key: string) => computeDeadlines(record, { now: NOW }).deadlines.find((d) => d.key === key);
+
+  it('a follow-up postponement decided after the due day leaves due date and status as without it', () => {
+    fc.assert(
+      fc.property(recentDay, fc.integer({ min: 1, max: 60 }), fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }), fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }), (ended, lateBy, heldAfter, moveBy) => {
+        const base: Record<string, unknown> = { type: 'security_cell_placement', placedAt: formatIsoDate(ended), endedAt: formatIsoDate(ended) };
+        if (heldAfter !== undefined) base['followUpHeldAt'] = formatIsoDate(ended + heldAfter);
+        const without = statusOf(base, 'cell.follow-up-conversation');
+        const late: Record<string, unknown> = { ...base, followUpPostponedReason: 'Indlagt', followUpPostponedAt: formatIsoDate(ended + 7 + lateBy) };
+        if (moveBy !== undefined) late['followUpRescheduledTo'] = formatIsoDate(ended + 7 + moveBy);
+        const withLate = statusOf(late, 'cell.follow-up-conversation');
+        expect(withLate?.dueDate).toBe(without?.dueDate);
+        expect(withLate?.status).toBe(without?.status);
+        expect(withLate?.postponedLate).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('adding a delay notice given after the deadline then in force never moves the final report', () => {
+    fc.assert(
+      fc.property(recentDay, fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 40 })), { maxLength: 3 }), fc.integer({ min: 1, max: 30 }), (occurred, notices, lateBy) => {
+        const delayNotices = notices.map(([at, extra]) => ({ notifiedAt: formatIsoDate(occurred + at), expected: formatIsoDate(occurred + at + extra) }));
+        const base = { type: 'incident', kind: 'death', occurredAt: formatIsoDate(occurred), delayNotices };
+        const before = statusOf(base, 'incident.final-report');
+        const dueDay = parseIsoDate(before?.dueDate ?? '') as number;
+        const after = statusOf({ ...base, delayNotices: [...delayNotices, { notifiedAt: formatIsoDate(dueDay + lateBy), expected: formatIsoDate(dueDay + lateBy + 30) }] }, 'incident.final-report');
+        expect(after?.dueDate).toBe(before?.dueDate);
+        expect(after?.status).toBe(before?.status);
+        expect(after?.delayNotifiedLate).toBe(true);
+      }),
+      { numRuns: 500 },
     );
   });
 });
