@@ -84,7 +84,11 @@ export function generateImportBodies(type: RecordTypeName, rows: number, opts: {
         body['endedAt'] = formatLocalInstant(ended);
         const held = later(ended, 8);
         if (held !== undefined && rnd.chance(0.85)) body['followUpHeldAt'] = formatLocalInstant(held);
-        else if (rnd.chance(0.3)) body['followUpPostponedReason'] = 'Indsatte ønskede ikke samtale, "senere"';
+        else if (rnd.chance(0.3)) {
+          // A postponement carries the time it was decided (000: only one decided by the due day counts).
+          const decided = later(ended, 9);
+          if (decided !== undefined) Object.assign(body, { followUpPostponedReason: 'Indsatte ønskede ikke samtale, "senere"', followUpPostponedAt: formatLocalInstant(decided) });
+        }
       }
     } else if (type === 'force_use') {
       body['occurredAt'] = startText;

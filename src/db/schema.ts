@@ -129,6 +129,10 @@ export const incidents = pgTable('incidents', {
   delayReason: text('delay_reason'),
   inmateConversationHeldAt: ts('inmate_conversation_held_at'),
   closingLetterSentAt: ts('closing_letter_sent_at'),
+  /** § 21: the copy of the closing letter to the directorate's client-case office (Klientsager). */
+  closingLetterCopySentAt: ts('closing_letter_copy_sent_at'),
+  /** § 20 stk. 2: a chapter 5 case closed as not reportable. */
+  closedNotReportableAt: ts('closed_not_reportable_at'),
   closedAt: ts('closed_at'),
   ...stamps,
 }, (t) => [
@@ -139,6 +143,33 @@ export const incidents = pgTable('incidents', {
   check('incidents_notice_after', sql`${t.preliminaryNoticeSentAt} IS NULL OR ${t.preliminaryNoticeSentAt} >= ${t.occurredAt}`),
   check('incidents_report_after', sql`${t.finalReportSubmittedAt} IS NULL OR ${t.finalReportSubmittedAt} >= ${t.occurredAt}`),
   check('incidents_delay_pair', sql`(${t.delayNotifiedAt} IS NULL) = (${t.finalReportExpectedAt} IS NULL)`),
+]);
+
+/**
+ * Every notice of a delayed final report (§ 7 stk. 2, § 14 stk. 2), kept as history: each is judged
+ * against the deadline in force when it was given. The incident's delay_* columns repeat the latest.
+ */
+export const incidentDelayNotices = pgTable('incident_delay_notices', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  incidentId: uuid('incident_id').notNull().references(() => incidents.id, { onDelete: 'cascade' }),
+  notifiedAt: ts('notified_at').notNull(),
+  expectedDate: day('expected_date').notNull(),
+  reason: text('reason'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [index('delay_notices_incident_idx').on(t.incidentId, t.notifiedAt)]);
+
+/** Reclassifications between chapters 4 and 5 (§ 11 stk. 2, § 18 stk. 2), in time order; the last `to_kind` is the incident's kind. */
+export const incidentReclassifications = pgTable('incident_reclassifications', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  incidentId: uuid('incident_id').notNull().references(() => incidents.id, { onDelete: 'cascade' }),
+  at: ts('at').notNull(),
+  fromKind: incidentKind('from_kind').notNull(),
+  toKind: incidentKind('to_kind').notNull(),
+  reason: text('reason').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [
+  index('reclassifications_incident_idx').on(t.incidentId, t.at),
+  check('reclassification_changes_kind', sql`${t.fromKind} <> ${t.toKind}`),
 ]);
 
 export const securityCellPlacements = pgTable('security_cell_placements', {
@@ -152,6 +183,17 @@ export const securityCellPlacements = pgTable('security_cell_placements', {
   followUpHeldAt: ts('follow_up_held_at'),
   followUpPostponedReason: text('follow_up_postponed_reason'),
   followUpRescheduledTo: day('follow_up_rescheduled_to'),
+  /** When the postponement was decided: one decided after the due day does not undo the breach. */
+  followUpPostponedAt: ts('follow_up_postponed_at'),
+  followUpOfferedAt: ts('follow_up_offered_at'),
+  /** The inmate declined the offered conversation: the duty is met at the offer. */
+  followUpDeclinedAt: ts('follow_up_declined_at'),
+  /** § 14: the note in the security-cell module. */
+  followUpNoteAt: ts('follow_up_note_at'),
+  /** cell.case-review (seed 001): the area office's review of the case. */
+  caseReviewedAt: ts('case_reviewed_at'),
+  caseReviewer: text('case_reviewer'),
+  caseReviewOutcome: text('case_review_outcome'),
   closedAt: ts('closed_at'),
   ...stamps,
 }, (t) => [
@@ -162,6 +204,7 @@ export const securityCellPlacements = pgTable('security_cell_placements', {
   check('cell_end_after_start', sql`${t.endedAt} IS NULL OR ${t.endedAt} >= ${t.placedAt}`),
   check('cell_followup_needs_end', sql`${t.followUpHeldAt} IS NULL OR ${t.endedAt} IS NOT NULL`),
   check('cell_reschedule_needs_reason', sql`${t.followUpRescheduledTo} IS NULL OR ${t.followUpPostponedReason} IS NOT NULL`),
+  check('cell_postponement_dated', sql`(${t.followUpPostponedReason} IS NULL) = (${t.followUpPostponedAt} IS NULL)`),
 ]);
 
 export const forceUses = pgTable('force_uses', {
@@ -172,6 +215,8 @@ export const forceUses = pgTable('force_uses', {
   description: text('description'),
   occurredAt: ts('occurred_at').notNull(),
   reportFiledAt: ts('report_filed_at'),
+  /** § 8: the report notes that the inmate was told of the right to complain; null = not recorded. */
+  reportComplaintInfoNoted: boolean('report_complaint_info_noted'),
   complaintReceivedAt: ts('complaint_received_at'),
   closedAt: ts('closed_at'),
   ...stamps,
@@ -200,6 +245,9 @@ export const actionPlans = pgTable('action_plans', {
   planCreatedAt: ts('plan_created_at'),
   elaboratedAt: ts('elaborated_at'),
   municipalityContactedAt: ts('municipality_contacted_at'),
+  /** pkt. 10/15: placement in a halfway house or transition prison, and the plan owner assigned for it. */
+  transitionPlacedAt: ts('transition_placed_at'),
+  transitionOwnerAssignedAt: ts('transition_owner_assigned_at'),
   closedAt: ts('closed_at'),
   ...stamps,
 }, (t) => [
@@ -208,7 +256,8 @@ export const actionPlans = pgTable('action_plans', {
   index('plans_owner_idx').on(t.ownerId),
   index('plans_change_idx').on(t.changeSeq),
   check('plans_cpr', sql.raw(`cpr IS NULL OR cpr ~ ${CPR}`)),
-  check('plans_start', sql`(${t.clientCategory} = 'supervision' AND ${t.supervisionEstablishedAt} IS NOT NULL) OR (${t.clientCategory} <> 'supervision' AND ${t.admittedAt} IS NOT NULL)`),
+  // §§ 68–69 clients are supervision clients (004 pkt. 2): their clocks start at the supervision conversation, else at admission.
+  check('plans_start', sql`(${t.clientCategory} = 'supervision' AND ${t.supervisionEstablishedAt} IS NOT NULL) OR (${t.clientCategory} = 'measure_68_69' AND (${t.supervisionEstablishedAt} IS NOT NULL OR ${t.admittedAt} IS NOT NULL)) OR (${t.clientCategory} NOT IN ('supervision', 'measure_68_69') AND ${t.admittedAt} IS NOT NULL)`),
   check('plans_elaborated_after_created', sql`${t.elaboratedAt} IS NULL OR ${t.planCreatedAt} IS NULL OR ${t.elaboratedAt} >= ${t.planCreatedAt}`),
 ]);
 
@@ -269,6 +318,9 @@ export const deadlines = pgTable('deadlines', {
   computedAt: ts('computed_at').notNull().defaultNow(),
   /** False once the rule no longer applies to the record (e.g. reclassified to chapter 5). */
   active: boolean('active').notNull().default(true),
+  /** A met or breached deadline kept after the case left its chapter (`reclassification`): no reminders, still counted. */
+  endedBy: text('ended_by'),
+  endedAt: ts('ended_at'),
 }, (t) => [
   uniqueIndex('deadlines_record_key_uq').on(t.recordType, t.recordId, t.key),
   index('deadlines_due_idx').on(t.status, t.dueDate),

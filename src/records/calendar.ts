@@ -17,35 +17,89 @@ export const closureDaysSetting = z.array(z.string().max(10)).max(366).superRefi
   }
 });
 
-/** rule id → parameter → positive integer, only for parameters the catalogue declares. */
-export const policySetting = z.record(z.string(), z.record(z.string(), z.number().int().min(0).max(366))).superRefine((policy, ctx) => {
+const policyValues = z.record(z.string(), z.record(z.string(), z.number().int().min(0).max(366)));
+
+/** Only rules and parameters the catalogue declares; `prefix` is where the overrides sit in the setting. */
+function checkDeclared(policy: z.output<typeof policyValues>, ctx: z.RefinementCtx, prefix: string[] = []): void {
   for (const [ruleId, params] of Object.entries(policy)) {
     const rule = RULES.find((r) => r.id === ruleId);
     if (!rule) {
-      ctx.addIssue({ code: 'custom', path: [ruleId], message: `unknown rule ${ruleId}` });
+      ctx.addIssue({ code: 'custom', path: [...prefix, ruleId], message: `unknown rule ${ruleId}` });
       continue;
     }
     for (const name of Object.keys(params)) {
-      if (!rule.defaults || !(name in rule.defaults)) ctx.addIssue({ code: 'custom', path: [ruleId, name], message: `rule ${ruleId} has no parameter ${name}` });
+      if (!rule.defaults || !(name in rule.defaults)) ctx.addIssue({ code: 'custom', path: [...prefix, ruleId, name], message: `rule ${ruleId} has no parameter ${name}` });
     }
   }
+}
+
+/** rule id → parameter → positive integer, only for parameters the catalogue declares. */
+export const policySetting = policyValues.superRefine((policy, ctx) => checkDeclared(policy, ctx));
+
+/**
+ * area id → the same as `policy`, for the records of that area (e.g. `{"nord": {"cell.case-review":
+ * {"enabled": 0}}}`); what an area does not set comes from `policy`, then from the catalogue.
+ */
+export const policyByAreaSetting = z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be an area id'), policyValues).superRefine((byArea, ctx) => {
+  for (const [areaId, policy] of Object.entries(byArea)) checkDeclared(policy, ctx, [areaId]);
 });
 
 export interface RulesInForce {
   calendar: Calendar;
+  /** The policy for all areas (the `policy` setting). */
   policy: PolicyOverrides;
+  /** The policy for the records of one area: `policyByArea` over `policy`. The same object while the settings stay. */
+  policyFor(areaId: string): PolicyOverrides;
   closureDays: string[];
   calendarVersion: string;
 }
 
+/**
+ * Merged policies by their settings' text. The engine caches its rule contexts per policy object
+ * (a WeakMap), so the same settings must give the same object, across loads too. Bounded: a
+ * settings change makes new entries, and the old ones go when it is full.
+ */
+const mergedPolicies = new Map<string, PolicyOverrides>();
+const MERGED_MAX = 256;
+
+function mergedPolicy(policy: PolicyOverrides, area: PolicyOverrides | undefined): PolicyOverrides {
+  const key = JSON.stringify([policy, area ?? null]);
+  let merged = mergedPolicies.get(key);
+  if (!merged) {
+    merged = { ...policy };
+    for (const [ruleId, params] of Object.entries(area ?? {})) merged[ruleId] = { ...policy[ruleId], ...params };
+    if (mergedPolicies.size >= MERGED_MAX) mergedPolicies.clear();
+    mergedPolicies.set(key, merged);
+  }
+  return merged;
+}
+
+export type PolicyByArea = z.output<typeof policyByAreaSetting>;
+
+/** The policy for the records of one area: its overrides over `policy`; the same object for the same settings. */
+export function policyForArea(policy: PolicyOverrides, byArea: PolicyByArea, areaId: string): PolicyOverrides {
+  return mergedPolicy(policy, Object.hasOwn(byArea, areaId) ? byArea[areaId] : undefined);
+}
+
+/** The stored `policyByArea` setting (empty when unset or no longer valid). */
+export async function loadPolicyByArea(db: Executor): Promise<PolicyByArea> {
+  const [row] = await db.select().from(settings).where(eq(settings.key, 'policyByArea'));
+  const parsed = policyByAreaSetting.safeParse(row?.value ?? {});
+  return parsed.success ? parsed.data : {};
+}
+
 export async function loadRulesInForce(db: Executor, configClosureDays: readonly string[]): Promise<RulesInForce> {
-  const rows = await db.select().from(settings).where(inArray(settings.key, ['closureDays', 'policy']));
+  const rows = await db.select().from(settings).where(inArray(settings.key, ['closureDays', 'policy', 'policyByArea']));
   const fromSettings = closureDaysSetting.safeParse(rows.find((r) => r.key === 'closureDays')?.value ?? []);
-  const policy = policySetting.safeParse(rows.find((r) => r.key === 'policy')?.value ?? {});
+  const parsed = policySetting.safeParse(rows.find((r) => r.key === 'policy')?.value ?? {});
+  const byArea = policyByAreaSetting.safeParse(rows.find((r) => r.key === 'policyByArea')?.value ?? {});
   const closureDays = [...new Set([...configClosureDays, ...(fromSettings.success ? fromSettings.data : [])])].sort();
+  const policy = mergedPolicy(parsed.success ? parsed.data : {}, undefined);
+  const areas = byArea.success ? byArea.data : {};
   return {
     calendar: calendarFor(closureDays),
-    policy: policy.success ? policy.data : {},
+    policy,
+    policyFor: (areaId) => policyForArea(policy, areas, areaId),
     closureDays,
     calendarVersion: `date-holidays@${DATE_HOLIDAYS_VERSION};closures=${closureDays.join(',')}`,
   };

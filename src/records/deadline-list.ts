@@ -23,12 +23,12 @@ export const deadlineQuery = z.strictObject({
 });
 export type DeadlineQuery = z.output<typeof deadlineQuery>;
 
-/** Status as of `now`: completion decides; otherwise the due instant, except for rights and suspended deadlines. */
+/** Status as of `now`: completion, or the end by a reclassification, decides; otherwise the due instant, except for rights and suspended deadlines. */
 function effectiveStatus(now: Date): SQL<string> {
   // An explicit cast: postgres.js sends a JS Date as text and Postgres cannot infer it inside CASE.
   const at = sql`${now.toISOString()}::timestamptz`;
   return sql<string>`(CASE
-    WHEN ${deadlines.completedAt} IS NOT NULL THEN ${deadlines.status}::text
+    WHEN ${deadlines.completedAt} IS NOT NULL OR ${deadlines.endedBy} IS NOT NULL THEN ${deadlines.status}::text
     WHEN ${deadlines.suspended} THEN 'open'
     WHEN ${deadlines.dueAt} < ${at} AND ${deadlines.obligation} = 'right' THEN 'met'
     WHEN ${deadlines.dueAt} < ${at} THEN 'breached'
@@ -56,7 +56,7 @@ export async function listDeadlines(ctx: ServiceContext, actor: Actor, rawQuery:
       id: deadlines.id, rule: deadlines.ruleId, key: deadlines.key, recordType: deadlines.recordType, recordId: deadlines.recordId,
       institutionId: deadlines.institutionId, areaId: deadlines.areaId, basis: deadlines.basis, obligation: deadlines.obligation,
       citation: deadlines.citation, explanation: deadlines.explanation, startDate: deadlines.startDate, dueDate: deadlines.dueDate, dueAt: deadlines.dueAt,
-      originalDueDate: deadlines.originalDueDate, suspended: deadlines.suspended, completedAt: deadlines.completedAt, status,
+      originalDueDate: deadlines.originalDueDate, suspended: deadlines.suspended, completedAt: deadlines.completedAt, endedBy: deadlines.endedBy, endedAt: deadlines.endedAt, status,
     })
     .from(deadlines)
     .where(cond)
@@ -66,7 +66,7 @@ export async function listDeadlines(ctx: ServiceContext, actor: Actor, rawQuery:
   // A stored explanation quotes the record's free text (a postponement's reason).
   const explain = mayseeCpr(actor) ? (s: string) => s : scrubCpr;
   return {
-    items: rows.map((r) => ({ ...r, explanation: explain(r.explanation), dueAt: formatLocalInstant(r.dueAt.getTime()), completedAt: r.completedAt ? formatLocalInstant(r.completedAt.getTime()) : null })),
+    items: rows.map((r) => ({ ...r, explanation: explain(r.explanation), dueAt: formatLocalInstant(r.dueAt.getTime()), completedAt: r.completedAt ? formatLocalInstant(r.completedAt.getTime()) : null, endedAt: r.endedAt ? formatLocalInstant(r.endedAt.getTime()) : null })),
     total: count?.n ?? 0,
     limit: q.limit,
     offset: q.offset,

@@ -147,7 +147,9 @@ export async function seedDemo(ctx: ServiceContext, options: DemoOptions = {}): 
     } else if (roll < 0.5) {
       type = 'security_cell_placement';
       const placed = past(int(0, 90));
-      body = { ...base, placedAt: formatLocalInstant(placed), mechanicalRestraint: rnd() < 0.3 };
+      // 000: staff at halfway houses do not use security means; such a placement goes to the area's local jail.
+      const at = inst.kind === 'halfway_house' ? (INSTITUTIONS.find((i) => i.areaId === inst.areaId && i.kind === 'local_jail') ?? inst).id : inst.id;
+      body = { ...base, institutionId: at, placedAt: formatLocalInstant(placed), mechanicalRestraint: rnd() < 0.3 };
       const ended = after(placed, rnd() < 0.5 ? 0 : int(1, 3));
       if (ended) {
         body['endedAt'] = ended;

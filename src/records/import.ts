@@ -27,14 +27,14 @@ import { basename, extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { getTableColumns, getTableName, inArray, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, parseRecord, scrubCpr } from '../domain/index.js';
+import { DomainError, parseRecord, scrubCpr } from '../domain/index.js';
 import { appendAudit, entryHash, sealPersonal, wrapPersonal, type PersonalRow } from '../db/audit.js';
 import { rowsOf, type Executor } from '../db/client.js';
-import { auditLog, auditPersonal, deadlines, institutions, paroleDecisions, planEvaluations, planTransfers, staff } from '../db/schema.js';
-import { loadRulesInForce, type RulesInForce } from './calendar.js';
+import { auditLog, auditPersonal, deadlines, incidentDelayNotices, incidentReclassifications, institutions, paroleDecisions, planEvaluations, planTransfers, staff } from '../db/schema.js';
+import { loadRulesInForce } from './calendar.js';
 import { pgErrorInfo } from './errors.js';
-import { KINDS, personalFields, previewChildOps, type AnyRow, type ChildOp, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
-import { zodIssues, type ServiceContext } from './service.js';
+import { KINDS, personalFields, previewChildOps, provisionalRow, type AnyRow, type ChildOp, type IncidentFull, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
+import { computeForRecord, deadlineRows, engineIssues, placementRefusedAt, zodIssues, type ServiceContext } from './service.js';
 
 export const RECORD_TYPES: readonly RecordTypeName[] = ['incident', 'security_cell_placement', 'force_use', 'action_plan'];
 export type ImportFormat = 'csv' | 'jsonl';
@@ -246,9 +246,9 @@ export interface RowSource {
   bytesRead(): number;
 }
 
-const BOOLEAN_FIELDS = new Set(['mediaAttention', 'mechanicalRestraint', 'expelled']);
+const BOOLEAN_FIELDS = new Set(['mediaAttention', 'mechanicalRestraint', 'expelled', 'complaintInfoNoted']);
 const DATE_LIST_FIELDS = new Set(['evaluations']);
-const JSON_FIELDS = new Set(['transfers', 'paroleDecisions']);
+const JSON_FIELDS = new Set(['transfers', 'paroleDecisions', 'delayNotices', 'reclassifications']);
 const TRUE = new Set(['true', '1', 'yes', 'ja']);
 const FALSE = new Set(['false', '0', 'no', 'nej']);
 
@@ -427,45 +427,15 @@ interface Prepared {
 
 interface MasterData {
   areaOf: Map<string, string>;
+  kindOf: Map<string, string>;
   /** Staff member → area, for the plan owner's area check. */
   staffAreaOf: Map<string, string>;
 }
 
 async function loadMasterData(db: Executor): Promise<MasterData> {
-  const insts = await db.select({ id: institutions.id, areaId: institutions.areaId }).from(institutions);
+  const insts = await db.select({ id: institutions.id, areaId: institutions.areaId, kind: institutions.kind }).from(institutions);
   const people = await db.select({ id: staff.id, areaId: staff.areaId }).from(staff);
-  return { areaOf: new Map(insts.map((i) => [i.id, i.areaId])), staffAreaOf: new Map(people.map((p) => [p.id, p.areaId])) };
-}
-
-/** A would-be row with the database's defaults, as service.ts's provisionalRow builds it for createRecord. */
-function provisionalRow(kind: KindDescriptor, columns: Record<string, unknown>, now: Date): AnyRow {
-  const base = { id: '00000000-0000-0000-0000-000000000000', version: 1, createdAt: now, updatedAt: now, changeSeq: 0, closedAt: null, inmateName: null, cpr: null };
-  return { ...base, ...typeDefaults(kind.type, now), ...columns } as unknown as AnyRow;
-}
-
-// Built per call for the one type asked for: this runs once per imported row.
-function typeDefaults(type: RecordTypeName, now: Date): Record<string, unknown> {
-  switch (type) {
-    case 'incident':
-      return { registeredAt: now, mediaAttention: false, description: null, preliminaryNoticeSentAt: null, finalReportSubmittedAt: null, delayNotifiedAt: null, finalReportExpectedAt: null, delayReason: null, inmateConversationHeldAt: null, closingLetterSentAt: null };
-    case 'security_cell_placement':
-      return { mechanicalRestraint: false, endedAt: null, followUpHeldAt: null, followUpPostponedReason: null, followUpRescheduledTo: null };
-    case 'force_use':
-      return { description: null, reportFiledAt: null, complaintReceivedAt: null };
-    case 'action_plan':
-      return { ownerId: null, ownerAssignedAt: null, admittedAt: null, supervisionEstablishedAt: null, sentenceStartDate: null, possibleParoleDate: null, expectedReleaseDate: null, expelled: false, planCreatedAt: null, elaboratedAt: null, municipalityContactedAt: null, evaluations: [], transfers: [], paroleDecisions: [] };
-  }
-}
-
-/** The engine's issues under the API's field names (service.ts's engineIssues). */
-function engineIssues(kind: KindDescriptor, err: DomainError): ImportIssue[] {
-  return err.issues.map((i) => {
-    const [head, ...rest] = i.path;
-    const mapped = typeof head === 'string' && kind.engineFieldToApi?.[head] ? [kind.engineFieldToApi[head], ...rest] : i.path;
-    let message = i.message;
-    for (const [engine, api] of Object.entries(kind.engineFieldToApi ?? {})) message = message.replaceAll(engine, api);
-    return { field: formatPath(mapped as Array<string | number>), reason: message };
-  });
+  return { areaOf: new Map(insts.map((i) => [i.id, i.areaId])), kindOf: new Map(insts.map((i) => [i.id, i.kind])), staffAreaOf: new Map(people.map((p) => [p.id, p.areaId])) };
 }
 
 function validateRow(kind: KindDescriptor, body: Record<string, unknown>, master: MasterData, now: Date): { issues: ImportIssue[] } | { prepared: Omit<Prepared, 'line'> } {
@@ -481,6 +451,8 @@ function validateRow(kind: KindDescriptor, body: Record<string, unknown>, master
   const institutionId = input['institutionId'] as string;
   const areaId = master.areaOf.get(institutionId);
   if (areaId === undefined) issues.push({ field: 'institutionId', reason: `unknown institution "${institutionId}"` });
+  const refused = placementRefusedAt(kind.type, master.kindOf.get(institutionId));
+  if (refused) issues.push({ field: refused.path, reason: refused.message });
   const ownerId = input['ownerId'];
   if (typeof ownerId === 'string') {
     const ownerArea = master.staffAreaOf.get(ownerId);
@@ -495,13 +467,14 @@ function validateRow(kind: KindDescriptor, body: Record<string, unknown>, master
   const columns = kind.columns(input);
   if (kind.type === 'incident') columns['registeredAt'] = now;
   const children = kind.createChildren?.(input) ?? [];
-  const record = provisionalRow(kind, columns, now);
-  const provisional = children.length > 0 ? previewChildOps(record as PlanFull, children) : record;
+  // The columns repeating child rows go into what is written, not into what is compared with a stored record.
+  const base = provisionalRow(kind, columns, now);
+  const record = { ...base, ...kind.derivedColumns?.(previewChildOps(base, children)) } as AnyRow;
   try {
-    parseRecord(kind.toEngine(provisional), now.getTime());
+    parseRecord(kind.toEngine(previewChildOps(record, children)), now.getTime());
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
-    issues.push(...engineIssues(kind, err));
+    issues.push(...engineIssues(kind, err).map((i) => ({ field: i.path, reason: i.message })));
   }
   if (issues.length > 0) return { issues };
   return { prepared: { journalNumber: input['journalNumber'] as string, input, columns, record: record as unknown as Record<string, unknown>, children, areaId: areaId as string } };
@@ -520,10 +493,13 @@ const ms = (d: Date | null | undefined): number | null => (d ? d.getTime() : nul
 function differingFields(kind: KindDescriptor, p: Prepared, stored: AnyRow): string[] {
   const s = stored as unknown as Record<string, unknown>;
   const out: string[] = [];
+  // With a notice history given, the single delay fields are one of its notices: the history is compared instead.
+  const skip = new Set(['registeredAt', ...(p.input['delayNotices'] !== undefined ? ['delayNotifiedAt', 'finalReportExpectedAt', 'delayReason'] : [])]);
   for (const [column, value] of Object.entries(p.columns)) {
-    if (column === 'registeredAt') continue;
+    if (skip.has(column)) continue;
     if (!sameValue(value, s[column])) out.push(column);
   }
+  if (kind.type === 'incident') return [...out, ...differingIncidentHistory(p, stored as IncidentFull)];
   if (kind.type !== 'action_plan') return out;
   const plan = stored as PlanFull;
   const want = { evaluations: [] as number[], transfers: [] as string[], paroleDecisions: [] as string[] };
@@ -532,7 +508,7 @@ function differingFields(kind: KindDescriptor, p: Prepared, stored: AnyRow): str
     else if (op.table === 'transfers') want.transfers.push(`${op.transferredAt.getTime()}|${op.toInstitutionId}|null`);
     else if (op.table === 'transfers-update') want.transfers.push(`${want.transfers.pop()?.replace(/\|null$/, '') ?? ''}|${op.planUpdatedAt.getTime()}`);
     else if (op.table === 'parole') want.paroleDecisions.push(`${op.decidedAt.getTime()}|${op.outcome}|null`);
-    else want.paroleDecisions.push(`${want.paroleDecisions.pop()?.replace(/\|null$/, '') ?? ''}|${op.planUpdatedAt.getTime()}`);
+    else if (op.table === 'parole-update') want.paroleDecisions.push(`${want.paroleDecisions.pop()?.replace(/\|null$/, '') ?? ''}|${op.planUpdatedAt.getTime()}`);
   }
   const have = {
     evaluations: plan.evaluations.map((e) => e.evaluatedAt.getTime()),
@@ -542,6 +518,24 @@ function differingFields(kind: KindDescriptor, p: Prepared, stored: AnyRow): str
   for (const list of ['evaluations', 'transfers', 'paroleDecisions'] as const) {
     if (p.input[list] === undefined) continue;
     if (JSON.stringify(want[list]) !== JSON.stringify(have[list])) out.push(list);
+  }
+  return out;
+}
+
+function differingIncidentHistory(p: Prepared, stored: IncidentFull): string[] {
+  const want = { delayNotices: [] as string[], reclassifications: [] as string[] };
+  for (const op of p.children) {
+    if (op.table === 'delay-notices') want.delayNotices.push(`${op.notifiedAt.getTime()}|${op.expectedDate}|${op.reason}`);
+    else if (op.table === 'reclassifications') want.reclassifications.push(`${op.at.getTime()}|${op.fromKind}|${op.toKind}|${op.reason}`);
+  }
+  const have = {
+    delayNotices: stored.delayNotices.map((n) => `${n.notifiedAt.getTime()}|${n.expectedDate}|${n.reason}`),
+    reclassifications: stored.reclassifications.map((x) => `${x.at.getTime()}|${x.fromKind}|${x.toKind}|${x.reason}`),
+  };
+  const out: string[] = [];
+  for (const list of ['delayNotices', 'reclassifications'] as const) {
+    if (p.input[list] === undefined) continue;
+    if (JSON.stringify(want[list].sort()) !== JSON.stringify(have[list].sort())) out.push(list);
   }
   return out;
 }
@@ -578,53 +572,28 @@ function castType(sqlType: string): string {
 }
 
 
-/** Deadline rows exactly as materialiseDeadlines (service.ts) stores them for a new record. */
-function deadlineValues(kind: KindDescriptor, row: AnyRow, areaId: string, rules: RulesInForce, now: Date): Array<Record<string, unknown>> {
-  const set = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now: now.getTime(), calendar: rules.calendar, policy: rules.policy });
-  const institutionId = (row as { institutionId: string }).institutionId;
-  return set.deadlines.map((d) => ({
-    recordType: kind.type,
-    recordId: row.id,
-    institutionId,
-    areaId,
-    key: d.key,
-    ruleId: d.rule,
-    basis: d.basis,
-    obligation: d.obligation,
-    citation: d.citation,
-    explanation: d.explanation,
-    startDate: d.startDate,
-    dueDate: d.dueDate,
-    dueAt: new Date(d.dueAt),
-    originalDueDate: d.originalDueDate ?? null,
-    status: d.status,
-    suspended: d.suspended ?? false,
-    completedAt: d.completedAt ? new Date(Date.parse(d.completedAt)) : null,
-    calendarVersion: rules.calendarVersion,
-    catalogueVersion: CATALOGUE_VERSION,
-    computedAt: now,
-    active: true,
-  }));
-}
-
-/** Plan history as rows (every row with the same keys): a `$last` update folds into the row it follows. */
-function childRows(planId: string, ops: ChildOp[]) {
+/** Child rows (every row of a table with the same keys): a `$last` update folds into the row it follows. */
+function childRows(parentId: string, ops: ChildOp[]) {
   const evaluations: Array<Record<string, unknown>> = [];
   const transfers: Array<Record<string, unknown>> = [];
   const parole: Array<Record<string, unknown>> = [];
+  const notices: Array<Record<string, unknown>> = [];
+  const reclassifications: Array<Record<string, unknown>> = [];
   for (const op of ops) {
-    if (op.table === 'evaluations') evaluations.push({ planId, evaluatedAt: op.evaluatedAt });
-    else if (op.table === 'transfers') transfers.push({ planId, transferredAt: op.transferredAt, toInstitutionId: op.toInstitutionId, planUpdatedAt: null });
+    if (op.table === 'evaluations') evaluations.push({ planId: parentId, evaluatedAt: op.evaluatedAt });
+    else if (op.table === 'transfers') transfers.push({ planId: parentId, transferredAt: op.transferredAt, toInstitutionId: op.toInstitutionId, planUpdatedAt: null });
     else if (op.table === 'transfers-update') {
       const last = transfers[transfers.length - 1];
       if (last) last['planUpdatedAt'] = op.planUpdatedAt;
-    } else if (op.table === 'parole') parole.push({ planId, decidedAt: op.decidedAt, outcome: op.outcome, planUpdatedAt: null });
-    else {
+    } else if (op.table === 'parole') parole.push({ planId: parentId, decidedAt: op.decidedAt, outcome: op.outcome, planUpdatedAt: null });
+    else if (op.table === 'parole-update') {
       const last = parole[parole.length - 1];
       if (last) last['planUpdatedAt'] = op.planUpdatedAt;
-    }
+    } else if (op.table === 'delay-notices') notices.push({ incidentId: parentId, notifiedAt: op.notifiedAt, expectedDate: op.expectedDate, reason: op.reason });
+    else if (op.table === 'reclassifications') reclassifications.push({ incidentId: parentId, at: op.at, fromKind: op.fromKind, toKind: op.toKind, reason: op.reason });
+    // Updates and deletes of notices come from patches, never from a create.
   }
-  return { evaluations, transfers, parole };
+  return { evaluations, transfers, parole, notices, reclassifications };
 }
 
 interface AuditDraft {
@@ -676,28 +645,24 @@ async function writeRows(tx: Executor, kind: KindDescriptor, rows: Prepared[], a
   const inserted = await insertJson(tx, kind.table as PgTable, values, ['id', 'journalNumber']);
   const idOf = new Map(inserted.map((r) => [r['journalNumber'] as string, r['id'] as string]));
   const ids = rows.map((r) => idOf.get(r.journalNumber) as string);
-  if (kind.type === 'action_plan') {
-    const all = { evaluations: [] as Array<Record<string, unknown>>, transfers: [] as Array<Record<string, unknown>>, parole: [] as Array<Record<string, unknown>> };
-    rows.forEach((r, i) => {
-      const c = childRows(ids[i] as string, r.children);
-      all.evaluations.push(...c.evaluations);
-      all.transfers.push(...c.transfers);
-      all.parole.push(...c.parole);
-    });
-    await insertJson(tx, planEvaluations, all.evaluations);
-    await insertJson(tx, planTransfers, all.transfers);
-    await insertJson(tx, paroleDecisions, all.parole);
-  }
+  const all = rows.map((r, i) => childRows(ids[i] as string, r.children));
+  const children = (k: keyof ReturnType<typeof childRows>) => all.flatMap((c) => c[k]);
+  await insertJson(tx, planEvaluations, children('evaluations'));
+  await insertJson(tx, planTransfers, children('transfers'));
+  await insertJson(tx, paroleDecisions, children('parole'));
+  await insertJson(tx, incidentDelayNotices, children('notices'));
+  await insertJson(tx, incidentReclassifications, children('reclassifications'));
   const loaded = new Map((await kind.load(tx, ids)).map((r) => [r.id, r]));
   const rules = await loadRulesInForce(tx, closureDays);
-  const deadlineRows: Array<Record<string, unknown>> = [];
+  const deadlineValues: Array<Record<string, unknown>> = [];
   const audit: AuditDraft[] = [];
   rows.forEach((r, i) => {
     const row = loaded.get(ids[i] as string) as AnyRow;
-    deadlineRows.push(...deadlineValues(kind, row, r.areaId, rules, now));
+    // Exactly as materialiseDeadlines (service.ts) stores them for a new record.
+    deadlineValues.push(...deadlineRows(kind, row, r.areaId, computeForRecord(kind, row, r.areaId, rules, now).deadlines, rules, now));
     audit.push({ actor, action: `${kind.type}.create`, entityType: kind.type, entityId: row.id, after: kind.toApi(row, { showCpr: false, verbatimText: true }), personal: personalFields(kind.type) });
   });
-  await insertJson(tx, deadlines, deadlineRows);
+  await insertJson(tx, deadlines, deadlineValues);
   await auditTurn;
   await appendAuditBatch(tx, audit, now);
 }

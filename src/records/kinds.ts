@@ -3,16 +3,22 @@
  * request becomes column values, and how a stored record becomes the engine's input and the API's
  * output. The service (service.ts) runs the same flow for all four.
  */
-import { asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
-import { CLIENT_CATEGORIES, CPR_MASK, formatCpr, INCIDENT_KINDS, scrubCpr, type RecordInput } from '../domain/index.js';
+import { CLIENT_CATEGORIES, CPR_MASK, formatCpr, formatIsoDate, INCIDENT_KINDS, incidentChapter, localDayOfInstant, scrubCpr, type IncidentKind, type RecordInput } from '../domain/index.js';
 import type { Executor } from '../db/client.js';
-import { actionPlans, forceUses, incidents, paroleDecisions, planEvaluations, planTransfers, securityCellPlacements } from '../db/schema.js';
+import { actionPlans, forceUses, incidentDelayNotices, incidentReclassifications, incidents, paroleDecisions, planEvaluations, planTransfers, securityCellPlacements } from '../db/schema.js';
 import { cprString, dateString, iso, journalNumber, personName, plainString, slug, toDateOnly, toTimestamp, toTimestampOrNull, whenString } from './values.js';
 
 export type RecordTypeName = 'incident' | 'security_cell_placement' | 'force_use' | 'action_plan';
 
 type IncidentRow = typeof incidents.$inferSelect;
+type DelayNoticeRow = typeof incidentDelayNotices.$inferSelect;
+type ReclassificationRow = typeof incidentReclassifications.$inferSelect;
+export interface IncidentFull extends IncidentRow {
+  delayNotices: DelayNoticeRow[];
+  reclassifications: ReclassificationRow[];
+}
 type CellRow = typeof securityCellPlacements.$inferSelect;
 type ForceRow = typeof forceUses.$inferSelect;
 type PlanRow = typeof actionPlans.$inferSelect;
@@ -21,10 +27,14 @@ export interface PlanFull extends PlanRow {
   transfers: Array<typeof planTransfers.$inferSelect>;
   paroleDecisions: Array<typeof paroleDecisions.$inferSelect>;
 }
-export type AnyRow = IncidentRow | CellRow | ForceRow | PlanFull;
+export type AnyRow = IncidentFull | CellRow | ForceRow | PlanFull;
 
-/** Child-table changes an event asks for (plans only). */
+/** Child-table changes an event asks for (plans' history, incidents' delay notices and reclassifications). */
 export type ChildOp =
+  | { table: 'delay-notices'; notifiedAt: Date; expectedDate: string; reason: string | null }
+  | { table: 'delay-notices-update'; id: string; notifiedAt: Date; expectedDate: string; reason: string | null }
+  | { table: 'delay-notices-delete'; id: string }
+  | { table: 'reclassifications'; at: Date; fromKind: IncidentKind; toKind: IncidentKind; reason: string }
   | { table: 'evaluations'; evaluatedAt: Date }
   | { table: 'transfers'; transferredAt: Date; toInstitutionId: string }
   | { table: 'transfers-update'; id: string; planUpdatedAt: Date }
@@ -58,8 +68,14 @@ export interface KindDescriptor {
   event: z.ZodType<{ type: string } & Record<string, unknown>>;
   /** Column values from a validated create or patch body (only the keys present). */
   columns(body: Record<string, unknown>): Record<string, unknown>;
-  /** Child rows given at creation (plans imported with their history). */
+  /** What the database fills in for a new row (besides the common stamps): for validation before the insert. */
+  defaults(now: Date): Record<string, unknown>;
+  /** Child rows given at creation (records imported with their history). */
   createChildren?(body: Record<string, unknown>): ChildOp[];
+  /** A patch that needs the stored record: fields kept as child rows, fields that go together. Default: `columns`. */
+  patchEffect?(row: AnyRow, body: Record<string, unknown>, columns: Record<string, unknown>): EventEffect;
+  /** Columns that repeat the child rows (an incident's latest delay notice), from the record as it will be. */
+  derivedColumns?(row: AnyRow): Record<string, unknown>;
   applyEvent(row: AnyRow, event: { type: string } & Record<string, unknown>, now: Date): EventEffect;
   load(db: Executor, ids: string[]): Promise<AnyRow[]>;
   toEngine(row: AnyRow): RecordInput;
@@ -113,6 +129,8 @@ function when(eventAt: unknown, now: Date): Date {
 }
 
 // ---------------------------------------------------------------- incidents
+const delayNoticeInput = z.strictObject({ notifiedAt: whenString, expectedDate: dateString, reason: plainString().trim().min(1).max(2000).nullish() });
+const reclassificationInput = z.strictObject({ at: whenString, fromKind: z.enum(INCIDENT_KINDS), toKind: z.enum(INCIDENT_KINDS), reason: plainString().trim().min(1).max(2000) });
 const incidentFields = {
   kind: z.enum(INCIDENT_KINDS),
   description: plainString().max(10_000).nullish(),
@@ -120,11 +138,14 @@ const incidentFields = {
   mediaAttention: z.boolean().optional(),
   preliminaryNoticeSentAt: whenString.nullish(),
   finalReportSubmittedAt: whenString.nullish(),
+  /** The latest delay notice (compatibility): on create one more notice, on a patch a correction of the latest. */
   delayNotifiedAt: whenString.nullish(),
   finalReportExpectedAt: dateString.nullish(),
   delayReason: plainString().max(2000).nullish(),
   inmateConversationHeldAt: whenString.nullish(),
   closingLetterSentAt: whenString.nullish(),
+  closingLetterCopySentAt: whenString.nullish(),
+  closedNotReportableAt: whenString.nullish(),
   closedAt: whenString.nullish(),
 };
 const incidentColumns: ColMap = {
@@ -132,14 +153,37 @@ const incidentColumns: ColMap = {
   kind: ['kind', same], description: ['description', same], occurredAt: ['occurredAt', ts], mediaAttention: ['mediaAttention', same],
   preliminaryNoticeSentAt: ['preliminaryNoticeSentAt', tsOrNull], finalReportSubmittedAt: ['finalReportSubmittedAt', tsOrNull],
   delayNotifiedAt: ['delayNotifiedAt', tsOrNull], finalReportExpectedAt: ['finalReportExpectedAt', dayOrNull], delayReason: ['delayReason', same],
-  inmateConversationHeldAt: ['inmateConversationHeldAt', tsOrNull], closingLetterSentAt: ['closingLetterSentAt', tsOrNull], closedAt: ['closedAt', tsOrNull],
+  inmateConversationHeldAt: ['inmateConversationHeldAt', tsOrNull], closingLetterSentAt: ['closingLetterSentAt', tsOrNull],
+  closingLetterCopySentAt: ['closingLetterCopySentAt', tsOrNull], closedNotReportableAt: ['closedNotReportableAt', tsOrNull], closedAt: ['closedAt', tsOrNull],
 };
+const DELAY_FIELDS = ['delayNotifiedAt', 'finalReportExpectedAt', 'delayReason'] as const;
+const DELAY_PAIR = 'a delay notice has both delayNotifiedAt and finalReportExpectedAt (§ 7 stk. 2: the expected date is told with the notice)';
+
+/** The reasons of child rows for the audit view; null (nothing to keep apart) when there are none. */
+function reasons(rows: ReadonlyArray<{ reason: string | null }>): Array<string | null> | null {
+  return rows.length > 0 ? rows.map((x) => x.reason) : null;
+}
+
+/** The latest notice (by the time it was given), which the incident's delay_* columns repeat. */
+function latestNotice<T extends { notifiedAt: Date }>(notices: readonly T[]): T | undefined {
+  let latest: T | undefined;
+  for (const n of notices) if (!latest || n.notifiedAt.getTime() >= latest.notifiedAt.getTime()) latest = n;
+  return latest;
+}
 
 const incidentKind: KindDescriptor = {
   type: 'incident',
   collection: 'incidents',
   table: incidents,
-  create: z.strictObject({ ...common, ...incidentFields }),
+  create: z.strictObject({
+    ...common,
+    ...incidentFields,
+    delayNotices: z.array(delayNoticeInput).max(50).optional(),
+    reclassifications: z.array(reclassificationInput).max(20).optional(),
+  }).superRefine((b, ctx) => {
+    if ((b.delayNotifiedAt ?? null) === null && (b.finalReportExpectedAt ?? null) !== null) ctx.addIssue({ code: 'custom', path: ['delayNotifiedAt'], message: DELAY_PAIR });
+    if ((b.delayNotifiedAt ?? null) !== null && (b.finalReportExpectedAt ?? null) === null) ctx.addIssue({ code: 'custom', path: ['finalReportExpectedAt'], message: DELAY_PAIR });
+  }),
   patch: z.strictObject({ ...commonPatch, ...Object.fromEntries(Object.entries(incidentFields).map(([k, v]) => [k, v.optional()])) }),
   event: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('preliminary_notice_sent'), at }),
@@ -147,49 +191,113 @@ const incidentKind: KindDescriptor = {
     z.strictObject({ type: z.literal('delay_notified'), at, expectedDate: dateString, reason: plainString().trim().min(1).max(2000) }),
     z.strictObject({ type: z.literal('inmate_conversation_held'), at }),
     z.strictObject({ type: z.literal('closing_letter_sent'), at }),
+    z.strictObject({ type: z.literal('closing_letter_copy_sent'), at }),
     z.strictObject({ type: z.literal('media_attention'), value: z.boolean() }),
-    z.strictObject({ type: z.literal('reclassified'), kind: z.enum(INCIDENT_KINDS), reason: plainString().trim().min(1).max(2000) }),
+    z.strictObject({ type: z.literal('reclassified'), kind: z.enum(INCIDENT_KINDS), reason: plainString().trim().min(1).max(2000), at }),
+    z.strictObject({ type: z.literal('closed_not_reportable'), at }),
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, incidentColumns),
+  defaults: (now) => ({
+    registeredAt: now, mediaAttention: false, description: null, preliminaryNoticeSentAt: null, finalReportSubmittedAt: null, delayNotifiedAt: null, finalReportExpectedAt: null, delayReason: null,
+    inmateConversationHeldAt: null, closingLetterSentAt: null, closingLetterCopySentAt: null, closedNotReportableAt: null, delayNotices: [], reclassifications: [],
+  }),
+  createChildren(body) {
+    const ops: ChildOp[] = [];
+    for (const n of (body['delayNotices'] as Array<z.output<typeof delayNoticeInput>> | undefined) ?? []) ops.push({ table: 'delay-notices', notifiedAt: toTimestamp(n.notifiedAt), expectedDate: toDateOnly(n.expectedDate) as string, reason: n.reason ?? null });
+    // The single fields are one more notice, as the engine takes them.
+    if (typeof body['delayNotifiedAt'] === 'string' && typeof body['finalReportExpectedAt'] === 'string') {
+      ops.push({ table: 'delay-notices', notifiedAt: toTimestamp(body['delayNotifiedAt']), expectedDate: toDateOnly(body['finalReportExpectedAt']) as string, reason: (body['delayReason'] as string | null | undefined) ?? null });
+    }
+    for (const r of (body['reclassifications'] as Array<z.output<typeof reclassificationInput>> | undefined) ?? []) ops.push({ table: 'reclassifications', at: toTimestamp(r.at), fromKind: r.fromKind, toKind: r.toKind, reason: r.reason });
+    return ops;
+  },
+  patchEffect(row, body, columns) {
+    const r = row as IncidentFull;
+    // The kind of a reclassified incident is the last reclassification's: it changes by a `reclassified` event, which keeps the history.
+    if ('kind' in columns && columns['kind'] !== r.kind && r.reclassifications.length > 0) {
+      return { columns: {}, refuse: { path: ['kind'], message: 'this incident has been reclassified: change its kind with a `reclassified` event, which keeps the history (§ 11 stk. 2, § 18 stk. 2)' } };
+    }
+    if (!DELAY_FIELDS.some((f) => f in columns)) return { columns };
+    // The single delay fields correct the latest notice (or give the first); the earlier ones stay as they were.
+    const rest = Object.fromEntries(Object.entries(columns).filter(([k]) => !(DELAY_FIELDS as readonly string[]).includes(k)));
+    const latest = latestNotice(r.delayNotices);
+    const pickValue = <K extends (typeof DELAY_FIELDS)[number]>(k: K, fallback: unknown): unknown => (k in columns ? columns[k] : fallback);
+    const notifiedAt = pickValue('delayNotifiedAt', latest?.notifiedAt ?? null) as Date | null;
+    const expectedDate = pickValue('finalReportExpectedAt', latest?.expectedDate ?? null) as string | null;
+    const reason = pickValue('delayReason', latest?.reason ?? null) as string | null;
+    if (notifiedAt === null && expectedDate === null) return { columns: rest, children: latest ? [{ table: 'delay-notices-delete', id: latest.id }] : [] };
+    if (notifiedAt === null || expectedDate === null) return { columns: {}, refuse: { path: [notifiedAt === null ? 'delayNotifiedAt' : 'finalReportExpectedAt'], message: DELAY_PAIR } };
+    const notice = { notifiedAt, expectedDate, reason };
+    return { columns: rest, children: [latest ? { table: 'delay-notices-update', id: latest.id, ...notice } : { table: 'delay-notices', ...notice }] };
+  },
+  derivedColumns(row) {
+    const latest = latestNotice((row as IncidentFull).delayNotices);
+    return { delayNotifiedAt: latest?.notifiedAt ?? null, finalReportExpectedAt: latest?.expectedDate ?? null, delayReason: latest?.reason ?? null };
+  },
   applyEvent(row, e, now) {
-    const r = row as IncidentRow;
+    const r = row as IncidentFull;
     switch (e.type) {
       case 'preliminary_notice_sent': return { columns: { preliminaryNoticeSentAt: when(e['at'], now) } };
       case 'final_report_submitted': return { columns: { finalReportSubmittedAt: when(e['at'], now) } };
-      case 'delay_notified': return { columns: { delayNotifiedAt: when(e['at'], now), finalReportExpectedAt: e['expectedDate'], delayReason: e['reason'] } };
+      // Every notice is kept: a second one must not wipe out a timely first one (§ 7 stk. 2).
+      case 'delay_notified': return { columns: {}, children: [{ table: 'delay-notices', notifiedAt: when(e['at'], now), expectedDate: e['expectedDate'] as string, reason: e['reason'] as string }] };
       case 'inmate_conversation_held': return { columns: { inmateConversationHeldAt: when(e['at'], now) } };
       case 'closing_letter_sent': return { columns: { closingLetterSentAt: when(e['at'], now) } };
+      case 'closing_letter_copy_sent': return { columns: { closingLetterCopySentAt: when(e['at'], now) } };
       case 'media_attention': return { columns: { mediaAttention: e['value'] } };
       case 'reclassified': {
-        const ch = (k: string): number => (k === 'death' || k === 'suicide' ? 3 : k === 'other_self_harm_behaviour' ? 5 : 4);
+        const to = e['kind'] as IncidentKind;
         // § 11 stk. 2 / § 18 stk. 2 move cases between chapters 4 and 5 only; deaths are not reclassified.
-        if (ch(r.kind) === 3 || ch(e['kind'] as string) === 3) {
+        if (incidentChapter(r.kind) === 3 || incidentChapter(to) === 3) {
           return { columns: {}, refuse: { path: ['kind'], message: 'reclassification moves an incident between chapters 4 and 5 only (§ 11 stk. 2, § 18 stk. 2)' } };
         }
-        return { columns: { kind: e['kind'] } };
+        if (to === r.kind) return { columns: {}, refuse: { path: ['kind'], message: 'is the incident\'s kind already' } };
+        return { columns: { kind: to }, children: [{ table: 'reclassifications', at: when(e['at'], now), fromKind: r.kind, toKind: to, reason: e['reason'] as string }] };
+      }
+      case 'closed_not_reportable': {
+        if (incidentChapter(r.kind) !== 5) return { columns: {}, refuse: { path: ['type'], message: 'only a chapter 5 incident (other self-harm behaviour) is closed as not reportable (§ 20 stk. 2)' } };
+        const at = when(e['at'], now);
+        return { columns: { closedNotReportableAt: at, closedAt: r.closedAt ?? at } };
       }
       case 'closed': return { columns: { closedAt: when(e['at'], now) } };
       default: return { columns: {} };
     }
   },
-  load: (db, ids) => db.select().from(incidents).where(inArray(incidents.id, ids)),
+  async load(db, ids) {
+    if (ids.length === 0) return [];
+    const [rows, notices, recl] = await Promise.all([
+      db.select().from(incidents).where(inArray(incidents.id, ids)),
+      db.select().from(incidentDelayNotices).where(inArray(incidentDelayNotices.incidentId, ids)).orderBy(asc(incidentDelayNotices.notifiedAt), asc(incidentDelayNotices.createdAt)),
+      db.select().from(incidentReclassifications).where(inArray(incidentReclassifications.incidentId, ids)).orderBy(asc(incidentReclassifications.at), asc(incidentReclassifications.createdAt)),
+    ]);
+    return rows.map((r) => ({ ...r, delayNotices: notices.filter((n) => n.incidentId === r.id), reclassifications: recl.filter((x) => x.incidentId === r.id) }));
+  },
   toEngine(row) {
-    const r = row as IncidentRow;
+    const r = row as IncidentFull;
     return {
       type: 'incident', id: r.id, journalNumber: r.journalNumber, kind: r.kind, occurredAt: iso(r.occurredAt) as string, registeredAt: iso(r.registeredAt),
       mediaAttention: r.mediaAttention, preliminaryNoticeSentAt: iso(r.preliminaryNoticeSentAt), finalReportSubmittedAt: iso(r.finalReportSubmittedAt),
-      delayNotifiedAt: iso(r.delayNotifiedAt), finalReportExpectedAt: r.finalReportExpectedAt, delayReason: r.delayReason,
+      // Every notice from the history; the delay_* columns only repeat the latest and are not passed again.
+      delayNotices: r.delayNotices.map((n) => ({ notifiedAt: iso(n.notifiedAt) as string, expected: n.expectedDate, ...(n.reason === null ? {} : { reason: n.reason }) })),
+      reclassifications: r.reclassifications.map((x) => ({ at: iso(x.at) as string, from: x.fromKind, to: x.toKind })),
       inmateConversationHeldAt: iso(r.inmateConversationHeldAt), closingLetterSentAt: iso(r.closingLetterSentAt),
+      closingLetterCopySentAt: iso(r.closingLetterCopySentAt), closedNotReportableAt: iso(r.closedNotReportableAt),
     };
   },
   toApi(row, opts) {
-    const r = row as IncidentRow;
+    const r = row as IncidentFull;
+    // In the audit view the reasons stand apart (erasable personal data), beside the notices' dates.
+    const split = opts.verbatimText === true;
     return {
       type: 'incident', ...meta(r), kind: r.kind, ...person(r, opts.showCpr), description: freeText(r.description, opts), occurredAt: iso(r.occurredAt), registeredAt: iso(r.registeredAt),
       mediaAttention: r.mediaAttention, preliminaryNoticeSentAt: iso(r.preliminaryNoticeSentAt), finalReportSubmittedAt: iso(r.finalReportSubmittedAt),
       delayNotifiedAt: iso(r.delayNotifiedAt), finalReportExpectedAt: r.finalReportExpectedAt, delayReason: freeText(r.delayReason, opts),
+      delayNotices: r.delayNotices.map((n) => ({ id: n.id, notifiedAt: iso(n.notifiedAt), expectedDate: n.expectedDate, ...(split ? {} : { reason: freeText(n.reason, opts) }) })),
+      reclassifications: r.reclassifications.map((x) => ({ id: x.id, at: iso(x.at), fromKind: x.fromKind, toKind: x.toKind, ...(split ? {} : { reason: freeText(x.reason, opts) }) })),
+      ...(split ? { delayNoticeReasons: reasons(r.delayNotices), reclassificationReasons: reasons(r.reclassifications) } : {}),
       inmateConversationHeldAt: iso(r.inmateConversationHeldAt), closingLetterSentAt: iso(r.closingLetterSentAt),
+      closingLetterCopySentAt: iso(r.closingLetterCopySentAt), closedNotReportableAt: iso(r.closedNotReportableAt),
     };
   },
 };
@@ -201,13 +309,23 @@ const cellFields = {
   endedAt: whenString.nullish(),
   followUpHeldAt: whenString.nullish(),
   followUpPostponedReason: plainString().trim().min(1).max(2000).nullish(),
+  /** When the postponement was decided; required with a reason. */
+  followUpPostponedAt: whenString.nullish(),
   followUpRescheduledTo: dateString.nullish(),
+  followUpOfferedAt: whenString.nullish(),
+  followUpDeclinedAt: whenString.nullish(),
+  followUpNoteAt: whenString.nullish(),
+  caseReviewedAt: whenString.nullish(),
+  caseReviewer: plainString().trim().min(1).max(200).nullish(),
+  caseReviewOutcome: plainString().trim().min(1).max(2000).nullish(),
   closedAt: whenString.nullish(),
 };
 const cellColumns: ColMap = {
   ...commonColumns,
   mechanicalRestraint: ['mechanicalRestraint', same], placedAt: ['placedAt', ts], endedAt: ['endedAt', tsOrNull], followUpHeldAt: ['followUpHeldAt', tsOrNull],
-  followUpPostponedReason: ['followUpPostponedReason', same], followUpRescheduledTo: ['followUpRescheduledTo', dayOrNull], closedAt: ['closedAt', tsOrNull],
+  followUpPostponedReason: ['followUpPostponedReason', same], followUpPostponedAt: ['followUpPostponedAt', tsOrNull], followUpRescheduledTo: ['followUpRescheduledTo', dayOrNull],
+  followUpOfferedAt: ['followUpOfferedAt', tsOrNull], followUpDeclinedAt: ['followUpDeclinedAt', tsOrNull], followUpNoteAt: ['followUpNoteAt', tsOrNull],
+  caseReviewedAt: ['caseReviewedAt', tsOrNull], caseReviewer: ['caseReviewer', same], caseReviewOutcome: ['caseReviewOutcome', same], closedAt: ['closedAt', tsOrNull],
 };
 
 const cellKind: KindDescriptor = {
@@ -218,16 +336,43 @@ const cellKind: KindDescriptor = {
   patch: z.strictObject({ ...commonPatch, ...Object.fromEntries(Object.entries(cellFields).map(([k, v]) => [k, v.optional()])) }),
   event: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('ended'), at }),
+    z.strictObject({ type: z.literal('follow_up_offered'), at }),
+    z.strictObject({ type: z.literal('follow_up_declined'), at }),
     z.strictObject({ type: z.literal('follow_up_held'), at }),
-    z.strictObject({ type: z.literal('follow_up_postponed'), reason: plainString().trim().min(1).max(2000), newDate: dateString.optional() }),
+    z.strictObject({ type: z.literal('follow_up_postponed'), reason: plainString().trim().min(1).max(2000), newDate: dateString.optional(), at }),
+    z.strictObject({ type: z.literal('follow_up_note_recorded'), at }),
+    z.strictObject({ type: z.literal('case_reviewed'), at, reviewer: plainString().trim().min(1).max(200), outcome: plainString().trim().min(1).max(2000) }),
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, cellColumns),
-  applyEvent(_row, e, now) {
+  defaults: () => ({
+    mechanicalRestraint: false, endedAt: null, followUpHeldAt: null, followUpPostponedReason: null, followUpPostponedAt: null, followUpRescheduledTo: null,
+    followUpOfferedAt: null, followUpDeclinedAt: null, followUpNoteAt: null, caseReviewedAt: null, caseReviewer: null, caseReviewOutcome: null,
+  }),
+  patchEffect(_row, _body, columns) {
+    // Withdrawing the postponement withdraws its time and new date with it (they need a reason).
+    if (columns['followUpPostponedReason'] !== null) return { columns };
+    return { columns: { followUpPostponedAt: null, followUpRescheduledTo: null, ...columns } };
+  },
+  applyEvent(row, e, now) {
+    const r = row as CellRow;
     switch (e.type) {
       case 'ended': return { columns: { endedAt: when(e['at'], now) } };
+      case 'follow_up_offered': return { columns: { followUpOfferedAt: when(e['at'], now) } };
+      // Declining presupposes the offer: one not recorded yet was made at the latest then.
+      case 'follow_up_declined': return { columns: { followUpDeclinedAt: when(e['at'], now), followUpOfferedAt: r.followUpOfferedAt ?? when(e['at'], now) } };
       case 'follow_up_held': return { columns: { followUpHeldAt: when(e['at'], now) } };
-      case 'follow_up_postponed': return { columns: { followUpPostponedReason: e['reason'], followUpRescheduledTo: e['newDate'] ?? null } };
+      case 'follow_up_postponed': {
+        // 000: only "i helt særlige tilfælde", and it counts only when decided by the due day. Setting
+        // the new date of a postponement already decided (and still running) keeps the decision's
+        // time; after a new date has passed, another postponement is a new decision, dated now.
+        const decided = when(e['at'], now);
+        const decidedDay = formatIsoDate(localDayOfInstant(decided.getTime()));
+        const running = r.followUpPostponedAt !== null && (r.followUpRescheduledTo === null || r.followUpRescheduledTo >= decidedDay);
+        return { columns: { followUpPostponedReason: e['reason'], followUpRescheduledTo: e['newDate'] ?? null, followUpPostponedAt: running ? r.followUpPostponedAt : decided } };
+      }
+      case 'follow_up_note_recorded': return { columns: { followUpNoteAt: when(e['at'], now) } };
+      case 'case_reviewed': return { columns: { caseReviewedAt: when(e['at'], now), caseReviewer: e['reviewer'], caseReviewOutcome: e['outcome'] } };
       case 'closed': return { columns: { closedAt: when(e['at'], now) } };
       default: return { columns: {} };
     }
@@ -237,14 +382,17 @@ const cellKind: KindDescriptor = {
     const r = row as CellRow;
     return {
       type: 'security_cell_placement', id: r.id, journalNumber: r.journalNumber, placedAt: iso(r.placedAt) as string, endedAt: iso(r.endedAt),
-      followUpHeldAt: iso(r.followUpHeldAt), followUpPostponedReason: r.followUpPostponedReason, followUpRescheduledTo: r.followUpRescheduledTo,
+      followUpHeldAt: iso(r.followUpHeldAt), followUpPostponedReason: r.followUpPostponedReason, followUpPostponedAt: iso(r.followUpPostponedAt), followUpRescheduledTo: r.followUpRescheduledTo,
+      followUpOfferedAt: iso(r.followUpOfferedAt), followUpDeclinedAt: iso(r.followUpDeclinedAt), followUpNoteAt: iso(r.followUpNoteAt), caseReviewedAt: iso(r.caseReviewedAt),
     };
   },
   toApi(row, opts) {
     const r = row as CellRow;
     return {
       type: 'security_cell_placement', ...meta(r), ...person(r, opts.showCpr), mechanicalRestraint: r.mechanicalRestraint, placedAt: iso(r.placedAt), endedAt: iso(r.endedAt),
-      followUpHeldAt: iso(r.followUpHeldAt), followUpPostponedReason: freeText(r.followUpPostponedReason, opts), followUpRescheduledTo: r.followUpRescheduledTo,
+      followUpHeldAt: iso(r.followUpHeldAt), followUpPostponedReason: freeText(r.followUpPostponedReason, opts), followUpPostponedAt: iso(r.followUpPostponedAt), followUpRescheduledTo: r.followUpRescheduledTo,
+      followUpOfferedAt: iso(r.followUpOfferedAt), followUpDeclinedAt: iso(r.followUpDeclinedAt), followUpNoteAt: iso(r.followUpNoteAt),
+      caseReviewedAt: iso(r.caseReviewedAt), caseReviewer: freeText(r.caseReviewer, opts), caseReviewOutcome: freeText(r.caseReviewOutcome, opts),
     };
   },
 };
@@ -254,12 +402,15 @@ const forceFields = {
   description: plainString().max(10_000).nullish(),
   occurredAt: whenString,
   reportFiledAt: whenString.nullish(),
+  /** § 8: the report notes that the inmate was told of the right to complain and of the deadline. */
+  complaintInfoNoted: z.boolean().nullish(),
   complaintReceivedAt: whenString.nullish(),
   closedAt: whenString.nullish(),
 };
 const forceColumns: ColMap = {
   ...commonColumns,
-  description: ['description', same], occurredAt: ['occurredAt', ts], reportFiledAt: ['reportFiledAt', tsOrNull], complaintReceivedAt: ['complaintReceivedAt', tsOrNull], closedAt: ['closedAt', tsOrNull],
+  description: ['description', same], occurredAt: ['occurredAt', ts], reportFiledAt: ['reportFiledAt', tsOrNull], complaintInfoNoted: ['reportComplaintInfoNoted', same],
+  complaintReceivedAt: ['complaintReceivedAt', tsOrNull], closedAt: ['closedAt', tsOrNull],
 };
 
 const forceKind: KindDescriptor = {
@@ -269,14 +420,15 @@ const forceKind: KindDescriptor = {
   create: z.strictObject({ ...common, ...forceFields }),
   patch: z.strictObject({ ...commonPatch, ...Object.fromEntries(Object.entries(forceFields).map(([k, v]) => [k, v.optional()])) }),
   event: z.discriminatedUnion('type', [
-    z.strictObject({ type: z.literal('report_filed'), at }),
+    z.strictObject({ type: z.literal('report_filed'), at, complaintInfoNoted: z.boolean().optional() }),
     z.strictObject({ type: z.literal('complaint_received'), at }),
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, forceColumns),
+  defaults: () => ({ description: null, reportFiledAt: null, reportComplaintInfoNoted: null, complaintReceivedAt: null }),
   applyEvent(_row, e, now) {
     switch (e.type) {
-      case 'report_filed': return { columns: { reportFiledAt: when(e['at'], now) } };
+      case 'report_filed': return { columns: { reportFiledAt: when(e['at'], now), ...(typeof e['complaintInfoNoted'] === 'boolean' ? { reportComplaintInfoNoted: e['complaintInfoNoted'] } : {}) } };
       case 'complaint_received': return { columns: { complaintReceivedAt: when(e['at'], now) } };
       case 'closed': return { columns: { closedAt: when(e['at'], now) } };
       default: return { columns: {} };
@@ -285,11 +437,11 @@ const forceKind: KindDescriptor = {
   load: (db, ids) => db.select().from(forceUses).where(inArray(forceUses.id, ids)),
   toEngine(row) {
     const r = row as ForceRow;
-    return { type: 'force_use', id: r.id, journalNumber: r.journalNumber, occurredAt: iso(r.occurredAt) as string, reportFiledAt: iso(r.reportFiledAt), complaintReceivedAt: iso(r.complaintReceivedAt) };
+    return { type: 'force_use', id: r.id, journalNumber: r.journalNumber, occurredAt: iso(r.occurredAt) as string, reportFiledAt: iso(r.reportFiledAt), complaintInfoNoted: r.reportComplaintInfoNoted, complaintReceivedAt: iso(r.complaintReceivedAt) };
   },
   toApi(row, opts) {
     const r = row as ForceRow;
-    return { type: 'force_use', ...meta(r), ...person(r, opts.showCpr), description: freeText(r.description, opts), occurredAt: iso(r.occurredAt), reportFiledAt: iso(r.reportFiledAt), complaintReceivedAt: iso(r.complaintReceivedAt) };
+    return { type: 'force_use', ...meta(r), ...person(r, opts.showCpr), description: freeText(r.description, opts), occurredAt: iso(r.occurredAt), reportFiledAt: iso(r.reportFiledAt), complaintInfoNoted: r.reportComplaintInfoNoted, complaintReceivedAt: iso(r.complaintReceivedAt) };
   },
 };
 
@@ -307,6 +459,8 @@ const planFields = {
   planCreatedAt: whenString.nullish(),
   elaboratedAt: whenString.nullish(),
   municipalityContactedAt: whenString.nullish(),
+  transitionPlacedAt: whenString.nullish(),
+  transitionOwnerAssignedAt: whenString.nullish(),
   closedAt: whenString.nullish(),
 };
 const planColumns: ColMap = {
@@ -314,7 +468,8 @@ const planColumns: ColMap = {
   clientCategory: ['clientCategory', same], ownerId: ['ownerId', same], ownerAssignedAt: ['ownerAssignedAt', tsOrNull], admittedAt: ['admittedAt', tsOrNull],
   supervisionEstablishedAt: ['supervisionEstablishedAt', tsOrNull], sentenceStartDate: ['sentenceStartDate', dayOrNull], possibleParoleDate: ['possibleParoleDate', dayOrNull],
   expectedReleaseDate: ['expectedReleaseDate', dayOrNull], expelled: ['expelled', same], planCreatedAt: ['planCreatedAt', tsOrNull], elaboratedAt: ['elaboratedAt', tsOrNull],
-  municipalityContactedAt: ['municipalityContactedAt', tsOrNull], closedAt: ['closedAt', tsOrNull],
+  municipalityContactedAt: ['municipalityContactedAt', tsOrNull], transitionPlacedAt: ['transitionPlacedAt', tsOrNull], transitionOwnerAssignedAt: ['transitionOwnerAssignedAt', tsOrNull],
+  closedAt: ['closedAt', tsOrNull],
 };
 
 const planKind: KindDescriptor = {
@@ -331,7 +486,7 @@ const planKind: KindDescriptor = {
   patch: z.strictObject({ ...commonPatch, ...Object.fromEntries(Object.entries(planFields).map(([k, v]) => [k, v.optional()])) }),
   event: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('owner_assigned'), ownerId: z.uuid(), at }),
-    z.strictObject({ type: z.literal('created'), at }),
+    z.strictObject({ type: z.literal('created'), at, municipalityContacted: z.boolean().optional() }),
     z.strictObject({ type: z.literal('elaborated'), at }),
     z.strictObject({ type: z.literal('evaluated'), at }),
     z.strictObject({ type: z.literal('transferred'), at, toInstitutionId: slug }),
@@ -339,9 +494,14 @@ const planKind: KindDescriptor = {
     z.strictObject({ type: z.literal('parole_decided'), at, outcome: z.enum(['granted', 'refused']) }),
     z.strictObject({ type: z.literal('parole_plan_updated'), decisionId: z.uuid(), at }),
     z.strictObject({ type: z.literal('municipality_contacted'), at }),
+    z.strictObject({ type: z.literal('transition_placed'), at }),
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, planColumns),
+  defaults: () => ({
+    ownerId: null, ownerAssignedAt: null, admittedAt: null, supervisionEstablishedAt: null, sentenceStartDate: null, possibleParoleDate: null, expectedReleaseDate: null, expelled: false,
+    planCreatedAt: null, elaboratedAt: null, municipalityContactedAt: null, transitionPlacedAt: null, transitionOwnerAssignedAt: null, evaluations: [], transfers: [], paroleDecisions: [],
+  }),
   createChildren(body) {
     const ops: ChildOp[] = [];
     for (const e of (body['evaluations'] as string[] | undefined) ?? []) ops.push({ table: 'evaluations', evaluatedAt: toTimestamp(e) });
@@ -358,8 +518,17 @@ const planKind: KindDescriptor = {
   applyEvent(row, e, now) {
     const r = row as PlanFull;
     switch (e.type) {
-      case 'owner_assigned': return { columns: { ownerId: e['ownerId'], ownerAssignedAt: r.ownerAssignedAt ?? when(e['at'], now) } };
-      case 'created': return { columns: { planCreatedAt: when(e['at'], now) } };
+      case 'owner_assigned': {
+        const assigned = when(e['at'], now);
+        // pkt. 10/15: the owner assigned on a placement in a halfway house or transition prison.
+        const forTransition = r.transitionPlacedAt !== null && r.transitionOwnerAssignedAt === null && assigned >= r.transitionPlacedAt;
+        return { columns: { ownerId: e['ownerId'], ownerAssignedAt: r.ownerAssignedAt ?? assigned, ...(forTransition ? { transitionOwnerAssignedAt: assigned } : {}) } };
+      }
+      case 'created': {
+        // pkt. 32: youth home detention contacts the municipality "samtidig med udarbejdelsen af den første handleplan".
+        const created = when(e['at'], now);
+        return { columns: { planCreatedAt: created, ...(e['municipalityContacted'] === true ? { municipalityContactedAt: r.municipalityContactedAt ?? created } : {}) } };
+      }
       case 'elaborated': return { columns: { elaboratedAt: when(e['at'], now) } };
       case 'evaluated': return { columns: {}, children: [{ table: 'evaluations', evaluatedAt: when(e['at'], now) }] };
       case 'transferred': return { columns: { institutionId: e['toInstitutionId'] }, children: [{ table: 'transfers', transferredAt: when(e['at'], now), toInstitutionId: e['toInstitutionId'] as string }] };
@@ -373,6 +542,7 @@ const planKind: KindDescriptor = {
         return { columns: {}, children: [{ table: 'parole-update', id: e['decisionId'] as string, planUpdatedAt: when(e['at'], now) }] };
       }
       case 'municipality_contacted': return { columns: { municipalityContactedAt: when(e['at'], now) } };
+      case 'transition_placed': return { columns: { transitionPlacedAt: when(e['at'], now) } };
       case 'closed': return { columns: { closedAt: when(e['at'], now) } };
       default: return { columns: {} };
     }
@@ -401,7 +571,7 @@ const planKind: KindDescriptor = {
       elaboratedAt: iso(r.elaboratedAt), evaluations: r.evaluations.map((e) => iso(e.evaluatedAt) as string),
       transfers: r.transfers.map((t) => ({ at: iso(t.transferredAt) as string, planUpdatedAt: iso(t.planUpdatedAt) })),
       paroleDecisions: r.paroleDecisions.map((p) => ({ at: iso(p.decidedAt) as string, planUpdatedAt: iso(p.planUpdatedAt) })),
-      municipalityContactedAt: iso(r.municipalityContactedAt),
+      municipalityContactedAt: iso(r.municipalityContactedAt), transitionPlacedAt: iso(r.transitionPlacedAt), transitionOwnerAssignedAt: iso(r.transitionOwnerAssignedAt),
     };
   },
   toApi(row, { showCpr }) {
@@ -410,7 +580,8 @@ const planKind: KindDescriptor = {
       type: 'action_plan', ...meta(r), ...person(r, showCpr), clientCategory: r.clientCategory, ownerId: r.ownerId, ownerAssignedAt: iso(r.ownerAssignedAt),
       admittedAt: iso(r.admittedAt), supervisionEstablishedAt: iso(r.supervisionEstablishedAt), sentenceStartDate: r.sentenceStartDate,
       possibleParoleDate: r.possibleParoleDate, expectedReleaseDate: r.expectedReleaseDate, expelled: r.expelled, planCreatedAt: iso(r.planCreatedAt),
-      elaboratedAt: iso(r.elaboratedAt), municipalityContactedAt: iso(r.municipalityContactedAt),
+      elaboratedAt: iso(r.elaboratedAt), municipalityContactedAt: iso(r.municipalityContactedAt), transitionPlacedAt: iso(r.transitionPlacedAt),
+      transitionOwnerAssignedAt: iso(r.transitionOwnerAssignedAt),
       evaluations: r.evaluations.map((e) => ({ id: e.id, at: iso(e.evaluatedAt) })),
       transfers: r.transfers.map((t) => ({ id: t.id, at: iso(t.transferredAt), toInstitutionId: t.toInstitutionId, planUpdatedAt: iso(t.planUpdatedAt) })),
       paroleDecisions: r.paroleDecisions.map((p) => ({ id: p.id, at: iso(p.decidedAt), outcome: p.outcome, planUpdatedAt: iso(p.planUpdatedAt) })),
@@ -425,36 +596,71 @@ export const KINDS: Record<RecordTypeName, KindDescriptor> = {
   force_use: forceKind,
   action_plan: planKind,
 };
+/** Free text in child rows: erased by retention with the record's own, and kept apart in the audit log under `auditKey`. */
+export interface PersonalChildText {
+  auditKey: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the incident child tables share these columns.
+  table: any;
+  parent: string;
+  column: string;
+}
+
 /**
  * What identifies the inmate in a record's API view: removed or replaced when the retention period
  * ends, and kept apart (erasable) in the audit log. `replace` columns stay non-null for the record to
- * stay valid (a moved follow-up needs a reason), so they become a fixed text instead.
+ * stay valid (a moved follow-up needs a reason), so they become a fixed text instead; so do the
+ * reasons in child rows (`children`).
  */
-export const PERSONAL_FIELDS: Record<RecordTypeName, { clear: readonly string[]; replace: readonly string[] }> = {
-  incident: { clear: ['inmateName', 'cpr', 'description'], replace: ['delayReason'] },
-  security_cell_placement: { clear: ['inmateName', 'cpr'], replace: ['followUpPostponedReason'] },
-  force_use: { clear: ['inmateName', 'cpr', 'description'], replace: [] },
-  action_plan: { clear: ['inmateName', 'cpr'], replace: [] },
+export const PERSONAL_FIELDS: Record<RecordTypeName, { clear: readonly string[]; replace: readonly string[]; children: readonly PersonalChildText[] }> = {
+  incident: {
+    clear: ['inmateName', 'cpr', 'description'],
+    replace: ['delayReason'],
+    children: [
+      { auditKey: 'delayNoticeReasons', table: incidentDelayNotices, parent: 'incidentId', column: 'reason' },
+      { auditKey: 'reclassificationReasons', table: incidentReclassifications, parent: 'incidentId', column: 'reason' },
+    ],
+  },
+  security_cell_placement: { clear: ['inmateName', 'cpr'], replace: ['followUpPostponedReason', 'caseReviewOutcome'], children: [] },
+  force_use: { clear: ['inmateName', 'cpr', 'description'], replace: [], children: [] },
+  action_plan: { clear: ['inmateName', 'cpr'], replace: [], children: [] },
 };
 
 /** Every personal field of a record type, for the audit log. */
 export function personalFields(type: RecordTypeName): string[] {
-  return [...PERSONAL_FIELDS[type].clear, ...PERSONAL_FIELDS[type].replace];
+  return [...PERSONAL_FIELDS[type].clear, ...PERSONAL_FIELDS[type].replace, ...PERSONAL_FIELDS[type].children.map((c) => c.auditKey)];
 }
 
 export const KIND_BY_COLLECTION: Record<string, KindDescriptor> = Object.fromEntries(Object.values(KINDS).map((k) => [k.collection, k]));
 
-/** Applies child-table operations for a plan inside the caller's transaction. */
-export async function applyChildOps(tx: Executor, planId: string, ops: ChildOp[]): Promise<void> {
+/** A would-be new row with the defaults the database would fill in, for validation before the insert. */
+export function provisionalRow(kind: KindDescriptor, columns: Record<string, unknown>, now: Date): AnyRow {
+  const base = { id: '00000000-0000-0000-0000-000000000000', version: 1, createdAt: now, updatedAt: now, changeSeq: 0, closedAt: null, inmateName: null, cpr: null };
+  return { ...base, ...kind.defaults(now), ...columns } as unknown as AnyRow;
+}
+
+/** Applies child-table operations for a plan or an incident inside the caller's transaction. */
+export async function applyChildOps(tx: Executor, parentId: string, ops: ChildOp[]): Promise<void> {
   let lastTransfer: string | undefined;
   let lastParole: string | undefined;
   for (const op of ops) {
     switch (op.table) {
+      case 'delay-notices':
+        await tx.insert(incidentDelayNotices).values({ incidentId: parentId, notifiedAt: op.notifiedAt, expectedDate: op.expectedDate, reason: op.reason });
+        break;
+      case 'delay-notices-update':
+        await tx.update(incidentDelayNotices).set({ notifiedAt: op.notifiedAt, expectedDate: op.expectedDate, reason: op.reason }).where(and(eq(incidentDelayNotices.id, op.id), eq(incidentDelayNotices.incidentId, parentId)));
+        break;
+      case 'delay-notices-delete':
+        await tx.delete(incidentDelayNotices).where(and(eq(incidentDelayNotices.id, op.id), eq(incidentDelayNotices.incidentId, parentId)));
+        break;
+      case 'reclassifications':
+        await tx.insert(incidentReclassifications).values({ incidentId: parentId, at: op.at, fromKind: op.fromKind, toKind: op.toKind, reason: op.reason });
+        break;
       case 'evaluations':
-        await tx.insert(planEvaluations).values({ planId, evaluatedAt: op.evaluatedAt });
+        await tx.insert(planEvaluations).values({ planId: parentId, evaluatedAt: op.evaluatedAt });
         break;
       case 'transfers': {
-        const [row] = await tx.insert(planTransfers).values({ planId, transferredAt: op.transferredAt, toInstitutionId: op.toInstitutionId }).returning({ id: planTransfers.id });
+        const [row] = await tx.insert(planTransfers).values({ planId: parentId, transferredAt: op.transferredAt, toInstitutionId: op.toInstitutionId }).returning({ id: planTransfers.id });
         lastTransfer = row?.id;
         break;
       }
@@ -464,7 +670,7 @@ export async function applyChildOps(tx: Executor, planId: string, ops: ChildOp[]
         break;
       }
       case 'parole': {
-        const [row] = await tx.insert(paroleDecisions).values({ planId, decidedAt: op.decidedAt, outcome: op.outcome }).returning({ id: paroleDecisions.id });
+        const [row] = await tx.insert(paroleDecisions).values({ planId: parentId, decidedAt: op.decidedAt, outcome: op.outcome }).returning({ id: paroleDecisions.id });
         lastParole = row?.id;
         break;
       }
@@ -477,8 +683,42 @@ export async function applyChildOps(tx: Executor, planId: string, ops: ChildOp[]
   }
 }
 
-/** Projects child ops onto an in-memory plan so that the engine can validate the result before anything is written. */
-export function previewChildOps(row: PlanFull, ops: ChildOp[]): PlanFull {
+/** Projects child ops onto an in-memory record so that the engine can validate the result before anything is written. */
+export function previewChildOps(row: AnyRow, ops: ChildOp[]): AnyRow {
+  if (ops.length === 0) return row;
+  if ('delayNotices' in row) return previewIncident(row, ops);
+  return previewPlan(row as PlanFull, ops);
+}
+
+function previewIncident(row: IncidentFull, ops: ChildOp[]): IncidentFull {
+  const next: IncidentFull = { ...row, delayNotices: row.delayNotices.map((n) => ({ ...n })), reclassifications: [...row.reclassifications] };
+  let n = 0;
+  for (const op of ops) {
+    const id = `preview-${n++}`;
+    switch (op.table) {
+      case 'delay-notices':
+        next.delayNotices.push({ id, incidentId: row.id, notifiedAt: op.notifiedAt, expectedDate: op.expectedDate, reason: op.reason, createdAt: op.notifiedAt });
+        break;
+      case 'delay-notices-update': {
+        const target = next.delayNotices.find((x) => x.id === op.id);
+        if (target) Object.assign(target, { notifiedAt: op.notifiedAt, expectedDate: op.expectedDate, reason: op.reason });
+        break;
+      }
+      case 'delay-notices-delete':
+        next.delayNotices = next.delayNotices.filter((x) => x.id !== op.id);
+        break;
+      case 'reclassifications':
+        // Kept in the given order: a backdated one is refused by the engine's ordering check.
+        next.reclassifications.push({ id, incidentId: row.id, at: op.at, fromKind: op.fromKind, toKind: op.toKind, reason: op.reason, createdAt: op.at });
+        break;
+      default:
+        break;
+    }
+  }
+  return next;
+}
+
+function previewPlan(row: PlanFull, ops: ChildOp[]): PlanFull {
   const next: PlanFull = { ...row, evaluations: [...row.evaluations], transfers: [...row.transfers], paroleDecisions: [...row.paroleDecisions] };
   let n = 0;
   for (const op of ops) {
@@ -504,6 +744,8 @@ export function previewChildOps(row: PlanFull, ops: ChildOp[]): PlanFull {
         if (target) Object.assign(target, { planUpdatedAt: op.planUpdatedAt });
         break;
       }
+      default:
+        break;
     }
   }
   return next;

@@ -9,11 +9,11 @@
  * salted digests of these values; the values themselves (in `audit_personal`) are erased in the
  * same transaction, and the chain still verifies.
  */
-import { and, eq, inArray, isNotNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, exists, inArray, isNotNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import { appendAudit, erasePersonal } from '../db/audit.js';
 import type { Db, Executor } from '../db/client.js';
 import { actionPlans, caughtMail, deadlines, forceUses, incidents, notifications, securityCellPlacements } from '../db/schema.js';
-import { KINDS, PERSONAL_FIELDS, personalFields, type AnyRow, type RecordTypeName } from './kinds.js';
+import { KINDS, PERSONAL_FIELDS, personalFields, type AnyRow, type PersonalChildText, type RecordTypeName } from './kinds.js';
 
 /** What a reason becomes: the fact that a reason was given is part of the legal record (a moved follow-up needs one), its wording is not. */
 export const ANONYMISED_TEXT = '[anonymiseret]';
@@ -50,11 +50,17 @@ export function retentionCutoff(now: Date, years: number): Date {
   return cutoff;
 }
 
+/** A child row's text still as written (not yet replaced). */
+function childStillPersonal(c: PersonalChildText): SQL {
+  return and(isNotNull(c.table[c.column]), ne(c.table[c.column], ANONYMISED_TEXT)) as SQL;
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the four record tables share these columns.
-function stillPersonal(type: RecordTypeName, t: any): SQL {
+function stillPersonal(type: RecordTypeName, t: any, db: Executor): SQL {
   const fields = PERSONAL_FIELDS[type];
   const conds: SQL[] = fields.clear.map((f) => isNotNull(t[f]));
   for (const f of fields.replace) conds.push(and(isNotNull(t[f]), ne(t[f], ANONYMISED_TEXT)) as SQL);
+  for (const c of fields.children) conds.push(exists(db.select({ one: sql`1` }).from(c.table).where(and(eq(c.table[c.parent], t.id), childStillPersonal(c)))));
   return or(...conds) as SQL;
 }
 
@@ -67,7 +73,7 @@ export async function findExpired(db: Executor, opts: RetentionOptions): Promise
     const rows = await db
       .select({ id: t.id, journalNumber: t.journalNumber, closedAt: t.closedAt })
       .from(t)
-      .where(and(isNotNull(t.closedAt), lt(t.closedAt, cutoff), stillPersonal(type, t)));
+      .where(and(isNotNull(t.closedAt), lt(t.closedAt, cutoff), stillPersonal(type, t, db)));
     for (const r of rows) out.push({ type, id: r.id, journalNumber: r.journalNumber, closedAt: r.closedAt as Date });
   }
   return out.sort((a, b) => a.closedAt.getTime() - b.closedAt.getTime() || a.id.localeCompare(b.id));
@@ -95,7 +101,7 @@ async function anonymiseOne(db: Db, rec: ExpiredRecord, cutoff: Date, now: Date,
     const locked = await tx
       .select({ id: t.id })
       .from(t)
-      .where(and(eq(t.id, rec.id), isNotNull(t.closedAt), lt(t.closedAt, cutoff), stillPersonal(rec.type, t)))
+      .where(and(eq(t.id, rec.id), isNotNull(t.closedAt), lt(t.closedAt, cutoff), stillPersonal(rec.type, t, tx)))
       .for('update');
     if (locked.length === 0) return false;
     const [before] = await kind.load(tx, [rec.id]);
@@ -110,6 +116,12 @@ async function anonymiseOne(db: Db, rec: ExpiredRecord, cutoff: Date, now: Date,
       if (typeof old === 'string' && old !== ANONYMISED_TEXT && old.trim().length > 0) replacedTexts.push(old.trim());
     }
     await tx.update(t).set(set).where(eq(t.id, rec.id));
+    // Reasons in the record's history (delay notices, reclassifications): the fact stays, the wording goes.
+    for (const c of PERSONAL_FIELDS[rec.type].children) {
+      const texts = (await tx.select({ text: c.table[c.column] }).from(c.table).where(and(eq(c.table[c.parent], rec.id), childStillPersonal(c)))) as Array<{ text: string }>;
+      for (const { text } of texts) if (text.trim().length > 0) replacedTexts.push(text.trim());
+      await tx.update(c.table).set({ [c.column]: ANONYMISED_TEXT }).where(and(eq(c.table[c.parent], rec.id), childStillPersonal(c)));
+    }
     // Explanations quote a postponement reason verbatim, in parentheses; only that quote is
     // replaced (a reason such as "a" must not take every "a" of the explanation with it).
     // Statuses and dates are left as they are.

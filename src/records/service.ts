@@ -7,13 +7,13 @@
 import { createHash } from 'node:crypto';
 import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { z } from 'zod';
-import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, isInFuture, parseRecord, parseWhen, scrubCpr, type Deadline, type Lang } from '../domain/index.js';
+import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, isInFuture, parseRecord, parseWhen, scrubCpr, type Deadline, type DeadlineSet, type Lang } from '../domain/index.js';
 import { appendAudit, canonicalJson } from '../db/audit.js';
 import type { Db, Executor } from '../db/client.js';
 import { deadlines, idempotencyKeys, institutions, staff } from '../db/schema.js';
-import { loadRulesInForce } from './calendar.js';
+import { loadRulesInForce, type RulesInForce } from './calendar.js';
 import { pgErrorInfo, ServiceError, validationError, type FieldIssue } from './errors.js';
-import { applyChildOps, KINDS, personalFields, previewChildOps, type AnyRow, type ChildOp, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
+import { applyChildOps, KINDS, personalFields, previewChildOps, provisionalRow, type AnyRow, type ChildOp, type KindDescriptor, type RecordTypeName } from './kinds.js';
 
 export type Role = 'admin' | 'area' | 'institution' | 'reader';
 
@@ -64,10 +64,19 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   return r.data;
 }
 
-/** Institution → area, and whether the actor may write there. */
-async function institutionScope(db: Executor, institutionId: string): Promise<{ areaId: string } | undefined> {
-  const [row] = await db.select({ areaId: institutions.areaId }).from(institutions).where(eq(institutions.id, institutionId));
+/** Institution → area and kind, and whether the actor may write there. */
+async function institutionScope(db: Executor, institutionId: string): Promise<{ areaId: string; kind: string } | undefined> {
+  const [row] = await db.select({ areaId: institutions.areaId, kind: institutions.kind }).from(institutions).where(eq(institutions.id, institutionId));
   return row;
+}
+
+/**
+ * 000: "Personalet i pensionerne må som hidtil efter direktoratets beslutning ikke anvende
+ * sikringsmidler": a security-cell placement at a halfway house is refused, whoever writes it.
+ */
+export function placementRefusedAt(type: RecordTypeName, institutionKind: string | undefined): FieldIssue | undefined {
+  if (type !== 'security_cell_placement' || institutionKind !== 'halfway_house') return undefined;
+  return { path: 'institutionId', message: 'is a halfway house (pension): "Personalet i pensionerne må som hidtil efter direktoratets beslutning ikke anvende sikringsmidler" (cirkulæreskrivelse om sikringsmidler, 2022); no security-cell placement can be registered there' };
 }
 
 export function canRead(actor: Actor, scope: { institutionId: string; areaId: string }): boolean {
@@ -80,7 +89,7 @@ export function canWrite(actor: Actor, scope: { institutionId: string; areaId: s
   return actor.role !== 'reader' && canRead(actor, scope);
 }
 
-async function requireScope(db: Executor, actor: Actor, institutionId: string, mode: 'read' | 'write', field = 'institutionId'): Promise<{ areaId: string }> {
+async function requireScope(db: Executor, actor: Actor, institutionId: string, mode: 'read' | 'write', field = 'institutionId'): Promise<{ areaId: string; kind: string }> {
   const scope = await institutionScope(db, institutionId);
   if (!scope) throw validationError([{ path: field, message: `unknown institution "${institutionId}"` }]);
   const ok = mode === 'read' ? canRead(actor, { institutionId, areaId: scope.areaId }) : canWrite(actor, { institutionId, areaId: scope.areaId });
@@ -98,7 +107,8 @@ async function requireOwnerInArea(db: Executor, ownerId: unknown, areaId: string
   if (row?.areaId !== areaId) throw validationError([{ path: 'ownerId', message: `must be a staff member of area ${areaId} (the plan's area)` }]);
 }
 
-function engineIssues(kind: KindDescriptor, err: DomainError): FieldIssue[] {
+/** The engine's issues under the API's field names (the API, the UI and the importer alike). */
+export function engineIssues(kind: KindDescriptor, err: DomainError): FieldIssue[] {
   return err.issues.map((i) => {
     const [head, ...rest] = i.path;
     const mapped = typeof head === 'string' && kind.engineFieldToApi?.[head] ? [kind.engineFieldToApi[head], ...rest] : i.path;
@@ -189,13 +199,15 @@ async function idempotent(ctx: ServiceContext, actor: Actor, opts: WriteOptions,
   }
 }
 
-/** Recomputes and stores a record's deadlines inside the caller's transaction. */
-export async function materialiseDeadlines(tx: Executor, ctx: { closureDays: readonly string[]; now: Date }, kind: KindDescriptor, row: AnyRow, areaId: string): Promise<Deadline[]> {
-  const rules = await loadRulesInForce(tx, ctx.closureDays);
-  const record = parseRecord(kind.toEngine(row));
-  const set = computeDeadlinesForRecord(record, { now: ctx.now.getTime(), calendar: rules.calendar, policy: rules.policy });
+/** The engine's deadlines and findings of a stored record, under the policy of its area. */
+export function computeForRecord(kind: KindDescriptor, row: AnyRow, areaId: string, rules: RulesInForce, now: Date, lang: Lang = 'da'): DeadlineSet {
+  return computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now: now.getTime(), calendar: rules.calendar, policy: rules.policyFor(areaId), lang });
+}
+
+/** Deadline rows as stored (materialiseDeadlines and the importer's batches write the same). */
+export function deadlineRows(kind: KindDescriptor, row: AnyRow, areaId: string, list: readonly Deadline[], rules: RulesInForce, now: Date) {
   const institutionId = (row as { institutionId: string }).institutionId;
-  const values = set.deadlines.map((d) => ({
+  return list.map((d) => ({
     recordType: kind.type,
     recordId: row.id,
     institutionId,
@@ -215,41 +227,44 @@ export async function materialiseDeadlines(tx: Executor, ctx: { closureDays: rea
     completedAt: d.completedAt ? new Date(Date.parse(d.completedAt)) : null,
     calendarVersion: rules.calendarVersion,
     catalogueVersion: CATALOGUE_VERSION,
-    computedAt: ctx.now,
+    computedAt: now,
     active: true,
+    endedBy: d.endedBy ?? null,
+    endedAt: d.endedAt ? new Date(Date.parse(d.endedAt)) : null,
   }));
+}
+
+const UPSERTED = ['institutionId', 'areaId', 'ruleId', 'basis', 'obligation', 'citation', 'explanation', 'startDate', 'dueDate', 'dueAt', 'originalDueDate', 'status', 'suspended', 'completedAt', 'calendarVersion', 'catalogueVersion', 'computedAt', 'active', 'endedBy', 'endedAt'];
+
+/** Recomputes and stores a record's deadlines inside the caller's transaction; returns the engine's whole set. */
+export async function materialiseDeadlines(tx: Executor, ctx: { closureDays: readonly string[]; now: Date }, kind: KindDescriptor, row: AnyRow, areaId: string): Promise<DeadlineSet> {
+  const rules = await loadRulesInForce(tx, ctx.closureDays);
+  const set = computeForRecord(kind, row, areaId, rules, ctx.now);
+  const values = deadlineRows(kind, row, areaId, set.deadlines, rules, ctx.now);
   if (values.length > 0) {
     await tx.insert(deadlines).values(values).onConflictDoUpdate({
       target: [deadlines.recordType, deadlines.recordId, deadlines.key],
-      set: Object.fromEntries(
-        ['institutionId', 'areaId', 'ruleId', 'basis', 'obligation', 'citation', 'explanation', 'startDate', 'dueDate', 'dueAt', 'originalDueDate', 'status', 'suspended', 'completedAt', 'calendarVersion', 'catalogueVersion', 'computedAt', 'active'].map((c) => [c, sql.raw(`excluded.${toSnake(c)}`)]),
-      ),
+      set: Object.fromEntries(UPSERTED.map((c) => [c, sql.raw(`excluded.${toSnake(c)}`)])),
     });
   }
-  // Deadlines that no longer apply (reclassified to chapter 5, a delay withdrawn) stay for history, inactive.
+  // Deadlines that no longer apply (an open one dropped by a reclassification, a rule turned off) stay for history, inactive.
   const keys = values.map((v) => v.key);
   const stale: SQL[] = [eq(deadlines.recordType, kind.type), eq(deadlines.recordId, row.id)];
   if (keys.length > 0) stale.push(notInArray(deadlines.key, keys));
   await tx.update(deadlines).set({ active: false, computedAt: ctx.now }).where(and(...stale));
-  return set.deadlines;
+  return set;
 }
 
 function toSnake(s: string): string {
   return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-const EMPTY_PLAN_CHILDREN = { evaluations: [], transfers: [], paroleDecisions: [] };
-
-/** A would-be new row with the defaults the database would fill in, for validation before the insert. */
-function provisionalRow(kind: KindDescriptor, columns: Record<string, unknown>, now: Date): AnyRow {
-  const base = { id: '00000000-0000-0000-0000-000000000000', version: 1, createdAt: now, updatedAt: now, changeSeq: 0, closedAt: null, inmateName: null, cpr: null };
-  const defaults: Record<RecordTypeName, Record<string, unknown>> = {
-    incident: { registeredAt: now, mediaAttention: false, description: null, preliminaryNoticeSentAt: null, finalReportSubmittedAt: null, delayNotifiedAt: null, finalReportExpectedAt: null, delayReason: null, inmateConversationHeldAt: null, closingLetterSentAt: null },
-    security_cell_placement: { mechanicalRestraint: false, endedAt: null, followUpHeldAt: null, followUpPostponedReason: null, followUpRescheduledTo: null },
-    force_use: { description: null, reportFiledAt: null, complaintReceivedAt: null },
-    action_plan: { ownerId: null, ownerAssignedAt: null, admittedAt: null, supervisionEstablishedAt: null, sentenceStartDate: null, possibleParoleDate: null, expectedReleaseDate: null, expelled: false, planCreatedAt: null, elaboratedAt: null, municipalityContactedAt: null, ...EMPTY_PLAN_CHILDREN },
-  };
-  return { ...base, ...defaults[kind.type], ...columns } as unknown as AnyRow;
+/** Columns repeating the child rows, from the record as it will be (merged into both). */
+function withDerived(kind: KindDescriptor, columns: Record<string, unknown>, provisional: AnyRow): AnyRow {
+  const derived = kind.derivedColumns?.(provisional);
+  if (!derived) return provisional;
+  Object.assign(columns, derived);
+  return { ...provisional, ...derived } as AnyRow;
 }
 
 export async function loadOne(db: Executor, kind: KindDescriptor, id: string): Promise<AnyRow> {
@@ -271,10 +286,11 @@ export async function createRecord(ctx: ServiceContext, type: RecordTypeName, bo
   const columns = kind.columns(input);
   if (type === 'incident') columns['registeredAt'] = now;
   const children = kind.createChildren?.(input) ?? [];
-  let provisional = provisionalRow(kind, columns, now);
-  if (children.length > 0) provisional = previewChildOps(provisional as PlanFull, children);
+  const provisional = withDerived(kind, columns, previewChildOps(provisionalRow(kind, columns, now), children));
   validateWithEngine(kind, provisional, now);
   const scope = await requireScope(ctx.db, actor, columns['institutionId'] as string, 'write');
+  const refused = placementRefusedAt(type, scope.kind);
+  if (refused) throw validationError([refused]);
   if (type === 'action_plan') await requireOwnerInArea(ctx.db, columns['ownerId'], scope.areaId);
   for (const c of children) {
     if (c.table === 'transfers' && !(await institutionScope(ctx.db, c.toInstitutionId))) {
@@ -304,14 +320,15 @@ async function change(ctx: ServiceContext, kind: KindDescriptor, id: string, act
   if (expectedVersion !== undefined && expectedVersion !== (before as { version: number }).version) {
     throw new ServiceError('CONFLICT', `version: the record is at version ${(before as { version: number }).version}, not ${expectedVersion}`, { issues: [{ path: 'version', message: 'stale version' }] });
   }
-  let provisional = { ...before, ...columns } as AnyRow;
-  if (children.length > 0) provisional = previewChildOps(provisional as PlanFull, children);
+  const provisional = withDerived(kind, columns, previewChildOps({ ...before, ...columns } as AnyRow, children));
   validateWithEngine(kind, provisional, now);
   // A transfer moves the plan to another area, which the sending side cannot otherwise write to:
   // writing the current institution is what authorises it; the target only has to exist.
   const newInstitution = columns['institutionId'] as string | undefined;
   const scope = newInstitution ? await institutionScope(ctx.db, newInstitution) : await institutionScope(ctx.db, (before as { institutionId: string }).institutionId);
   if (!scope) throw validationError([{ path: 'institutionId', message: `unknown institution "${newInstitution ?? ''}"` }]);
+  const refused = newInstitution ? placementRefusedAt(kind.type, scope.kind) : undefined;
+  if (refused) throw validationError([refused]);
   if (kind.type === 'action_plan') await requireOwnerInArea(ctx.db, columns['ownerId'], scope.areaId);
 
   return idempotent(ctx, actor, opts, body, async (tx) => {
@@ -331,7 +348,12 @@ export function updateRecord(ctx: ServiceContext, type: RecordTypeName, id: stri
   const kind = KINDS[type];
   const input = parseBody(kind.patch, body);
   const { version, ...rest } = input as { version?: number } & Record<string, unknown>;
-  return change(ctx, kind, id, actor, opts, body, `${type}.update`, () => ({ columns: kind.columns(rest), children: [], expectedVersion: version }));
+  return change(ctx, kind, id, actor, opts, body, `${type}.update`, (row) => {
+    const columns = kind.columns(rest);
+    const effect = kind.patchEffect?.(row, rest, columns) ?? { columns };
+    if (effect.refuse) throw validationError([{ path: effect.refuse.path.join('.'), message: effect.refuse.message }]);
+    return { columns: effect.columns, children: effect.children ?? [], expectedVersion: version };
+  });
 }
 
 export function recordEvent(ctx: ServiceContext, type: RecordTypeName, id: string, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
@@ -357,21 +379,25 @@ export async function getRecord(ctx: ServiceContext, type: RecordTypeName, id: s
   const row = await loadOne(ctx.db, kind, id);
   const scope = await requireScope(ctx.db, actor, (row as { institutionId: string }).institutionId, 'read');
   const rules = await loadRulesInForce(ctx.db, ctx.closureDays);
-  const set = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now: ctx.clock().getTime(), calendar: rules.calendar, policy: rules.policy, lang });
+  const set = computeForRecord(kind, row, scope.areaId, rules, ctx.clock(), lang);
   const showCpr = mayseeCpr(actor);
   return {
     ...kind.toApi(row, { showCpr }),
     areaId: scope.areaId,
-    deadlines: showCpr ? set.deadlines : set.deadlines.map(maskDeadlineText),
-    immediate: showCpr ? set.immediate : set.immediate.map(maskDeadlineText),
+    // Beside the deadlines: rules not yet in force for the record, data or notes missing.
+    ...maskTexts(set, showCpr),
   };
 }
 
-/** Explanations quote the record's free text (a postponement's reason): masked like the text itself. */
-function maskDeadlineText<T extends { explanation: string; suspendedReason?: string }>(d: T): T {
-  const out = { ...d, explanation: scrubCpr(d.explanation) };
-  if (typeof out.suspendedReason === 'string') out.suspendedReason = scrubCpr(out.suspendedReason);
-  return out;
+/** Explanations and messages quote the record's free text (a postponement's reason): masked like the text itself. */
+function maskTexts(set: DeadlineSet, showCpr: boolean): DeadlineSet {
+  if (showCpr) return set;
+  const mask = <T extends object>(x: T): T => {
+    const out: Record<string, unknown> = { ...(x as Record<string, unknown>) };
+    for (const k of ['explanation', 'suspendedReason', 'message']) if (typeof out[k] === 'string') out[k] = scrubCpr(out[k]);
+    return out as T;
+  };
+  return { deadlines: set.deadlines.map(mask), immediate: set.immediate.map(mask), notInForce: set.notInForce.map(mask), incomplete: set.incomplete.map(mask), warnings: set.warnings.map(mask) };
 }
 
 export interface ListOptions {

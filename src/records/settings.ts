@@ -5,7 +5,7 @@ import { appendAudit } from '../db/audit.js';
 import { settings } from '../db/schema.js';
 import { z as zod } from 'zod';
 import { recipientsSetting, scheduleSetting } from '../worker/settings.js';
-import { closureDaysSetting, policySetting } from './calendar.js';
+import { closureDaysSetting, policyByAreaSetting, policySetting } from './calendar.js';
 import { ServiceError, validationError } from './errors.js';
 import { zodIssues, type Actor, type ServiceContext } from './service.js';
 import { NUL_MESSAGE } from './values.js';
@@ -37,6 +37,7 @@ function nulPath(v: unknown, path: string): string | undefined {
 export const SETTINGS: Record<string, z.ZodType<unknown>> = {
   closureDays: closureDaysSetting,
   policy: policySetting,
+  policyByArea: policyByAreaSetting,
   schedule: scheduleSetting,
   recipients: recipientsSetting,
   digest: zod.boolean(),

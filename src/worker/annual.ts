@@ -28,15 +28,14 @@ import { DEFAULT_RETRY_DELAY_MS, retryWrite, type SendDeps, type SendOutcome } f
 export async function planAnnualOverviews(deps: SendDeps, now: Date): Promise<number> {
   const rules = await loadRulesInForce(deps.db, deps.closureDays);
   const { schedule, recipients } = await deps.settings();
-  const plan = annualOverviewPlan(now.getTime(), rules.calendar, schedule.window, rules.policy);
-  if (!plan) return 0;
   const areaRows = await deps.db.select({ id: areas.id }).from(areas);
-  if (areaRows.length === 0) return 0;
-  const inserted = await deps.db
-    .insert(annualOverviews)
-    .values(areaRows.map((a) => ({ areaId: a.id, year: plan.year, recipient: recipients.directorate, plannedAt: new Date(plan.plannedAt) })))
-    .onConflictDoNothing()
-    .returning({ id: annualOverviews.id });
+  // Each area under its own policy (policyByArea may move its due date).
+  const values = areaRows.flatMap((a) => {
+    const plan = annualOverviewPlan(now.getTime(), rules.calendar, schedule.window, rules.policyFor(a.id));
+    return plan ? [{ areaId: a.id, year: plan.year, recipient: recipients.directorate, plannedAt: new Date(plan.plannedAt) }] : [];
+  });
+  if (values.length === 0) return 0;
+  const inserted = await deps.db.insert(annualOverviews).values(values).onConflictDoNothing().returning({ id: annualOverviews.id });
   return inserted.length;
 }
 
@@ -146,7 +145,7 @@ export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Pr
       return 'failed';
     }
     const rules = await loadRulesInForce(deps.db, deps.closureDays);
-    const plan = annualOverviewPlan(claimed.plannedAt.getTime(), rules.calendar, (await deps.settings()).schedule.window, rules.policy);
+    const plan = annualOverviewPlan(claimed.plannedAt.getTime(), rules.calendar, (await deps.settings()).schedule.window, rules.policyFor(area.id));
     const summary = summariseAnnualOverview(claimed.year, await loadOverviewIncidents(deps.db, area.id, claimed.year, now));
     const csvName = `aarsoversigt-${claimed.year}-${area.id}.csv`;
     const due = plan ? (parseIsoDate(plan.dueDate) as number) : daysFromCivil(claimed.year + 1, 1, 31);

@@ -4,7 +4,7 @@
  * required. The CPR number goes in the body only. Sending meets the deadline with the send time.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { computeDeadlinesForRecord, formatCpr, formatLocalInstant, incidentChapter, longDate, parseIsoDate, parseRecord, scrubCpr } from '../domain/index.js';
+import { formatCpr, formatLocalInstant, incidentChapter, longDate, parseIsoDate, scrubCpr } from '../domain/index.js';
 import type { Db } from '../db/client.js';
 import { areas, institutions, notifications } from '../db/schema.js';
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
@@ -12,7 +12,7 @@ import type { Mailer } from '../mail/transport.js';
 import { loadRulesInForce } from '../records/calendar.js';
 import { ServiceError, validationError } from '../records/errors.js';
 import { KINDS } from '../records/kinds.js';
-import { canWrite, loadOne, recordEvent, type Actor, type ServiceContext } from '../records/service.js';
+import { canWrite, computeForRecord, loadOne, recordEvent, type Actor, type ServiceContext } from '../records/service.js';
 import { classifyFault, retryDbWrite } from './delivery.js';
 import { messageIdFor, retryWrite } from './send.js';
 import { loadWorkerSettings } from './settings.js';
@@ -50,8 +50,7 @@ async function compose(ctx: ServiceContext, id: string, actor: Actor, senderName
   if (!row.inmateName) missing.push('inmateName');
   if (!row.cpr) missing.push('cpr');
   if (!row.description || row.description.trim().length < 10) missing.push('description');
-  const rules = await loadRulesInForce(ctx.db, ctx.closureDays);
-  const set = computeDeadlinesForRecord(parseRecord(KINDS.incident.toEngine(row)), { now: ctx.clock().getTime(), calendar: rules.calendar, policy: rules.policy });
+  const set = computeForRecord(KINDS.incident, row, area.id, await loadRulesInForce(ctx.db, ctx.closureDays), ctx.clock());
   const notice = set.deadlines.find((d) => d.rule === 'incident.preliminary-notice');
   const final = set.deadlines.find((d) => d.rule === 'incident.final-report');
   const base = { recipients: to, missing, alreadySentAt: row.preliminaryNoticeSentAt ? formatLocalInstant(row.preliminaryNoticeSentAt.getTime()) : null, row };

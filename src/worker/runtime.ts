@@ -12,6 +12,7 @@ import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import { and, asc, eq, gt, lte, ne, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { PROCESSORS } from '../../jobs/index.js';
+import { CATALOGUE_VERSION, DomainError, formatPath } from '../domain/index.js';
 import { rowsOf, type Database } from '../db/client.js';
 import { redactInPlace } from '../safe-error.js';
 import { actionPlans, forceUses, incidents, notifications, securityCellPlacements, settings, workerHeartbeats } from '../db/schema.js';
@@ -96,6 +97,16 @@ const WATERMARK_KEY = 'worker.watermark';
 const SETTINGS_STAMP_KEY = 'worker.settings-stamp';
 /** The change_seq and the writing transactions seen by the last sweep that could not settle its catch-up at once. */
 const PENDING_KEY = 'worker.watermark-pending';
+
+/**
+ * What the stored plans were computed under: every setting's change time (not the worker's own
+ * keys) and the rule catalogue's version. When it differs from the last sweep's, the sweep re-plans
+ * and re-materialises every stored record: after a settings change, and on the first sweep after
+ * an upgrade that changed the rules.
+ */
+export function settingsStamp(rows: ReadonlyArray<{ key: string; updatedAt: Date }>): string {
+  return [`catalogue@${CATALOGUE_VERSION}`, ...rows.filter((r) => !r.key.startsWith('worker.')).map((r) => `${r.key}@${r.updatedAt.toISOString()}`).sort()].join('|');
+}
 
 /** A loader whose result is reused for `ttlMs` (by the injected clock, so tests stay deterministic). */
 function cached<T>(load: () => Promise<T>, ttlMs: number, clock: () => Date): () => Promise<T> {
@@ -307,9 +318,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   async function sweepOnce(): Promise<SweepResult> {
     const now = o.clock();
     if (!(await acquireLease(now))) return { leader: false, planned: 0, recovered: 0, enqueued: 0 };
-    // A change of schedule, recipients, closure days or policy re-plans everything.
-    const stampRows = await db.select({ key: settings.key, updatedAt: settings.updatedAt }).from(settings);
-    const stamp = stampRows.filter((r) => !r.key.startsWith('worker.')).map((r) => `${r.key}@${r.updatedAt.toISOString()}`).sort().join('|');
+    // A change of schedule, recipients, closure days or policy re-plans everything; so does an upgrade of the rule catalogue.
+    const stamp = settingsStamp(await db.select({ key: settings.key, updatedAt: settings.updatedAt }).from(settings));
     const [stored] = await db.select().from(settings).where(eq(settings.key, SETTINGS_STAMP_KEY));
     const storedWatermark = await readNumberSetting(WATERMARK_KEY);
     let watermark = stored?.value === stamp ? storedWatermark : 0;
@@ -332,8 +342,16 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       for (const r of slice) {
         // A stop ends a long catch-up between two records; the next sweep carries on from the watermark.
         if (stopping) break;
-        await planRecord(db, { closureDays: o.closureDays, now, settings: workerSettings }, r.type, r.id);
-        planned++;
+        try {
+          await planRecord(db, { closureDays: o.closureDays, now, settings: workerSettings }, r.type, r.id);
+          planned++;
+        } catch (err) {
+          // A stored record the rules in force refuse (written before an upgrade made a field
+          // required, or straight into the table) must not hold up every record after it: it is
+          // left unplanned until it is corrected, which plans it again. Anything else stops the sweep.
+          if (!(err instanceof DomainError)) throw err;
+          log.error({ recordType: r.type, recordId: r.id, code: err.code, fields: err.issues.map((i) => formatPath(i.path)) }, 'record not planned: the rules in force refuse it; correct the record');
+        }
         watermark = r.seq;
       }
       await writeSetting(WATERMARK_KEY, watermark, now);

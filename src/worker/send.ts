@@ -62,7 +62,10 @@ const TODO: Record<string, [string, string]> = {
   'incident.final-report': ['Send endelig indberetning i selvmordsmodulet, eller orienter områdekontoret om forsinkelse før fristen.', 'Submit the final report, or tell the area office of a delay before the deadline.'],
   'incident.inmate-conversation': ['Hold samtale med den indsatte om motiv og sindstilstand.', 'Hold the conversation with the inmate on motive and state of mind.'],
   'incident.closing-letter': ['Send områdekontorets samlede vurdering til institutionen og Ombudsmanden.', "Send the area office's assessment to the institution and the Ombudsman."],
-  'cell.follow-up-conversation': ['Tilbyd og hold den opfølgende samtale, og noter den i sikringscellemodulet.', 'Offer and hold the follow-up conversation and note it in the security-cell module.'],
+  'incident.closing-letter-copy': ['Send kopi af den afsluttende skrivelse til Klientsager i Center for Straffuldbyrdelse.', "Send a copy of the closing letter to the directorate's client-case office (Klientsager)."],
+  'incident.chapter5-closing': ['Skriv notat om, hvorfor hændelsen ikke er indberetningspligtig, og afslut sagen i selvmordsmodulet.', 'Write the note on why the incident is not reportable and close the case in the suicide module.'],
+  'cell.case-review': ['Gennemgå sikringscellesagen (ledelse og jurister), og registrér gennemgangen i fristvagt.', 'Review the security-cell case (management and lawyers) and record the review in fristvagt.'],
+  'cell.follow-up-conversation': ['Tilbyd den opfølgende samtale og hold den (eller registrér, at den indsatte afslog), og noter den i sikringscellemodulet.', 'Offer the follow-up conversation and hold it (or record that the inmate declined), and note it in the security-cell module.'],
   'force.report': ['Udfærdig rapport i magtanvendelsesmodulet med notat om klagevejledning.', 'Write the report in the use-of-force module, noting the complaint guidance.'],
 };
 
@@ -86,8 +89,9 @@ async function context(deps: SendDeps, type: RecordTypeName, recordId: string) {
   const record = parseRecord(kind.toEngine(row));
   const now = deps.clock().getTime();
   // Staff mails quote no text a person typed into the record (README: which mails quote which fields).
-  const da = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy: rules.policy, lang: 'da', quoteFreeText: false });
-  const en = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy: rules.policy, lang: 'en', quoteFreeText: false });
+  const policy = rules.policyFor(area.id);
+  const da = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy, lang: 'da', quoteFreeText: false });
+  const en = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy, lang: 'en', quoteFreeText: false });
   return { row, inst, area, da, en, link: `${deps.publicUrl.replace(/\/$/, '')}/records/${kind.collection}/${recordId}` };
 }
 
@@ -133,6 +137,7 @@ export async function composeNotification(deps: SendDeps, n: NotificationRow): P
     const d = c.da.deadlines.find((x) => x.key === key);
     if (!d) return { cancel: 'deadline no longer applies' };
     if (d.status === 'met' || d.status === 'met_late' || d.suspended) return { cancel: `deadline ${d.status}` };
+    if (d.endedBy) return { cancel: `deadline ended by ${d.endedBy}` };
     const en = c.en.deadlines.find((x) => x.key === key);
     const vars = deadlineVars(d, en, journalNumber, c.inst.name, recipientName, c.link);
     if (n.stage.endsWith(':no-owner')) {

@@ -86,6 +86,7 @@ describe('annual overview (§ 22), a greylisting directorate', () => {
     await recordEvent(h.ctx, 'incident', id, { type: 'preliminary_notice_sent', at: '2026-08-03T09:00:00+02:00' }, ADMIN);
     await recordEvent(h.ctx, 'incident', id, { type: 'final_report_submitted', at: '2026-08-20T09:00:00+02:00' }, ADMIN);
     await recordEvent(h.ctx, 'incident', id, { type: 'closing_letter_sent', at: '2026-09-01T09:00:00+02:00' }, ADMIN);
+    await recordEvent(h.ctx, 'incident', id, { type: 'closing_letter_copy_sent', at: '2026-09-01T09:00:00+02:00' }, ADMIN);
     expect((await w.sweep()).annualPlanned).toBe(1);
     const row = async () => (await h.db.database.db.select().from(annualOverviews))[0]!;
     // The office's copy is accepted, the directorate's greylisted once: nodemailer does not throw for that.

@@ -96,8 +96,9 @@ describe.each(['pglite', 'postgres'] as const)('records API on %s', (driver) => 
 
   it('reclassifies an incident between chapters 4 and 5', async () => {
     const c = await t.req('POST', '/api/incidents', { body: { institutionId: 'vestre', journalNumber: 'SM-2026-002', kind: 'other_self_harm_behaviour', occurredAt: '2026-11-02' } });
-    expect(c.json.deadlines).toEqual([]);
-    const r = await t.req('POST', `/api/incidents/${c.json.id}/events`, { body: { type: 'reclassified', kind: 'qualified_self_harm', reason: 'Livsfare vurderet' } });
+    // Chapter 5: no reporting duty, only the § 20 closing (policy); an open deadline is dropped by the reclassification.
+    expect(c.json.deadlines.map((d: { rule: string }) => d.rule)).toEqual(['incident.chapter5-closing']);
+    const r = await t.req('POST', `/api/incidents/${c.json.id}/events`, { body: { type: 'reclassified', kind: 'qualified_self_harm', reason: 'Livsfare vurderet', at: '2026-11-22T10:00:00+01:00' } });
     expect(r.json.deadlines.map((d: { rule: string; status: string }) => [d.rule, d.status])).toEqual([
       ['incident.preliminary-notice', 'breached'],
       ['incident.final-report', 'open'],
@@ -114,8 +115,10 @@ describe.each(['pglite', 'postgres'] as const)('records API on %s', (driver) => 
     expect(cell.json.deadlines).toEqual([]);
     const ended = await t.req('POST', `/api/security-cell-placements/${cell.json.id}/events`, { body: { type: 'ended', at: '2026-11-11T08:00:00+01:00' } });
     expect(ended.json.deadlines[0]).toMatchObject({ rule: 'cell.follow-up-conversation', dueDate: '2026-11-18', status: 'breached' });
-    const postponed = await t.req('POST', `/api/security-cell-placements/${cell.json.id}/events`, { body: { type: 'follow_up_postponed', reason: 'Indlagt på psykiatrisk afdeling' } });
+    // Decided on the due day (the event's time): it suspends the clock; one decided after the due day would not.
+    const postponed = await t.req('POST', `/api/security-cell-placements/${cell.json.id}/events`, { body: { type: 'follow_up_postponed', reason: 'Indlagt på psykiatrisk afdeling', at: '2026-11-18T15:00:00+01:00' } });
     expect(postponed.json.deadlines[0]).toMatchObject({ status: 'open', suspended: true });
+    expect(postponed.json.followUpPostponedAt).toBe('2026-11-18T15:00:00.000+01:00');
     const held = await t.req('POST', `/api/security-cell-placements/${cell.json.id}/events`, { body: { type: 'follow_up_held', at: '2026-11-20T10:00:00+01:00' } });
     expect(held.json.deadlines[0].status).toBe('met');
 

@@ -13,7 +13,7 @@ import { verifyAudit } from '../../src/db/audit.js';
 import type { Db } from '../../src/db/client.js';
 import { actionPlans, auditLog, deadlines, forceUses, incidents, securityCellPlacements } from '../../src/db/schema.js';
 import { importFile, parseCsv, typeFromFileName } from '../../src/records/import.js';
-import { KINDS, type RecordTypeName } from '../../src/records/kinds.js';
+import { KINDS, type IncidentFull, type RecordTypeName } from '../../src/records/kinds.js';
 import { createArea, createInstitution, createStaff } from '../../src/records/masterdata.js';
 import { createRecord, type Actor, type ServiceContext } from '../../src/records/service.js';
 import { runCli } from '../support/cli.js';
@@ -35,15 +35,17 @@ async function seedMaster(ctx: ServiceContext): Promise<string> {
 function goodBodies(prefix: string, ownerId: string): Record<RecordTypeName, Array<Record<string, unknown>>> {
   return {
     incident: [
-      { institutionId: 'vestre', journalNumber: `${prefix}-I-1`, kind: 'death', occurredAt: '2026-03-27T14:00:00+01:00', inmateName: 'Testa Testesen', cpr: '010190-0000', description: 'Fundet i celle 4, "livløs"\r\nLæge tilkaldt kl. 14.05', preliminaryNoticeSentAt: '2026-03-30T09:00:00+02:00', mediaAttention: true },
-      { institutionId: 'vestre', journalNumber: `${prefix}-I-2`, kind: 'qualified_self_harm', occurredAt: '2026-10-01', inmateConversationHeldAt: '2026-10-02' },
+      { institutionId: 'vestre', journalNumber: `${prefix}-I-1`, kind: 'death', occurredAt: '2026-03-27T14:00:00+01:00', inmateName: 'Testa Testesen', cpr: '010190-0000', description: 'Fundet i celle 4, "livløs"\r\nLæge tilkaldt kl. 14.05', preliminaryNoticeSentAt: '2026-03-30T09:00:00+02:00', mediaAttention: true,
+        delayNotices: [{ notifiedAt: '2026-04-20T09:00:00+02:00', expectedDate: '2026-05-15', reason: 'Afventer obduktion' }, { notifiedAt: '2026-05-12T09:00:00+02:00', expectedDate: '2026-06-01', reason: null }] },
+      { institutionId: 'vestre', journalNumber: `${prefix}-I-2`, kind: 'qualified_self_harm', occurredAt: '2026-10-01', inmateConversationHeldAt: '2026-10-02',
+        reclassifications: [{ at: '2026-10-01T18:00:00+02:00', fromKind: 'other_self_harm_behaviour', toKind: 'qualified_self_harm', reason: 'Livsfare, "vurderet" af læge' }] },
     ],
     security_cell_placement: [
-      { institutionId: 'vestre', journalNumber: `${prefix}-S-1`, placedAt: '2026-11-01T22:10:00+01:00', endedAt: '2026-11-02T06:00:00+01:00', mechanicalRestraint: true, followUpPostponedReason: 'Indsatte overført, "akut"', followUpRescheduledTo: '2026-11-12' },
+      { institutionId: 'vestre', journalNumber: `${prefix}-S-1`, placedAt: '2026-11-01T22:10:00+01:00', endedAt: '2026-11-02T06:00:00+01:00', mechanicalRestraint: true, followUpPostponedReason: 'Indsatte overført, "akut"', followUpPostponedAt: '2026-11-03T09:00:00+01:00', followUpRescheduledTo: '2026-11-12' },
       { institutionId: 'herstedvester', journalNumber: `${prefix}-S-2`, placedAt: '2026-11-20T10:00:00+01:00' },
     ],
     force_use: [
-      { institutionId: 'vestre', journalNumber: `${prefix}-F-1`, occurredAt: '2026-11-03T08:15:00+01:00', reportFiledAt: '2026-11-03T12:00:00+01:00', description: 'Fastholdelse, kortvarig' },
+      { institutionId: 'vestre', journalNumber: `${prefix}-F-1`, occurredAt: '2026-11-03T08:15:00+01:00', reportFiledAt: '2026-11-03T12:00:00+01:00', complaintInfoNoted: true, description: 'Fastholdelse, kortvarig' },
       { institutionId: 'vestre', journalNumber: `${prefix}-F-2`, occurredAt: '2026-09-03', complaintReceivedAt: '2026-10-01' },
     ],
     action_plan: [
@@ -180,6 +182,12 @@ describe('import on Postgres', () => {
     expect(full?.evaluations).toHaveLength(2);
     expect(full?.transfers[0]?.planUpdatedAt?.toISOString()).toBe('2026-01-14T08:00:00.000Z');
     expect(full?.paroleDecisions).toHaveLength(1);
+    // An incident's delay notices and reclassifications, as JSON in a CSV cell; the single delay columns repeat the latest notice.
+    const [withHistory] = (await KINDS.incident.load(dbOf(), [incident?.id as string])) as IncidentFull[];
+    expect(withHistory?.delayNotices.map((n) => [n.expectedDate, n.reason])).toEqual([['2026-05-15', 'Afventer obduktion'], ['2026-06-01', null]]);
+    expect(withHistory).toMatchObject({ finalReportExpectedAt: '2026-06-01', delayReason: null });
+    const [reclassified] = await dbOf().select({ id: incidents.id }).from(incidents).where(eq(incidents.journalNumber, 'CSV-I-2'));
+    expect(((await KINDS.incident.load(dbOf(), [reclassified?.id as string])) as IncidentFull[])[0]?.reclassifications.map((x) => [x.fromKind, x.toKind, x.reason])).toEqual([['other_self_harm_behaviour', 'qualified_self_harm', 'Livsfare, "vurderet" af læge']]);
 
     // The same body through createRecord gives the same deadlines.
     let compared = 0;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retentionRun } from '../../jobs/retention.js';
 import type { WorkerDeps } from '../../src/worker/runtime.js';
 import { readAudit, verifyAudit } from '../../src/db/audit.js';
-import { auditLog, caughtMail, deadlines, incidents, notifications, securityCellPlacements } from '../../src/db/schema.js';
+import { auditLog, caughtMail, deadlines, incidentDelayNotices, incidents, notifications, securityCellPlacements } from '../../src/db/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { ANONYMISED_TEXT, anonymiseExpired, findExpired, REMOVED_MARK, retentionCutoff } from '../../src/records/retention.js';
 import type { RecordTypeName } from '../../src/records/kinds.js';
@@ -17,9 +17,10 @@ import { runCli } from '../support/cli.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
 
 const ADMIN: Actor = { id: 'test', name: 'test', role: 'admin' };
-const NOW = new Date('2026-11-22T11:00:00Z');
+// After 2027-02-03: a security-cell placement closed five years before ended under the 2022 circular letter (in force from 2022-02-03).
+const NOW = new Date('2027-11-22T11:00:00Z');
 const DAY = 86_400_000;
-const FIVE_YEARS_AGO = new Date('2021-11-22T11:00:00Z');
+const FIVE_YEARS_AGO = new Date('2022-11-22T11:00:00Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 describe('retention', () => {
@@ -45,7 +46,7 @@ describe('retention', () => {
     await create('old-incident', 'incident', { ...person, kind: 'death', occurredAt: '2021-09-01T10:00:00+02:00', description: 'Fundet af betjent Jensen i celle 12', preliminaryNoticeSentAt: '2021-09-02T10:00:00+02:00', delayNotifiedAt: '2021-09-20T10:00:00+02:00', finalReportExpectedAt: '2021-10-15', delayReason: 'Afventer obduktion af Testa Testesen', closedAt: iso(FIVE_YEARS_AGO.getTime() - DAY) });
     await create('recent-incident', 'incident', { ...person, kind: 'death', occurredAt: '2021-09-01T10:00:00+02:00', description: 'Stadig inden for fristen', closedAt: iso(FIVE_YEARS_AGO.getTime() + DAY) });
     await create('open-incident', 'incident', { ...person, kind: 'suicide', occurredAt: '2015-12-01T10:00:00+01:00', description: 'Aldrig lukket' });
-    await create('old-cell', 'security_cell_placement', { ...person, placedAt: '2020-05-01T22:00:00+02:00', endedAt: '2020-05-02T06:00:00+02:00', followUpPostponedReason: 'Testa Testesen indlagt på Rigshospitalet', closedAt: '2020-06-01T10:00:00+02:00' });
+    await create('old-cell', 'security_cell_placement', { ...person, placedAt: '2022-05-01T22:00:00+02:00', endedAt: '2022-05-02T06:00:00+02:00', followUpPostponedReason: 'Testa Testesen indlagt på Rigshospitalet', followUpPostponedAt: '2022-05-03T10:00:00+02:00', closedAt: '2022-06-01T10:00:00+02:00' });
     await create('old-force', 'force_use', { ...person, occurredAt: '2019-03-01T10:00:00+01:00', description: 'Fastholdt af to betjente', closedAt: '2019-04-01T10:00:00+02:00' });
     await create('old-plan', 'action_plan', { ...person, clientCategory: 'remand', admittedAt: '2018-01-02T10:00:00+01:00', planCreatedAt: '2018-01-05T10:00:00+01:00', evaluations: ['2018-04-01T10:00:00+02:00'], closedAt: '2018-06-01T10:00:00+02:00' });
     await create('old-nameless', 'force_use', { occurredAt: '2019-03-01T10:00:00+01:00', closedAt: '2019-04-01T10:00:00+02:00' });
@@ -53,7 +54,7 @@ describe('retention', () => {
   afterAll(async () => db?.drop());
 
   it('puts the cutoff whole calendar years back', () => {
-    expect(retentionCutoff(NOW, 5).toISOString()).toBe('2021-11-22T11:00:00.000Z');
+    expect(retentionCutoff(NOW, 5).toISOString()).toBe('2022-11-22T11:00:00.000Z');
     expect(retentionCutoff(new Date('2028-02-29T12:00:00Z'), 1).toISOString()).toBe('2027-03-01T12:00:00.000Z');
     expect(() => retentionCutoff(NOW, 0)).toThrow(RangeError);
   });
@@ -98,6 +99,8 @@ describe('retention', () => {
     expect(inc?.occurredAt.toISOString()).toBe('2021-09-01T08:00:00.000Z');
     expect(inc?.preliminaryNoticeSentAt?.toISOString()).toBe('2021-09-02T08:00:00.000Z');
     expect(inc?.closedAt?.toISOString()).toBe(iso(FIVE_YEARS_AGO.getTime() - DAY));
+    // The delay notice history keeps its dates; its reason goes like the latest-notice column's.
+    expect(await db.database.db.select({ at: incidentDelayNotices.notifiedAt, reason: incidentDelayNotices.reason }).from(incidentDelayNotices).where(eq(incidentDelayNotices.incidentId, old.id))).toEqual([{ at: new Date('2021-09-20T08:00:00Z'), reason: ANONYMISED_TEXT }]);
     expect(await deadlineShape(old.type, old.id)).toEqual(deadlinesBefore);
     const [c] = await db.database.db.select().from(securityCellPlacements).where(eq(securityCellPlacements.id, cell.id));
     expect(c).toMatchObject({ inmateName: null, cpr: null, followUpPostponedReason: ANONYMISED_TEXT });
@@ -131,7 +134,7 @@ describe('retention', () => {
     expect(JSON.stringify(created?.after)).toContain('$personal');
     const history = await readAudit(db.database.db, and(eq(auditLog.entityId, old.id), eq(auditLog.action, 'incident.create')), '[erased]');
     expect(history[0]).toMatchObject({ after: { inmateName: '[erased]', description: '[erased]', journalNumber: expect.any(String) as string } });
-    expect(history[0]?.erased.sort()).toEqual(['cpr', 'delayReason', 'description', 'inmateName']);
+    expect(history[0]?.erased.sort()).toEqual(['cpr', 'delayNoticeReasons', 'delayReason', 'description', 'inmateName']);
     // A record still within its period keeps its history readable.
     const recent = await readAudit(db.database.db, and(eq(auditLog.entityId, ids['recent-incident']?.id ?? ''), eq(auditLog.action, 'incident.create')));
     expect(recent[0]).toMatchObject({ after: { inmateName: 'Testa Testesen' }, erased: [] });

@@ -142,9 +142,10 @@ describe('watchdog worker', () => {
     await w.deps.planAndEnqueue('action_plan', orphan.id);
     const o = (await rows(orphan.id)).filter((n) => n.stage.endsWith(':no-owner'));
     // One mail per deadline, not one per reminder stage, to the area office at once.
-    expect(o.map((n) => n.stage).sort()).toEqual(['plan.create:no-owner', 'plan.owner-assigned:no-owner']);
+    // Remand clients too are coordinated with the municipality (004 pkt. 30: "i alle sager"; a policy default).
+    expect(o.map((n) => n.stage).sort()).toEqual(['plan.create:no-owner', 'plan.municipality-coordination:no-owner', 'plan.owner-assigned:no-owner']);
     expect(o.every((n) => n.recipient === 'omraade@kf.test' && n.plannedAt.getTime() <= h.clock.now.getTime())).toBe(true);
-    await h.sink.waitFor(() => sentTo('omraade@kf.test', /W-P2/).length === 2);
+    await h.sink.waitFor(() => sentTo('omraade@kf.test', /W-P2/).length === 3);
     expect(sentTo('omraade@kf.test', /W-P2/)[0]!.text).toContain('ingen handleplansansvarlig');
   });
 

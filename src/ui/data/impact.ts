@@ -8,26 +8,14 @@
  */
 import { createHash } from 'node:crypto';
 import { inArray, isNull } from 'drizzle-orm';
-import {
-  calendarFor,
-  computeDeadlinesForRecord,
-  formatIsoDate,
-  incidentChapter,
-  localDayOfInstant,
-  nextInWindow,
-  parseRecord,
-  planStages,
-  type Audience,
-  type Calendar,
-  type Deadline,
-  type PolicyOverrides,
-} from '../../domain/index.js';
+import { calendarFor, computeDeadlinesForRecord, parseRecord, type Calendar, type DeadlineSet, type PolicyOverrides } from '../../domain/index.js';
 import { canonicalJson } from '../../db/audit.js';
 import type { Executor } from '../../db/client.js';
 import { areas, institutions, notifications, settings as settingsTable, staff, staffAbsences } from '../../db/schema.js';
-import { closureDaysSetting, policySetting } from '../../records/calendar.js';
+import { closureDaysSetting, loadPolicyByArea, policyForArea, policySetting } from '../../records/calendar.js';
 import { KINDS, type AnyRow, type PlanFull, type RecordTypeName } from '../../records/kinds.js';
-import { loadWorkerSettings, scheduleFor, type RecipientsSetting, type ScheduleSetting } from '../../worker/settings.js';
+import { desiredNotifications, planOwnerOf, type DesiredNotification } from '../../worker/planner.js';
+import { loadWorkerSettings, type RecipientsSetting, type ScheduleSetting } from '../../worker/settings.js';
 import { RECORD_TABLES } from './records.js';
 
 /** The settings an administrator edits in the UI, as stored (closure days without the configuration's). */
@@ -93,16 +81,7 @@ export interface Impact {
   removed: MailChange[];
 }
 
-interface Desired {
-  stage: string;
-  kind: 'reminder' | 'escalation' | 'alert';
-  recipient: string;
-  plannedAt: Date;
-  deadlineKey: string | null;
-  /** In the past when planned and superseded by a later stage (the planner does not send it). */
-  stale: boolean;
-}
-
+type Desired = DesiredNotification;
 type AreaRow = typeof areas.$inferSelect;
 type InstRow = typeof institutions.$inferSelect;
 type StaffRow = typeof staff.$inferSelect;
@@ -116,77 +95,12 @@ interface Master {
   absences: Map<string, AbsenceRow[]>;
 }
 
-const ALERT_FRESHNESS_MS = 24 * 3600_000;
-
-function absentOn(m: Master, staffId: string, day: string): boolean {
-  return (m.absences.get(staffId) ?? []).some((a) => a.fromDate <= day && day <= a.untilDate);
-}
-
-function planRecipient(m: Master, ownerId: string | null, at: Date): string | null {
-  if (!ownerId) return null;
-  const owner = m.staff.get(ownerId);
-  if (!owner) return null;
-  const day = formatIsoDate(localDayOfInstant(at.getTime()));
-  if (owner.active && !absentOn(m, owner.id, day)) return owner.email;
-  if (owner.substituteId) {
-    const sub = m.staff.get(owner.substituteId);
-    if (sub?.active && !absentOn(m, sub.id, day)) return sub.email;
-  }
-  return null;
-}
-
-/** The planner's desired notification set for one open record (mirrors planRecord, without writing). */
-function desiredFor(type: RecordTypeName, row: AnyRow, inst: InstRow, area: AreaRow, computed: Deadline[], calendar: Calendar, s: { schedule: ScheduleSetting; recipients: RecipientsSetting }, now: Date, m: Master, existing: readonly OutboxRow[]): Desired[] {
-  const desired: Desired[] = [];
+/** The planner's own desired notification set (src/worker/planner.ts), with the master data loaded once. */
+function desiredFor(type: RecordTypeName, row: AnyRow, inst: InstRow, area: AreaRow, set: DeadlineSet, calendar: Calendar, s: { schedule: ScheduleSetting; recipients: RecipientsSetting }, now: Date, m: Master, existing: readonly OutboxRow[]): Desired[] {
   const ownerId = type === 'action_plan' ? (row as PlanFull).ownerId : null;
-  const recipient = (audience: Audience, d: Deadline, at: Date): string | null => {
-    if (audience === 'area_office') return area.officeEmail;
-    if (audience === 'second_level') return type === 'incident' ? s.recipients.directorate : (area.leadershipEmail ?? area.officeEmail);
-    if (type === 'action_plan') return planRecipient(m, ownerId, at);
-    return d.rule === 'incident.preliminary-notice' || d.rule === 'incident.final-report' ? area.directorEmail : inst.dutyManagerEmail;
-  };
-  for (const d of computed) {
-    const stages = planStages(d, calendar, scheduleFor(d.rule, s.schedule));
-    let noOwnerPlanned = false;
-    for (const st of stages) {
-      const at = new Date(st.plannedAt);
-      const to = recipient(st.audience, d, at);
-      if (to === null) {
-        if (!noOwnerPlanned) desired.push({ stage: `${d.key}:no-owner`, kind: 'reminder', recipient: area.officeEmail, plannedAt: new Date(Math.min(at.getTime(), now.getTime())), deadlineKey: d.key, stale: false });
-        noOwnerPlanned = true;
-        continue;
-      }
-      desired.push({ stage: `${d.key}:${st.stage}`, kind: st.kind, recipient: to, plannedAt: at, deadlineKey: d.key, stale: false });
-    }
-  }
-  if (type === 'incident') {
-    const inc = row as { kind: Parameters<typeof incidentChapter>[0]; registeredAt: Date; mediaAttention: boolean };
-    const fresh = now.getTime() - inc.registeredAt.getTime() < ALERT_FRESHNESS_MS;
-    const planned = (stage: string): boolean => existing.some((n) => n.stage === stage && n.status !== 'superseded' && n.status !== 'cancelled');
-    if ((fresh || planned('alert:area-director')) && incidentChapter(inc.kind) !== 5 && computed.length > 0) desired.push({ stage: 'alert:area-director', kind: 'alert', recipient: area.directorEmail, plannedAt: inc.registeredAt, deadlineKey: null, stale: false });
-    if ((fresh || planned('alert:directorate-phone')) && inc.mediaAttention && incidentChapter(inc.kind) !== 5) {
-      const earlier = existing.find((n) => n.stage === 'alert:directorate-phone' && n.recipient === inst.dutyManagerEmail);
-      desired.push({ stage: 'alert:directorate-phone', kind: 'alert', recipient: inst.dutyManagerEmail, plannedAt: earlier?.plannedAt ?? now, deadlineKey: null, stale: false });
-    }
-  }
-  // Past stages: a past reminder counts only when no later one is coming, and only the latest past escalation.
-  const nowMs = now.getTime();
-  const group = (d: Desired): string => `${d.deadlineKey}:${d.kind}:${d.recipient}`;
-  const latestPast = new Map<string, number>();
-  const hasFuture = new Set<string>();
-  for (const d of desired) {
-    if (d.kind === 'alert') continue;
-    if (d.plannedAt.getTime() >= nowMs) hasFuture.add(group(d));
-    else latestPast.set(group(d), Math.max(latestPast.get(group(d)) ?? 0, d.plannedAt.getTime()));
-  }
-  for (const d of desired) {
-    if (d.kind === 'alert' || d.plannedAt.getTime() >= nowMs) continue;
-    d.stale = (d.kind === 'reminder' && hasFuture.has(group(d))) || (latestPast.get(group(d)) ?? 0) > d.plannedAt.getTime();
-  }
-  for (const d of desired) {
-    if (d.kind === 'reminder' && d.plannedAt.getTime() < nowMs && !d.stale) d.plannedAt = new Date(nextInWindow(nowMs, calendar, s.schedule.window));
-  }
-  return desired;
+  const owner = ownerId ? m.staff.get(ownerId) : undefined;
+  const absences = [owner?.id, owner?.substituteId].flatMap((id) => (id ? (m.absences.get(id) ?? []) : []));
+  return desiredNotifications({ type, row, inst, area, set, calendar, settings: s, now, existing, planOwner: planOwnerOf(ownerId, m.staff, absences) });
 }
 
 /**
@@ -203,7 +117,7 @@ function simulate(existing: OutboxRow[], desired: Desired[], now: Date): Map<str
     const k = `${n.stage}|${n.recipient}`;
     // Failure reports and legal notices are not the planner's; they stay as they are.
     if (n.status === 'scheduled' && !wanted.has(k) && (n.stage.startsWith('failure:') || n.stage.startsWith('notice:'))) {
-      out.set(k, { stage: n.stage, kind: 'alert', recipient: n.recipient, plannedAt: n.plannedAt, deadlineKey: null, stale: false, fromTable: true });
+      out.set(k, { stage: n.stage, kind: 'alert', template: '', recipient: n.recipient, plannedAt: n.plannedAt, deadlineKey: null, stale: false, fromTable: true });
     }
   }
   for (const d of desired) {
@@ -238,6 +152,8 @@ async function loadMaster(db: Executor): Promise<Master> {
 
 export async function computeImpact(db: Executor, configClosureDays: readonly string[], current: SettingsSet, next: SettingsSet, now: Date): Promise<Impact> {
   const m = await loadMaster(db);
+  // Per-area overrides are not edited on this page: both sides use the stored ones.
+  const byArea = await loadPolicyByArea(db);
   const calOld = calendarFor([...new Set([...configClosureDays, ...current.closureDays])].sort());
   const calNew = calendarFor([...new Set([...configClosureDays, ...next.closureDays])].sort());
   const impact: Impact = { records: 0, deadlines: [], breached: [], moved: [], added: [], removed: [] };
@@ -261,8 +177,8 @@ export async function computeImpact(db: Executor, configClosureDays: readonly st
         }
         impact.records++;
         const journalNumber = (row as { journalNumber: string }).journalNumber;
-        const before = computeDeadlinesForRecord(record, { now: now.getTime(), calendar: calOld, policy: current.policy as PolicyOverrides });
-        const after = computeDeadlinesForRecord(record, { now: now.getTime(), calendar: calNew, policy: next.policy as PolicyOverrides });
+        const before = computeDeadlinesForRecord(record, { now: now.getTime(), calendar: calOld, policy: policyForArea(current.policy as PolicyOverrides, byArea, area.id) });
+        const after = computeDeadlinesForRecord(record, { now: now.getTime(), calendar: calNew, policy: policyForArea(next.policy as PolicyOverrides, byArea, area.id) });
         const oldBy = new Map(before.deadlines.map((d) => [d.key, d]));
         const newBy = new Map(after.deadlines.map((d) => [d.key, d]));
         for (const key of new Set([...oldBy.keys(), ...newBy.keys()])) {
@@ -276,8 +192,8 @@ export async function computeImpact(db: Executor, configClosureDays: readonly st
           if (change.newStatus === 'breached' && change.oldStatus !== 'breached') impact.breached.push(change);
         }
         const existing = outbox.get(row.id) ?? [];
-        const oldMap = simulate(existing, desiredFor(type, row, inst, area, before.deadlines, calOld, current, now, m, existing), now);
-        const newMap = simulate(existing, desiredFor(type, row, inst, area, after.deadlines, calNew, next, now, m, existing), now);
+        const oldMap = simulate(existing, desiredFor(type, row, inst, area, before, calOld, current, now, m, existing), now);
+        const newMap = simulate(existing, desiredFor(type, row, inst, area, after, calNew, next, now, m, existing), now);
         const tableAt = (d: Desired): Date | null => existing.find((n) => n.status === 'scheduled' && n.stage === d.stage && n.recipient === d.recipient)?.plannedAt ?? null;
         const mail = (d: Desired, oldAt: Date | null, newAt: Date | null): MailChange => ({ recordType: type, recordId: row.id, journalNumber, stage: d.stage, kind: d.kind, recipient: d.recipient, oldAt, newAt, tableAt: tableAt(d) });
         for (const [k, n] of newMap) {
@@ -304,6 +220,8 @@ export async function computeImpact(db: Executor, configClosureDays: readonly st
  */
 export async function desiredPlan(db: Executor, configClosureDays: readonly string[], s: SettingsSet, now: Date): Promise<Map<string, Date>> {
   const m = await loadMaster(db);
+  // Per-area overrides are not edited on this page: both sides use the stored ones.
+  const byArea = await loadPolicyByArea(db);
   const cal = calendarFor([...new Set([...configClosureDays, ...s.closureDays])].sort());
   const out = new Map<string, Date>();
   for (const [type, table] of RECORD_TABLES) {
@@ -316,8 +234,8 @@ export async function desiredPlan(db: Executor, configClosureDays: readonly stri
         const inst = m.institutions.get((row as { institutionId: string }).institutionId);
         const area = inst ? m.areas.get(inst.areaId) : undefined;
         if (!inst || !area) continue;
-        const set = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now: now.getTime(), calendar: cal, policy: s.policy as PolicyOverrides });
-        for (const d of simulate(outbox.get(row.id) ?? [], desiredFor(type, row, inst, area, set.deadlines, cal, s, now, m, outbox.get(row.id) ?? []), now).values()) out.set(`${row.id}|${d.stage}|${d.recipient}`, d.plannedAt);
+        const set = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now: now.getTime(), calendar: cal, policy: policyForArea(s.policy as PolicyOverrides, byArea, area.id) });
+        for (const d of simulate(outbox.get(row.id) ?? [], desiredFor(type, row, inst, area, set, cal, s, now, m, outbox.get(row.id) ?? []), now).values()) out.set(`${row.id}|${d.stage}|${d.recipient}`, d.plannedAt);
       }
     }
   }
