@@ -653,7 +653,7 @@ describe('web UI over HTTP (Postgres)', () => {
       let page = await area.get(url);
       expect(page.body).toMatch(/data-rule="incident\.inmate-conversation"[\s\S]*?Straks \(snarest muligt\)/);
       expect((await area.post(`${url}/events`, { form: 'event', type: 'preliminary_notice_sent', at: '2026-11-17T10:00' })).status).toBe(303);
-      const re = await t.req('POST', `/api/incidents/${r['selfHarm']}/events`, { body: { type: 'reclassified', kind: 'other_self_harm_behaviour', reason: 'Lægelig vurdering: ikke nærliggende livsfare' } });
+      const re = await t.req('POST', `/api/incidents/${r['selfHarm']}/events`, { body: { type: 'reclassified', kind: 'other_self_harm_behaviour', reason: 'Lægelig vurdering: ikke nærliggende livsfare', at: '2026-11-18T09:30:00+01:00' } });
       expect(re.status, JSON.stringify(re.json)).toBe(200);
       const view = await api('incidents', r['selfHarm'] as string);
       expect(deadline(view, 'incident.preliminary-notice')).toMatchObject({ status: 'met', endedBy: 'reclassification' });

@@ -3,9 +3,9 @@
  * missing, so a deadline cannot be computed or rests on an assumption). Kept cheap for a page
  * that refreshes every 30 s: SQL picks the few candidates, the engine decides for each.
  */
-import { and, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { computeDeadlinesForRecord, parseRecord, type Lang, type RecordFinding } from '../../domain/index.js';
-import { actionPlans } from '../../db/schema.js';
+import { actionPlans, institutions } from '../../db/schema.js';
 import { loadRulesInForce } from '../../records/calendar.js';
 import { KINDS, type RecordTypeName } from '../../records/kinds.js';
 import { scopedInstitutions, type Actor, type ServiceContext } from '../../records/service.js';
@@ -39,8 +39,10 @@ export async function loadIncomplete(ctx: ServiceContext, actor: Actor, filter: 
   const allowed = await scopedInstitutions(ctx.db, actor, { areaId: filter.area, institutionId: filter.institution });
   if (allowed !== undefined && allowed.length === 0) return { total: 0, items: [] };
   const where = allowed === undefined ? incompleteCandidates() : and(incompleteCandidates(), inArray(actionPlans.institutionId, allowed));
-  const ids = (await ctx.db.select({ id: actionPlans.id }).from(actionPlans).where(where).orderBy(actionPlans.journalNumber)).map((r) => r.id);
-  if (ids.length === 0) return { total: 0, items: [] };
+  const found = await ctx.db.select({ id: actionPlans.id, areaId: institutions.areaId }).from(actionPlans).innerJoin(institutions, eq(institutions.id, actionPlans.institutionId)).where(where);
+  if (found.length === 0) return { total: 0, items: [] };
+  const ids = found.map((r) => r.id);
+  const areaOf = new Map(found.map((r) => [r.id, r.areaId]));
   const rules = await loadRulesInForce(ctx.db, ctx.closureDays);
   const kind = KINDS['action_plan'];
   const now = ctx.clock().getTime();
@@ -49,7 +51,7 @@ export async function loadIncomplete(ctx: ServiceContext, actor: Actor, filter: 
     for (const row of await kind.load(ctx.db, ids.slice(i, i + 500))) {
       let findings: RecordFinding[];
       try {
-        findings = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now, calendar: rules.calendar, policy: rules.policy, lang }).incomplete;
+        findings = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now, calendar: rules.calendar, policy: rules.policyFor(areaOf.get(row.id) ?? ''), lang }).incomplete;
       } catch {
         continue; // a row the engine refuses has no deadlines to be incomplete about
       }
