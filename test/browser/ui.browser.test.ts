@@ -294,6 +294,7 @@ describe('web UI in chromium', () => {
     await page.goto(`${base}/`);
     expect(await page.locator('#incomplete-cases').textContent()).toContain('DEMO-I10-HP');
     await check('15-overview-incomplete');
+    await page.locator('#incomplete-cases').screenshot({ path: join(SHOTS, '15-overview-incomplete-list.png') });
   });
 
   it('switches to English and logs out', async () => {

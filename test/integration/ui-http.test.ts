@@ -605,6 +605,13 @@ describe('web UI over HTTP (Postgres)', () => {
       page = await area.get(url);
       expect(page.body).toContain('tilbudt og afslået af den indsatte');
       expect(page.body).toContain('Samtalen afslået af den indsatte');
+      // § 14: the note in the security-cell module is missing until it is recorded.
+      expect(page.body).toMatch(/id="warnings"[\s\S]*data-field="followUpNoteAt"/);
+      expect(page.body).not.toContain('<option value="follow_up_offered"');
+      expect((await area.post(`${url}/events`, { form: 'event', type: 'follow_up_note_recorded', at: '2026-11-17T11:00' })).status).toBe(303);
+      page = await area.get(url);
+      expect(page.body).not.toContain('id="warnings"');
+      expect(page.body).toContain('Notat i sikringscellemodulet (§ 14)');
 
       // The review names its fields in Danish and writes nothing when one is missing.
       expect(page.body).toContain('id="form-review"');

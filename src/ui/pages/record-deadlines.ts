@@ -33,7 +33,7 @@ export function fieldInSentence(field: string, lang: Lang, apiName: (f: string) 
 export function findingsSection(f: Findings, lang: Lang, apiName?: (field: string) => string): SafeHtml {
   const d = t(lang);
   return html`${f.notInForce.length > 0 ? html`<div class="notice info" id="not-in-force"><h3>${d.notInForceTitle}</h3><ul>${f.notInForce.map((n) => html`<li data-rule="${n.rule}">${d.notInForceItem(n.title, n.citation, fmtShortDay(n.inForceFrom))}${n.explanation ? html`<br><span class="small">${n.explanation}</span>` : ''}</li>`)}</ul></div>` : ''}
-${f.incomplete.length > 0 ? html`<div class="notice warn" id="incomplete"><h3>${d.incompleteTitle}</h3><ul>${f.incomplete.map((i) => html`<li data-rule="${i.rule}" data-field="${i.field}"><strong>${d.incompleteItem(fieldInSentence(i.field, lang, apiName))}</strong> (${ruleTitle(i.rule, lang)})<br><span class="small">${i.message}</span></li>`)}</ul></div>` : ''}
+${f.incomplete.length > 0 ? html`<div class="notice warn" id="incomplete"><h3>${d.incompleteTitle}</h3><ul>${f.incomplete.map((i) => html`<li data-rule="${i.rule}" data-field="${i.field}"><strong>${d.incompleteItem(fieldInSentence(i.field, lang, apiName))}</strong> – ${ruleTitle(i.rule, lang)}<br><span class="small">${i.message}</span></li>`)}</ul></div>` : ''}
 ${f.warnings.length > 0 ? html`<div class="notice warn" id="warnings"><h3>${d.warningsTitle}</h3><ul>${f.warnings.map((w) => html`<li data-rule="${w.rule}" data-field="${w.field}"><strong>${ruleTitle(w.rule, lang)}:</strong> ${w.message}</li>`)}</ul></div>` : ''}`;
 }
 

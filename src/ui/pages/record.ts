@@ -40,6 +40,9 @@ const COMPLETIONS: Record<RecordTypeName, Array<[string, string]>> = {
 function completionApplies(kind: KindDescriptor, view: RecordView, event: string): boolean {
   // § 20 stk. 2: only a chapter 5 case is closed as not reportable.
   if (event === 'closed_not_reportable') return kind.type === 'incident' && incidentChapter(view['kind'] as IncidentKind) === 5;
+  // An offer and its refusal belong before the conversation; the § 14 note after it (held or declined).
+  if (event === 'follow_up_offered' || event === 'follow_up_declined') return !view['followUpHeldAt'];
+  if (event === 'follow_up_note_recorded') return !!(view['followUpHeldAt'] || view['followUpDeclinedAt']);
   return true;
 }
 
