@@ -396,6 +396,17 @@ describe('web UI over HTTP (Postgres)', () => {
   });
 
   describe('settings', () => {
+    /** The form as the browser would send it, with reminder-2 moved from 2 to 4 working days before. */
+    const settingsFields = (): Record<string, string | string[]> => {
+      const fields: Record<string, string | string[]> = { scope: 'default', window_from: '07:00', window_to: '18:00', noWait: ['incident.preliminary-notice', 'incident.final-report'], digest: '1', closureDays: '', ombudsman: 'post@ombudsmanden.dk', directorate: 'csf@kriminalforsorgen.dk', admins: 'fristvagt-drift@kriminalforsorgen.dk' };
+      const stages = [['reminder-2', 'reminder', 'responsible', '4', '08:00'], ['reminder-1', 'reminder', 'responsible', '1', '08:00'], ['reminder-0', 'reminder', 'responsible', '0', '08:00'], ['escalation-1', 'escalation', 'area_office', '0', '00:00'], ['escalation-2', 'escalation', 'second_level', '1', '08:00']];
+      stages.forEach(([id, kind, aud, wd, at], i) => Object.assign(fields, { [`s_id_${i}`]: id, [`s_kind_${i}`]: kind, [`s_aud_${i}`]: aud, [`s_wd_${i}`]: wd, [`s_at_${i}`]: at }));
+      for (const p of [['incident.inmate-conversation', 'workingDays', '1'], ['incident.closing-letter', 'weeks', '4'], ['incident.annual-overview', 'month', '1'], ['incident.annual-overview', 'day', '31'], ['force.report', 'workingDays', '1'], ['plan.create', 'youthWorkingDays', '7'], ['plan.parole-update', 'workingDays', '7']]) fields[`policy__${p[0]}__${p[1]}`] = p[2] as string;
+      // Per area: every field empty, i.e. as the common policy.
+      for (const area of ['hovedstaden', 'nordjylland']) for (const param of ['workingDays', 'enabled']) fields[`abp__${area}__cell.case-review__${param}`] = '';
+      return fields;
+    };
+
     it('is for admins only', async () => {
       for (const name of ['reader', 'area', 'institution']) {
         const c = new Client(t);
@@ -414,11 +425,7 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(page.status).toBe(200);
       expect(page.body).toContain('name="s_wd_0" value="2"');
 
-      // The form as the browser would send it, with reminder-2 moved from 2 to 4 working days before.
-      const fields: Record<string, string | string[]> = { scope: 'default', window_from: '07:00', window_to: '18:00', noWait: ['incident.preliminary-notice', 'incident.final-report'], digest: '1', closureDays: '', ombudsman: 'post@ombudsmanden.dk', directorate: 'csf@kriminalforsorgen.dk', admins: 'fristvagt-drift@kriminalforsorgen.dk' };
-      const stages = [['reminder-2', 'reminder', 'responsible', '4', '08:00'], ['reminder-1', 'reminder', 'responsible', '1', '08:00'], ['reminder-0', 'reminder', 'responsible', '0', '08:00'], ['escalation-1', 'escalation', 'area_office', '0', '00:00'], ['escalation-2', 'escalation', 'second_level', '1', '08:00']];
-      stages.forEach(([id, kind, aud, wd, at], i) => Object.assign(fields, { [`s_id_${i}`]: id, [`s_kind_${i}`]: kind, [`s_aud_${i}`]: aud, [`s_wd_${i}`]: wd, [`s_at_${i}`]: at }));
-      for (const p of [['incident.inmate-conversation', 'workingDays', '1'], ['incident.closing-letter', 'weeks', '4'], ['incident.annual-overview', 'month', '1'], ['incident.annual-overview', 'day', '31'], ['force.report', 'workingDays', '1'], ['plan.create', 'youthWorkingDays', '7'], ['plan.parole-update', 'workingDays', '7']]) fields[`policy__${p[0]}__${p[1]}`] = p[2] as string;
+      const fields = settingsFields();
 
       const before = { settings: await count(t, 'settings'), audit: await count(t, 'audit_log'), notifications: JSON.stringify(await t.db.database.db.select().from(notifications).orderBy(notifications.id)), deadlines: await count(t, 'deadlines') };
       expect((await admin.post('/settings/preview', fields, null)).status).toBe(403);
@@ -472,6 +479,42 @@ describe('web UI over HTTP (Postgres)', () => {
       const cand2 = JSON.parse(/name="candidate" value="([^"]+)"/.exec(own.body)?.[1]?.replace(/&quot;/g, '"').replace(/&amp;/g, '&') ?? '{}');
       expect(cand2.schedule.perRule['force.report']).toEqual([{ id: 'reminder-1', kind: 'reminder', audience: 'responsible', workingDays: 1, at: '09:00' }]);
       expect(cand2.schedule.stages[0].workingDays).toBe(4);
+    });
+
+    it('turns the case review off or changes its days per area, through the same preview and audited save', async () => {
+      const admin = new Client(t);
+      await admin.login(ADMIN_TOKEN);
+      const page = await admin.get('/settings');
+      expect(page.body).toContain('id="area-policy"');
+      expect(page.body).toContain('Praksis pr. område');
+      expect(page.body).toContain('name="abp__hovedstaden__cell.case-review__enabled"');
+      expect(page.body).toContain('<option value="" selected>som fælles praksis (til)</option>');
+      expect(page.body).toMatch(/name="abp__nordjylland__cell\.case-review__workingDays" value="" placeholder="10"/);
+
+      // Off for Hovedstaden: the review of SC-UI-1 (ended 17.11) is no longer watched there.
+      const off = await admin.post('/settings/preview', { ...settingsFields(), 'abp__hovedstaden__cell.case-review__enabled': '0' });
+      expect(off.status).toBe(200);
+      expect(off.body).toContain('Ændrede indstillinger: Praksis pr. område');
+      expect(off.body).toMatch(/Frister der flyttes eller skifter status \(\d+\)[\s\S]*SC-UI-1[\s\S]*Områdets gennemgang af sikringscellesagen/);
+
+      const bad = await admin.post('/settings/preview', { ...settingsFields(), 'abp__nordjylland__cell.case-review__workingDays': 'ti', 'policy__force.report__workingDays': 'en' });
+      expect(bad.status).toBe(400);
+      // Rule ids hold dots: the error names the rule and the parameter, and marks the input.
+      expect(bad.body).toContain('Praksisfrister (policy) › Rapport om magtanvendelse › arbejdsdage');
+      expect(bad.body).toMatch(/name="policy__force\.report__workingDays" value="en"[^>]*aria-invalid="true"/);
+      expect(bad.body).toContain('Praksis pr. område › Kriminalforsorgen Nordjylland › Områdets gennemgang af sikringscellesagen › arbejdsdage');
+      expect(bad.body).toMatch(/name="abp__nordjylland__cell\.case-review__workingDays" value="ti" placeholder="10" aria-invalid="true"/);
+
+      const audit = await count(t, 'audit_log');
+      const twelve = await admin.post('/settings/preview', { ...settingsFields(), 'abp__nordjylland__cell.case-review__workingDays': '12' });
+      expect(twelve.status).toBe(200);
+      const candidate = /name="candidate" value="([^"]+)"/.exec(twelve.body)?.[1]?.replace(/&quot;/g, '"').replace(/&amp;/g, '&') ?? '';
+      const base = /name="base" value="([^"]+)"/.exec(twelve.body)?.[1] ?? '';
+      expect((await admin.post('/settings/save', { candidate, base, scope: 'default' })).status).toBe(303);
+      expect(await count(t, 'audit_log')).toBe(audit + 1);
+      const api = await t.req('GET', '/api/settings');
+      expect(api.json.items.find((x: { key: string }) => x.key === 'policyByArea')?.value).toEqual({ nordjylland: { 'cell.case-review': { workingDays: 12 } } });
+      expect((await admin.get('/settings')).body).toMatch(/name="abp__nordjylland__cell\.case-review__workingDays" value="12"/);
     });
 
     it("mirrors the worker's planner: the in-memory plan for the saved settings is what planRecord scheduled", async () => {
