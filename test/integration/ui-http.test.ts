@@ -711,6 +711,13 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(page.body).toMatch(/data-rule="incident\.preliminary-notice"[^>]*data-ended-by="reclassification"[\s\S]*?afsluttet ved omklassificering/);
       expect(page.body).toContain('Omklassificeret fra Kvalificeret selvbeskadigende handling til Anden selvmords- eller selvbeskadigelsesadfærd');
       expect(page.body).toContain('value="closed_not_reportable"');
+      // The chapter 4 conversation (due 17.11) was breached when the case left chapter 4: history, not a task.
+      expect(deadline(view, 'incident.inmate-conversation')).toMatchObject({ status: 'breached', endedBy: 'reclassification' });
+      const todo = await area.get('/?institution=ellebaek&status=breached');
+      expect(todo.body).not.toContain('SM-I10-KAP4');
+      expect(todo.body).toContain('SM-I10-DOD'); // the death's breached deadlines are still there to act on
+      const csv = await area.get('/compliance.csv?from=2026-11&to=2026-11&institution=ellebaek');
+      expect(csv.body.split('\r\n').find((l) => l.includes(',incident.inmate-conversation,'))?.split(',').slice(7, 12)).toEqual(['1', '0', '0', '1', '0']);
       const en = await area.get(`${url}?lang=en`);
       expect(en.body).toContain('ended by reclassification');
       expect(en.body).toContain('Reclassified from Qualified self-harm to Other self-harm behaviour');
