@@ -344,81 +344,53 @@ ${writable ? noticeSection(session, kind, view, lang) : ''}
   return sendHtml(reply, status, page(req, { title, body, flash }));
 }
 
+/**
+ * The forms besides the step list: the event each posts, the text fields it copies, the yes/no
+ * fields it turns into booleans, and the confirmation shown afterwards. Every one takes `at`.
+ */
+const FORMS: Record<string, { type: string; fields: string[]; flags?: (b: FormBody) => Record<string, boolean>; done: string }> = {
+  delay: { type: 'delay_notified', fields: ['expectedDate', 'reason'], done: 'delay' },
+  postpone: { type: 'follow_up_postponed', fields: ['reason', 'newDate'], done: 'postpone' },
+  review: { type: 'case_reviewed', fields: ['reviewer', 'outcome'], done: 'review' },
+  // Unticked is an answer too: the report does not note it (§ 8), and the record shows a warning.
+  report: { type: 'report_filed', fields: [], flags: (b) => ({ complaintInfoNoted: field(b, 'complaintInfoNoted') === '1' }), done: 'report' },
+  plancreated: { type: 'created', fields: [], flags: (b): Record<string, boolean> => (field(b, 'municipalityContacted') === '1' ? { municipalityContacted: true } : {}), done: 'event' },
+  owner: { type: 'owner_assigned', fields: ['ownerId'], done: 'owner' },
+  transfer: { type: 'transfer_plan_updated', fields: ['transferId'], done: 'event' },
+  parole: { type: 'parole_plan_updated', fields: ['decisionId'], done: 'event' },
+};
+
 /** The API body of a form post; only the fields that event takes, so the strict schemas never see strays. */
 function eventBody(kind: KindDescriptor, b: FormBody): { body: Record<string, unknown>; issues: FieldIssue[] } {
   const issues: FieldIssue[] = [];
   const out: Record<string, unknown> = {};
+  const form = field(b, 'form') ?? '';
+  const spec = Object.hasOwn(FORMS, form) ? FORMS[form] : undefined;
+  if (form === 'event') {
+    const type = field(b, 'type');
+    if (!type || !COMPLETIONS[kind.type].some(([e]) => e === type)) issues.push({ path: 'type', message: 'choose one of the listed steps' });
+    out['type'] = type;
+  } else if (spec) {
+    out['type'] = spec.type;
+    for (const name of spec.fields) {
+      const v = field(b, name);
+      if (v !== undefined) out[name] = v;
+    }
+    Object.assign(out, spec.flags?.(b));
+  } else {
+    issues.push({ path: 'form', message: 'unknown form' });
+    return { body: out, issues };
+  }
   const at = field(b, 'at');
-  const withAt = (): void => {
-    if (!at) return;
+  if (at) {
     const iso = localDateTimeToIso(at);
     // A step dated in the future is refused by recordEvent (the API's rule), and shown on the form like this one.
     if (!iso) issues.push({ path: 'at', message: 'not a date and time (YYYY-MM-DDTHH:MM)' });
     else out['at'] = iso;
-  };
-  const copy = (name: string): void => {
-    const v = field(b, name);
-    if (v !== undefined) out[name] = v;
-  };
-  switch (field(b, 'form')) {
-    case 'event': {
-      const type = field(b, 'type');
-      if (!type || !COMPLETIONS[kind.type].some(([e]) => e === type)) issues.push({ path: 'type', message: 'choose one of the listed steps' });
-      out['type'] = type;
-      withAt();
-      break;
-    }
-    case 'delay':
-      out['type'] = 'delay_notified';
-      copy('expectedDate');
-      copy('reason');
-      withAt();
-      break;
-    case 'postpone':
-      out['type'] = 'follow_up_postponed';
-      copy('reason');
-      copy('newDate');
-      withAt();
-      break;
-    case 'review':
-      out['type'] = 'case_reviewed';
-      copy('reviewer');
-      copy('outcome');
-      withAt();
-      break;
-    case 'report':
-      out['type'] = 'report_filed';
-      // Unticked is an answer too: the report does not note it (§ 8), and the record shows a warning.
-      out['complaintInfoNoted'] = field(b, 'complaintInfoNoted') === '1';
-      withAt();
-      break;
-    case 'plancreated':
-      out['type'] = 'created';
-      if (field(b, 'municipalityContacted') === '1') out['municipalityContacted'] = true;
-      withAt();
-      break;
-    case 'owner':
-      out['type'] = 'owner_assigned';
-      copy('ownerId');
-      withAt();
-      break;
-    case 'transfer':
-      out['type'] = 'transfer_plan_updated';
-      copy('transferId');
-      withAt();
-      break;
-    case 'parole':
-      out['type'] = 'parole_plan_updated';
-      copy('decisionId');
-      withAt();
-      break;
-    default:
-      issues.push({ path: 'form', message: 'unknown form' });
   }
   return { body: out, issues };
 }
 
-const DONE_OF: Record<string, string> = { event: 'event', delay: 'delay', postpone: 'postpone', owner: 'owner', transfer: 'event', parole: 'event', review: 'review', report: 'report', plancreated: 'event' };
 
 function kindOf(collection: string): KindDescriptor {
   const kind = KIND_BY_COLLECTION[collection];
@@ -449,7 +421,7 @@ export function registerRecord(app: FastifyInstance, u: UiContext): void {
       if (found) return renderRecord(u, req, reply, session, kind, req.params.id, 400, { form, values: b, issues: found });
       throw err;
     }
-    return reply.redirect(`${recordHref(kind.type, req.params.id)}?done=${DONE_OF[form] ?? 'event'}`, 303);
+    return reply.redirect(`${recordHref(kind.type, req.params.id)}?done=${(Object.hasOwn(FORMS, form) ? FORMS[form]?.done : undefined) ?? 'event'}`, 303);
   });
 
   app.get<{ Params: { id: string } }>('/records/incidents/:id/notice', async (req, reply) => {
