@@ -39,7 +39,7 @@ export function buildOpenApi(): Record<string, unknown> {
   for (const kind of Object.values(KINDS)) {
     const base = `/api/${kind.collection}`;
     paths[base] = { post: op(`Create a ${kind.type}`, { body: kind.create, status: '201' }), get: op(`List ${kind.collection}`) };
-    paths[`${base}/{id}`] = { get: op(`A ${kind.type} with its deadlines`, { id: true }), patch: op(`Correct fields of a ${kind.type}`, { id: true, body: kind.patch }) };
+    paths[`${base}/{id}`] = { get: op(`A ${kind.type} with its deadlines, immediate duties, rules not yet in force (notInForce), missing data (incomplete) and missing notes (warnings)`, { id: true }), patch: op(`Correct fields of a ${kind.type}`, { id: true, body: kind.patch }) };
     paths[`${base}/{id}/events`] = { post: op(`Record a completion event on a ${kind.type}`, { id: true, body: kind.event }) };
   }
   paths['/api/deadlines'] = { get: op('Deadlines, filtered and paginated', { query: deadlineQuery }) };

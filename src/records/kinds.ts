@@ -256,7 +256,7 @@ const incidentKind: KindDescriptor = {
         return { columns: { kind: to }, children: [{ table: 'reclassifications', at: when(e['at'], now), fromKind: r.kind, toKind: to, reason: e['reason'] as string }] };
       }
       case 'closed_not_reportable': {
-        if (incidentChapter(r.kind) !== 5) return { columns: {}, refuse: { path: ['type'], message: 'only a chapter 5 incident (other self-harm behaviour) is closed as not reportable (§ 20 stk. 2)' } };
+        if (incidentChapter(r.kind) !== 5) return { columns: {}, refuse: { path: ['kind'], message: 'only a chapter 5 incident (other self-harm behaviour) is closed as not reportable (§ 20 stk. 2)' } };
         const at = when(e['at'], now);
         return { columns: { closedNotReportableAt: at, closedAt: r.closedAt ?? at } };
       }

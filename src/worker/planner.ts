@@ -213,14 +213,16 @@ export async function planRecord(db: Db, ctx: PlanContext, type: RecordTypeName,
     const byKey = new Map(existing.map((n) => [`${n.stage}|${n.recipient}`, n]));
     const wanted = new Set(desired.map((d) => `${d.stage}|${d.recipient}`));
     const result: PlanResult = { deadlines: computed.length, scheduled: 0, cancelled: 0, moved: 0 };
-    // Done, suspended, or ended by a reclassification: their waiting rows are cancelled, not superseded.
-    const metKeys = new Set(computed.filter((d) => d.status === 'met' || d.status === 'met_late' || d.suspended || d.endedBy).map((d) => d.key));
+    // Done, suspended or ended by a reclassification, or no longer a deadline of the record (an open
+    // one dropped by a reclassification, a rule turned off): their waiting rows are cancelled. Only a
+    // stage replaced by another of the same deadline (a moved date, a new schedule) is superseded.
+    const stillWatched = new Set(computed.filter((d) => !(d.status === 'met' || d.status === 'met_late' || d.suspended || d.endedBy)).map((d) => d.key));
 
     for (const n of existing) {
       // Failure reports and legal notices are not the planner's to cancel.
       if (n.status !== 'scheduled' || wanted.has(`${n.stage}|${n.recipient}`) || n.stage.startsWith('failure:') || n.stage.startsWith('notice:')) continue;
       const deadlineKey = n.stage.split(':')[0] ?? '';
-      const status = metKeys.has(deadlineKey) || closed ? 'cancelled' : 'superseded';
+      const status = closed || !stillWatched.has(deadlineKey) ? 'cancelled' : 'superseded';
       await tx.update(notifications).set({ status, version: n.version + 1, updatedAt: ctx.now }).where(and(eq(notifications.id, n.id), eq(notifications.status, 'scheduled')));
       result.cancelled++;
     }

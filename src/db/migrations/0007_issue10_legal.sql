@@ -46,8 +46,9 @@ SELECT "id", "delay_notified_at", "final_report_expected_at", "delay_reason" FRO
 -- Data: a stored postponement gets the time it was decided: the earliest audit entry that recorded
 -- it (the follow_up_postponed event, or a create/update that set the reason) since the reason was
 -- last cleared; without one, updated_at, the latest time it can have been decided. A postponement
--- that cannot be dated earlier must not turn a breach into "met".
-UPDATE "security_cell_placements" c SET "follow_up_postponed_at" = COALESCE((
+-- that cannot be dated earlier must not turn a breach into "met". Never before the placement ended
+-- (the rules refuse that; a record entered late may show its end after its audit entry).
+UPDATE "security_cell_placements" c SET "follow_up_postponed_at" = GREATEST(COALESCE((
   SELECT min(a."at") FROM "audit_log" a
   WHERE a."entity_type" = 'security_cell_placement' AND a."entity_id" = c."id"::text
     AND a."action" <> 'security_cell_placement.anonymise'
@@ -61,22 +62,36 @@ UPDATE "security_cell_placements" c SET "follow_up_postponed_at" = COALESCE((
       WHERE b."entity_type" = 'security_cell_placement' AND b."entity_id" = c."id"::text
         AND jsonb_typeof(b."after" -> 'followUpPostponedReason') = 'null' AND jsonb_typeof(b."before" -> 'followUpPostponedReason') <> 'null'
     ), '-infinity'::timestamptz)
-), c."updated_at")
+), c."updated_at"), c."ended_at")
 WHERE c."follow_up_postponed_reason" IS NOT NULL;
 --> statement-breakpoint
--- A change to an incident's delay notices or reclassifications is a change of the incident (change feed).
-CREATE OR REPLACE FUNCTION fristvagt_touch_incident() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A change to a record's child rows (a plan's evaluations, transfers and parole decisions, an
+-- incident's delay notices and reclassifications) is a change of the record (change feed): one
+-- function for all, told the parent table and the child's column that points to it.
+CREATE OR REPLACE FUNCTION fristvagt_touch_parent() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  child jsonb := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
 BEGIN
-  IF TG_OP = 'DELETE' THEN
-    UPDATE incidents SET updated_at = now() WHERE id = OLD.incident_id;
-  ELSE
-    UPDATE incidents SET updated_at = now() WHERE id = NEW.incident_id;
-  END IF;
+  EXECUTE format('UPDATE %I SET updated_at = now() WHERE id = $1', TG_ARGV[0]) USING (child ->> TG_ARGV[1])::uuid;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE TRIGGER delay_notices_touch AFTER INSERT OR UPDATE OR DELETE ON incident_delay_notices FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_incident();
+DROP TRIGGER evaluations_touch ON plan_evaluations;
 --> statement-breakpoint
-CREATE TRIGGER reclassifications_touch AFTER INSERT OR UPDATE OR DELETE ON incident_reclassifications FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_incident();
+DROP TRIGGER transfers_touch ON plan_transfers;
+--> statement-breakpoint
+DROP TRIGGER parole_touch ON parole_decisions;
+--> statement-breakpoint
+DROP FUNCTION fristvagt_touch_plan();
+--> statement-breakpoint
+CREATE TRIGGER evaluations_touch AFTER INSERT OR UPDATE OR DELETE ON plan_evaluations FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_parent('action_plans', 'plan_id');
+--> statement-breakpoint
+CREATE TRIGGER transfers_touch AFTER INSERT OR UPDATE OR DELETE ON plan_transfers FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_parent('action_plans', 'plan_id');
+--> statement-breakpoint
+CREATE TRIGGER parole_touch AFTER INSERT OR UPDATE OR DELETE ON parole_decisions FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_parent('action_plans', 'plan_id');
+--> statement-breakpoint
+CREATE TRIGGER delay_notices_touch AFTER INSERT OR UPDATE OR DELETE ON incident_delay_notices FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_parent('incidents', 'incident_id');
+--> statement-breakpoint
+CREATE TRIGGER reclassifications_touch AFTER INSERT OR UPDATE OR DELETE ON incident_reclassifications FOR EACH ROW EXECUTE FUNCTION fristvagt_touch_parent('incidents', 'incident_id');
 --> statement-breakpoint
 ALTER TABLE "security_cell_placements" ADD CONSTRAINT "cell_postponement_dated" CHECK (("security_cell_placements"."follow_up_postponed_reason" IS NULL) = ("security_cell_placements"."follow_up_postponed_at" IS NULL));
