@@ -100,7 +100,7 @@ function incompleteSection(inc: { total: number; items: IncompleteRecord[] }, la
   if (inc.total === 0) return html``;
   return html`<section class="notice warn" id="incomplete-cases" aria-labelledby="h-incomplete"><h2 id="h-incomplete">${d.incompleteCases} (${inc.total})</h2>
 <p>${d.incompleteCasesIntro(inc.total)}</p>
-<ul>${inc.items.map((i) => html`<li><a href="${recordHref(i.recordType, i.recordId)}">${i.journalNumber}</a> – ${join(i.findings.map((x) => d.incompleteItem(fieldInSentence(x.field, lang))), '; ')}</li>`)}</ul>
+<ul>${inc.items.map((i) => html`<li><a href="${recordHref(i.recordType, i.recordId)}">${i.journalNumber}</a> – ${d.incompleteItem([...new Set(i.findings.map((x) => fieldInSentence(x.field, lang)))].join(', '))}</li>`)}</ul>
 ${inc.total > inc.items.length ? html`<p class="small">${d.showing(inc.items.length, inc.total)}</p>` : ''}
 </section>`;
 }

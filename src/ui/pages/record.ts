@@ -36,10 +36,13 @@ const COMPLETIONS: Record<RecordTypeName, Array<[string, string]>> = {
   action_plan: [['elaborated', 'elaboratedAt'], ['evaluated', ''], ['municipality_contacted', 'municipalityContactedAt'], ['transition_placed', 'transitionPlacedAt'], ['closed', 'closedAt']],
 };
 
+const REPORTABLE_ONLY = new Set(['preliminary_notice_sent', 'final_report_submitted', 'inmate_conversation_held', 'closing_letter_sent', 'closing_letter_copy_sent']);
+
 /** Steps that apply to some records of a type only. */
 function completionApplies(kind: KindDescriptor, view: RecordView, event: string): boolean {
-  // § 20 stk. 2: only a chapter 5 case is closed as not reportable.
+  // § 20 stk. 2: only a chapter 5 case is closed as not reportable; the report and its letters are chapters 3–4 (§§ 6–9, 13–16, 21).
   if (event === 'closed_not_reportable') return kind.type === 'incident' && incidentChapter(view['kind'] as IncidentKind) === 5;
+  if (kind.type === 'incident' && REPORTABLE_ONLY.has(event)) return incidentChapter(view['kind'] as IncidentKind) !== 5;
   // An offer and its refusal belong before the conversation; the § 14 note after it (held or declined).
   if (event === 'follow_up_offered' || event === 'follow_up_declined') return !view['followUpHeldAt'];
   if (event === 'follow_up_note_recorded') return !!(view['followUpHeldAt'] || view['followUpDeclinedAt']);
@@ -238,7 +241,8 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
   const deadlines = view.deadlines;
   if (kind.type === 'incident') {
     const final = deadlines.find((x) => x.rule === 'incident.final-report');
-    if (final && !final.completedAt) {
+    // Several notices may be given (each is kept); none once the report is in or the case left chapters 3–4.
+    if (final && !final.completedAt && !final.endedBy) {
       forms.push(html`<form method="post" action="${action}" id="form-delay">${csrfField(session)}<input type="hidden" name="form" value="delay">
 <fieldset><legend>${d.delayTitle}</legend><p class="small">${d.delayIntro}</p><div class="fields">
 <div class="field"><label for="dl-date">${d.expectedDate}</label><input type="date" id="dl-date" name="expectedDate" required value="${val(p('delay'), 'expectedDate')}"${invalid(iss('delay'), 'expectedDate')}></div>
@@ -248,7 +252,8 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
 </div></fieldset></form>`);
     }
   }
-  if (kind.type === 'security_cell_placement' && view['endedAt'] && !view['followUpHeldAt']) {
+  const followUp = deadlines.find((x) => x.rule === 'cell.follow-up-conversation');
+  if (kind.type === 'security_cell_placement' && followUp && !followUp.completedAt) {
     forms.push(html`<form method="post" action="${action}" id="form-postpone">${csrfField(session)}<input type="hidden" name="form" value="postpone">
 <fieldset><legend>${d.postponeTitle}</legend><p class="small">${d.postponeIntro}</p><div class="fields">
 <div class="field"><label for="pp-reason">${d.reason}</label><input type="text" id="pp-reason" name="reason" required size="40" value="${val(p('postpone'), 'reason')}"${invalid(iss('postpone'), 'reason')}></div>
