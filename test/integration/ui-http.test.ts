@@ -694,6 +694,8 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(page.body).toContain('Meddelt tirsdag 20.10.2026 kl. 10:00, forventet tirsdag 10.11.2026: <strong>rettidig</strong>');
       expect(page.body).toContain('Meddelt torsdag 12.11.2026 kl. 10:00, forventet tirsdag 01.12.2026: <strong class="late">for sent (fristen var tirsdag 10.11.2026)</strong>');
       expect(page.body).toContain('Afventer retskemisk undersøgelse');
+      // The audit entry of the second notice counts the notices instead of dumping them.
+      expect(page.body).toContain('<li>Meddelelser om forsinkelse: 2</li>');
       // § 20 stk. 2 is a chapter 5 step: not offered for a death.
       expect(page.body).not.toContain('value="closed_not_reportable"');
     });

@@ -90,6 +90,8 @@ interface History {
   reclassifications?: ReclassificationView[];
 }
 const AUDIT_SKIP = new Set(['updatedAt', 'version', 'createdAt']);
+/** Lists kept as history: the audit entry shows how many there are (each has its own timeline entry). */
+const HISTORY_LISTS = new Set(['evaluations', 'transfers', 'paroleDecisions', 'delayNotices', 'reclassifications']);
 
 interface Names {
   institutions: Map<string, string>;
@@ -192,7 +194,7 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
       at: a.at.getTime(),
       kind: d.tlAudit,
       title: html`${d.events[action] ?? a.action} <span class="muted">${d.by} ${a.actor}</span>`,
-      body: changed.length > 0 ? html`<details><summary>${d.changedFields} (${changed.length})</summary><ul class="small">${changed.map((k) => html`<li>${d.fields[k] ?? k}: ${k === 'evaluations' || k === 'transfers' || k === 'paroleDecisions' ? String((after[k] as unknown[] | null)?.length ?? 0) : shown(fmtValue(k, after[k], lang, names))}</li>`)}</ul></details>` : html``,
+      body: changed.length > 0 ? html`<details><summary>${d.changedFields} (${changed.length})</summary><ul class="small">${changed.map((k) => html`<li>${d.fields[k] ?? k}: ${HISTORY_LISTS.has(k) ? String((after[k] as unknown[] | null)?.length ?? 0) : shown(fmtValue(k, after[k], lang, names))}</li>`)}</ul></details>` : html``,
     });
   }
 
