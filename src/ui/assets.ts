@@ -40,6 +40,11 @@ tr.subtotal th, tr.subtotal td { background: #f7f7f7; font-weight: 600; }
 .badge-met { background: #e4f4e7; color: #14532d; }
 .badge-met_late { background: #fff1d6; color: #5c3900; }
 .badge-suspended { background: #efefef; color: #333333; }
+.badge-immediate { background: #f3e8fd; color: #4a1a7a; }
+.badge-ended { background: #efefef; color: #333333; }
+.late { color: #a4161a; }
+.delay-notices ul { margin: .2rem 0 0; padding-left: 1.1rem; }
+.notice h2, .notice h3 { margin: .1rem 0 .3rem; }
 .badge-n-scheduled { background: #e8f1fb; color: #0b3d6b; }
 .badge-n-sending { background: #fff1d6; color: #5c3900; }
 .badge-n-sent { background: #e4f4e7; color: #14532d; }

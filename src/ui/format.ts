@@ -10,6 +10,12 @@ export function fmtDay(date: string | null | undefined, lang: Lang): string {
   return d === undefined ? date : longDate(d, lang);
 }
 
+/** "01.04.2017" from a local date (the short form a notice quotes). */
+export function fmtShortDay(date: string | null | undefined): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(date ?? '');
+  return m ? `${m[3]}.${m[2]}.${m[1]}` : (date ?? '');
+}
+
 function toMs(v: Date | string): number {
   return typeof v === 'string' ? Date.parse(v) : v.getTime();
 }

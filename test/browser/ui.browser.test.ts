@@ -23,7 +23,7 @@ import { createLogger } from '../../src/logger.js';
 import { createCatcherMailer } from '../../src/mail/transport.js';
 import { seedDemo } from '../../src/records/demo.js';
 import { KINDS, type RecordTypeName } from '../../src/records/kinds.js';
-import type { ServiceContext } from '../../src/records/service.js';
+import { createRecord, recordEvent, type ServiceContext } from '../../src/records/service.js';
 import { planRecord } from '../../src/worker/planner.js';
 import { sendNotification } from '../../src/worker/send.js';
 import { recordInfo } from '../../src/ui/data/records.js';
@@ -37,13 +37,14 @@ const ADMIN_TOKEN = 'browser-admin-token-0123456789abcdef';
 const NOW = '2026-11-18T10:00:00+01:00'; // a Wednesday
 const AXE_SOURCE = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
-/** Completion events that meet a deadline of each rule, as the record page offers them. */
+/**
+ * Completion events that meet a deadline of each rule, as the record page's step list offers them
+ * (the use-of-force report and the plan's creation have forms of their own).
+ */
 const COMPLETES: Record<string, string> = {
-  'force.report': 'report_filed',
   'cell.follow-up-conversation': 'follow_up_held',
   'incident.final-report': 'final_report_submitted',
   'incident.inmate-conversation': 'inmate_conversation_held',
-  'plan.create': 'created',
   'plan.elaborate': 'elaborated',
   'plan.municipality-coordination': 'municipality_contacted',
 };
@@ -62,6 +63,7 @@ describe('web UI in chromium', () => {
   let base = '';
   let context: BrowserContext;
   let page: Page;
+  let ctx: ServiceContext;
   let userDataDir = '';
   const consoleErrors: string[] = [];
 
@@ -80,7 +82,7 @@ describe('web UI in chromium', () => {
     await migrate(database, { databaseUrl: url });
 
     const clock = (): Date => new Date(NOW);
-    const ctx: ServiceContext = { db: database.db, clock, closureDays: [] };
+    ctx = { db: database.db, clock, closureDays: [] };
     await seedDemo(ctx, { records: 120 });
     // The worker's planner fills the outbox, and a few due mails go through the built-in catcher.
     const settings = await loadWorkerSettings(database.db);
@@ -243,6 +245,9 @@ describe('web UI in chromium', () => {
     await page.getByRole('link', { name: 'Indstillinger' }).click();
     await page.waitForURL(`${base}/settings`);
     await check('08-settings');
+    // The area review of security-cell cases can be turned off or given other days per area.
+    expect(await page.locator('#area-policy tbody tr').count()).toBe(3);
+    await page.locator('#area-policy').screenshot({ path: join(SHOTS, '08-settings-area-policy.png') });
     // reminder-2: three working days before instead of two; and Thursday 19.11 becomes a closure day.
     expect(await page.locator('#s_id_0').inputValue()).toBe('reminder-2');
     await page.locator('#s_wd_0').fill('3');
@@ -266,6 +271,60 @@ describe('web UI in chromium', () => {
     expect(audit).toContain('FRISTVAGT_ADMIN_TOKEN');
     expect(await page.locator('#s_wd_0').inputValue()).toBe('3');
     await check('10-settings-saved');
+  });
+
+  it('says on a record why nothing is watched, which data is missing and which note is lacking', async () => {
+    const admin = { id: 'browser-test', name: 'browser-test', role: 'admin' as const };
+    const old = await createRecord(ctx, 'force_use', { institutionId: 'demo-fengsel-oest', journalNumber: 'DEMO-I10-MA-2016', occurredAt: '2016-05-10T10:00:00+02:00' }, admin);
+    const plan = await createRecord(ctx, 'action_plan', { institutionId: 'demo-fengsel-oest', journalNumber: 'DEMO-I10-HP', clientCategory: 'convicted_from_liberty', admittedAt: '2026-11-02' }, admin);
+    const cell = await createRecord(ctx, 'security_cell_placement', { institutionId: 'demo-fengsel-oest', journalNumber: 'DEMO-I10-SC', placedAt: '2026-11-10T20:00:00+01:00', endedAt: '2026-11-11T08:00:00+01:00', followUpHeldAt: '2026-11-13T10:00:00+01:00' }, admin);
+
+    await page.goto(`${base}/records/force-uses/${old.id}`);
+    expect(await page.locator('#not-in-force').textContent()).toMatch(/Reglen gjaldt ikke endnu: .+trådte i kraft 01\.04\.2017/);
+    expect(await page.locator('#record-deadlines').count()).toBe(0);
+    await check('12-record-not-in-force');
+
+    await page.goto(`${base}/records/action-plans/${plan.id}`);
+    expect(await page.locator('#incomplete').textContent()).toContain('Mangler: mulig prøveløsladelsesdato');
+    await check('13-record-incomplete');
+
+    await page.goto(`${base}/records/security-cell-placements/${cell.id}`);
+    expect(await page.locator('#warnings').textContent()).toContain('§ 14');
+    expect(await page.locator('#form-review').count()).toBe(1);
+    await check('14-record-warnings');
+
+    // The overview names the incomplete plan.
+    await page.goto(`${base}/`);
+    expect(await page.locator('#incomplete-cases').textContent()).toContain('DEMO-I10-HP');
+    await check('15-overview-incomplete');
+    await page.locator('#incomplete-cases').screenshot({ path: join(SHOTS, '15-overview-incomplete-list.png') });
+  });
+
+  it('shows every delay notice judged, deadlines ended by a reclassification and a declined offer', async () => {
+    const admin = { id: 'browser-test', name: 'browser-test', role: 'admin' as const };
+    // Qualified self-harm on 02.11: told of a delay in time, then once more too late; reclassified to chapter 5 on 17.11.
+    const inc = await createRecord(ctx, 'incident', { institutionId: 'demo-fengsel-oest', journalNumber: 'DEMO-I10-SM', kind: 'qualified_self_harm', occurredAt: '2026-10-05T09:00:00+02:00', preliminaryNoticeSentAt: '2026-10-06T10:00:00+02:00' }, admin);
+    await recordEvent(ctx, 'incident', inc.id, { type: 'delay_notified', at: '2026-10-20T10:00:00+02:00', expectedDate: '2026-11-10', reason: 'Afventer lægeerklæring' }, admin);
+    await recordEvent(ctx, 'incident', inc.id, { type: 'delay_notified', at: '2026-11-12T10:00:00+01:00', expectedDate: '2026-11-30', reason: 'Afventer psykiatrisk vurdering' }, admin);
+    await recordEvent(ctx, 'incident', inc.id, { type: 'reclassified', kind: 'other_self_harm_behaviour', reason: 'Ikke nærliggende livsfare', at: '2026-11-17T09:00:00+01:00' }, admin);
+    await page.goto(`${base}/records/incidents/${inc.id}`);
+    expect(await page.locator('#record-deadlines tr[data-ended-by="reclassification"]').count()).toBeGreaterThan(0);
+    expect(await page.locator('#record-deadlines .delay-notices li').count()).toBe(2);
+    // Chapter 5 now: no delay to give, no report steps to record; the closing as not reportable is offered.
+    expect(await page.locator('#form-delay').count()).toBe(0);
+    expect(await page.locator('#ev-type option[value="final_report_submitted"]').count()).toBe(0);
+    expect(await page.locator('#ev-type option[value="closed_not_reportable"]').count()).toBe(1);
+    await check('16-record-history');
+
+    const cell = await createRecord(ctx, 'security_cell_placement', { institutionId: 'demo-fengsel-oest', journalNumber: 'DEMO-I10-SC2', placedAt: '2026-11-01T20:00:00+01:00', endedAt: '2026-11-02T08:00:00+01:00' }, admin);
+    await recordEvent(ctx, 'security_cell_placement', cell.id, { type: 'follow_up_postponed', reason: 'Indlagt', at: '2026-11-12T10:00:00+01:00' }, admin);
+    await recordEvent(ctx, 'security_cell_placement', cell.id, { type: 'follow_up_offered', at: '2026-11-16T10:00:00+01:00' }, admin);
+    await recordEvent(ctx, 'security_cell_placement', cell.id, { type: 'follow_up_declined', at: '2026-11-16T10:05:00+01:00' }, admin);
+    await page.goto(`${base}/records/security-cell-placements/${cell.id}`);
+    expect(await page.locator('#record-deadlines').textContent()).toContain('tilbudt og afslået af den indsatte');
+    expect(await page.locator('#record-deadlines').textContent()).toContain('udsættelse registreret efter fristen');
+    expect(await page.locator('#form-postpone').count()).toBe(0);
+    await check('17-record-declined-late-postponement');
   });
 
   it('switches to English and logs out', async () => {

@@ -9,7 +9,9 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caughtMail, notifications, uiSessions } from '../../src/db/schema.js';
 import { createCatcherMailer } from '../../src/mail/transport.js';
+import { CLIENT_CATEGORIES } from '../../src/domain/index.js';
 import { desiredPlan, loadSettingsSet } from '../../src/ui/data/impact.js';
+import { loadIncomplete } from '../../src/ui/data/incomplete.js';
 import { html, raw } from '../../src/ui/html.js';
 import { planRecord } from '../../src/worker/planner.js';
 import { sendNotification } from '../../src/worker/send.js';
@@ -394,6 +396,17 @@ describe('web UI over HTTP (Postgres)', () => {
   });
 
   describe('settings', () => {
+    /** The form as the browser would send it, with reminder-2 moved from 2 to 4 working days before. */
+    const settingsFields = (): Record<string, string | string[]> => {
+      const fields: Record<string, string | string[]> = { scope: 'default', window_from: '07:00', window_to: '18:00', noWait: ['incident.preliminary-notice', 'incident.final-report'], digest: '1', closureDays: '', ombudsman: 'post@ombudsmanden.dk', directorate: 'csf@kriminalforsorgen.dk', admins: 'fristvagt-drift@kriminalforsorgen.dk' };
+      const stages = [['reminder-2', 'reminder', 'responsible', '4', '08:00'], ['reminder-1', 'reminder', 'responsible', '1', '08:00'], ['reminder-0', 'reminder', 'responsible', '0', '08:00'], ['escalation-1', 'escalation', 'area_office', '0', '00:00'], ['escalation-2', 'escalation', 'second_level', '1', '08:00']];
+      stages.forEach(([id, kind, aud, wd, at], i) => Object.assign(fields, { [`s_id_${i}`]: id, [`s_kind_${i}`]: kind, [`s_aud_${i}`]: aud, [`s_wd_${i}`]: wd, [`s_at_${i}`]: at }));
+      for (const p of [['incident.inmate-conversation', 'workingDays', '1'], ['incident.closing-letter', 'weeks', '4'], ['incident.annual-overview', 'month', '1'], ['incident.annual-overview', 'day', '31'], ['force.report', 'workingDays', '1'], ['plan.create', 'youthWorkingDays', '7'], ['plan.parole-update', 'workingDays', '7']]) fields[`policy__${p[0]}__${p[1]}`] = p[2] as string;
+      // Per area: every field empty, i.e. as the common policy.
+      for (const area of ['hovedstaden', 'nordjylland']) for (const param of ['workingDays', 'enabled']) fields[`abp__${area}__cell.case-review__${param}`] = '';
+      return fields;
+    };
+
     it('is for admins only', async () => {
       for (const name of ['reader', 'area', 'institution']) {
         const c = new Client(t);
@@ -412,11 +425,7 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(page.status).toBe(200);
       expect(page.body).toContain('name="s_wd_0" value="2"');
 
-      // The form as the browser would send it, with reminder-2 moved from 2 to 4 working days before.
-      const fields: Record<string, string | string[]> = { scope: 'default', window_from: '07:00', window_to: '18:00', noWait: ['incident.preliminary-notice', 'incident.final-report'], digest: '1', closureDays: '', ombudsman: 'post@ombudsmanden.dk', directorate: 'csf@kriminalforsorgen.dk', admins: 'fristvagt-drift@kriminalforsorgen.dk' };
-      const stages = [['reminder-2', 'reminder', 'responsible', '4', '08:00'], ['reminder-1', 'reminder', 'responsible', '1', '08:00'], ['reminder-0', 'reminder', 'responsible', '0', '08:00'], ['escalation-1', 'escalation', 'area_office', '0', '00:00'], ['escalation-2', 'escalation', 'second_level', '1', '08:00']];
-      stages.forEach(([id, kind, aud, wd, at], i) => Object.assign(fields, { [`s_id_${i}`]: id, [`s_kind_${i}`]: kind, [`s_aud_${i}`]: aud, [`s_wd_${i}`]: wd, [`s_at_${i}`]: at }));
-      for (const p of [['incident.inmate-conversation', 'workingDays', '1'], ['incident.closing-letter', 'weeks', '4'], ['incident.annual-overview', 'month', '1'], ['incident.annual-overview', 'day', '31'], ['force.report', 'workingDays', '1'], ['plan.create', 'youthWorkingDays', '7'], ['plan.parole-update', 'workingDays', '7']]) fields[`policy__${p[0]}__${p[1]}`] = p[2] as string;
+      const fields = settingsFields();
 
       const before = { settings: await count(t, 'settings'), audit: await count(t, 'audit_log'), notifications: JSON.stringify(await t.db.database.db.select().from(notifications).orderBy(notifications.id)), deadlines: await count(t, 'deadlines') };
       expect((await admin.post('/settings/preview', fields, null)).status).toBe(403);
@@ -472,6 +481,42 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(cand2.schedule.stages[0].workingDays).toBe(4);
     });
 
+    it('turns the case review off or changes its days per area, through the same preview and audited save', async () => {
+      const admin = new Client(t);
+      await admin.login(ADMIN_TOKEN);
+      const page = await admin.get('/settings');
+      expect(page.body).toContain('id="area-policy"');
+      expect(page.body).toContain('Praksis pr. område');
+      expect(page.body).toContain('name="abp__hovedstaden__cell.case-review__enabled"');
+      expect(page.body).toContain('<option value="" selected>som fælles praksis (til)</option>');
+      expect(page.body).toMatch(/name="abp__nordjylland__cell\.case-review__workingDays" value="" placeholder="10"/);
+
+      // Off for Hovedstaden: the review of SC-UI-1 (ended 17.11) is no longer watched there.
+      const off = await admin.post('/settings/preview', { ...settingsFields(), 'abp__hovedstaden__cell.case-review__enabled': '0' });
+      expect(off.status).toBe(200);
+      expect(off.body).toContain('Ændrede indstillinger: Praksis pr. område');
+      expect(off.body).toMatch(/Frister der flyttes eller skifter status \(\d+\)[\s\S]*SC-UI-1[\s\S]*Områdets gennemgang af sikringscellesagen/);
+
+      const bad = await admin.post('/settings/preview', { ...settingsFields(), 'abp__nordjylland__cell.case-review__workingDays': 'ti', 'policy__force.report__workingDays': 'en' });
+      expect(bad.status).toBe(400);
+      // Rule ids hold dots: the error names the rule and the parameter, and marks the input.
+      expect(bad.body).toContain('Praksisfrister (policy) › Rapport om magtanvendelse › arbejdsdage');
+      expect(bad.body).toMatch(/name="policy__force\.report__workingDays" value="en"[^>]*aria-invalid="true"/);
+      expect(bad.body).toContain('Praksis pr. område › Kriminalforsorgen Nordjylland › Områdets gennemgang af sikringscellesagen › arbejdsdage');
+      expect(bad.body).toMatch(/name="abp__nordjylland__cell\.case-review__workingDays" value="ti" placeholder="10" aria-invalid="true"/);
+
+      const audit = await count(t, 'audit_log');
+      const twelve = await admin.post('/settings/preview', { ...settingsFields(), 'abp__nordjylland__cell.case-review__workingDays': '12' });
+      expect(twelve.status).toBe(200);
+      const candidate = /name="candidate" value="([^"]+)"/.exec(twelve.body)?.[1]?.replace(/&quot;/g, '"').replace(/&amp;/g, '&') ?? '';
+      const base = /name="base" value="([^"]+)"/.exec(twelve.body)?.[1] ?? '';
+      expect((await admin.post('/settings/save', { candidate, base, scope: 'default' })).status).toBe(303);
+      expect(await count(t, 'audit_log')).toBe(audit + 1);
+      const api = await t.req('GET', '/api/settings');
+      expect(api.json.items.find((x: { key: string }) => x.key === 'policyByArea')?.value).toEqual({ nordjylland: { 'cell.case-review': { workingDays: 12 } } });
+      expect((await admin.get('/settings')).body).toMatch(/name="abp__nordjylland__cell\.case-review__workingDays" value="12"/);
+    });
+
     it("mirrors the worker's planner: the in-memory plan for the saved settings is what planRecord scheduled", async () => {
       const db = t.db.database.db;
       const settings = await loadWorkerSettings(db);
@@ -483,6 +528,219 @@ describe('web UI over HTTP (Postgres)', () => {
       const table = new Map(rows.map((n) => [`${n.recordId}|${n.stage}|${n.recipient}`, n.plannedAt.toISOString()]));
       expect(new Map([...plan.entries()].map(([k, v]) => [k, v.toISOString()]))).toEqual(table);
       expect(table.size).toBeGreaterThan(3);
+    });
+  });
+
+  describe('issue 10 on the record page', () => {
+    // Records of their own institution, made after the figures above were checked.
+    const r: Record<string, string> = {};
+    let area: Client;
+    const create = async (collection: string, body: Record<string, unknown>): Promise<string> => {
+      const res = await t.req('POST', `/api/${collection}`, { body: { institutionId: 'ellebaek', ...body } });
+      expect(res.status, JSON.stringify(res.json)).toBe(201);
+      return res.json.id as string;
+    };
+    const api = async (collection: string, id: string) => (await t.req('GET', `/api/${collection}/${id}`)).json;
+    const deadline = (view: { deadlines: Array<{ rule: string }> }, rule: string) => view.deadlines.find((d) => d.rule === rule) as Record<string, unknown> | undefined;
+
+    beforeAll(async () => {
+      const inst = await t.req('POST', '/api/institutions', { body: { id: 'ellebaek', areaId: 'hovedstaden', name: 'Fængsel ellebaek', kind: 'prison', dutyManagerEmail: 'vagt.ellebaek@kriminalforsorgen.test' } });
+      expect(inst.status, JSON.stringify(inst.json)).toBe(201);
+      r['oldForce'] = await create('force-uses', { journalNumber: 'MA-I10-2016', occurredAt: '2016-05-10T10:00:00+02:00' });
+      r['convicted'] = await create('action-plans', { journalNumber: 'HP-I10-DOMT', clientCategory: 'convicted_from_liberty', admittedAt: '2026-11-02' });
+      r['force'] = await create('force-uses', { journalNumber: 'MA-I10-1', occurredAt: '2026-11-16T10:00:00+01:00' });
+      r['forceNoted'] = await create('force-uses', { journalNumber: 'MA-I10-2', occurredAt: '2026-11-16T11:00:00+01:00' });
+      r['cell'] = await create('security-cell-placements', { journalNumber: 'SC-I10-1', placedAt: '2026-11-01T20:00:00+01:00', endedAt: '2026-11-02T08:00:00+01:00' });
+      r['death'] = await create('incidents', { journalNumber: 'SM-I10-DOD', kind: 'death', occurredAt: '2026-10-01T12:00:00+02:00' });
+      r['selfHarm'] = await create('incidents', { journalNumber: 'SM-I10-KAP4', kind: 'qualified_self_harm', occurredAt: '2026-11-16T09:00:00+01:00' });
+      r['youth'] = await create('action-plans', { journalNumber: 'HP-I10-UNG', clientCategory: 'youth_home_detention', admittedAt: '2026-11-16' });
+      area = new Client(t);
+      await area.login(tokens['area']?.token as string);
+    });
+
+    it('says why nothing is watched for a record from before the use-of-force order took effect', async () => {
+      const view = await api('force-uses', r['oldForce'] as string);
+      expect(view.deadlines).toEqual([]);
+      expect(view.notInForce.map((n: { rule: string }) => n.rule)).toContain('force.report');
+      const page = await area.get(`/records/force-uses/${r['oldForce']}`);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('id="not-in-force"');
+      expect(page.body).toMatch(/Reglen gjaldt ikke endnu: [^<]+trådte i kraft 01\.04\.2017/);
+      const en = await area.get(`/records/force-uses/${r['oldForce']}?lang=en`);
+      expect(en.body).toMatch(/The rule did not apply yet: [^<]+took effect on 01\.04\.2017/);
+      await area.get('/?lang=da');
+    });
+
+    it('names the missing field of an incomplete record, and the record appears among the incomplete on the overview', async () => {
+      const page = await area.get(`/records/action-plans/${r['convicted']}`);
+      expect(page.body).toContain('id="incomplete"');
+      expect(page.body).toContain('<strong>Mangler: mulig prøveløsladelsesdato</strong>');
+      expect(page.body).toContain('Dato for mulig prøveløsladelse mangler');
+      const overview = await area.get('/');
+      expect(overview.body).toContain('id="incomplete-cases"');
+      expect(overview.body).toMatch(/id="incomplete-cases"[\s\S]*HP-I10-DOMT/);
+      // A placement in a transition prison is a step of its own (pkt. 10/15).
+      const placed = await area.post(`/records/action-plans/${r['convicted']}/events`, { form: 'event', type: 'transition_placed', at: '2026-11-17T09:00' });
+      expect(placed.status).toBe(303);
+      expect((await api('action-plans', r['convicted'] as string)).transitionPlacedAt).toBe('2026-11-17T09:00:00.000+01:00');
+    });
+
+    it("picks the overview's incomplete candidates so that no record the engine calls incomplete is missed", async () => {
+      const inst = await t.req('POST', '/api/institutions', { body: { id: 'spejlet', areaId: 'nordjylland', name: 'Fængsel spejlet', kind: 'prison', dutyManagerEmail: 'vagt.spejlet@kriminalforsorgen.test' } });
+      expect(inst.status).toBe(201);
+      const variants: Array<Record<string, unknown>> = [{}, { possibleParoleDate: '2027-06-01' }, { expectedReleaseDate: '2027-12-01' }, { possibleParoleDate: '2027-06-01', expectedReleaseDate: '2027-12-01' }, { expelled: true }, { municipalityContactedAt: '2026-10-05T10:00:00+02:00' }, { sentenceStartDate: '2026-09-20' }];
+      const ids: string[] = [];
+      for (const category of CLIENT_CATEGORIES) {
+        for (const [i, v] of variants.entries()) {
+          const start = category === 'supervision' || category === 'measure_68_69' ? { supervisionEstablishedAt: '2026-10-01T10:00:00+02:00' } : { admittedAt: '2026-10-01' };
+          const res = await t.req('POST', '/api/action-plans', { body: { institutionId: 'spejlet', journalNumber: `HP-SPEJL-${category}-${i}`, clientCategory: category, ...start, ...v } });
+          expect(res.status, JSON.stringify(res.json)).toBe(201);
+          ids.push(res.json.id);
+        }
+      }
+      const byEngine = new Set<string>();
+      for (const id of ids) if ((await api('action-plans', id)).incomplete.length > 0) byEngine.add(id);
+      expect(byEngine.size).toBeGreaterThan(0);
+      const ctx = { db: t.db.database.db, clock: () => t.clock.now, closureDays: [] };
+      const listed = await loadIncomplete(ctx, { id: 'test', name: 'test', role: 'admin' }, { institution: 'spejlet' }, 'da');
+      expect(new Set(listed.items.map((i) => i.recordId))).toEqual(byEngine);
+      expect(listed.total).toBe(byEngine.size);
+    });
+
+    it('files a use-of-force report with or without the § 8 note, and warns when the note is missing', async () => {
+      const page = await area.get(`/records/force-uses/${r['force']}`);
+      expect(page.body).toContain('id="form-report"');
+      expect(page.body).toContain('Den indsatte er orienteret om klageadgang og klagefrist (§ 8)');
+      expect(page.body).toContain('Straks (snarest muligt)'); // "så hurtigt som muligt" (§ 7): the day is a policy default
+      expect(page.body).not.toMatch(/<option value="report_filed"/);
+      const without = await area.post(`/records/force-uses/${r['force']}/events`, { form: 'report', at: '2026-11-17T08:00' });
+      expect(without.status).toBe(303);
+      expect(without.headers['location']).toContain('done=report');
+      expect((await api('force-uses', r['force'] as string)).complaintInfoNoted).toBe(false);
+      const warned = await area.get(without.headers['location'] as string);
+      expect(warned.body).toContain('Rapporten er registreret.');
+      expect(warned.body).toMatch(/id="warnings"[\s\S]*data-field="complaintInfoNoted"/);
+
+      const withNote = await area.post(`/records/force-uses/${r['forceNoted']}/events`, { form: 'report', at: '2026-11-17T08:30', complaintInfoNoted: '1' });
+      expect(withNote.status).toBe(303);
+      expect((await api('force-uses', r['forceNoted'] as string)).complaintInfoNoted).toBe(true);
+      expect((await area.get(`/records/force-uses/${r['forceNoted']}`)).body).not.toContain('id="warnings"');
+    });
+
+    it('keeps a late postponement as a breach, shows an offer the inmate declined, and records the case review', async () => {
+      const url = `/records/security-cell-placements/${r['cell']}`;
+      // Ended Monday 02.11: the conversation was due Monday 09.11; a postponement decided today is too late.
+      const postponed = await area.post(`${url}/events`, { form: 'postpone', reason: 'Indlagt på psykiatrisk afdeling', newDate: '2026-11-25' });
+      expect(postponed.status).toBe(303);
+      let view = await api('security-cell-placements', r['cell'] as string);
+      expect(view.followUpPostponedAt).toBe('2026-11-18T10:00:00.000+01:00');
+      expect(deadline(view, 'cell.follow-up-conversation')).toMatchObject({ status: 'breached', postponedLate: true });
+      let page = await area.get(url);
+      expect(page.body).toContain('udsættelse registreret efter fristen – overskridelsen står ved magt');
+      expect(page.body).toContain('id="pp-at"');
+
+      for (const [type, at] of [['follow_up_offered', '2026-11-17T10:00'], ['follow_up_declined', '2026-11-17T10:05']]) {
+        const res = await area.post(`${url}/events`, { form: 'event', type: type as string, at: at as string });
+        expect(res.status, type).toBe(303);
+      }
+      view = await api('security-cell-placements', r['cell'] as string);
+      expect(deadline(view, 'cell.follow-up-conversation')).toMatchObject({ status: 'met_late', completion: 'declined' });
+      page = await area.get(url);
+      expect(page.body).toContain('tilbudt og afslået af den indsatte');
+      expect(page.body).toContain('Samtalen afslået af den indsatte');
+      // § 14: the note in the security-cell module is missing until it is recorded.
+      expect(page.body).toMatch(/id="warnings"[\s\S]*data-field="followUpNoteAt"/);
+      expect(page.body).not.toContain('<option value="follow_up_offered"');
+      expect((await area.post(`${url}/events`, { form: 'event', type: 'follow_up_note_recorded', at: '2026-11-17T11:00' })).status).toBe(303);
+      page = await area.get(url);
+      expect(page.body).not.toContain('id="warnings"');
+      expect(page.body).toContain('Notat i sikringscellemodulet (§ 14)');
+
+      // The review names its fields in Danish and writes nothing when one is missing.
+      expect(page.body).toContain('id="form-review"');
+      const audit = await count(t, 'audit_log');
+      const noReviewer = await area.post(`${url}/events`, { form: 'review', reviewer: '', outcome: 'Anbringelsen var begrundet.' });
+      expect(noReviewer.status).toBe(400);
+      expect(noReviewer.body).toContain('Gennemgået af (reviewer)');
+      expect(noReviewer.body).toContain('Anbringelsen var begrundet.'); // what was typed is kept
+      expect(await count(t, 'audit_log')).toBe(audit);
+      expect((await api('security-cell-placements', r['cell'] as string)).caseReviewedAt).toBeNull();
+
+      const reviewed = await area.post(`${url}/events`, { form: 'review', reviewer: 'Jurist Hansen', outcome: 'Anbringelsen var begrundet; personalet er vejledt om journalføring.', at: '2026-11-16T14:00' });
+      expect(reviewed.status).toBe(303);
+      expect(reviewed.headers['location']).toContain('done=review');
+      view = await api('security-cell-placements', r['cell'] as string);
+      expect(view).toMatchObject({ caseReviewedAt: '2026-11-16T14:00:00.000+01:00', caseReviewer: 'Jurist Hansen' });
+      expect(deadline(view, 'cell.case-review')).toMatchObject({ status: 'met' });
+      page = await area.get(reviewed.headers['location'] as string);
+      expect(page.body).toContain('Gennemgangen er registreret.');
+      expect(page.body).toContain('Jurist Hansen');
+      expect(page.body).not.toContain('id="form-review"');
+    });
+
+    it('keeps every delay notice of a final report and judges each against the deadline in force when given', async () => {
+      const url = `/records/incidents/${r['death']}`;
+      // Death on 01.10.2026: the final report was due Thursday 29.10.2026 (4 weeks).
+      const first = await area.post(`${url}/events`, { form: 'delay', expectedDate: '2026-11-10', reason: 'Afventer obduktionsrapport', at: '2026-10-20T10:00' });
+      expect(first.status).toBe(303);
+      // The form stays available after the first notice.
+      expect((await area.get(url)).body).toContain('id="form-delay"');
+      const second = await area.post(`${url}/events`, { form: 'delay', expectedDate: '2026-12-01', reason: 'Afventer retskemisk undersøgelse', at: '2026-11-12T10:00' });
+      expect(second.status).toBe(303);
+      const view = await api('incidents', r['death'] as string);
+      expect(view.delayNotices).toHaveLength(2);
+      const page = await area.get(url);
+      expect(page.body.match(/<ul id="delay-notices">([\s\S]*?)<\/ul>/)?.[1]?.match(/<li>/g)).toHaveLength(2);
+      expect(page.body).toContain('Meddelt tirsdag 20.10.2026 kl. 10:00, forventet tirsdag 10.11.2026: <strong>rettidig</strong>');
+      expect(page.body).toContain('Meddelt torsdag 12.11.2026 kl. 10:00, forventet tirsdag 01.12.2026: <strong class="late">for sent (fristen var tirsdag 10.11.2026)</strong>');
+      expect(page.body).toContain('Afventer retskemisk undersøgelse');
+      // The audit entry of the second notice counts the notices instead of dumping them.
+      expect(page.body).toContain('<li>Meddelelser om forsinkelse: 2</li>');
+      // § 20 stk. 2 is a chapter 5 step: not offered for a death.
+      expect(page.body).not.toContain('value="closed_not_reportable"');
+    });
+
+    it('marks deadlines ended by a reclassification to chapter 5 and closes the case as not reportable', async () => {
+      const url = `/records/incidents/${r['selfHarm']}`;
+      let page = await area.get(url);
+      expect(page.body).toMatch(/data-rule="incident\.inmate-conversation"[\s\S]*?Straks \(snarest muligt\)/);
+      expect((await area.post(`${url}/events`, { form: 'event', type: 'preliminary_notice_sent', at: '2026-11-17T10:00' })).status).toBe(303);
+      const re = await t.req('POST', `/api/incidents/${r['selfHarm']}/events`, { body: { type: 'reclassified', kind: 'other_self_harm_behaviour', reason: 'Lægelig vurdering: ikke nærliggende livsfare', at: '2026-11-18T09:30:00+01:00' } });
+      expect(re.status, JSON.stringify(re.json)).toBe(200);
+      const view = await api('incidents', r['selfHarm'] as string);
+      expect(deadline(view, 'incident.preliminary-notice')).toMatchObject({ status: 'met', endedBy: 'reclassification' });
+      page = await area.get(url);
+      expect(page.body).toMatch(/data-rule="incident\.preliminary-notice"[^>]*data-ended-by="reclassification"[\s\S]*?afsluttet ved omklassificering/);
+      expect(page.body).toContain('Omklassificeret fra Kvalificeret selvbeskadigende handling til Anden selvmords- eller selvbeskadigelsesadfærd');
+      expect(page.body).toContain('value="closed_not_reportable"');
+      // The chapter 4 conversation (due 17.11) was breached when the case left chapter 4: history, not a task.
+      expect(deadline(view, 'incident.inmate-conversation')).toMatchObject({ status: 'breached', endedBy: 'reclassification' });
+      const todo = await area.get('/?institution=ellebaek&status=breached');
+      expect(todo.body).not.toContain('SM-I10-KAP4');
+      expect(todo.body).toContain('SM-I10-DOD'); // the death's breached deadlines are still there to act on
+      const csv = await area.get('/compliance.csv?from=2026-11&to=2026-11&institution=ellebaek');
+      expect(csv.body.split('\r\n').find((l) => l.includes(',incident.inmate-conversation,'))?.split(',').slice(7, 12)).toEqual(['1', '0', '0', '1', '0']);
+      const en = await area.get(`${url}?lang=en`);
+      expect(en.body).toContain('ended by reclassification');
+      expect(en.body).toContain('Reclassified from Qualified self-harm to Other self-harm behaviour');
+      await area.get('/?lang=da');
+
+      const closed = await area.post(`${url}/events`, { form: 'event', type: 'closed_not_reportable', at: '2026-11-18T09:00' });
+      expect(closed.status).toBe(303);
+      expect((await api('incidents', r['selfHarm'] as string)).closedNotReportableAt).toBe('2026-11-18T09:00:00.000+01:00');
+      expect((await area.get(url)).body).toContain('Lukket som ikke indberetningspligtig');
+    });
+
+    it('creates a youth plan with the municipality contacted at the same time', async () => {
+      const url = `/records/action-plans/${r['youth']}`;
+      const page = await area.get(url);
+      expect(page.body).toContain('Kommunen kontaktet samtidig (pkt. 32)');
+      expect((await area.get(`/records/action-plans/${r['convicted']}`)).body).not.toContain('name="municipalityContacted"');
+      const created = await area.post(`${url}/events`, { form: 'plancreated', at: '2026-11-17T13:00', municipalityContacted: '1' });
+      expect(created.status).toBe(303);
+      const view = await api('action-plans', r['youth'] as string);
+      expect(view).toMatchObject({ planCreatedAt: '2026-11-17T13:00:00.000+01:00', municipalityContactedAt: '2026-11-17T13:00:00.000+01:00' });
+      expect(deadline(view, 'plan.municipality-coordination')).toMatchObject({ status: 'met' });
     });
   });
 

@@ -12,7 +12,7 @@ import { calendarFor, computeDeadlinesForRecord, parseRecord, type Calendar, typ
 import { canonicalJson } from '../../db/audit.js';
 import type { Executor } from '../../db/client.js';
 import { areas, institutions, notifications, settings as settingsTable, staff, staffAbsences } from '../../db/schema.js';
-import { closureDaysSetting, loadPolicyByArea, policyForArea, policySetting } from '../../records/calendar.js';
+import { closureDaysSetting, policyByAreaSetting, policyForArea, policySetting, type PolicyByArea } from '../../records/calendar.js';
 import { KINDS, type AnyRow, type PlanFull, type RecordTypeName } from '../../records/kinds.js';
 import { desiredNotifications, planOwnerOf, type DesiredNotification } from '../../worker/planner.js';
 import { loadWorkerSettings, type RecipientsSetting, type ScheduleSetting } from '../../worker/settings.js';
@@ -22,20 +22,23 @@ import { RECORD_TABLES } from './records.js';
 export interface SettingsSet {
   closureDays: string[];
   policy: Record<string, Record<string, number>>;
+  /** Per area, overrides of `policy` for the records of that area. */
+  policyByArea: PolicyByArea;
   schedule: ScheduleSetting;
   recipients: RecipientsSetting;
   digest: boolean;
 }
 
-export const SETTING_KEYS = ['closureDays', 'policy', 'schedule', 'recipients', 'digest'] as const;
+export const SETTING_KEYS = ['closureDays', 'policy', 'policyByArea', 'schedule', 'recipients', 'digest'] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 export async function loadSettingsSet(db: Executor): Promise<SettingsSet> {
-  const rows = await db.select().from(settingsTable).where(inArray(settingsTable.key, ['closureDays', 'policy']));
+  const rows = await db.select().from(settingsTable).where(inArray(settingsTable.key, ['closureDays', 'policy', 'policyByArea']));
   const closure = closureDaysSetting.safeParse(rows.find((r) => r.key === 'closureDays')?.value ?? []);
   const policy = policySetting.safeParse(rows.find((r) => r.key === 'policy')?.value ?? {});
+  const byArea = policyByAreaSetting.safeParse(rows.find((r) => r.key === 'policyByArea')?.value ?? {});
   const w = await loadWorkerSettings(db);
-  return { closureDays: closure.success ? closure.data : [], policy: policy.success ? policy.data : {}, schedule: w.schedule, recipients: w.recipients, digest: w.digest };
+  return { closureDays: closure.success ? closure.data : [], policy: policy.success ? policy.data : {}, policyByArea: byArea.success ? byArea.data : {}, schedule: w.schedule, recipients: w.recipients, digest: w.digest };
 }
 
 /** What the preview was computed against; a save refuses when the stored settings moved on meanwhile. */
@@ -152,8 +155,6 @@ async function loadMaster(db: Executor): Promise<Master> {
 
 export async function computeImpact(db: Executor, configClosureDays: readonly string[], current: SettingsSet, next: SettingsSet, now: Date): Promise<Impact> {
   const m = await loadMaster(db);
-  // Per-area overrides are not edited on this page: both sides use the stored ones.
-  const byArea = await loadPolicyByArea(db);
   const calOld = calendarFor([...new Set([...configClosureDays, ...current.closureDays])].sort());
   const calNew = calendarFor([...new Set([...configClosureDays, ...next.closureDays])].sort());
   const impact: Impact = { records: 0, deadlines: [], breached: [], moved: [], added: [], removed: [] };
@@ -177,8 +178,8 @@ export async function computeImpact(db: Executor, configClosureDays: readonly st
         }
         impact.records++;
         const journalNumber = (row as { journalNumber: string }).journalNumber;
-        const before = computeDeadlinesForRecord(record, { now: now.getTime(), calendar: calOld, policy: policyForArea(current.policy as PolicyOverrides, byArea, area.id) });
-        const after = computeDeadlinesForRecord(record, { now: now.getTime(), calendar: calNew, policy: policyForArea(next.policy as PolicyOverrides, byArea, area.id) });
+        const before = computeDeadlinesForRecord(record, { now: now.getTime(), calendar: calOld, policy: policyForArea(current.policy as PolicyOverrides, current.policyByArea, area.id) });
+        const after = computeDeadlinesForRecord(record, { now: now.getTime(), calendar: calNew, policy: policyForArea(next.policy as PolicyOverrides, next.policyByArea, area.id) });
         const oldBy = new Map(before.deadlines.map((d) => [d.key, d]));
         const newBy = new Map(after.deadlines.map((d) => [d.key, d]));
         for (const key of new Set([...oldBy.keys(), ...newBy.keys()])) {
@@ -220,8 +221,6 @@ export async function computeImpact(db: Executor, configClosureDays: readonly st
  */
 export async function desiredPlan(db: Executor, configClosureDays: readonly string[], s: SettingsSet, now: Date): Promise<Map<string, Date>> {
   const m = await loadMaster(db);
-  // Per-area overrides are not edited on this page: both sides use the stored ones.
-  const byArea = await loadPolicyByArea(db);
   const cal = calendarFor([...new Set([...configClosureDays, ...s.closureDays])].sort());
   const out = new Map<string, Date>();
   for (const [type, table] of RECORD_TABLES) {
@@ -234,7 +233,7 @@ export async function desiredPlan(db: Executor, configClosureDays: readonly stri
         const inst = m.institutions.get((row as { institutionId: string }).institutionId);
         const area = inst ? m.areas.get(inst.areaId) : undefined;
         if (!inst || !area) continue;
-        const set = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now: now.getTime(), calendar: cal, policy: policyForArea(s.policy as PolicyOverrides, byArea, area.id) });
+        const set = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now: now.getTime(), calendar: cal, policy: policyForArea(s.policy as PolicyOverrides, s.policyByArea, area.id) });
         for (const d of simulate(outbox.get(row.id) ?? [], desiredFor(type, row, inst, area, set, cal, s, now, m, outbox.get(row.id) ?? []), now).values()) out.set(`${row.id}|${d.stage}|${d.recipient}`, d.plannedAt);
       }
     }

@@ -74,8 +74,9 @@ export async function loadOverview(ctx: ServiceContext, actor: Actor, f: Overvie
   const soonUntil = formatIsoDate(rules.calendar.addWorkingDaysEpoch(todayDay, SOON_WORKING_DAYS));
 
   // The same "status as of now" as listDeadlines: a stored `open` whose day is over is breached.
+  // A deadline ended by a reclassification is history (compliance counts it), nothing anyone can still do.
   const at = sql`${now.toISOString()}::timestamptz`;
-  const pending = sql`${deadlines.completedAt} IS NULL AND NOT ${deadlines.suspended}`;
+  const pending = sql`${deadlines.completedAt} IS NULL AND NOT ${deadlines.suspended} AND ${deadlines.endedBy} IS NULL`;
   const where: SQL[] = [eq(deadlines.active, true), eq(deadlines.obligation, 'duty')];
   const allowed = await scopedInstitutions(ctx.db, actor, { areaId: f.area, institutionId: f.institution });
   if (allowed) where.push(allowed.length > 0 ? inArray(deadlines.institutionId, allowed) : sql`false`);
@@ -124,8 +125,8 @@ export async function loadOverview(ctx: ServiceContext, actor: Actor, f: Overvie
     total += res.total;
     raw.push(...res.items);
   }
-  // Rights (the inmate's complaint window) are not something staff must do.
-  const duties = raw.filter((d) => d.obligation === 'duty' && (f.status !== 'today' && f.status !== 'soon' ? true : !d.suspended));
+  // Rights (the inmate's complaint window) are not something staff must do, nor is a deadline a reclassification ended.
+  const duties = raw.filter((d) => d.obligation === 'duty' && !d.endedBy && (f.status !== 'today' && f.status !== 'soon' ? true : !d.suspended));
   const info = await recordInfo(ctx.db, duties.map((d) => ({ recordType: d.recordType, recordId: d.recordId })));
   const instName = new Map(insts.map((i) => [i.id, i.name]));
   const items: OpenDeadline[] = duties.map((d) => {

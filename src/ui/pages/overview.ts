@@ -3,9 +3,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RULES, type Lang } from '../../domain/index.js';
 import { listAreas, listInstitutions } from '../../records/masterdata.js';
 import type { Actor } from '../../records/service.js';
+import { loadIncomplete, type IncompleteRecord } from '../data/incomplete.js';
 import { loadOverview, type CountRow, type Overview, type OverviewFilter } from '../data/overview.js';
 import { recordHref } from '../data/records.js';
 import { dayEl, fmtDay, fmtTime, statusBadge } from '../format.js';
+import { fieldInSentence } from './record-deadlines.js';
 import { html, join, qs, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
 import type { UiContext } from '../index.js';
@@ -92,10 +94,22 @@ function listTable(o: Overview, f: OverviewFilter, lang: Lang): SafeHtml {
 ${o.total > o.items.length ? html`<p class="small">${d.showing(o.items.length, o.total)}</p>` : ''}`;
 }
 
-/** The part that refreshes every 30 s: counts and list. */
-function liveContent(o: Overview, f: OverviewFilter, lang: Lang, now: Date): SafeHtml {
+/** Records a person must complete before every deadline can be computed. */
+function incompleteSection(inc: { total: number; items: IncompleteRecord[] }, lang: Lang): SafeHtml {
+  const d = t(lang);
+  if (inc.total === 0) return html``;
+  return html`<section class="notice warn" id="incomplete-cases" aria-labelledby="h-incomplete"><h2 id="h-incomplete">${d.incompleteCases} (${inc.total})</h2>
+<p>${d.incompleteCasesIntro(inc.total)}</p>
+<ul>${inc.items.map((i) => html`<li><a href="${recordHref(i.recordType, i.recordId)}">${i.journalNumber}</a> – ${d.incompleteItem([...new Set(i.findings.map((x) => fieldInSentence(x.field, lang)))].join(', '))}</li>`)}</ul>
+${inc.total > inc.items.length ? html`<p class="small">${d.showing(inc.items.length, inc.total)}</p>` : ''}
+</section>`;
+}
+
+/** The part that refreshes every 30 s: counts, incomplete records and list. */
+function liveContent(o: Overview, inc: { total: number; items: IncompleteRecord[] }, f: OverviewFilter, lang: Lang, now: Date): SafeHtml {
   const d = t(lang);
   return html`<p class="small muted" role="status">${d.updatedAt(fmtTime(now, lang))}</p>
+${incompleteSection(inc, lang)}
 ${countsTable(o, f, lang)}
 <h2 id="list">${d.openDeadlines}</h2>
 ${listTable(o, f, lang)}`;
@@ -128,12 +142,13 @@ export function registerOverview(app: FastifyInstance, { ctx }: UiContext): void
     const f = filterOf(req);
     const o = await loadOverview(ctx, session.actor, f, lang).catch((err: unknown) => err as Error);
     if (o instanceof Error) return errorPage(req, reply, (o as { status?: number }).status ?? 500, o.message);
+    const inc = await loadIncomplete(ctx, session.actor, f, lang);
     const d = t(lang);
     // Every 30 s by default; `refresh` (ms, 1 s – 5 min) lets a wall display or a test choose.
     const every = Math.min(300_000, Math.max(1000, Number.parseInt(queryOf(req)['refresh'] ?? '', 10) || 30_000));
     const body = html`${await filterForm(ctx, session.actor, f, lang)}
 <div id="live" data-refresh="/overview/fragment${filterQuery(f)}" data-refresh-every="${every}">
-${liveContent(o, f, lang, ctx.clock())}
+${liveContent(o, inc, f, lang, ctx.clock())}
 </div>`;
     return sendHtml(reply, 200, page(req, { title: d.overviewTitle, body, active: 'overview' }));
   });
@@ -144,6 +159,7 @@ ${liveContent(o, f, lang, ctx.clock())}
     const { lang } = uiState(req);
     const f = filterOf(req);
     const o = await loadOverview(ctx, session.actor, f, lang);
-    return sendHtml(reply, 200, join([liveContent(o, f, lang, ctx.clock())]));
+    const inc = await loadIncomplete(ctx, session.actor, f, lang);
+    return sendHtml(reply, 200, join([liveContent(o, inc, f, lang, ctx.clock())]));
   });
 }

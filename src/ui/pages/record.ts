@@ -5,7 +5,7 @@
  */
 import { and, asc, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { incidentChapter, scrubCpr, type Deadline, type ImmediateDuty, type Lang } from '../../domain/index.js';
+import { incidentChapter, scrubCpr, type ImmediateDuty, type IncidentKind, type Lang } from '../../domain/index.js';
 import { readAudit } from '../../db/audit.js';
 import { auditLog, notifications } from '../../db/schema.js';
 import { ServiceError, type FieldIssue } from '../../records/errors.js';
@@ -16,20 +16,38 @@ import { previewPreliminaryNotice, sendPreliminaryNotice } from '../../worker/no
 import { mailView, yesNo } from '../components.js';
 import { caughtFor, mailOf } from '../data/mails.js';
 import { recordHref } from '../data/records.js';
-import { dayEl, fmtDay, fmtInstant, localDateTimeToIso, notificationBadge, statusBadge, timeEl } from '../format.js';
+import { fmtDay, fmtInstant, localDateTimeToIso, notificationBadge, timeEl } from '../format.js';
 import { html, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
 import type { UiContext } from '../index.js';
 import type { UiSession } from '../session.js';
+import { deadlinesTable, findingsOf, findingsSection, immediateList } from './record-deadlines.js';
 import { csrfField, errorPage, errorSummary, field, formBody, issuesOf, page, queryOf, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
 
 /** Completion events offered in the simple form, and the field each one fills (hidden once done). */
 const COMPLETIONS: Record<RecordTypeName, Array<[string, string]>> = {
-  incident: [['preliminary_notice_sent', 'preliminaryNoticeSentAt'], ['final_report_submitted', 'finalReportSubmittedAt'], ['inmate_conversation_held', 'inmateConversationHeldAt'], ['closing_letter_sent', 'closingLetterSentAt'], ['closed', 'closedAt']],
-  security_cell_placement: [['ended', 'endedAt'], ['follow_up_held', 'followUpHeldAt'], ['closed', 'closedAt']],
-  force_use: [['report_filed', 'reportFiledAt'], ['complaint_received', 'complaintReceivedAt'], ['closed', 'closedAt']],
-  action_plan: [['created', 'planCreatedAt'], ['elaborated', 'elaboratedAt'], ['evaluated', ''], ['municipality_contacted', 'municipalityContactedAt'], ['closed', 'closedAt']],
+  incident: [
+    ['preliminary_notice_sent', 'preliminaryNoticeSentAt'], ['final_report_submitted', 'finalReportSubmittedAt'], ['inmate_conversation_held', 'inmateConversationHeldAt'],
+    ['closing_letter_sent', 'closingLetterSentAt'], ['closing_letter_copy_sent', 'closingLetterCopySentAt'], ['closed_not_reportable', 'closedNotReportableAt'], ['closed', 'closedAt'],
+  ],
+  security_cell_placement: [['ended', 'endedAt'], ['follow_up_offered', 'followUpOfferedAt'], ['follow_up_held', 'followUpHeldAt'], ['follow_up_declined', 'followUpDeclinedAt'], ['follow_up_note_recorded', 'followUpNoteAt'], ['closed', 'closedAt']],
+  // The report (with its § 8 note) and the plan's creation (with the municipality contact) have forms of their own.
+  force_use: [['complaint_received', 'complaintReceivedAt'], ['closed', 'closedAt']],
+  action_plan: [['elaborated', 'elaboratedAt'], ['evaluated', ''], ['municipality_contacted', 'municipalityContactedAt'], ['transition_placed', 'transitionPlacedAt'], ['closed', 'closedAt']],
 };
+
+const REPORTABLE_ONLY = new Set(['preliminary_notice_sent', 'final_report_submitted', 'inmate_conversation_held', 'closing_letter_sent', 'closing_letter_copy_sent']);
+
+/** Steps that apply to some records of a type only. */
+function completionApplies(kind: KindDescriptor, view: RecordView, event: string): boolean {
+  // § 20 stk. 2: only a chapter 5 case is closed as not reportable; the report and its letters are chapters 3–4 (§§ 6–9, 13–16, 21).
+  if (event === 'closed_not_reportable') return kind.type === 'incident' && incidentChapter(view['kind'] as IncidentKind) === 5;
+  if (kind.type === 'incident' && REPORTABLE_ONLY.has(event)) return incidentChapter(view['kind'] as IncidentKind) !== 5;
+  // An offer and its refusal belong before the conversation; the § 14 note after it (held or declined).
+  if (event === 'follow_up_offered' || event === 'follow_up_declined') return !view['followUpHeldAt'];
+  if (event === 'follow_up_note_recorded') return !!(view['followUpHeldAt'] || view['followUpDeclinedAt']);
+  return true;
+}
 
 const KIND_LABELS: Record<Lang, Record<string, string>> = {
   da: {
@@ -45,9 +63,35 @@ const KIND_LABELS: Record<Lang, Record<string, string>> = {
 };
 
 /** Instants in the record (what happened when) for the timeline. */
-const EVENT_FIELDS = ['occurredAt', 'registeredAt', 'preliminaryNoticeSentAt', 'delayNotifiedAt', 'finalReportSubmittedAt', 'inmateConversationHeldAt', 'closingLetterSentAt', 'placedAt', 'endedAt', 'followUpHeldAt', 'reportFiledAt', 'complaintReceivedAt', 'admittedAt', 'supervisionEstablishedAt', 'ownerAssignedAt', 'planCreatedAt', 'elaboratedAt', 'municipalityContactedAt', 'closedAt'];
-const SKIP_FACTS = new Set(['type', 'id', 'deadlines', 'immediate', 'evaluations', 'transfers', 'paroleDecisions', 'version']);
+const EVENT_FIELDS = [
+  'occurredAt', 'registeredAt', 'preliminaryNoticeSentAt', 'delayNotifiedAt', 'finalReportSubmittedAt', 'inmateConversationHeldAt', 'closingLetterSentAt', 'closingLetterCopySentAt', 'closedNotReportableAt',
+  'placedAt', 'endedAt', 'followUpPostponedAt', 'followUpOfferedAt', 'followUpHeldAt', 'followUpDeclinedAt', 'followUpNoteAt', 'caseReviewedAt', 'reportFiledAt', 'complaintReceivedAt',
+  'admittedAt', 'supervisionEstablishedAt', 'ownerAssignedAt', 'planCreatedAt', 'elaboratedAt', 'municipalityContactedAt', 'transitionPlacedAt', 'transitionOwnerAssignedAt', 'closedAt',
+];
+const SKIP_FACTS = new Set(['type', 'id', 'deadlines', 'immediate', 'notInForce', 'incomplete', 'warnings', 'evaluations', 'transfers', 'paroleDecisions', 'delayNotices', 'reclassifications', 'version']);
+/** The latest delay notice, kept on the record for compatibility: the list of every notice says it already. */
+const LEGACY_DELAY_FIELDS = new Set(['delayNotifiedAt', 'finalReportExpectedAt', 'delayReason']);
+
+interface DelayNoticeView {
+  id: string;
+  notifiedAt: string;
+  expectedDate: string;
+  reason: string | null;
+}
+interface ReclassificationView {
+  id: string;
+  at: string;
+  fromKind: string;
+  toKind: string;
+  reason: string | null;
+}
+interface History {
+  delayNotices?: DelayNoticeView[];
+  reclassifications?: ReclassificationView[];
+}
 const AUDIT_SKIP = new Set(['updatedAt', 'version', 'createdAt']);
+/** Lists kept as history: the audit entry shows how many there are (each has its own timeline entry). */
+const HISTORY_LISTS = new Set(['evaluations', 'transfers', 'paroleDecisions', 'delayNotices', 'reclassifications']);
 
 interface Names {
   institutions: Map<string, string>;
@@ -78,42 +122,35 @@ async function namesFor(u: UiContext, session: UiSession): Promise<Names> {
 
 function factsList(view: RecordView, lang: Lang, names: Names): SafeHtml {
   const d = t(lang);
-  const items = Object.entries(view).filter(([k, v]) => !SKIP_FACTS.has(k) && v !== null && v !== undefined && v !== '');
+  const hist = view as unknown as History;
+  const legacy = Array.isArray(hist.delayNotices);
+  const items = Object.entries(view).filter(([k, v]) => !SKIP_FACTS.has(k) && !(legacy && LEGACY_DELAY_FIELDS.has(k)) && v !== null && v !== undefined && v !== '');
   const plan = view as unknown as { evaluations?: Array<{ at: string }>; transfers?: Array<{ at: string; toInstitutionId: string; planUpdatedAt: string | null }>; paroleDecisions?: Array<{ at: string; outcome: string; planUpdatedAt: string | null }> };
+  const kindLabel = (k: string): string => KIND_LABELS[lang][k] ?? k;
   return html`<dl class="facts">
 ${items.map(([k, v]) => html`<dt>${d.fields[k] ?? k}</dt><dd>${fmtValue(k, v, lang, names)}</dd>`)}
+${hist.delayNotices && hist.delayNotices.length > 0 ? html`<dt>${d.fields['delayNotices']}</dt><dd><ul id="delay-notices">${hist.delayNotices.map((n) => html`<li>${d.delayNoticeItem(fmtInstant(n.notifiedAt, lang), fmtDay(n.expectedDate, lang))}${n.reason ? html`: ${n.reason}` : ''}</li>`)}</ul></dd>` : ''}
+${hist.reclassifications && hist.reclassifications.length > 0 ? html`<dt>${d.fields['reclassifications']}</dt><dd><ul id="reclassifications">${hist.reclassifications.map((r) => html`<li>${fmtInstant(r.at, lang)}: ${d.reclassifiedFromTo(kindLabel(r.fromKind), kindLabel(r.toKind))}${r.reason ? html` (${r.reason})` : ''}</li>`)}</ul></dd>` : ''}
 ${plan.evaluations && plan.evaluations.length > 0 ? html`<dt>${d.fields['evaluations']}</dt><dd>${plan.evaluations.map((e, i) => html`${i > 0 ? ', ' : ''}${fmtInstant(e.at, lang)}`)}</dd>` : ''}
 ${plan.transfers && plan.transfers.length > 0 ? html`<dt>${d.fields['transfers']}</dt><dd><ul>${plan.transfers.map((tr) => html`<li>${fmtInstant(tr.at, lang)} → ${names.institutions.get(tr.toInstitutionId) ?? tr.toInstitutionId}${tr.planUpdatedAt ? html` (${d.events['transfer_plan_updated']}: ${fmtInstant(tr.planUpdatedAt, lang)})` : ''}</li>`)}</ul></dd>` : ''}
 ${plan.paroleDecisions && plan.paroleDecisions.length > 0 ? html`<dt>${d.fields['paroleDecisions']}</dt><dd><ul>${plan.paroleDecisions.map((p) => html`<li>${fmtInstant(p.at, lang)}: ${KIND_LABELS[lang][p.outcome] ?? p.outcome}${p.planUpdatedAt ? html` (${d.events['parole_plan_updated']}: ${fmtInstant(p.planUpdatedAt, lang)})` : ''}</li>`)}</ul></dd>` : ''}
 </dl>`;
 }
 
-function deadlinesTable(list: Deadline[], lang: Lang): SafeHtml {
-  const d = t(lang);
-  if (list.length === 0) return html`<p>${d.noDeadlines}</p>`;
-  return html`<div class="table-wrap"><table id="record-deadlines">
-<caption class="visually-hidden">${d.deadlines}</caption>
-<thead><tr><th scope="col">${d.rule}</th><th scope="col">${d.due}</th><th scope="col">${d.status}</th><th scope="col">${d.basis}</th><th scope="col">${d.explanation}</th></tr></thead>
-<tbody>${list.map((x) => html`<tr data-rule="${x.rule}" data-key="${x.key}">
-<th scope="row">${x.title}<br><span class="small muted">${x.responsible}</span></th>
-<td>${dayEl(x.dueDate, lang)}${x.originalDueDate ? html`<br><span class="small">${d.originalDue}: ${fmtDay(x.originalDueDate, lang)}</span>` : ''}</td>
-<td>${statusBadge(x.status, lang, x.suspended === true)}${x.completedAt ? html`<br><span class="small">${d.completedAt}: ${fmtInstant(x.completedAt, lang)}</span>` : ''}</td>
-<td>${d.basisLabels[x.basis] ?? x.basis}<br><span class="small">${x.citation}</span></td>
-<td class="small">${x.explanation}</td>
-</tr>`)}</tbody></table></div>`;
-}
-
-function immediateList(list: ImmediateDuty[], lang: Lang): SafeHtml {
-  const d = t(lang);
-  if (list.length === 0) return html``;
-  return html`<h2>${d.immediate}</h2><ul>${list.map((i) => html`<li><strong>${i.title}</strong> (${fmtInstant(i.triggeredAt, lang)}) – ${i.citation}<br><span class="small">${i.explanation}</span></li>`)}</ul>`;
-}
-
 interface TimelineEntry {
   at: number;
   kind: string;
   title: SafeHtml;
-  body?: SafeHtml;
+  body?: SafeHtml | undefined;
+}
+
+/** Who reviewed a security-cell case and with what outcome (cell.case-review). */
+function caseReviewBody(view: RecordView, lang: Lang): SafeHtml | undefined {
+  const d = t(lang);
+  const reviewer = view['caseReviewer'];
+  const outcome = view['caseReviewOutcome'];
+  if (typeof reviewer !== 'string' && typeof outcome !== 'string') return undefined;
+  return html`<br><span class="small">${typeof reviewer === 'string' ? html`${d.reviewer}: ${reviewer}` : ''}${typeof outcome === 'string' ? html`<br>${d.reviewOutcome}: ${outcome}` : ''}</span>`;
 }
 
 async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor, view: RecordView, showCpr: boolean, lang: Lang, names: Names): Promise<SafeHtml> {
@@ -121,9 +158,18 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
   const db = u.deps.database.db;
   const id = view['id'] as string;
   const entries: TimelineEntry[] = [];
+  const hist = view as unknown as History;
   for (const f of EVENT_FIELDS) {
     const v = view[f];
-    if (typeof v === 'string') entries.push({ at: Date.parse(v), kind: d.tlEvent, title: html`${d.fields[f] ?? f}` });
+    // Every delay notice has its own entry below; the legacy field repeats the latest.
+    if (f === 'delayNotifiedAt' && Array.isArray(hist.delayNotices)) continue;
+    if (typeof v === 'string') entries.push({ at: Date.parse(v), kind: d.tlEvent, title: html`${d.fields[f] ?? f}`, body: f === 'caseReviewedAt' ? caseReviewBody(view, lang) : undefined });
+  }
+  for (const n of hist.delayNotices ?? []) {
+    entries.push({ at: Date.parse(n.notifiedAt), kind: d.tlEvent, title: html`${d.events['delay_notified']} – ${d.expectedDate}: ${fmtDay(n.expectedDate, lang)}`, body: n.reason ? html`<br><span class="small">${n.reason}</span>` : undefined });
+  }
+  for (const r of hist.reclassifications ?? []) {
+    entries.push({ at: Date.parse(r.at), kind: d.tlEvent, title: html`${d.reclassifiedFromTo(KIND_LABELS[lang][r.fromKind] ?? r.fromKind, KIND_LABELS[lang][r.toKind] ?? r.toKind)}`, body: r.reason ? html`<br><span class="small">${r.reason}</span>` : undefined });
   }
   const plan = view as unknown as { evaluations?: Array<{ at: string }>; transfers?: Array<{ at: string; toInstitutionId: string; planUpdatedAt: string | null }>; paroleDecisions?: Array<{ at: string; outcome: string; planUpdatedAt: string | null }> };
   for (const e of plan.evaluations ?? []) entries.push({ at: Date.parse(e.at), kind: d.tlEvent, title: html`${d.events['evaluated']}` });
@@ -148,7 +194,7 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
       at: a.at.getTime(),
       kind: d.tlAudit,
       title: html`${d.events[action] ?? a.action} <span class="muted">${d.by} ${a.actor}</span>`,
-      body: changed.length > 0 ? html`<details><summary>${d.changedFields} (${changed.length})</summary><ul class="small">${changed.map((k) => html`<li>${d.fields[k] ?? k}: ${k === 'evaluations' || k === 'transfers' || k === 'paroleDecisions' ? String((after[k] as unknown[] | null)?.length ?? 0) : shown(fmtValue(k, after[k], lang, names))}</li>`)}</ul></details>` : html``,
+      body: changed.length > 0 ? html`<details><summary>${d.changedFields} (${changed.length})</summary><ul class="small">${changed.map((k) => html`<li>${d.fields[k] ?? k}: ${HISTORY_LISTS.has(k) ? String((after[k] as unknown[] | null)?.length ?? 0) : shown(fmtValue(k, after[k], lang, names))}</li>`)}</ul></details>` : html``,
     });
   }
 
@@ -184,7 +230,7 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
   const action = `/records/${kind.collection}/${id}/events`;
   const p = (form: string) => (prev?.form === form ? prev.values : undefined);
   const iss = (form: string) => (prev?.form === form ? prev.issues : undefined);
-  const pending = COMPLETIONS[kind.type].filter(([, f]) => !f || view[f] === null || view[f] === undefined);
+  const pending = COMPLETIONS[kind.type].filter(([e, f]) => (!f || view[f] === null || view[f] === undefined) && completionApplies(kind, view, e));
   const forms: SafeHtml[] = [];
   if (pending.length > 0) {
     forms.push(html`<form method="post" action="${action}" id="form-event">${csrfField(session)}<input type="hidden" name="form" value="event">
@@ -197,9 +243,10 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
   const deadlines = view.deadlines;
   if (kind.type === 'incident') {
     const final = deadlines.find((x) => x.rule === 'incident.final-report');
-    if (final && !final.completedAt) {
+    // Several notices may be given (each is kept); none once the report is in or the case left chapters 3–4.
+    if (final && !final.completedAt && !final.endedBy) {
       forms.push(html`<form method="post" action="${action}" id="form-delay">${csrfField(session)}<input type="hidden" name="form" value="delay">
-<fieldset><legend>${d.delayTitle}</legend><div class="fields">
+<fieldset><legend>${d.delayTitle}</legend><p class="small">${d.delayIntro}</p><div class="fields">
 <div class="field"><label for="dl-date">${d.expectedDate}</label><input type="date" id="dl-date" name="expectedDate" required value="${val(p('delay'), 'expectedDate')}"${invalid(iss('delay'), 'expectedDate')}></div>
 <div class="field"><label for="dl-reason">${d.reason}</label><input type="text" id="dl-reason" name="reason" required size="40" value="${val(p('delay'), 'reason')}"${invalid(iss('delay'), 'reason')}></div>
 <div class="field"><label for="dl-at">${d.notifiedAt}</label><input type="datetime-local" id="dl-at" name="at" value="${val(p('delay'), 'at')}"${invalid(iss('delay'), 'at')}></div>
@@ -207,12 +254,43 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
 </div></fieldset></form>`);
     }
   }
-  if (kind.type === 'security_cell_placement' && view['endedAt'] && !view['followUpHeldAt']) {
+  const followUp = deadlines.find((x) => x.rule === 'cell.follow-up-conversation');
+  if (kind.type === 'security_cell_placement' && followUp && !followUp.completedAt) {
     forms.push(html`<form method="post" action="${action}" id="form-postpone">${csrfField(session)}<input type="hidden" name="form" value="postpone">
 <fieldset><legend>${d.postponeTitle}</legend><p class="small">${d.postponeIntro}</p><div class="fields">
 <div class="field"><label for="pp-reason">${d.reason}</label><input type="text" id="pp-reason" name="reason" required size="40" value="${val(p('postpone'), 'reason')}"${invalid(iss('postpone'), 'reason')}></div>
 <div class="field"><label for="pp-date">${d.newDate}</label><input type="date" id="pp-date" name="newDate" value="${val(p('postpone'), 'newDate')}"${invalid(iss('postpone'), 'newDate')}></div>
+<div class="field"><label for="pp-at">${d.postponeDecidedAt}</label><input type="datetime-local" id="pp-at" name="at" value="${val(p('postpone'), 'at')}"${invalid(iss('postpone'), 'at')}></div>
 <div class="field"><button type="submit">${d.postpone}</button></div>
+</div></fieldset></form>`);
+  }
+  if (kind.type === 'security_cell_placement' && view['endedAt'] && !view['caseReviewedAt'] && deadlines.some((x) => x.rule === 'cell.case-review')) {
+    forms.push(html`<form method="post" action="${action}" id="form-review">${csrfField(session)}<input type="hidden" name="form" value="review">
+<fieldset><legend>${d.caseReviewTitle}</legend><div class="fields">
+<div class="field"><label for="rv-reviewer">${d.reviewer}</label><input type="text" id="rv-reviewer" name="reviewer" required maxlength="200" size="30" value="${val(p('review'), 'reviewer')}"${invalid(iss('review'), 'reviewer')}></div>
+<div class="field"><label for="rv-outcome">${d.reviewOutcome}</label><textarea id="rv-outcome" name="outcome" required maxlength="2000" rows="3"${invalid(iss('review'), 'outcome')}>${val(p('review'), 'outcome')}</textarea></div>
+<div class="field"><label for="rv-at">${d.eventAt}</label><input type="datetime-local" id="rv-at" name="at" value="${val(p('review'), 'at')}"${invalid(iss('review'), 'at')}></div>
+<div class="field"><button type="submit">${d.registerReview}</button></div>
+</div></fieldset></form>`);
+  }
+  if (kind.type === 'force_use' && !view['reportFiledAt']) {
+    const noted = prev?.form === 'report' ? val(p('report'), 'complaintInfoNoted') === '1' : false;
+    forms.push(html`<form method="post" action="${action}" id="form-report">${csrfField(session)}<input type="hidden" name="form" value="report">
+<fieldset><legend>${d.reportTitle}</legend><div class="fields">
+<div class="field"><label for="rp-at">${d.eventAt}</label><input type="datetime-local" id="rp-at" name="at" value="${val(p('report'), 'at')}"${invalid(iss('report'), 'at')}></div>
+<div class="field check"><span><input type="checkbox" id="rp-noted" name="complaintInfoNoted" value="1"${noted ? html` checked` : ''}${invalid(iss('report'), 'complaintInfoNoted')}> <label for="rp-noted">${d.complaintInfoNotedLabel}</label></span></div>
+<div class="field"><button type="submit">${d.registerReport}</button></div>
+</div></fieldset></form>`);
+  }
+  if (kind.type === 'action_plan' && !view['planCreatedAt']) {
+    // Youth home detention: the municipality is contacted together with the first plan (pkt. 32).
+    const youth = view['clientCategory'] === 'youth_home_detention';
+    const contacted = val(p('plancreated'), 'municipalityContacted') === '1';
+    forms.push(html`<form method="post" action="${action}" id="form-plancreated">${csrfField(session)}<input type="hidden" name="form" value="plancreated">
+<fieldset><legend>${d.planCreatedTitle}</legend><div class="fields">
+<div class="field"><label for="pc-at">${d.eventAt}</label><input type="datetime-local" id="pc-at" name="at" value="${val(p('plancreated'), 'at')}"${invalid(iss('plancreated'), 'at')}></div>
+${youth ? html`<div class="field check"><span><input type="checkbox" id="pc-municipality" name="municipalityContacted" value="1"${contacted ? html` checked` : ''}${invalid(iss('plancreated'), 'municipalityContacted')}> <label for="pc-municipality">${d.municipalityContactedLabel}</label></span></div>` : ''}
+<div class="field"><button type="submit">${d.registerPlanCreated}</button></div>
 </div></fieldset></form>`);
   }
   if (kind.type === 'action_plan') {
@@ -259,9 +337,11 @@ async function renderRecord(u: UiContext, req: FastifyRequest, reply: FastifyRep
   const writable = canWrite(session.actor, { institutionId: view['institutionId'] as string, areaId: view['areaId'] as string });
   const done = queryOf(req)['done'];
   const title = d.recordTitle(d.recordTypes[kind.type] ?? kind.type, view['journalNumber'] as string);
-  const body = html`${prev ? errorSummary(lang, prev.issues) : ''}
+  // Field names in the reader's language; a review's `outcome` is its result, not a parole decision's.
+  const label = (path: string): string => (prev?.form === 'review' && path === 'outcome' ? d.reviewOutcome : (d.fields[path] ?? path));
+  const body = html`${prev ? errorSummary(lang, prev.issues, label) : ''}
 <section aria-labelledby="h-facts"><h2 id="h-facts">${d.recordFacts}</h2>${factsList(view, lang, names)}</section>
-<section aria-labelledby="h-deadlines"><h2 id="h-deadlines">${d.deadlines}</h2>${deadlinesTable(view.deadlines, lang)}${immediateList(view['immediate'] as ImmediateDuty[], lang)}</section>
+<section aria-labelledby="h-deadlines"><h2 id="h-deadlines">${d.deadlines}</h2>${findingsSection(findingsOf(view), lang, (f) => kind.engineFieldToApi?.[f] ?? f)}${deadlinesTable(view.deadlines, lang)}${immediateList(view['immediate'] as ImmediateDuty[], lang)}</section>
 <section aria-labelledby="h-actions" class="no-print"><h2 id="h-actions">${d.actions}</h2>
 ${writable ? await actionForms(u, session, kind, view, lang, prev) : html`<p>${d.readOnly}</p>`}
 ${writable ? noticeSection(session, kind, view, lang) : ''}
@@ -271,63 +351,53 @@ ${writable ? noticeSection(session, kind, view, lang) : ''}
   return sendHtml(reply, status, page(req, { title, body, flash }));
 }
 
+/**
+ * The forms besides the step list: the event each posts, the text fields it copies, the yes/no
+ * fields it turns into booleans, and the confirmation shown afterwards. Every one takes `at`.
+ */
+const FORMS: Record<string, { type: string; fields: string[]; flags?: (b: FormBody) => Record<string, boolean>; done: string }> = {
+  delay: { type: 'delay_notified', fields: ['expectedDate', 'reason'], done: 'delay' },
+  postpone: { type: 'follow_up_postponed', fields: ['reason', 'newDate'], done: 'postpone' },
+  review: { type: 'case_reviewed', fields: ['reviewer', 'outcome'], done: 'review' },
+  // Unticked is an answer too: the report does not note it (§ 8), and the record shows a warning.
+  report: { type: 'report_filed', fields: [], flags: (b) => ({ complaintInfoNoted: field(b, 'complaintInfoNoted') === '1' }), done: 'report' },
+  plancreated: { type: 'created', fields: [], flags: (b): Record<string, boolean> => (field(b, 'municipalityContacted') === '1' ? { municipalityContacted: true } : {}), done: 'event' },
+  owner: { type: 'owner_assigned', fields: ['ownerId'], done: 'owner' },
+  transfer: { type: 'transfer_plan_updated', fields: ['transferId'], done: 'event' },
+  parole: { type: 'parole_plan_updated', fields: ['decisionId'], done: 'event' },
+};
+
 /** The API body of a form post; only the fields that event takes, so the strict schemas never see strays. */
 function eventBody(kind: KindDescriptor, b: FormBody): { body: Record<string, unknown>; issues: FieldIssue[] } {
   const issues: FieldIssue[] = [];
   const out: Record<string, unknown> = {};
+  const form = field(b, 'form') ?? '';
+  const spec = Object.hasOwn(FORMS, form) ? FORMS[form] : undefined;
+  if (form === 'event') {
+    const type = field(b, 'type');
+    if (!type || !COMPLETIONS[kind.type].some(([e]) => e === type)) issues.push({ path: 'type', message: 'choose one of the listed steps' });
+    out['type'] = type;
+  } else if (spec) {
+    out['type'] = spec.type;
+    for (const name of spec.fields) {
+      const v = field(b, name);
+      if (v !== undefined) out[name] = v;
+    }
+    Object.assign(out, spec.flags?.(b));
+  } else {
+    issues.push({ path: 'form', message: 'unknown form' });
+    return { body: out, issues };
+  }
   const at = field(b, 'at');
-  const withAt = (): void => {
-    if (!at) return;
+  if (at) {
     const iso = localDateTimeToIso(at);
     // A step dated in the future is refused by recordEvent (the API's rule), and shown on the form like this one.
     if (!iso) issues.push({ path: 'at', message: 'not a date and time (YYYY-MM-DDTHH:MM)' });
     else out['at'] = iso;
-  };
-  const copy = (name: string): void => {
-    const v = field(b, name);
-    if (v !== undefined) out[name] = v;
-  };
-  switch (field(b, 'form')) {
-    case 'event': {
-      const type = field(b, 'type');
-      if (!type || !COMPLETIONS[kind.type].some(([e]) => e === type)) issues.push({ path: 'type', message: 'choose one of the listed steps' });
-      out['type'] = type;
-      withAt();
-      break;
-    }
-    case 'delay':
-      out['type'] = 'delay_notified';
-      copy('expectedDate');
-      copy('reason');
-      withAt();
-      break;
-    case 'postpone':
-      out['type'] = 'follow_up_postponed';
-      copy('reason');
-      copy('newDate');
-      break;
-    case 'owner':
-      out['type'] = 'owner_assigned';
-      copy('ownerId');
-      withAt();
-      break;
-    case 'transfer':
-      out['type'] = 'transfer_plan_updated';
-      copy('transferId');
-      withAt();
-      break;
-    case 'parole':
-      out['type'] = 'parole_plan_updated';
-      copy('decisionId');
-      withAt();
-      break;
-    default:
-      issues.push({ path: 'form', message: 'unknown form' });
   }
   return { body: out, issues };
 }
 
-const DONE_OF: Record<string, string> = { event: 'event', delay: 'delay', postpone: 'postpone', owner: 'owner', transfer: 'event', parole: 'event' };
 
 function kindOf(collection: string): KindDescriptor {
   const kind = KIND_BY_COLLECTION[collection];
@@ -358,7 +428,7 @@ export function registerRecord(app: FastifyInstance, u: UiContext): void {
       if (found) return renderRecord(u, req, reply, session, kind, req.params.id, 400, { form, values: b, issues: found });
       throw err;
     }
-    return reply.redirect(`${recordHref(kind.type, req.params.id)}?done=${DONE_OF[form] ?? 'event'}`, 303);
+    return reply.redirect(`${recordHref(kind.type, req.params.id)}?done=${(Object.hasOwn(FORMS, form) ? FORMS[form]?.done : undefined) ?? 'event'}`, 303);
   });
 
   app.get<{ Params: { id: string } }>('/records/incidents/:id/notice', async (req, reply) => {

@@ -11,6 +11,7 @@ import { RULES, ruleById, type Lang } from '../../domain/index.js';
 import type { Db } from '../../db/client.js';
 import { auditLog } from '../../db/schema.js';
 import type { FieldIssue } from '../../records/errors.js';
+import { listAreas } from '../../records/masterdata.js';
 import { putSetting, SETTINGS } from '../../records/settings.js';
 import { changedKeys, computeImpact, fingerprint, loadSettingsSet, SETTING_KEYS, type DeadlineChange, type Impact, type MailChange, type SettingKey, type SettingsSet } from '../data/impact.js';
 import { recordHref } from '../data/records.js';
@@ -27,6 +28,18 @@ type Stage = SettingsSet['schedule']['stages'][number];
 
 const DEADLINE_RULES = RULES.filter((r) => r.timing === 'deadline');
 const POLICY_PARAMS = RULES.flatMap((r) => Object.entries(r.defaults ?? {}).map(([param, def]) => ({ rule: r.id, param, def })));
+/** Policy an administrator sets per area on this page (the area's lawyers review security-cell cases, seed 001). */
+const AREA_POLICY_RULES = ['cell.case-review'];
+const AREA_POLICY_PARAMS = POLICY_PARAMS.filter((p) => AREA_POLICY_RULES.includes(p.rule));
+
+interface AreaRef {
+  id: string;
+  name: string;
+}
+
+function areaField(areaId: string, rule: string, param: string): string {
+  return `abp__${areaId}__${rule}__${param}`;
+}
 
 /** Where a form field's value lands, so that an error on a setting path can mark its input. */
 interface FormMap {
@@ -49,7 +62,28 @@ function numberOr(v: string | undefined): unknown {
   return /^-?\d+$/.test(v) ? Number(v) : v;
 }
 
-function parseForm(b: FormBody, current: SettingsSet): Parsed {
+/**
+ * Per-area policy from the form: an empty field means "as the common policy" (no override). Overrides
+ * of rules this page does not show, and of areas it does not list, stay as they are.
+ */
+function parseAreaPolicy(b: FormBody, current: SettingsSet, areaList: readonly AreaRef[]): SettingsSet['policyByArea'] {
+  const out: SettingsSet['policyByArea'] = {};
+  for (const [areaId, rules] of Object.entries(current.policyByArea)) {
+    const kept = Object.fromEntries(Object.entries(rules).filter(([rule]) => !AREA_POLICY_RULES.includes(rule) || !areaList.some((a) => a.id === areaId)));
+    if (Object.keys(kept).length > 0) out[areaId] = kept;
+  }
+  for (const a of areaList) {
+    for (const p of AREA_POLICY_PARAMS) {
+      const raw = numberOr(field(b, areaField(a.id, p.rule, p.param)));
+      if (raw === undefined) continue;
+      const area = (out[a.id] ??= {});
+      area[p.rule] = { ...(area[p.rule] ?? {}), [p.param]: raw as number };
+    }
+  }
+  return out;
+}
+
+function parseForm(b: FormBody, current: SettingsSet, areaList: readonly AreaRef[]): Parsed {
   const scope = field(b, 'scope') ?? 'default';
   const stageRows: number[] = [];
   const stages: Stage[] = [];
@@ -81,6 +115,7 @@ function parseForm(b: FormBody, current: SettingsSet): Parsed {
   const candidate: SettingsSet = {
     closureDays: lines(field(b, 'closureDays')),
     policy,
+    policyByArea: parseAreaPolicy(b, current, areaList),
     schedule,
     recipients: { ombudsman: field(b, 'ombudsman') ?? '', directorate: field(b, 'directorate') ?? '', admins: lines(field(b, 'admins')) },
     digest: field(b, 'digest') === '1',
@@ -106,8 +141,17 @@ function stageLabel(d: Dict, idx: string | undefined, prop: string | undefined):
   return [idx !== undefined ? d.stageN(Number(idx) + 1) : '', prop ? (props[prop] ?? prop) : ''].filter(Boolean).join(' › ');
 }
 
+/** A rule id and parameter from the parts of an issue path: rule ids hold dots themselves ("cell.case-review"). */
+function rulePath(parts: string[]): { rule: string; param: string | undefined } {
+  for (let k = parts.length; k > 0; k--) {
+    const rule = parts.slice(0, k).join('.');
+    if (ruleById(rule)) return { rule, param: parts[k] };
+  }
+  return { rule: parts.join('.'), param: undefined };
+}
+
 /** "schedule.stages.1.workingDays" → "Påmindelser og rykkere › Trin 2 › Arbejdsdage". */
-function issueLabel(lang: Lang, path: string): string {
+function issueLabel(lang: Lang, path: string, areaNames: ReadonlyMap<string, string> = new Map()): string {
   const d = t(lang);
   const [key, ...rest] = path.split('.');
   switch (key) {
@@ -119,7 +163,14 @@ function issueLabel(lang: Lang, path: string): string {
       return d.scheduleStages;
     }
     case 'closureDays': return `${d.closureDays}${rest[0] !== undefined ? ` (${Number(rest[0]) + 1})` : ''}`;
-    case 'policy': return `${d.policy} › ${ruleTitle(rest[0] ?? '', lang)}${rest[1] ? ` › ${rest[1]}` : ''}`;
+    case 'policy': {
+      const { rule, param } = rulePath(rest);
+      return [d.policy, rule ? ruleTitle(rule, lang) : undefined, param ? (d.policyParams[param] ?? param) : undefined].filter(Boolean).join(' › ');
+    }
+    case 'policyByArea': {
+      const { rule, param } = rulePath(rest.slice(1));
+      return [d.policyByArea, areaNames.get(rest[0] ?? '') ?? rest[0], rule ? ruleTitle(rule, lang) : undefined, param ? (d.policyParams[param] ?? param) : undefined].filter(Boolean).join(' › ');
+    }
     case 'recipients': return `${d.recipients} › ${rest[0] === 'ombudsman' ? d.ombudsman : rest[0] === 'directorate' ? d.directorate : d.admins}`;
     case 'digest': return d.digest;
     default: return path;
@@ -137,7 +188,13 @@ function invalidInputs(issues: FieldIssue[], map: FormMap | undefined, scope: st
       const row = map?.stageRows[Number(stageIdx)] ?? Number(stageIdx);
       names.add(`s_${short[prop ?? 'id'] ?? 'id'}_${row}`);
     } else if (p[0] === 'schedule' && p[1] === 'window') names.add(p[2] === 'to' ? 'window_to' : 'window_from');
-    else if (p[0] === 'policy') names.add(`policy__${p[1] ?? ''}__${p[2] ?? ''}`);
+    else if (p[0] === 'policy') {
+      const { rule, param } = rulePath(p.slice(1));
+      names.add(`policy__${rule}__${param ?? ''}`);
+    } else if (p[0] === 'policyByArea') {
+      const { rule, param } = rulePath(p.slice(2));
+      names.add(areaField(p[1] ?? '', rule, param ?? ''));
+    }
     else if (p[0] === 'recipients') names.add(p[1] ?? 'admins');
     else if (p[0]) names.add(p[0]);
   }
@@ -148,7 +205,30 @@ function stagesFor(s: SettingsSet, scope: string): Stage[] {
   return scope === 'default' ? s.schedule.stages : (s.schedule.perRule?.[scope] ?? s.schedule.stages);
 }
 
-function settingsForm(session: UiSession, lang: Lang, s: SettingsSet, scope: string, invalid: Set<string>, configClosure: readonly string[]): SafeHtml {
+/** Per area, each parameter of the per-area rules: empty (or "as common policy") means no override. */
+function areaPolicyFieldset(lang: Lang, s: SettingsSet, areaList: readonly AreaRef[], inv: (name: string) => SafeHtml): SafeHtml {
+  const d = t(lang);
+  if (areaList.length === 0) return html``;
+  const common = (rule: string, param: string, def: number): number => s.policy[rule]?.[param] ?? def;
+  const cell = (a: AreaRef, p: (typeof AREA_POLICY_PARAMS)[number]) => {
+    const name = areaField(a.id, p.rule, p.param);
+    const v = s.policyByArea[a.id]?.[p.rule]?.[p.param];
+    const label = html`<label class="visually-hidden" for="${name}">${a.name}: ${ruleTitle(p.rule, lang)} – ${d.policyParams[p.param] ?? p.param}</label>`;
+    if (p.param === 'enabled') {
+      const opt = (value: string, text: string) => html`<option value="${value}"${(v === undefined ? '' : String(v)) === value ? html` selected` : ''}>${text}</option>`;
+      return html`<td>${label}<select id="${name}" name="${name}"${inv(name)}>${opt('', `${d.inherit} (${common(p.rule, p.param, p.def) === 0 ? d.off : d.on})`)}${opt('1', d.on)}${opt('0', d.off)}</select></td>`;
+    }
+    return html`<td>${label}<input type="number" min="0" max="366" id="${name}" name="${name}" value="${v === undefined ? '' : String(v)}" placeholder="${String(common(p.rule, p.param, p.def))}"${inv(name)}></td>`;
+  };
+  return html`<fieldset id="area-policy"><legend>${d.policyByArea}</legend>
+<p class="small">${d.policyByAreaHelp}</p>
+<div class="table-wrap"><table><caption class="visually-hidden">${d.policyByArea}</caption>
+<thead><tr><th scope="col">${d.area}</th>${AREA_POLICY_PARAMS.map((p) => html`<th scope="col">${ruleTitle(p.rule, lang)}: ${d.policyParams[p.param] ?? p.param}</th>`)}</tr></thead>
+<tbody>${areaList.map((a) => html`<tr><th scope="row">${a.name}</th>${AREA_POLICY_PARAMS.map((p) => cell(a, p))}</tr>`)}</tbody></table></div>
+</fieldset>`;
+}
+
+function settingsForm(session: UiSession, lang: Lang, s: SettingsSet, scope: string, invalid: Set<string>, configClosure: readonly string[], areaList: readonly AreaRef[]): SafeHtml {
   const d = t(lang);
   const inv = (name: string) => (invalid.has(name) ? html` aria-invalid="true"` : html``);
   const stages = stagesFor(s, scope);
@@ -187,6 +267,7 @@ ${scope !== 'default' ? html`<p class="check"><input type="checkbox" id="useDefa
 <fieldset><legend>${d.policy}</legend><div class="fields">
 ${POLICY_PARAMS.map((p) => html`<div class="field"><label for="policy__${p.rule}__${p.param}">${ruleTitle(p.rule, lang)} (${p.param})</label><input type="number" min="0" max="366" id="policy__${p.rule}__${p.param}" name="policy__${p.rule}__${p.param}" value="${String(s.policy[p.rule]?.[p.param] ?? p.def)}"${inv(`policy__${p.rule}__${p.param}`)} aria-describedby="ph-${p.rule}-${p.param}"><span class="small muted" id="ph-${p.rule}-${p.param}">${d.policyHelp(String(p.def))}</span></div>`)}
 </div></fieldset>
+${areaPolicyFieldset(lang, s, areaList, inv)}
 <fieldset><legend>${d.recipients}</legend><div class="fields">
 <div class="field"><label for="ombudsman">${d.ombudsman}</label><input type="email" id="ombudsman" name="ombudsman" size="32" value="${s.recipients.ombudsman}"${inv('ombudsman')}></div>
 <div class="field"><label for="directorate">${d.directorate}</label><input type="email" id="directorate" name="directorate" size="32" value="${s.recipients.directorate}"${inv('directorate')}></div>
@@ -219,14 +300,20 @@ function scopeOf(v: string | undefined): string {
   return v && ruleById(v)?.timing === 'deadline' ? v : 'default';
 }
 
+async function areasOf(u: UiContext): Promise<AreaRef[]> {
+  return (await listAreas(u.ctx)).map((a) => ({ id: a.id, name: a.name }));
+}
+
 async function settingsPage(u: UiContext, req: FastifyRequest, reply: FastifyReply, session: UiSession, status: number, values: SettingsSet, scope: string, issues: FieldIssue[], map?: FormMap): Promise<FastifyReply> {
   const { lang } = uiState(req);
   const d = t(lang);
+  const areaList = await areasOf(u);
+  const areaNames = new Map(areaList.map((a) => [a.id, a.name]));
   const done = queryOf(req)['done'];
   const body = html`<p>${d.settingsIntro}</p>
-${issues.length > 0 ? html`<div class="notice error" role="alert" id="errors"><p>${d.fixErrors}</p><ul>${issues.map((i) => html`<li>${issueLabel(lang, i.path)}: ${i.message}</li>`)}</ul></div>` : ''}
+${issues.length > 0 ? html`<div class="notice error" role="alert" id="errors"><p>${d.fixErrors}</p><ul>${issues.map((i) => html`<li>${issueLabel(lang, i.path, areaNames)}: ${i.message}</li>`)}</ul></div>` : ''}
 ${scope !== 'default' ? html`<p><a href="/settings">${d.editDefault}</a></p>` : ''}
-${settingsForm(session, lang, values, scope, invalidInputs(issues, map, scope), u.deps.config.FRISTVAGT_CLOSURE_DAYS)}
+${settingsForm(session, lang, values, scope, invalidInputs(issues, map, scope), u.deps.config.FRISTVAGT_CLOSURE_DAYS, areaList)}
 <h2>${d.perRule}</h2>
 ${perRuleTable(values, lang)}
 <h2>${d.recentChanges}</h2>
@@ -251,7 +338,7 @@ ${list.length > SHOW_ROWS ? html`<p>${d.impactMore(list.length - SHOW_ROWS)}</p>
 
 function impactView(impact: Impact, changed: SettingKey[], lang: Lang, now: Date): SafeHtml {
   const d = t(lang);
-  const labels: Record<SettingKey, string> = { closureDays: d.closureDays, policy: d.policy, schedule: d.scheduleStages, recipients: d.recipients, digest: d.digest };
+  const labels: Record<SettingKey, string> = { closureDays: d.closureDays, policy: d.policy, policyByArea: d.policyByArea, schedule: d.scheduleStages, recipients: d.recipients, digest: d.digest };
   const nothing = impact.deadlines.length === 0 && impact.moved.length === 0 && impact.added.length === 0 && impact.removed.length === 0;
   const section = (id: string, title: string, n: number, body: SafeHtml) => (n === 0 ? html`` : html`<section aria-labelledby="${id}"><h3 id="${id}">${title}</h3><div class="table-wrap">${body}</div></section>`);
   return html`<section id="impact" aria-labelledby="h-impact"><h2 id="h-impact">${d.impactTitle}</h2>
@@ -286,7 +373,8 @@ export function registerSettings(app: FastifyInstance, u: UiContext): void {
     const b = formBody(req);
     const scope = scopeOf(field(b, 'scope'));
     const current = await loadSettingsSet(db);
-    const parsed = parseForm(b, current);
+    const areaList = await areasOf(u);
+    const parsed = parseForm(b, current, areaList);
     if (parsed.issues.length > 0) return settingsPage(u, req, reply, session, 400, parsed.candidate, scope, parsed.issues, parsed.map);
     const impact = await computeImpact(db, u.deps.config.FRISTVAGT_CLOSURE_DAYS, current, parsed.candidate, u.deps.clock());
     const changed = changedKeys(current, parsed.candidate);
@@ -298,7 +386,7 @@ export function registerSettings(app: FastifyInstance, u: UiContext): void {
 <p><button type="submit"${changed.length === 0 ? html` disabled aria-disabled="true"` : ''}>${d.save}</button> <a class="button secondary" href="/settings${scope === 'default' ? '' : `?rule=${encodeURIComponent(scope)}`}">${d.cancel}</a></p>
 </form>
 <h2>${d.edit}</h2>
-${settingsForm(session, lang, parsed.candidate, scope, new Set(), u.deps.config.FRISTVAGT_CLOSURE_DAYS)}`;
+${settingsForm(session, lang, parsed.candidate, scope, new Set(), u.deps.config.FRISTVAGT_CLOSURE_DAYS, areaList)}`;
     return sendHtml(reply, 200, page(req, { title: d.settingsTitle, body, active: 'settings' }));
   });
 
