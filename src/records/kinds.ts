@@ -421,14 +421,19 @@ const forceKind: KindDescriptor = {
   patch: z.strictObject({ ...commonPatch, ...Object.fromEntries(Object.entries(forceFields).map(([k, v]) => [k, v.optional()])) }),
   event: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('report_filed'), at, complaintInfoNoted: z.boolean().optional() }),
+    // § 8: the note that the inmate was told of the right to complain, added to a report already filed.
+    z.strictObject({ type: z.literal('complaint_info_noted') }),
     z.strictObject({ type: z.literal('complaint_received'), at }),
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, forceColumns),
   defaults: () => ({ description: null, reportFiledAt: null, reportComplaintInfoNoted: null, complaintReceivedAt: null }),
-  applyEvent(_row, e, now) {
+  applyEvent(row, e, now) {
     switch (e.type) {
       case 'report_filed': return { columns: { reportFiledAt: when(e['at'], now), ...(typeof e['complaintInfoNoted'] === 'boolean' ? { reportComplaintInfoNoted: e['complaintInfoNoted'] } : {}) } };
+      case 'complaint_info_noted':
+        if (!(row as ForceRow).reportFiledAt) return { columns: {}, refuse: { path: ['reportFiledAt'], message: 'the report must be filed before its § 8 note is added' } };
+        return { columns: { reportComplaintInfoNoted: true } };
       case 'complaint_received': return { columns: { complaintReceivedAt: when(e['at'], now) } };
       case 'closed': return { columns: { closedAt: when(e['at'], now) } };
       default: return { columns: {} };

@@ -285,7 +285,7 @@ describe('free text in staff mails', () => {
   it('quotes no postponement reason in reminders and escalations to area leadership', async () => {
     const w = h.workers[0]!;
     const reason = 'Jens Hansen er indlagt på psykiatrisk afdeling med en psykose';
-    const p = await createRecord(h.ctx, 'security_cell_placement', { institutionId: 'vestre', journalNumber: 'F-X1', placedAt: '2026-05-30T10:00:00+02:00', endedAt: '2026-06-01T08:00:00+02:00', followUpPostponedReason: reason, followUpRescheduledTo: '2026-06-12' }, ADMIN);
+    const p = await createRecord(h.ctx, 'security_cell_placement', { institutionId: 'vestre', journalNumber: 'F-X1', placedAt: '2026-05-30T10:00:00+02:00', endedAt: '2026-06-01T08:00:00+02:00', followUpPostponedReason: reason, followUpPostponedAt: '2026-06-01T08:30:00+02:00', followUpRescheduledTo: '2026-06-12' }, ADMIN);
     const settings = await loadWorkerSettings(h.db.database.db);
     await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings }, 'security_cell_placement', p.id);
     const planned = (await h.db.database.db.select().from(notifications).where(eq(notifications.recordId, p.id))).filter((n) => n.status === 'scheduled').sort((a, b) => a.plannedAt.getTime() - b.plannedAt.getTime());

@@ -624,7 +624,23 @@ describe('web UI over HTTP (Postgres)', () => {
       const withNote = await area.post(`/records/force-uses/${r['forceNoted']}/events`, { form: 'report', at: '2026-11-17T08:30', complaintInfoNoted: '1' });
       expect(withNote.status).toBe(303);
       expect((await api('force-uses', r['forceNoted'] as string)).complaintInfoNoted).toBe(true);
-      expect((await area.get(`/records/force-uses/${r['forceNoted']}`)).body).not.toContain('id="warnings"');
+      const noted = await area.get(`/records/force-uses/${r['forceNoted']}`);
+      expect(noted.body).not.toContain('id="warnings"');
+      expect(noted.body).not.toContain('id="form-complaintnote"');
+
+      // The note added to the report afterwards (§ 8): the warning goes.
+      expect(warned.body).toContain('id="form-complaintnote"');
+      const added = await area.post(`/records/force-uses/${r['force']}/events`, { form: 'complaintnote' });
+      expect(added.status).toBe(303);
+      expect(added.headers['location']).toContain('done=complaintnote');
+      expect((await api('force-uses', r['force'] as string)).complaintInfoNoted).toBe(true);
+      const after = await area.get(added.headers['location'] as string);
+      expect(after.body).toContain('Notatet er registreret.');
+      expect(after.body).not.toContain('id="warnings"');
+      // Before a report exists there is nothing to add the note to: refused on reportFiledAt.
+      const early = await t.req('POST', `/api/force-uses/${r['oldForce']}/events`, { body: { type: 'complaint_info_noted' } });
+      expect(early.status).toBe(400);
+      expect(early.json.error.issues).toEqual([{ path: 'reportFiledAt', message: 'the report must be filed before its § 8 note is added' }]);
     });
 
     it('keeps a late postponement as a breach, shows an offer the inmate declined, and records the case review', async () => {
@@ -705,9 +721,20 @@ describe('web UI over HTTP (Postgres)', () => {
       let page = await area.get(url);
       expect(page.body).toMatch(/data-rule="incident\.inmate-conversation"[\s\S]*?Straks \(snarest muligt\)/);
       expect((await area.post(`${url}/events`, { form: 'event', type: 'preliminary_notice_sent', at: '2026-11-17T10:00' })).status).toBe(303);
-      const re = await t.req('POST', `/api/incidents/${r['selfHarm']}/events`, { body: { type: 'reclassified', kind: 'other_self_harm_behaviour', reason: 'Lægelig vurdering: ikke nærliggende livsfare', at: '2026-11-18T09:30:00+01:00' } });
-      expect(re.status, JSON.stringify(re.json)).toBe(200);
+      // The reclassification form (§ 11 stk. 2): a reason is required, and a refusal names it in Danish and writes nothing.
+      expect(page.body).toContain('id="form-reclassify"');
+      expect(page.body).not.toMatch(/id="rc-kind"[\s\S]*?<option value="death"/);
+      const audit = await count(t, 'audit_log');
+      const noReason = await area.post(`${url}/events`, { form: 'reclassify', kind: 'other_self_harm_behaviour', reason: '', at: '2026-11-18T09:30' });
+      expect(noReason.status).toBe(400);
+      expect(noReason.body).toContain('Begrundelse (reason)');
+      expect(await count(t, 'audit_log')).toBe(audit);
+      expect((await api('incidents', r['selfHarm'] as string)).kind).toBe('qualified_self_harm');
+      const re = await area.post(`${url}/events`, { form: 'reclassify', kind: 'other_self_harm_behaviour', reason: 'Lægelig vurdering: ikke nærliggende livsfare', at: '2026-11-18T09:30' });
+      expect(re.status).toBe(303);
+      expect(re.headers['location']).toContain('done=reclassify');
       const view = await api('incidents', r['selfHarm'] as string);
+      expect(view.kind).toBe('other_self_harm_behaviour');
       expect(deadline(view, 'incident.preliminary-notice')).toMatchObject({ status: 'met', endedBy: 'reclassification' });
       page = await area.get(url);
       expect(page.body).toMatch(/data-rule="incident\.preliminary-notice"[^>]*data-ended-by="reclassification"[\s\S]*?afsluttet ved omklassificering/);

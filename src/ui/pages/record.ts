@@ -5,7 +5,7 @@
  */
 import { and, asc, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { incidentChapter, scrubCpr, type ImmediateDuty, type IncidentKind, type Lang } from '../../domain/index.js';
+import { INCIDENT_KINDS, incidentChapter, scrubCpr, type ImmediateDuty, type IncidentKind, type Lang } from '../../domain/index.js';
 import { readAudit } from '../../db/audit.js';
 import { auditLog, notifications } from '../../db/schema.js';
 import { ServiceError, type FieldIssue } from '../../records/errors.js';
@@ -282,6 +282,23 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
 <div class="field"><button type="submit">${d.registerReport}</button></div>
 </div></fieldset></form>`);
   }
+  if (kind.type === 'force_use' && view['reportFiledAt'] && view['complaintInfoNoted'] !== true) {
+    forms.push(html`<form method="post" action="${action}" id="form-complaintnote">${csrfField(session)}<input type="hidden" name="form" value="complaintnote">
+<fieldset><legend>${d.complaintNoteTitle}</legend><p class="small">${d.complaintNoteIntro}</p><div class="fields">
+<div class="field"><button type="submit">${d.registerComplaintNote}</button></div>
+</div></fieldset></form>`);
+  }
+  if (kind.type === 'incident' && incidentChapter(view['kind'] as IncidentKind) !== 3) {
+    // § 11 stk. 2 / § 18 stk. 2: between chapters 4 and 5 (and between the two chapter 4 kinds); deaths are not reclassified.
+    const kinds = INCIDENT_KINDS.filter((k) => incidentChapter(k) !== 3 && k !== view['kind']);
+    forms.push(html`<form method="post" action="${action}" id="form-reclassify">${csrfField(session)}<input type="hidden" name="form" value="reclassify">
+<fieldset><legend>${d.reclassifyTitle}</legend><p class="small">${d.reclassifyIntro}</p><div class="fields">
+<div class="field"><label for="rc-kind">${d.newKind}</label><select id="rc-kind" name="kind"${invalid(iss('reclassify'), 'kind')}>${kinds.map((k) => html`<option value="${k}"${val(p('reclassify'), 'kind') === k ? html` selected` : ''}>${KIND_LABELS[lang][k] ?? k}</option>`)}</select></div>
+<div class="field"><label for="rc-reason">${d.reason}</label><input type="text" id="rc-reason" name="reason" required size="40" value="${val(p('reclassify'), 'reason')}"${invalid(iss('reclassify'), 'reason')}></div>
+<div class="field"><label for="rc-at">${d.reclassifiedAt}</label><input type="datetime-local" id="rc-at" name="at" value="${val(p('reclassify'), 'at')}"${invalid(iss('reclassify'), 'at')}></div>
+<div class="field"><button type="submit">${d.registerReclassify}</button></div>
+</div></fieldset></form>`);
+  }
   if (kind.type === 'action_plan' && !view['planCreatedAt']) {
     // Youth home detention: the municipality is contacted together with the first plan (pkt. 32).
     const youth = view['clientCategory'] === 'youth_home_detention';
@@ -353,7 +370,8 @@ ${writable ? noticeSection(session, kind, view, lang) : ''}
 
 /**
  * The forms besides the step list: the event each posts, the text fields it copies, the yes/no
- * fields it turns into booleans, and the confirmation shown afterwards. Every one takes `at`.
+ * fields it turns into booleans, and the confirmation shown afterwards. Every one takes `at`
+ * except the § 8 note, which records a fact about the report, not a step of its own.
  */
 const FORMS: Record<string, { type: string; fields: string[]; flags?: (b: FormBody) => Record<string, boolean>; done: string }> = {
   delay: { type: 'delay_notified', fields: ['expectedDate', 'reason'], done: 'delay' },
@@ -363,6 +381,8 @@ const FORMS: Record<string, { type: string; fields: string[]; flags?: (b: FormBo
   report: { type: 'report_filed', fields: [], flags: (b) => ({ complaintInfoNoted: field(b, 'complaintInfoNoted') === '1' }), done: 'report' },
   plancreated: { type: 'created', fields: [], flags: (b): Record<string, boolean> => (field(b, 'municipalityContacted') === '1' ? { municipalityContacted: true } : {}), done: 'event' },
   owner: { type: 'owner_assigned', fields: ['ownerId'], done: 'owner' },
+  complaintnote: { type: 'complaint_info_noted', fields: [], done: 'complaintnote' },
+  reclassify: { type: 'reclassified', fields: ['kind', 'reason'], done: 'reclassify' },
   transfer: { type: 'transfer_plan_updated', fields: ['transferId'], done: 'event' },
   parole: { type: 'parole_plan_updated', fields: ['decisionId'], done: 'event' },
 };
