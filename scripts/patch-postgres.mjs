@@ -1,19 +1,39 @@
 #!/usr/bin/env node
 /**
  * Patches the postgres.js driver (exactly the version pinned in package.json) so that a dropped
- * connection cannot crash the process or run a transaction's statements on a later session.
+ * connection cannot crash the process, run a transaction's statements on a later session, or answer
+ * a statement with another session's or statement's result.
  *
  * postgres 3.4.9, the newest release, schedules small writes with setImmediate; when the socket
  * closes first, `nextWrite` calls `socket.write` on null and the TypeError escapes from the
  * immediate as an uncaught exception (porsager/postgres#1066, #1154, #1208; the guards proposed in
  * the unmerged PRs #1168 and #1209). It is reached when a transaction goes on using its connection
- * after the server dropped it (its ROLLBACK, its next statement). Four changes, in src/ (ESM),
- * cjs/src/ (CommonJS) and cf/src/ (Workers) alike:
+ * after the server dropped it (its ROLLBACK, its next statement).
+ *
+ * A connection object also carried a dead session's state into its next session. closed() settled
+ * nothing when an 'error' event had come first (error() had settled what was there then, but
+ * 'close' comes turns later and the pool hands the connection statements in between), and it kept
+ * the current statement, its ErrorResponse and the rows counter. So, under dropped connections: a
+ * statement handed over between 'error' and 'close' resolved with the next session's startup (no
+ * row), or the next session took it for its own and answered it with another statement's result,
+ * or waited for an answer that never came (the pool hung once the drops stopped); the FATAL 57P01
+ * of the dead session failed the next session's first statement, which then skipped the type fetch
+ * whose rows would have reset the counter, so the statement after it resolved with its first rows
+ * missing (the API answered 400 "unknown institution" for one that exists). The rows counter also
+ * survived a statement that failed amid its rows on a live session (porsager/postgres#1181).
+ *
+ * Seven changes, in src/ (ESM), cjs/src/ (CommonJS) and cf/src/ (Workers) alike:
  *   1. execute(): a connection whose socket is gone rejects the query with CONNECTION_CLOSED;
  *   2. nextWrite(): if the socket is gone anyway, drop the bytes and settle what waits on them;
  *   3. closed(): forget the dead session's unsent bytes and its write timer (a stale timer left
  *      small writes, the next session's startup message included, unsent until connect_timeout);
- *   4. begin(): once the transaction's connection has closed, its scope rejects every further
+ *   4. closed(): reject every statement the dead session holds, whether or not an 'error' event came
+ *      first, and forget its current statement, ErrorResponse, rows counter and result;
+ *   5. ReadyForQuery: reset the rows counter with the result, after every exchange;
+ *   6. fetchArrayTypes(), fetchState(): the connection's own startup query failing (its session
+ *      dropped) is not an unhandled rejection, which would kill the process; `initial` gets the
+ *      error, or the next session fetches again;
+ *   7. begin(): once the transaction's connection has closed, its scope rejects every further
  *      statement instead of sending it to whatever session the connection object has next.
  *
  * Runs from "postinstall" (npm ci, npm install, --omit=dev included) and from the Dockerfile after
@@ -81,6 +101,62 @@ export const HUNKS = {
     chunk = nextWriteTimer = null // ${MARK}: the dead session's bytes never prefix the next one's
 `,
     },
+    {
+      name: 'closed settles and forgets the dead session\'s statements',
+      find: `    if (initial)
+      return reconnect()
+
+    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
+`,
+      replace: `    // ${MARK}: the dead session's statements are all rejected here, also when an 'error' event came
+    // first: 'close' follows it turns later, and what the pool handed the connection in between sat in
+    // \`sent\` and was answered by the next session. Nothing of its parser state (current statement,
+    // its error, rows counter, result) reaches the next session either: a stale error failed the next
+    // session's first statement, a stale rows counter left the next result's first rows missing.
+    const lost = () => Errors.connection('CONNECTION_CLOSED', options, socket)
+    stream && (stream.destroy(lost()), stream = null)
+    query && queryError(query, lost())
+    while (sent.length)
+      queryError(sent.shift(), lost())
+    query = results = errorResponse = null
+    result = new Result()
+    rows = 0
+
+    if (initial)
+      return reconnect()
+
+`,
+    },
+    {
+      name: 'ReadyForQuery resets the rows counter',
+      find: `    query = results = errorResponse = null
+    result = new Result()
+    connectTimer.cancel()
+`,
+      replace: `    query = results = errorResponse = null
+    result = new Result()
+    rows = 0 // ${MARK}: a statement that failed amid its rows must not offset the next one's (porsager/postgres#1181)
+    connectTimer.cancel()
+`,
+    },
+    {
+      name: 'a failed type fetch is not an unhandled rejection',
+      find: `    \`], [], execute)
+    types.forEach(({ oid, typarray }) => addArrayType(oid, typarray))
+`,
+      replace: `    \`], [], execute).catch(() => null) // ${MARK}: its error reaches \`initial\`, or the next session fetches again
+    types && types.forEach(({ oid, typarray }) => addArrayType(oid, typarray))
+`,
+    },
+    {
+      name: 'a failed state fetch is not an unhandled rejection',
+      find: `    query.execute()
+  }
+`,
+      replace: `    query.execute().catch(() => null) // ${MARK}: as the type fetch
+  }
+`,
+    },
   ],
   'index.js': [
     {
@@ -127,8 +203,8 @@ export function patchPostgres(pkgDir, { check = false } = {}) {
   const version = JSON.parse(readFileSync(pkgFile, 'utf8')).version;
   if (version !== PINNED) {
     throw new PatchError(
-      `postgres ${version} is installed, the patch is written for ${PINNED}. Check whether that release fixes porsager/postgres#1154/#1208 ` +
-        '(a dropped connection must not crash the process: test/fault/postgres-drop.test.ts), then update or remove scripts/patch-postgres.mjs and the pin in package.json.',
+      `postgres ${version} is installed, the patch is written for ${PINNED}. Check whether that release fixes porsager/postgres#1154/#1208/#1181 ` +
+        '(a dropped connection must not crash the process nor leave its session\'s state to the next: test/fault/postgres-drop.test.ts, test/fault/postgres-drop-reads.test.ts, test/integration/driver-patch.test.ts), then update or remove scripts/patch-postgres.mjs and the pin in package.json.',
     );
   }
   const report = [];

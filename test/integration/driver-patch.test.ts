@@ -2,7 +2,10 @@
  * The postgres.js patch (scripts/patch-postgres.mjs): the installed driver carries it, the script
  * is idempotent and refuses loudly what it does not know, and the crash it fixes is real: a
  * transaction whose connection the server drops goes on with its next statement, and the
- * unpatched driver throws from a setImmediate (the process dies) where the patched one rejects.
+ * unpatched driver throws from a setImmediate (the process dies) where the patched one rejects;
+ * and a dropped session leaves nothing to the next one (statements, the error, the rows counter),
+ * where the unpatched driver answers the next session's statements with a missing first row or
+ * resolves a statement of the dead session with the new session's startup (no row).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -139,5 +142,95 @@ describe('postgres driver patch', () => {
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toBe('transaction rejected CONNECTION_CLOSED\nmeanwhile reconnected\nnext statement rejected CONNECTION_CLOSED\npool answers 42\n');
     });
+  });
+
+  describe('nothing of a dropped session, or of a failed statement, reaches the next statement', () => {
+    let db: TestDatabase;
+    beforeAll(async () => {
+      db = await openTestDatabase('postgres');
+    });
+    afterAll(async () => db?.drop());
+
+    function run(dir: string, body: string) {
+      const u = new URL(db.url as string);
+      const program = `
+        const { default: postgres } = await import(${JSON.stringify(pathToFileURL(join(dir, 'src/index.js')).href)});
+        const net = await import('node:net');
+        const sockets = [];
+        // One connection; its sockets are made here so that the scenario can reach them.
+        const sql = postgres(${JSON.stringify(db.url)}, { max: 1, onnotice: () => {}, socket: () => new Promise((resolve, reject) => {
+          const s = net.connect(${Number(u.port || 5432)}, ${JSON.stringify(u.hostname)});
+          sockets.push(s);
+          s.once('connect', () => resolve(s)).once('error', reject);
+        }) });
+        const killer = postgres(${JSON.stringify(ADMIN_URL)}, { max: 1, onnotice: () => {} });
+        const outcome = (p) => p.then((rows) => rows.length + ' row(s)' + (rows.length && !(0 in rows) ? ', the first missing' : ''), (e) => 'rejected ' + e.code);
+        ${body}
+        await sql.end(); await killer.end();`;
+      return spawnSync(process.execPath, ['--input-type=module', '-e', program], { encoding: 'utf8', timeout: 60_000 });
+    }
+
+    /** Each scenario, its output on the unpatched driver (the bug) and on the installed one. */
+    const scenarios: { name: string; body: string; unpatched: string; patched: string }[] = [
+      {
+        // The server kills the backend while the rows are coming (after the first of two rows, while
+        // the second sleeps): the client holds one row counted and the FATAL 57P01 when the socket closes.
+        name: 'a statement cut short by the drop',
+        body: `
+          const [{ pid }] = await sql\`select pg_backend_pid() as pid\`;
+          const slow = outcome(sql\`select g from generate_series(1, 2) g where g = 1 or pg_sleep(60) is not null\`);
+          // Waits for the event (the backend sleeping on the second row), not for a time.
+          while ((await killer\`select wait_event from pg_stat_activity where pid = \${pid}\`)[0]?.wait_event !== 'PgSleep');
+          await killer\`select pg_terminate_backend(\${pid})\`;
+          console.log('cut short: ' + await slow);
+          console.log('next session, first statement: ' + await outcome(sql\`select 1 as x\`));
+          console.log('then: ' + await outcome(sql\`select 42 as x\`));`,
+        unpatched: 'cut short: rejected CONNECTION_CLOSED\nnext session, first statement: rejected 57P01\nthen: 2 row(s), the first missing\n',
+        patched: 'cut short: rejected CONNECTION_CLOSED\nnext session, first statement: 1 row(s)\nthen: 1 row(s)\n',
+      },
+      {
+        // porsager/postgres#1181, on a live session.
+        name: 'a statement that fails amid its rows',
+        body: `
+          console.log('failed: ' + await outcome(sql\`select 1 / (4 - g) as x from generate_series(1, 10) g\`));
+          console.log('next: ' + await outcome(sql\`select g from generate_series(1, 2) g\`));`,
+        unpatched: 'failed: rejected 22012\nnext: 5 row(s), the first missing\n',
+        patched: 'failed: rejected 22012\nnext: 2 row(s)\n',
+      },
+      {
+        // A socket's 'error' (here ECONNRESET, as when the server's RST answers a write) comes turns
+        // before its 'close'; the pool hands the connection a statement in between.
+        name: 'a statement handed over between the socket\'s error and close',
+        body: `
+          await sql\`select 1\`;
+          const s = sockets.at(-1);
+          let between;
+          s.once('error', () => { between = outcome(sql\`select 7 as x\`); });
+          const closed = new Promise((r) => s.once('close', r));
+          s.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+          await closed;
+          const next = await outcome(sql\`select 42 as x\`);
+          let timer;
+          console.log('between error and close: ' + await Promise.race([between, new Promise((r) => (timer = setTimeout(r, 2000, 'still pending')))]));
+          clearTimeout(timer);
+          console.log('next session: ' + next);`,
+        // Resolved by the next session's startup, with no row.
+        unpatched: 'between error and close: 0 row(s)\nnext session: 1 row(s)\n',
+        patched: 'between error and close: rejected CONNECTION_CLOSED\nnext session: 1 row(s)\n',
+      },
+    ];
+
+    for (const c of scenarios) {
+      it(`${c.name}: the unpatched driver gets it wrong`, () => {
+        const r = run(copy(), c.body);
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toBe(c.unpatched);
+      });
+      it(`${c.name}: the patched driver answers each statement with its own rows or rejects it`, () => {
+        const r = run(INSTALLED, c.body);
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toBe(c.patched);
+      });
+    }
   });
 });
