@@ -19,51 +19,7 @@
  * DST in Copenhagen: 2024 31.03–27.10, 2025 30.03–26.10, 2026 29.03–25.10, 2027 28.03–31.10, 2028 26.03–29.10.
  */
 import { describe, expect, it } from 'vitest';
-import { computeDeadlines, type Deadline } from '../../src/domain/index.js';
-
-type Status = Deadline['status'];
-
-/** Far enough after every event below that no record is "in the future". */
-const LATE_NOW = '2030-06-01T12:00:00+02:00';
-
-interface Opts {
-  now?: string;
-  closureDays?: string[];
-}
-
-function compute(record: Record<string, unknown>, opts: Opts = {}): Deadline[] {
-  return computeDeadlines(record, {
-    now: opts.now ?? LATE_NOW,
-    ...(opts.closureDays ? { closureDays: opts.closureDays } : {}),
-  }).deadlines;
-}
-
-/** The current (last) deadline of a rule. */
-function last(list: Deadline[], rule: string): Deadline {
-  const found = list.filter((d) => d.rule === rule);
-  expect(found.map((d) => d.rule), `deadlines for ${rule} in [${list.map((d) => d.rule).join(', ')}]`).not.toHaveLength(0);
-  return found[found.length - 1] as Deadline;
-}
-
-/** Independent DST rule for Europe/Copenhagen (EU): summer time from the last Sunday of March to the last Sunday of October. */
-function lastSunday(year: number, month: number): string {
-  const lastDay = new Date(Date.UTC(year, month, 0)); // day 0 of the next month = last day of `month`
-  const d = lastDay.getUTCDate() - lastDay.getUTCDay();
-  return `${year}-${String(month).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
-}
-/** Offset in force at 23:59:59.999 local on `date` (on the March change day already +02:00, on the October one already +01:00). */
-function offsetAtEndOf(date: string): string {
-  const y = Number(date.slice(0, 4));
-  return date >= lastSunday(y, 3) && date < lastSunday(y, 10) ? '+02:00' : '+01:00';
-}
-function endOfDay(date: string): string {
-  return `${date}T23:59:59.999${offsetAtEndOf(date)}`;
-}
-
-const incident = (kind: string, occurredAt: string, extra: Record<string, unknown> = {}) => ({ type: 'incident', kind, occurredAt, ...extra });
-const cell = (endedAt: string, extra: Record<string, unknown> = {}) => ({ type: 'security_cell_placement', placedAt: endedAt, endedAt, ...extra });
-const force = (occurredAt: string, extra: Record<string, unknown> = {}) => ({ type: 'force_use', occurredAt, ...extra });
-const plan = (clientCategory: string, extra: Record<string, unknown>) => ({ type: 'action_plan', clientCategory, ...extra });
+import { cell, compute, endOfDay, force, incident, last, plan, type Status } from '../support/deadline-table.js';
 const overview = (year: number, extra: Record<string, unknown> = {}) => ({ type: 'annual_overview', year, ...extra });
 
 interface Row {
