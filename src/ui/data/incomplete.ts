@@ -4,11 +4,11 @@
  * that refreshes every 30 s: SQL picks the few candidates, the engine decides for each.
  */
 import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
-import { computeDeadlinesForRecord, parseRecord, type Lang, type RecordFinding } from '../../domain/index.js';
+import type { Lang, RecordFinding } from '../../domain/index.js';
 import { actionPlans, institutions } from '../../db/schema.js';
 import { loadRulesInForce } from '../../records/calendar.js';
 import { KINDS, type RecordTypeName } from '../../records/kinds.js';
-import { scopedInstitutions, type Actor, type ServiceContext } from '../../records/service.js';
+import { computeForRecord, scopedInstitutions, type Actor, type ServiceContext } from '../../records/service.js';
 
 export interface IncompleteRecord {
   recordType: RecordTypeName;
@@ -45,13 +45,13 @@ export async function loadIncomplete(ctx: ServiceContext, actor: Actor, filter: 
   const areaOf = new Map(found.map((r) => [r.id, r.areaId]));
   const rules = await loadRulesInForce(ctx.db, ctx.closureDays);
   const kind = KINDS['action_plan'];
-  const now = ctx.clock().getTime();
+  const now = ctx.clock();
   const items: IncompleteRecord[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     for (const row of await kind.load(ctx.db, ids.slice(i, i + 500))) {
       let findings: RecordFinding[];
       try {
-        findings = computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now, calendar: rules.calendar, policy: rules.policyFor(areaOf.get(row.id) ?? ''), lang }).incomplete;
+        findings = computeForRecord(kind, row, areaOf.get(row.id) ?? '', rules, now, lang).incomplete;
       } catch {
         continue; // a row the engine refuses has no deadlines to be incomplete about
       }
