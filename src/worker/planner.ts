@@ -7,7 +7,7 @@
  * settings; the settings page's impact preview (src/ui/data/impact.ts) calls the same function.
  */
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
-import { formatIsoDate, localDayOfInstant, nextInWindow, planStages, type Calendar, type Deadline, type DeadlineSet } from '../domain/index.js';
+import { DomainError, formatIsoDate, formatPath, localDayOfInstant, nextInWindow, planStages, type Calendar, type Deadline, type DeadlineSet } from '../domain/index.js';
 import type { Db, Executor } from '../db/client.js';
 import { areas, deadlines, institutions, notifications, staff, staffAbsences } from '../db/schema.js';
 import { loadRulesInForce } from '../records/calendar.js';
@@ -260,4 +260,33 @@ export async function dueNotifications(db: Executor, until: Date, recordIds?: st
     .select({ id: notifications.id, version: notifications.version, plannedAt: notifications.plannedAt, attempts: notifications.attempts, lastError: notifications.lastError, updatedAt: notifications.updatedAt })
     .from(notifications)
     .where(and(...conds));
+}
+
+export interface RecordRef {
+  type: RecordTypeName;
+  id: string;
+}
+
+/**
+ * Plans many records: the batched entry point the worker's catch-up, the change feed and the
+ * importer call. Records the rules in force refuse are reported in `refused`, not thrown, so one
+ * bad row never holds up the others.
+ */
+export async function planRecords(db: Db, ctx: PlanContext, refs: readonly RecordRef[]): Promise<PlanResult & { records: number; refused: Array<RecordRef & { code: string; fields: string[] }> }> {
+  const total = { records: 0, deadlines: 0, scheduled: 0, cancelled: 0, moved: 0, refused: [] as Array<RecordRef & { code: string; fields: string[] }> };
+  for (const r of refs) {
+    try {
+      const res = await planRecord(db, ctx, r.type, r.id);
+      if (!res) continue;
+      total.records++;
+      total.deadlines += res.deadlines;
+      total.scheduled += res.scheduled;
+      total.cancelled += res.cancelled;
+      total.moved += res.moved;
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      total.refused.push({ ...r, code: err.code, fields: err.issues.map((i) => formatPath(i.path)) });
+    }
+  }
+  return total;
 }

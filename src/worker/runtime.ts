@@ -19,6 +19,7 @@ import { actionPlans, forceUses, incidents, notifications, securityCellPlacement
 import type { Mailer } from '../mail/transport.js';
 import { within } from '../lifecycle.js';
 import { redisFamily } from '../queue/connection.js';
+import { planJobOptions, SCHEDULED_JOB_OPTIONS, sendJobOptions } from '../queue/job-options.js';
 import { enqueue, enqueueBulk, isJobName, QUEUE_NAME } from '../queue/registry.js';
 import type { RecordTypeName } from '../records/kinds.js';
 import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from './annual.js';
@@ -194,15 +195,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       if (fireAt <= now && (await reviveDue(jobId)) === 'promoted') continue;
       jobs.push({
         payload: { notificationId: r.id },
-        opts: {
-          // Deterministic: adding it again (every sweep, after FLUSHALL) is a no-op while it waits.
-          jobId,
-          delay: Math.max(0, fireAt - now),
-          attempts: 10,
-          backoff: { type: 'exponential', delay: retryDelayMs, jitter: 0.5 },
-          removeOnComplete: true,
-          removeOnFail: 1000,
-        },
+        // Deterministic: adding it again (every sweep, after FLUSHALL) is a no-op while it waits.
+        opts: sendJobOptions(jobId, fireAt - now, retryDelayMs),
       });
     }
     await enqueueBulk(queue, 'notification.send', jobs);
@@ -385,14 +379,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const jobId = `annual-${a.id}`;
       const fireAt = fireAtOf(a, now.getTime());
       if (fireAt <= now.getTime() && (await reviveDue(jobId)) === 'promoted') continue;
-      await enqueue(queue, 'annual-overview.send', { overviewId: a.id }, {
-        jobId,
-        delay: Math.max(0, fireAt - now.getTime()),
-        attempts: 10,
-        backoff: { type: 'exponential', delay: retryDelayMs, jitter: 0.5 },
-        removeOnComplete: true,
-        removeOnFail: 1000,
-      });
+      await enqueue(queue, 'annual-overview.send', { overviewId: a.id }, sendJobOptions(jobId, fireAt - now.getTime(), retryDelayMs));
     }
     return { leader: true, planned, recovered: recovered.length + annualRecovered, enqueued, annualPlanned, settled };
   }
@@ -426,13 +413,13 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
 
   /** Nightly anonymisation of records past retention; idempotent, so every replica may upsert it. */
   async function upsertRetention(): Promise<void> {
-    await queue.upsertJobScheduler('retention', { pattern: '15 3 * * *', tz: 'Europe/Copenhagen' }, { name: 'retention.run', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } });
+    await queue.upsertJobScheduler('retention', { pattern: '15 3 * * *', tz: 'Europe/Copenhagen' }, { name: 'retention.run', data: {}, opts: SCHEDULED_JOB_OPTIONS });
   }
 
   let stopFeed: (() => Promise<void>) | undefined;
   let timer: NodeJS.Timeout | undefined;
   if (o.schedule ?? true) {
-    await queue.upsertJobScheduler('sweep', { every: sweepEveryMs }, { name: 'sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } });
+    await queue.upsertJobScheduler('sweep', { every: sweepEveryMs }, { name: 'sweep', data: {}, opts: SCHEDULED_JOB_OPTIONS });
     await upsertRetention();
     /**
      * After the listening connection was dropped and came back: the notifications sent meanwhile are
@@ -468,7 +455,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
         try {
           const p = JSON.parse(payload) as { type: RecordTypeName; id: string; seq: number };
           // Retried: planning that fails on a dropped database connection runs again shortly, not at the next sweep.
-          void enqueue(queue, 'record.plan', { recordType: p.type, recordId: p.id }, { jobId: `plan-${p.type}-${p.id}-${p.seq}`, attempts: 8, backoff: { type: 'exponential', delay: retryDelayMs, jitter: 0.5 }, removeOnComplete: true, removeOnFail: 100 }).catch((err: unknown) => log.warn({ err }, 'could not enqueue planning; the sweep will catch up'));
+          void enqueue(queue, 'record.plan', { recordType: p.type, recordId: p.id }, planJobOptions(`plan-${p.type}-${p.id}-${p.seq}`, retryDelayMs)).catch((err: unknown) => log.warn({ err }, 'could not enqueue planning; the sweep will catch up'));
         } catch {
           log.warn('ignored a malformed change notification');
         }
@@ -490,7 +477,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     timer = setInterval(() => {
       void queue
         .getJobScheduler('sweep')
-        .then((s) => (s ? undefined : queue.upsertJobScheduler('sweep', { every: sweepEveryMs }, { name: 'sweep', data: {}, opts: { removeOnComplete: true } })))
+        .then((s) => (s ? undefined : queue.upsertJobScheduler('sweep', { every: sweepEveryMs }, { name: 'sweep', data: {}, opts: SCHEDULED_JOB_OPTIONS })))
         .catch(() => undefined);
       void queue
         .getJobScheduler('retention')
