@@ -8,3 +8,4 @@ export { longDate, weekdayName } from './explain.js';
 export { copenhagenOffsetMinutes, formatLocalInstant, instantOfLocal, localDayOfInstant, END_OF_DAY_MS, ZONE_NAME } from './zone.js';
 export * from './cpr.js';
 export * from './schedule.js';
+export * from './plan.js';

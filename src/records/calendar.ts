@@ -88,14 +88,11 @@ export async function loadPolicyByArea(db: Executor): Promise<PolicyByArea> {
   return parsed.success ? parsed.data : {};
 }
 
-export async function loadRulesInForce(db: Executor, configClosureDays: readonly string[]): Promise<RulesInForce> {
-  const rows = await db.select().from(settings).where(inArray(settings.key, ['closureDays', 'policy', 'policyByArea']));
-  const fromSettings = closureDaysSetting.safeParse(rows.find((r) => r.key === 'closureDays')?.value ?? []);
-  const parsed = policySetting.safeParse(rows.find((r) => r.key === 'policy')?.value ?? {});
-  const byArea = policyByAreaSetting.safeParse(rows.find((r) => r.key === 'policyByArea')?.value ?? {});
-  const closureDays = [...new Set([...configClosureDays, ...(fromSettings.success ? fromSettings.data : [])])].sort();
-  const policy = mergedPolicy(parsed.success ? parsed.data : {}, undefined);
-  const areas = byArea.success ? byArea.data : {};
+/** The rules in force for given settings: the stored ones (loadRulesInForce) or proposed ones (the impact preview). */
+export function rulesInForceOf(configClosureDays: readonly string[], s: { closureDays: readonly string[]; policy: PolicyOverrides; policyByArea: PolicyByArea }): RulesInForce {
+  const closureDays = [...new Set([...configClosureDays, ...s.closureDays])].sort();
+  const policy = mergedPolicy(s.policy, undefined);
+  const areas = s.policyByArea;
   return {
     calendar: calendarFor(closureDays),
     policy,
@@ -103,6 +100,14 @@ export async function loadRulesInForce(db: Executor, configClosureDays: readonly
     closureDays,
     calendarVersion: `date-holidays@${DATE_HOLIDAYS_VERSION};closures=${closureDays.join(',')}`,
   };
+}
+
+export async function loadRulesInForce(db: Executor, configClosureDays: readonly string[]): Promise<RulesInForce> {
+  const rows = await db.select().from(settings).where(inArray(settings.key, ['closureDays', 'policy', 'policyByArea']));
+  const fromSettings = closureDaysSetting.safeParse(rows.find((r) => r.key === 'closureDays')?.value ?? []);
+  const parsed = policySetting.safeParse(rows.find((r) => r.key === 'policy')?.value ?? {});
+  const byArea = policyByAreaSetting.safeParse(rows.find((r) => r.key === 'policyByArea')?.value ?? {});
+  return rulesInForceOf(configClosureDays, { closureDays: fromSettings.success ? fromSettings.data : [], policy: parsed.success ? parsed.data : {}, policyByArea: byArea.success ? byArea.data : {} });
 }
 
 export async function getSetting(db: Executor, key: string): Promise<unknown> {

@@ -1,19 +1,23 @@
 /**
- * Planning: record → deadlines → notification rows, in one transaction. Postgres holds the whole
- * schedule; Redis only fires it. Re-planning is idempotent: a changed due date moves (or
- * supersedes) pending rows, a met deadline cancels them, sent rows are never touched.
+ * Planning: records → deadlines → notification rows, many records per transaction. Postgres holds
+ * the whole schedule; Redis only fires it. Re-planning is idempotent: a changed due date moves (or
+ * supersedes) waiting rows, a met deadline cancels them, sent rows are never touched, and a row
+ * whose values did not change is not written.
  *
- * Who gets what is `desiredNotifications`, a pure function of the record, its deadlines and the
- * settings; the settings page's impact preview (src/ui/data/impact.ts) calls the same function.
+ * What a record should have and what must change is the pure planning core (src/domain/plan.ts);
+ * `planInMemory` runs it over a loaded record, and the settings page's impact preview
+ * (src/ui/data/impact.ts) calls the same function for the saved and the proposed settings.
  */
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
-import { DomainError, formatIsoDate, formatPath, localDayOfInstant, nextInWindow, planStages, type Calendar, type Deadline, type DeadlineSet } from '../domain/index.js';
+import { DomainError, desiredNotifications, diffOutbox, formatPath, planOwnerOf, watchedDeadlineKeys, type Absence, type DeadlineSet, type DesiredNotification, type OutboxDiff, type OutboxRow, type StaffMember } from '../domain/index.js';
+import { insertJson, updateJson } from '../db/bulk.js';
 import type { Db, Executor } from '../db/client.js';
-import { areas, deadlines, institutions, notifications, staff, staffAbsences } from '../db/schema.js';
-import { loadRulesInForce } from '../records/calendar.js';
+import { areas, institutions, notifications, staff, staffAbsences } from '../db/schema.js';
+import { loadRulesInForce, type RulesInForce } from '../records/calendar.js';
+import { recordKey, storeDeadlines } from '../records/deadline-store.js';
 import { KINDS, type AnyRow, type PlanFull, type RecordTypeName } from '../records/kinds.js';
-import { materialiseDeadlines } from '../records/service.js';
-import { scheduleFor, type RecipientsSetting, type ScheduleSetting, type WorkerSettings } from './settings.js';
+import { computeForRecord } from '../records/service.js';
+import type { RecipientsSetting, ScheduleSetting, WorkerSettings } from './settings.js';
 
 export interface PlanContext {
   closureDays: readonly string[];
@@ -21,160 +25,116 @@ export interface PlanContext {
   settings: WorkerSettings;
 }
 
-export interface DesiredNotification {
-  /** The deadline's key (null for an alert). */
-  deadlineKey: string | null;
-  stage: string;
-  kind: 'reminder' | 'escalation' | 'alert';
-  template: string;
-  recipient: string;
-  plannedAt: Date;
-  /** In the past when planned, and a later stage applies: the planner does not send it. */
-  stale: boolean;
+export interface RecordRef {
+  type: RecordTypeName;
+  id: string;
 }
 
 type AreaRow = typeof areas.$inferSelect;
 type InstRow = typeof institutions.$inferSelect;
-type StaffRow = typeof staff.$inferSelect;
-type AbsenceRow = Pick<typeof staffAbsences.$inferSelect, 'staffId' | 'fromDate' | 'untilDate'>;
-type OutboxRow = Pick<typeof notifications.$inferSelect, 'stage' | 'recipient' | 'status' | 'plannedAt'>;
 
-/** How long an immediate alert stays worth sending: an incident imported days later alerts no one. */
-const ALERT_FRESHNESS_MS = 24 * 3600_000;
+/** The master data a batch is planned with: institutions and areas, and the plan owners with their substitutes and absences. */
+export interface PlanMaster {
+  institutions: ReadonlyMap<string, InstRow>;
+  areas: ReadonlyMap<string, AreaRow>;
+  staff: ReadonlyMap<string, StaffMember>;
+  absences: ReadonlyMap<string, readonly Absence[]>;
+}
 
-type Party = 'area_director' | 'area_office' | 'duty_manager';
-
-/**
- * Who is reminded of a rule's deadline (the `responsible` stages); a second party gets the same
- * reminders in copy. Rules not listed: the plan owner for plans, the duty manager otherwise.
- */
-const REMINDED: Record<string, readonly Party[]> = {
-  // The incident notices and the chapter 5 closing (§ 20) are the area director's delegate's duty.
-  'incident.preliminary-notice': ['area_director'],
-  'incident.final-report': ['area_director'],
-  'incident.chapter5-closing': ['area_director'],
-  // § 21: the closing letter (and its copy to Klientsager) is the area office's own assessment; the institution is told in copy.
-  'incident.closing-letter': ['area_office', 'duty_manager'],
-  'incident.closing-letter-copy': ['area_office', 'duty_manager'],
-  // Seed 001: the area's management and lawyers review the security-cell cases.
-  'cell.case-review': ['area_office'],
-};
-
-/** The engine's immediate duties that the worker alerts someone of, by rule. Others are shown in the record only. */
-const ALERTS: Record<string, { stage: string; template: string; to: Party; plannedAt: 'registered' | 'first-planned' }> = {
-  // § 5, § 10 and § 17: "Områdedirektøren skal snarest muligt underrettes" – chapter 5 too.
-  'incident.area-director-alert': { stage: 'alert:area-director', template: 'alert-area-director', to: 'area_director', plannedAt: 'registered' },
-  // § 6 stk. 1 (chapter 3 only, the engine decides): media attention may be flagged after registration.
-  'incident.directorate-phone': { stage: 'alert:directorate-phone', template: 'alert-directorate-phone', to: 'duty_manager', plannedAt: 'first-planned' },
-};
-
-export interface PlanInput {
+export interface LoadedRecord {
   type: RecordTypeName;
   row: AnyRow;
-  inst: InstRow;
-  area: AreaRow;
+  /** The record's rows in the outbox. */
+  outbox: readonly OutboxRow[];
+}
+
+export interface RecordPlan {
+  type: RecordTypeName;
+  row: AnyRow;
+  areaId: string;
+  closed: boolean;
   set: DeadlineSet;
-  calendar: Calendar;
-  settings: { schedule: ScheduleSetting; recipients: RecipientsSetting };
-  now: Date;
-  /** The record's rows in the outbox (an alert once planned stays wanted after its freshness). */
-  existing: readonly OutboxRow[];
-  /** A plan's owner, or their substitute, present on a day; null when neither is. */
-  planOwner(at: Date): string | null;
+  desired: DesiredNotification[];
+  diff: OutboxDiff;
 }
 
-/** The notifications a record should have: reminders and escalations of its deadlines, alerts of its immediate duties. */
-export function desiredNotifications(p: PlanInput): DesiredNotification[] {
-  const { type, row, inst, area, now } = p;
-  if ((row as { closedAt: Date | null }).closedAt !== null) return [];
-  const partyEmail: Record<Party, string> = { area_director: area.directorEmail, area_office: area.officeEmail, duty_manager: inst.dutyManagerEmail };
-  const responsible = (d: Deadline, at: Date): Array<string | null> => {
-    const listed = REMINDED[d.rule];
-    if (listed) return [...new Set(listed.map((x) => partyEmail[x]))];
-    return [type === 'action_plan' ? p.planOwner(at) : inst.dutyManagerEmail];
-  };
-  const desired: DesiredNotification[] = [];
-  for (const d of p.set.deadlines) {
-    // Ended by a reclassification: kept for the record and the figures, nobody is reminded.
-    if (d.endedBy) continue;
-    const stages = planStages(d, p.calendar, scheduleFor(d.rule, p.settings.schedule));
-    let noOwnerPlanned = false;
-    for (const s of stages) {
-      const at = new Date(s.plannedAt);
-      const to = s.audience === 'area_office' ? [area.officeEmail] : s.audience === 'second_level' ? [type === 'incident' ? p.settings.recipients.directorate : (area.leadershipEmail ?? area.officeEmail)] : responsible(d, at);
-      for (const recipient of to) {
-        if (recipient === null) {
-          // A plan without an owner (or whose owner and substitute are both away) goes to the area office at once, once.
-          if (!noOwnerPlanned) desired.push({ deadlineKey: d.key, stage: `${d.key}:no-owner`, kind: 'reminder', template: 'reminder', recipient: area.officeEmail, plannedAt: new Date(Math.min(at.getTime(), now.getTime())), stale: false });
-          noOwnerPlanned = true;
-          continue;
-        }
-        desired.push({ deadlineKey: d.key, stage: `${d.key}:${s.stage}`, kind: s.kind, template: s.kind, recipient, plannedAt: at, stale: false });
-      }
-    }
-  }
-  if (type === 'incident') {
-    const registeredAt = (row as { registeredAt: Date }).registeredAt;
-    const fresh = now.getTime() - registeredAt.getTime() < ALERT_FRESHNESS_MS;
-    // Freshness decides whether an alert is planned, not whether a planned one survives: one
-    // still waiting after a long outage goes out late rather than being dropped unseen.
-    const planned = (stage: string): boolean => p.existing.some((n) => n.stage === stage && n.status !== 'superseded' && n.status !== 'cancelled');
-    for (const duty of p.set.immediate) {
-      const alert = ALERTS[duty.rule];
-      if (!alert || !(fresh || planned(alert.stage))) continue;
-      const recipient = partyEmail[alert.to];
-      const earlier = p.existing.find((n) => n.stage === alert.stage && n.recipient === recipient);
-      const plannedAt = alert.plannedAt === 'registered' ? registeredAt : (earlier?.plannedAt ?? now);
-      desired.push({ deadlineKey: null, stage: alert.stage, kind: 'alert', template: alert.template, recipient, plannedAt, stale: false });
-    }
-  }
-
-  // Stages already in the past when first planned (a record entered late): a past reminder is
-  // only worth sending when no later reminder is still to come, and then within the send window;
-  // of past escalations only the latest goes out. No burst of stale mails.
-  const nowMs = now.getTime();
-  const group = (d: DesiredNotification): string => `${d.deadlineKey}:${d.kind}:${d.recipient}`;
-  const latestPast = new Map<string, number>();
-  const hasFuture = new Set<string>();
-  for (const d of desired) {
-    if (d.kind === 'alert') continue;
-    if (d.plannedAt.getTime() >= nowMs) hasFuture.add(group(d));
-    else latestPast.set(group(d), Math.max(latestPast.get(group(d)) ?? 0, d.plannedAt.getTime()));
-  }
-  for (const d of desired) {
-    if (d.kind === 'alert' || d.plannedAt.getTime() >= nowMs) continue;
-    d.stale = (d.kind === 'reminder' && hasFuture.has(group(d))) || (latestPast.get(group(d)) ?? 0) > d.plannedAt.getTime();
-  }
-  const window = p.settings.schedule.window;
-  for (const d of desired) {
-    if (d.kind === 'reminder' && d.plannedAt.getTime() < nowMs && !d.stale) d.plannedAt = new Date(nextInWindow(nowMs, p.calendar, window));
-  }
-  return desired;
+/**
+ * One record planned in memory: the engine's deadlines under its area's policy, the notifications
+ * it should have, and the diff against its outbox. Undefined when its institution or area is
+ * unknown (nothing is planned for it); throws the engine's DomainError when the rules refuse it.
+ */
+export function planInMemory(r: LoadedRecord, m: PlanMaster, rules: RulesInForce, settings: { schedule: ScheduleSetting; recipients: RecipientsSetting }, now: Date): RecordPlan | undefined {
+  const inst = m.institutions.get((r.row as { institutionId: string }).institutionId);
+  const area = inst ? m.areas.get(inst.areaId) : undefined;
+  if (!inst || !area) return undefined;
+  const kind = KINDS[r.type];
+  const set = computeForRecord(kind, r.row, area.id, rules, now);
+  const closed = (r.row as { closedAt: Date | null }).closedAt !== null;
+  const ownerId = r.type === 'action_plan' && !closed ? (r.row as PlanFull).ownerId : null;
+  const owner = ownerId ? m.staff.get(ownerId) : undefined;
+  const absences = [owner?.id, owner?.substituteId].flatMap((id) => (id ? (m.absences.get(id) ?? []) : []));
+  const desired = desiredNotifications({
+    recordType: r.type,
+    closed,
+    registeredAt: r.type === 'incident' ? (r.row as { registeredAt: Date }).registeredAt : null,
+    addresses: { areaDirector: area.directorEmail, areaOffice: area.officeEmail, areaLeadership: area.leadershipEmail, dutyManager: inst.dutyManagerEmail, directorate: settings.recipients.directorate },
+    set,
+    calendar: rules.calendar,
+    schedule: settings.schedule,
+    now,
+    existing: r.outbox,
+    planOwner: planOwnerOf(ownerId, m.staff, absences),
+  });
+  const diff = diffOutbox(r.outbox, desired, { now, closed, watched: watchedDeadlineKeys(set) });
+  return { type: r.type, row: r.row, areaId: area.id, closed, set, desired, diff };
 }
 
-/** A plan owner's recipient function, from their staff rows and absences (loaded once per plan). */
-export function planOwnerOf(ownerId: string | null, staffById: ReadonlyMap<string, StaffRow>, absences: readonly AbsenceRow[]): (at: Date) => string | null {
-  const absentOn = (staffId: string, day: string): boolean => absences.some((a) => a.staffId === staffId && a.fromDate <= day && day <= a.untilDate);
-  return (at) => {
-    if (!ownerId) return null;
-    const owner = staffById.get(ownerId);
-    if (!owner) return null;
-    const day = formatIsoDate(localDayOfInstant(at.getTime()));
-    if (owner.active && !absentOn(owner.id, day)) return owner.email;
-    const sub = owner.substituteId ? staffById.get(owner.substituteId) : undefined;
-    if (sub?.active && !absentOn(sub.id, day)) return sub.email;
-    return null;
-  };
+/** Institutions and areas (all: a few hundred rows), and the given plan owners with substitutes and absences. */
+export async function loadPlanMaster(tx: Executor, ownerIds: readonly string[] | 'all'): Promise<PlanMaster> {
+  const [inst, ar] = await Promise.all([tx.select().from(institutions), tx.select().from(areas)]);
+  const people = new Map<string, StaffMember>();
+  const absences = new Map<string, Absence[]>();
+  const columns = { id: staff.id, email: staff.email, active: staff.active, substituteId: staff.substituteId };
+  const owners = ownerIds === 'all' ? await tx.select(columns).from(staff) : ownerIds.length === 0 ? [] : await tx.select(columns).from(staff).where(inArray(staff.id, [...new Set(ownerIds)]));
+  for (const p of owners) people.set(p.id, p);
+  if (ownerIds !== 'all') {
+    const subs = [...new Set(owners.map((o) => o.substituteId).filter((x): x is string => x !== null && !people.has(x)))];
+    if (subs.length > 0) for (const p of await tx.select(columns).from(staff).where(inArray(staff.id, subs))) people.set(p.id, p);
+  }
+  if (people.size > 0) {
+    const rows = await tx.select({ staffId: staffAbsences.staffId, fromDate: staffAbsences.fromDate, untilDate: staffAbsences.untilDate }).from(staffAbsences).where(ownerIds === 'all' ? undefined : inArray(staffAbsences.staffId, [...people.keys()]));
+    for (const a of rows) absences.set(a.staffId, [...(absences.get(a.staffId) ?? []), a]);
+  }
+  return { institutions: new Map(inst.map((x) => [x.id, x])), areas: new Map(ar.map((x) => [x.id, x])), staff: people, absences };
 }
 
-/** The owner and their substitute with their absences, for planOwnerOf. */
-async function loadPlanOwner(tx: Executor, ownerId: string | null): Promise<(at: Date) => string | null> {
-  if (!ownerId) return () => null;
-  const [owner] = await tx.select().from(staff).where(eq(staff.id, ownerId));
-  const sub = owner?.substituteId ? (await tx.select().from(staff).where(eq(staff.id, owner.substituteId)))[0] : undefined;
-  const people = [owner, sub].filter((x): x is StaffRow => x !== undefined);
-  const absences = people.length > 0 ? await tx.select({ staffId: staffAbsences.staffId, fromDate: staffAbsences.fromDate, untilDate: staffAbsences.untilDate }).from(staffAbsences).where(inArray(staffAbsences.staffId, people.map((x) => x.id))) : [];
-  return planOwnerOf(ownerId, new Map(people.map((x) => [x.id, x])), absences);
+/** The outbox rows of some records, by `recordKey`. */
+export async function loadOutbox(tx: Executor, refs: readonly RecordRef[]): Promise<Map<string, OutboxRow[]>> {
+  const out = new Map<string, OutboxRow[]>();
+  if (refs.length === 0) return out;
+  const rows = await tx
+    .select({ id: notifications.id, recordType: notifications.recordType, recordId: notifications.recordId, stage: notifications.stage, recipient: notifications.recipient, kind: notifications.kind, status: notifications.status, plannedAt: notifications.plannedAt, version: notifications.version })
+    .from(notifications)
+    .where(inArray(notifications.recordId, [...new Set(refs.map((r) => r.id))]));
+  for (const r of rows) {
+    const k = recordKey(r.recordType, r.recordId);
+    const list = out.get(k) ?? [];
+    list.push(r);
+    out.set(k, list);
+  }
+  return out;
+}
+
+/** Records of several types, loaded with their child rows and outbox. */
+export async function loadRecords(tx: Executor, refs: readonly RecordRef[]): Promise<LoadedRecord[]> {
+  const outbox = await loadOutbox(tx, refs);
+  const out: LoadedRecord[] = [];
+  for (const type of Object.keys(KINDS) as RecordTypeName[]) {
+    const ids = [...new Set(refs.filter((r) => r.type === type).map((r) => r.id))];
+    if (ids.length === 0) continue;
+    for (const row of (await KINDS[type].load(tx, ids)) as AnyRow[]) out.push({ type, row, outbox: outbox.get(recordKey(type, row.id)) ?? [] });
+  }
+  return out;
 }
 
 export interface PlanResult {
@@ -184,72 +144,109 @@ export interface PlanResult {
   moved: number;
 }
 
-export async function planRecord(db: Db, ctx: PlanContext, type: RecordTypeName, id: string): Promise<PlanResult | undefined> {
-  const kind = KINDS[type];
+export interface Refusal extends RecordRef {
+  code: string;
+  fields: string[];
+}
+
+export interface BatchResult extends PlanResult {
+  /** Records planned. */
+  records: number;
+  /** Records the rules in force refuse (written before an upgrade made a field required, or straight into the table): left unplanned. */
+  refused: Refusal[];
+  /** Deadline rows written (changed or new) and left alone (unchanged). */
+  deadlinesWritten: number;
+  deadlinesUnchanged: number;
+}
+
+/** Records per transaction: the locks, reads and writes of a batch are set-based. */
+export const PLAN_BATCH = 500;
+
+/**
+ * Plans one batch in one transaction. Each record's planning lock (the same key planRecord always
+ * took) is taken first, in one statement and in a fixed order, so that a burst of change
+ * notifications, the sweep's catch-up and an import never plan the same record at once, and
+ * two batches cannot deadlock; then everything is read, computed in memory and written back.
+ */
+async function planBatch(db: Db, ctx: PlanContext, refs: readonly RecordRef[], errors: Map<string, DomainError>): Promise<BatchResult> {
   return db.transaction(async (tx) => {
-    // One planning of a record at a time (a burst of record.plan jobs, the sweep's catch-up): the
-    // second waits and then reads the record as the first left it, instead of writing back a plan
-    // computed from an older version over a newer one (read committed: each statement sees the latest).
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`fristvagt-plan:${type}:${id}`}))`);
-    const [row] = (await kind.load(tx, [id])) as AnyRow[];
-    if (!row) return undefined;
-    const institutionId = (row as { institutionId: string }).institutionId;
-    const [inst] = await tx.select().from(institutions).where(eq(institutions.id, institutionId));
-    if (!inst) return undefined;
-    const [area] = await tx.select().from(areas).where(eq(areas.id, inst.areaId));
-    if (!area) return undefined;
-    const set = await materialiseDeadlines(tx, { closureDays: ctx.closureDays, now: ctx.now }, kind, row, area.id);
-    const computed = set.deadlines;
+    const keys = [...new Set(refs.map((r) => `fristvagt-plan:${r.type}:${r.id}`))];
+    await tx.execute(sql`SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT hashtext(k) AS h FROM json_array_elements_text(${JSON.stringify(keys)}::json) AS k ORDER BY 1) AS s`);
+    const loaded = await loadRecords(tx, refs);
     const rules = await loadRulesInForce(tx, ctx.closureDays);
-    const ids = await tx.select({ id: deadlines.id, key: deadlines.key }).from(deadlines).where(and(eq(deadlines.recordType, type), eq(deadlines.recordId, id), eq(deadlines.active, true)));
-    const idByKey = new Map(ids.map((d) => [d.key, d.id]));
-    const closed = (row as { closedAt: Date | null }).closedAt !== null;
-
-    const existing = await tx.select().from(notifications).where(and(eq(notifications.recordType, type), eq(notifications.recordId, id)));
-    const planOwner = type === 'action_plan' && !closed ? await loadPlanOwner(tx, (row as PlanFull).ownerId) : () => null;
-    const desired = desiredNotifications({ type, row, inst, area, set, calendar: rules.calendar, settings: ctx.settings, now: ctx.now, existing, planOwner });
-    const deadlineIdOf = (d: DesiredNotification): string | null => (d.deadlineKey === null ? null : (idByKey.get(d.deadlineKey) ?? null));
-
-    const byKey = new Map(existing.map((n) => [`${n.stage}|${n.recipient}`, n]));
-    const wanted = new Set(desired.map((d) => `${d.stage}|${d.recipient}`));
-    const result: PlanResult = { deadlines: computed.length, scheduled: 0, cancelled: 0, moved: 0 };
-    // Done, suspended or ended by a reclassification, or no longer a deadline of the record (an open
-    // one dropped by a reclassification, a rule turned off): their waiting rows are cancelled. Only a
-    // stage replaced by another of the same deadline (a moved date, a new schedule) is superseded.
-    const stillWatched = new Set(computed.filter((d) => !(d.status === 'met' || d.status === 'met_late' || d.suspended || d.endedBy)).map((d) => d.key));
-
-    for (const n of existing) {
-      // Failure reports and legal notices are not the planner's to cancel.
-      if (n.status !== 'scheduled' || wanted.has(`${n.stage}|${n.recipient}`) || n.stage.startsWith('failure:') || n.stage.startsWith('notice:')) continue;
-      const deadlineKey = n.stage.split(':')[0] ?? '';
-      const status = closed || !stillWatched.has(deadlineKey) ? 'cancelled' : 'superseded';
-      await tx.update(notifications).set({ status, version: n.version + 1, updatedAt: ctx.now }).where(and(eq(notifications.id, n.id), eq(notifications.status, 'scheduled')));
-      result.cancelled++;
+    const owners = loaded.flatMap((l) => (l.type === 'action_plan' && (l.row as PlanFull).ownerId ? [(l.row as PlanFull).ownerId as string] : []));
+    const master = await loadPlanMaster(tx, owners);
+    const result: BatchResult = { records: 0, deadlines: 0, scheduled: 0, cancelled: 0, moved: 0, refused: [], deadlinesWritten: 0, deadlinesUnchanged: 0 };
+    const plans: RecordPlan[] = [];
+    for (const l of loaded) {
+      try {
+        const p = planInMemory(l, master, rules, ctx.settings, ctx.now);
+        if (p) plans.push(p);
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        errors.set(recordKey(l.type, l.row.id), err);
+        result.refused.push({ type: l.type, id: l.row.id, code: err.code, fields: err.issues.map((i) => formatPath(i.path)) });
+      }
     }
-    for (const d of desired) {
-      const n = byKey.get(`${d.stage}|${d.recipient}`);
-      const deadlineId = deadlineIdOf(d);
-      if (!n) {
-        await tx.insert(notifications).values({ deadlineId, recordType: type, recordId: id, stage: d.stage, kind: d.kind, template: d.template, recipient: d.recipient, plannedAt: d.plannedAt, status: d.stale ? 'superseded' : 'scheduled' }).onConflictDoNothing();
-        if (!d.stale) result.scheduled++;
-        continue;
-      }
-      if (n.status === 'scheduled' && d.stale) {
-        // A settings change moved a waiting stage into the past while a later one is still to come
-        // (or a later escalation already applies): it would fire at once, out of turn. Drop it.
-        await tx.update(notifications).set({ status: 'superseded', version: n.version + 1, updatedAt: ctx.now }).where(and(eq(notifications.id, n.id), eq(notifications.status, 'scheduled')));
-        result.cancelled++;
-      } else if (n.status === 'scheduled' && n.plannedAt.getTime() !== d.plannedAt.getTime()) {
-        await tx.update(notifications).set({ plannedAt: d.plannedAt, deadlineId, version: n.version + 1, updatedAt: ctx.now }).where(and(eq(notifications.id, n.id), eq(notifications.status, 'scheduled')));
-        result.moved++;
-      } else if ((n.status === 'cancelled' || n.status === 'superseded') && !d.stale && d.plannedAt.getTime() > ctx.now.getTime()) {
-        // Reopened (a completion was withdrawn, a due date moved back): the stage is wanted again.
-        await tx.update(notifications).set({ status: 'scheduled', plannedAt: d.plannedAt, deadlineId, version: n.version + 1, updatedAt: ctx.now }).where(eq(notifications.id, n.id));
-        result.scheduled++;
-      }
+    const stored = await storeDeadlines(tx, plans.map((p) => ({ kind: KINDS[p.type], row: p.row, areaId: p.areaId, set: p.set })), rules, ctx.now);
+    result.deadlinesWritten = stored.written;
+    result.deadlinesUnchanged = stored.unchanged;
+    const inserts: Array<Record<string, unknown>> = [];
+    const changes: Array<Record<string, unknown>> = [];
+    for (const p of plans) {
+      const ids = stored.ids.get(recordKey(p.type, p.row.id));
+      const deadlineIdOf = (key: string | null): string | null => (key === null ? null : (ids?.get(key) ?? null));
+      result.records++;
+      result.deadlines += p.set.deadlines.length;
+      result.scheduled += p.diff.scheduled;
+      result.cancelled += p.diff.cancelled;
+      result.moved += p.diff.moved;
+      for (const d of p.diff.insert) inserts.push({ deadlineId: deadlineIdOf(d.deadlineKey), recordType: p.type, recordId: p.row.id, stage: d.stage, kind: d.kind, template: d.template, recipient: d.recipient, plannedAt: d.plannedAt, status: d.status });
+      for (const c of p.diff.change) changes.push({ id: c.id, status: c.status, plannedAt: c.plannedAt, deadlineId: deadlineIdOf(c.deadlineKey), updatedAt: ctx.now, expected: c.from });
+    }
+    for (let i = 0; i < inserts.length; i += 2000) await insertJson(tx, notifications, inserts.slice(i, i + 2000), { onConflict: 'ON CONFLICT DO NOTHING' });
+    // Each change is made only if the row is still as the diff saw it: a sender may have claimed it meanwhile.
+    for (let i = 0; i < changes.length; i += 2000) {
+      await updateJson(tx, notifications, changes.slice(i, i + 2000), { assign: ['status', 'plannedAt', 'updatedAt'], set: 'version = t.version + 1, deadline_id = coalesce(u.deadline_id, t.deadline_id)', where: 't.status::text = u.expected' });
     }
     return result;
   });
+}
+
+/**
+ * Plans many records, in transactions of PLAN_BATCH: the entry point of the worker's catch-up, the
+ * change feed and the importer. Records the rules refuse are reported in `refused`, never thrown,
+ * so one bad row never holds up the others.
+ */
+export async function planRecords(db: Db, ctx: PlanContext, refs: readonly RecordRef[], onBatch?: (done: number) => void): Promise<BatchResult> {
+  return planRecordsWithErrors(db, ctx, refs, new Map(), onBatch);
+}
+
+async function planRecordsWithErrors(db: Db, ctx: PlanContext, refs: readonly RecordRef[], errors: Map<string, DomainError>, onBatch?: (done: number) => void): Promise<BatchResult> {
+  const total: BatchResult = { records: 0, deadlines: 0, scheduled: 0, cancelled: 0, moved: 0, refused: [], deadlinesWritten: 0, deadlinesUnchanged: 0 };
+  for (let i = 0; i < refs.length; i += PLAN_BATCH) {
+    const r = await planBatch(db, ctx, refs.slice(i, i + PLAN_BATCH), errors);
+    total.records += r.records;
+    total.deadlines += r.deadlines;
+    total.scheduled += r.scheduled;
+    total.cancelled += r.cancelled;
+    total.moved += r.moved;
+    total.deadlinesWritten += r.deadlinesWritten;
+    total.deadlinesUnchanged += r.deadlinesUnchanged;
+    total.refused.push(...r.refused);
+    onBatch?.(Math.min(refs.length, i + PLAN_BATCH));
+  }
+  return total;
+}
+
+/** Plans one record (a batch of one); undefined when it or its institution is gone; throws the engine's DomainError when the rules refuse it. */
+export async function planRecord(db: Db, ctx: PlanContext, type: RecordTypeName, id: string): Promise<PlanResult | undefined> {
+  const errors = new Map<string, DomainError>();
+  const r = await planRecordsWithErrors(db, ctx, [{ type, id }], errors);
+  const err = errors.get(recordKey(type, id));
+  if (err) throw err;
+  if (r.records === 0) return undefined;
+  return { deadlines: r.deadlines, scheduled: r.scheduled, cancelled: r.cancelled, moved: r.moved };
 }
 
 /** Scheduled notifications of some records (or all) due before `until`: what the queue must hold. */
@@ -260,33 +257,4 @@ export async function dueNotifications(db: Executor, until: Date, recordIds?: st
     .select({ id: notifications.id, version: notifications.version, plannedAt: notifications.plannedAt, attempts: notifications.attempts, lastError: notifications.lastError, updatedAt: notifications.updatedAt })
     .from(notifications)
     .where(and(...conds));
-}
-
-export interface RecordRef {
-  type: RecordTypeName;
-  id: string;
-}
-
-/**
- * Plans many records: the batched entry point the worker's catch-up, the change feed and the
- * importer call. Records the rules in force refuse are reported in `refused`, not thrown, so one
- * bad row never holds up the others.
- */
-export async function planRecords(db: Db, ctx: PlanContext, refs: readonly RecordRef[]): Promise<PlanResult & { records: number; refused: Array<RecordRef & { code: string; fields: string[] }> }> {
-  const total = { records: 0, deadlines: 0, scheduled: 0, cancelled: 0, moved: 0, refused: [] as Array<RecordRef & { code: string; fields: string[] }> };
-  for (const r of refs) {
-    try {
-      const res = await planRecord(db, ctx, r.type, r.id);
-      if (!res) continue;
-      total.records++;
-      total.deadlines += res.deadlines;
-      total.scheduled += res.scheduled;
-      total.cancelled += res.cancelled;
-      total.moved += res.moved;
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      total.refused.push({ ...r, code: err.code, fields: err.issues.map((i) => formatPath(i.path)) });
-    }
-  }
-  return total;
 }

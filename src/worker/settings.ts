@@ -1,7 +1,7 @@
 /** The worker's tunable settings (schedule, recipients, digest), stored in `settings` and audited like the rest. */
 import { inArray } from 'drizzle-orm';
 import { z } from 'zod';
-import { DEFAULT_SCHEDULE, minutesOf, RULE_IDS, type ScheduleConfig } from '../domain/index.js';
+import { DEFAULT_SCHEDULE, minutesOf, RULE_IDS } from '../domain/index.js';
 import type { Executor } from '../db/client.js';
 import { settings } from '../db/schema.js';
 
@@ -70,7 +70,5 @@ export async function loadWorkerSettings(db: Executor): Promise<WorkerSettings> 
   };
 }
 
-export function scheduleFor(rule: string, s: ScheduleSetting): ScheduleConfig {
-  const own = s.perRule?.[rule];
-  return { stages: own ?? s.stages, window: s.window, noWaitRules: s.noWaitRules };
-}
+/** The stages of one rule (the planning core's, src/domain/plan.ts). */
+export { scheduleFor } from '../domain/index.js';

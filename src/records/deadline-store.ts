@@ -1,0 +1,92 @@
+/**
+ * Storing computed deadlines, many records at a time: one read of what is stored, one upsert of
+ * the rows whose values changed, one update of the rows that no longer apply. A row whose values
+ * are what the engine computes again is not written: `computed_at` is when its stored values were
+ * computed (last changed), which is also what the calendar feeds give as LAST-MODIFIED.
+ */
+import { and, inArray } from 'drizzle-orm';
+import type { DeadlineSet } from '../domain/index.js';
+import { insertJson, updateJson } from '../db/bulk.js';
+import type { Executor } from '../db/client.js';
+import { deadlines } from '../db/schema.js';
+import type { RulesInForce } from './calendar.js';
+import type { AnyRow, KindDescriptor, RecordTypeName } from './kinds.js';
+import { deadlineRows } from './service.js';
+
+export interface DeadlinesOf {
+  kind: KindDescriptor;
+  row: AnyRow;
+  areaId: string;
+  set: DeadlineSet;
+}
+
+type Stored = typeof deadlines.$inferSelect;
+type Computed = ReturnType<typeof deadlineRows>[number];
+
+/** Values compared to decide whether a stored row must be written (everything but `computedAt`). */
+const COMPARED = ['institutionId', 'areaId', 'ruleId', 'basis', 'obligation', 'citation', 'explanation', 'startDate', 'dueDate', 'dueAt', 'originalDueDate', 'status', 'suspended', 'completedAt', 'calendarVersion', 'catalogueVersion', 'active', 'endedBy', 'endedAt'] as const;
+
+function same(a: unknown, b: unknown): boolean {
+  if (a instanceof Date || b instanceof Date) return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  return (a ?? null) === (b ?? null);
+}
+
+export function unchanged(stored: Stored, computed: Computed): boolean {
+  return COMPARED.every((c) => same(stored[c], computed[c]));
+}
+
+const toSnake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const UPSERT = `ON CONFLICT (record_type, record_id, key) DO UPDATE SET ${[...COMPARED, 'computedAt'].map((c) => `${toSnake(c)} = excluded.${toSnake(c)}`).join(', ')}`;
+
+export interface StoreResult {
+  /** `<recordType>:<recordId>` → deadline key → the stored row's id (active rows). */
+  ids: Map<string, Map<string, string>>;
+  written: number;
+  unchanged: number;
+  deactivated: number;
+}
+
+export const recordKey = (type: RecordTypeName | string, id: string): string => `${type}:${id}`;
+
+/** Stores the deadlines of many records inside the caller's transaction. */
+export async function storeDeadlines(tx: Executor, items: readonly DeadlinesOf[], rules: RulesInForce, now: Date): Promise<StoreResult> {
+  const result: StoreResult = { ids: new Map(), written: 0, unchanged: 0, deactivated: 0 };
+  if (items.length === 0) return result;
+  const stored = await tx
+    .select()
+    .from(deadlines)
+    .where(and(inArray(deadlines.recordId, items.map((i) => i.row.id)), inArray(deadlines.recordType, [...new Set(items.map((i) => i.kind.type))])));
+  const storedBy = new Map<string, Stored>();
+  for (const s of stored) storedBy.set(`${recordKey(s.recordType, s.recordId)}|${s.key}`, s);
+  const write: Computed[] = [];
+  const deactivate: Array<{ id: string; computedAt: Date }> = [];
+  for (const item of items) {
+    const rk = recordKey(item.kind.type, item.row.id);
+    const ids = new Map<string, string>();
+    result.ids.set(rk, ids);
+    const computed = deadlineRows(item.kind, item.row, item.areaId, item.set.deadlines, rules, now);
+    const keys = new Set<string>();
+    for (const c of computed) {
+      keys.add(c.key);
+      const s = storedBy.get(`${rk}|${c.key}`);
+      if (s && unchanged(s, c)) {
+        ids.set(c.key, s.id);
+        result.unchanged++;
+      } else write.push(c);
+    }
+    // Deadlines that no longer apply (an open one dropped by a reclassification, a rule turned off) stay for history, inactive.
+    for (const s of stored) {
+      if (s.recordType === item.kind.type && s.recordId === item.row.id && s.active && !keys.has(s.key)) deactivate.push({ id: s.id, computedAt: now });
+    }
+  }
+  for (let i = 0; i < write.length; i += 1000) {
+    const back = await insertJson(tx, deadlines, write.slice(i, i + 1000), { onConflict: UPSERT, returning: ['id', 'recordType', 'recordId', 'key'] });
+    for (const r of back) result.ids.get(recordKey(r['recordType'] as string, r['recordId'] as string))?.set(r['key'] as string, r['id'] as string);
+  }
+  result.written = write.length;
+  if (deactivate.length > 0) {
+    await updateJson(tx, deadlines, deactivate, { assign: ['computedAt'], set: 'active = false' });
+    result.deactivated = deactivate.length;
+  }
+  return result;
+}
