@@ -222,20 +222,38 @@ export async function planRecords(db: Db, ctx: PlanContext, refs: readonly Recor
   return planRecordsWithErrors(db, ctx, refs, new Map(), onBatch);
 }
 
+/**
+ * Batches planned at once, each in its own transaction on its own connection: while Postgres
+ * writes one, the next is computed. Their locks are taken in one sorted statement each, so two
+ * batches never deadlock; on PGlite (one connection) the transactions simply take turns.
+ */
+const PLAN_WRITERS = 2;
+
 async function planRecordsWithErrors(db: Db, ctx: PlanContext, refs: readonly RecordRef[], errors: Map<string, DomainError>, onBatch?: (done: number) => void): Promise<BatchResult> {
   const total: BatchResult = { records: 0, deadlines: 0, scheduled: 0, cancelled: 0, moved: 0, refused: [], deadlinesWritten: 0, deadlinesUnchanged: 0 };
-  for (let i = 0; i < refs.length; i += PLAN_BATCH) {
-    const r = await planBatch(db, ctx, refs.slice(i, i + PLAN_BATCH), errors);
-    total.records += r.records;
-    total.deadlines += r.deadlines;
-    total.scheduled += r.scheduled;
-    total.cancelled += r.cancelled;
-    total.moved += r.moved;
-    total.deadlinesWritten += r.deadlinesWritten;
-    total.deadlinesUnchanged += r.deadlinesUnchanged;
-    total.refused.push(...r.refused);
-    onBatch?.(Math.min(refs.length, i + PLAN_BATCH));
-  }
+  let next = 0;
+  let done = 0;
+  const writer = async (): Promise<void> => {
+    while (next < refs.length) {
+      const slice = refs.slice(next, next + PLAN_BATCH);
+      next += slice.length;
+      const r = await planBatch(db, ctx, slice, errors);
+      total.records += r.records;
+      total.deadlines += r.deadlines;
+      total.scheduled += r.scheduled;
+      total.cancelled += r.cancelled;
+      total.moved += r.moved;
+      total.deadlinesWritten += r.deadlinesWritten;
+      total.deadlinesUnchanged += r.deadlinesUnchanged;
+      total.refused.push(...r.refused);
+      done += slice.length;
+      onBatch?.(done);
+    }
+  };
+  // One failing batch stops the others taking new work; the first error is what the caller sees.
+  const results = await Promise.allSettled(Array.from({ length: Math.min(PLAN_WRITERS, Math.ceil(refs.length / PLAN_BATCH)) }, writer));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return total;
 }
 
