@@ -18,6 +18,7 @@ export async function planAndEnqueue(deps: WorkerDeps, refs: readonly RecordRef[
   const epoch = await redisEpoch(deps.enqueue.queue);
   const due = await rowsOfRecords(deps.send.db, new Date(now.getTime() + deps.horizonMs), refs.map((r) => r.id));
   const enqueued = await enqueueDue(deps.enqueue, epoch, due, now);
+  deps.send.logger.debug({ records: refs.length, planned: planned.records, refused: planned.refused.length, enqueued }, 'planned a batch of changed records');
   return { ...planned, enqueued };
 }
 

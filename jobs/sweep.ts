@@ -1,7 +1,7 @@
 import { redisEpoch } from '../src/queue/epoch.js';
 import { parsePayload } from '../src/queue/registry.js';
 import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from '../src/worker/annual.js';
-import { adoptEpoch, enqueueAnnual, enqueueDue, rowsToEnqueue } from '../src/worker/enqueue-due.js';
+import { adoptEpoch, anyScheduledBy, enqueueAnnual, enqueueDue, rowsToEnqueue } from '../src/worker/enqueue-due.js';
 import type { SweepResult, WorkerDeps } from '../src/worker/runtime.js';
 import { catchUpChanges, recoverInterruptedSends } from '../src/worker/sweep.js';
 import type { Processor } from './types.js';
@@ -22,10 +22,15 @@ export async function sweepSteps(deps: WorkerDeps): Promise<SweepResult> {
   const recovered = await recoverInterruptedSends(db, now, deps.staleSendingMs);
 
   const until = new Date(now.getTime() + deps.horizonMs);
-  const epoch = await redisEpoch(deps.enqueue.queue);
-  // Redis lost its data since the last sweep: every row due is missing there.
-  if ((await adoptEpoch(db, epoch, now)) === 'lost') deps.send.logger.warn('Redis lost its jobs (a new epoch); adding every notification due within the horizon again');
-  const enqueued = await enqueueDue(deps.enqueue, epoch, await rowsToEnqueue(db, now, until), now);
+  let enqueued = 0;
+  // Nothing due within the horizon, nothing to hold in Redis: the sweep does not touch it (and
+  // does not hang on it while it is down).
+  if (await anyScheduledBy(db, until)) {
+    const epoch = await redisEpoch(deps.enqueue.queue);
+    // Redis lost its data since the last sweep: every row due is missing there.
+    if ((await adoptEpoch(db, epoch, now)) === 'lost') deps.send.logger.warn('Redis lost its jobs (a new epoch); adding every notification due within the horizon again');
+    enqueued = await enqueueDue(deps.enqueue, epoch, await rowsToEnqueue(db, now, until), now);
+  }
 
   const annualPlanned = await planAnnualOverviews(deps.send, now);
   const annualRecovered = await recoverAnnualOverviews(db, now, deps.staleSendingMs);

@@ -79,6 +79,12 @@ export async function rowsToEnqueue(db: Db, now: Date, until: Date): Promise<Due
   return [...byId.values()];
 }
 
+/** Whether any notification waits to be sent by `until` (one index probe). */
+export async function anyScheduledBy(db: Db, until: Date): Promise<boolean> {
+  const [row] = await db.select({ id: notifications.id }).from(notifications).where(and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, until))).limit(1);
+  return row !== undefined;
+}
+
 /** The scheduled rows of some records due within `until` (a record just planned), marker or not. */
 export async function rowsOfRecords(db: Db, until: Date, recordIds: readonly string[]): Promise<DueNotification[]> {
   if (recordIds.length === 0) return [];

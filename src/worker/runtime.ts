@@ -58,6 +58,8 @@ export interface WorkerOptions {
   staleSendingMs?: number;
   /** Start the BullMQ scheduler and the change-feed listener (off in tests that drive sweeps by hand). */
   schedule?: boolean;
+  /** Listen to the change feed (default: as `schedule`; tests of the feed listen without scheduled sweeps). */
+  listen?: boolean;
   /** Whole years after closing before a record is anonymised (FRISTVAGT_RETENTION_YEARS). */
   retentionYears?: number;
   /** How long the change feed gathers a burst of notifications into one planning job (ms). */
@@ -216,11 +218,13 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   let timer: NodeJS.Timeout | undefined;
   if (o.schedule ?? true) {
     await upsertSchedulers(queue, sweepEveryMs);
+    timer = setInterval(() => void repairSchedulers(queue, sweepEveryMs), sweepEveryMs);
+    timer.unref();
+  }
+  if (o.listen ?? o.schedule ?? true) {
     catchUp = resubscribeCatchUp({ sweep, lastSeq: () => lastChangeSeq(db), retryDelayMs, logger: log });
     const resubscribed = catchUp;
     feed = await startChangeFeed({ database: o.database, queue, logger: log, retryDelayMs, windowMs: o.feedWindowMs ?? 100, onResubscribe: () => resubscribed.start() });
-    timer = setInterval(() => void repairSchedulers(queue, sweepEveryMs), sweepEveryMs);
-    timer.unref();
   }
 
   return {

@@ -24,6 +24,17 @@ const TABLES = [
 /** Records planned per batch (one planRecords call), by the catch-up and the change feed alike. */
 export const PLAN_BATCH = 500;
 
+/**
+ * The catch-up's batches grow to PLAN_BATCH as long as one takes under a second, and shrink when
+ * planning is slow (a small machine, PGlite): a stop waits for the batch in hand, so it waits about
+ * a second, not for 500 slow records.
+ */
+const FIRST_BATCH = 50;
+const BATCH_TARGET_MS = 1_000;
+function nextBatchSize(done: number, ms: number): number {
+  return Math.max(1, Math.min(PLAN_BATCH, Math.floor((done * BATCH_TARGET_MS) / Math.max(ms, 1))));
+}
+
 export interface PlanningDeps {
   db: Db;
   closureDays: readonly string[];
@@ -114,6 +125,7 @@ export async function catchUpChanges(deps: CatchUpDeps, now: Date): Promise<Catc
   let cursor = scope === 'none' ? stored : 0;
   const settled = await settledSeq(deps, now, stored);
   let planned = 0;
+  let size = FIRST_BATCH;
   for (;;) {
     const batch: Array<RecordRef & { seq: number }> = [];
     for (const [type, table] of TABLES) {
@@ -124,17 +136,22 @@ export async function catchUpChanges(deps: CatchUpDeps, now: Date): Promise<Catc
       for (const r of rows) batch.push({ type: type as RecordTypeName, id: r.id, seq: r.seq });
     }
     if (batch.length === 0) break;
-    // A stop ends a long catch-up between two batches; the next sweep carries on from the watermark.
-    if (deps.stopping()) return { leader: true, finished: false, planned, settled };
     batch.sort((a, b) => a.seq - b.seq);
-    const slice = batch.slice(0, PLAN_BATCH);
-    const result = await planBatch(deps, slice.map(({ type, id }) => ({ type, id })), now);
-    planned += result.records;
-    cursor = slice[slice.length - 1]!.seq;
-    watermark = Math.max(watermark, cursor);
-    await writeWorkerState(deps.db, { watermark }, now);
-    // A long catch-up keeps its lease; if another worker took it meanwhile, it carries on from the watermark.
-    if (!(await deps.lease.acquire(deps.clock()))) return { leader: false, finished: false, planned, settled };
+    const next = batch.slice(0, PLAN_BATCH);
+    while (next.length > 0) {
+      // A stop ends a long catch-up between two batches; the next sweep carries on from the watermark.
+      if (deps.stopping()) return { leader: true, finished: false, planned, settled };
+      const slice = next.splice(0, size);
+      const started = performance.now();
+      const result = await planBatch(deps, slice.map(({ type, id }) => ({ type, id })), now);
+      size = nextBatchSize(slice.length, performance.now() - started);
+      planned += result.records;
+      cursor = slice[slice.length - 1]!.seq;
+      watermark = Math.max(watermark, cursor);
+      await writeWorkerState(deps.db, { watermark }, now);
+      // A long catch-up keeps its lease; if another worker took it meanwhile, it carries on from the watermark.
+      if (!(await deps.lease.acquire(deps.clock()))) return { leader: false, finished: false, planned, settled };
+    }
   }
   if (scope !== 'none') await writeWorkerState(deps.db, { settingsStamp: stamp }, now);
   return { leader: true, finished: true, planned, settled };
