@@ -18,6 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs as parseNodeArgs } from 'node:util';
 import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
@@ -52,27 +53,26 @@ interface Figures {
   jobsAfterWipe: number;
 }
 
-function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { rows: 100_000, idle: 5, baseline: DEFAULT_BASELINE, write: true, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const int = (text: string | undefined): number => {
-      const n = Number(text);
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`${arg} needs a positive integer`);
-      return n;
-    };
-    if (arg === '--rows') o.rows = int(argv[++i]);
-    else if (arg === '--idle') o.idle = int(argv[++i]);
-    else if (arg === '--baseline') o.baseline = argv[++i] ?? DEFAULT_BASELINE;
-    else if (arg === '--no-baseline') o.baseline = null;
-    else if (arg === '--no-write') o.write = false;
-    else if (arg === '--json') {
-      o.json = true;
-      o.write = false;
-      o.baseline = null;
-    } else throw new Error(`unknown option ${arg ?? ''}`);
-  }
-  return o;
+function parseArgs(argv: string[]): Options {
+  const { values } = parseNodeArgs({
+    args: argv,
+    options: { rows: { type: 'string' }, idle: { type: 'string' }, baseline: { type: 'string' }, 'no-baseline': { type: 'boolean' }, 'no-write': { type: 'boolean' }, json: { type: 'boolean' } },
+    strict: true,
+  });
+  const count = (name: string, text: string | undefined, fallback: number): number => {
+    const n = text === undefined ? fallback : Number(text);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} needs a positive integer`);
+    return n;
+  };
+  const json = values.json === true;
+  return {
+    rows: count('rows', values.rows, 100_000),
+    idle: count('idle', values.idle, 5),
+    // The baseline run itself measures only its own tree.
+    baseline: json || values['no-baseline'] ? null : (values.baseline ?? DEFAULT_BASELINE),
+    write: !json && !values['no-write'],
+    json,
+  };
 }
 
 const median = (xs: readonly number[]): number => {
