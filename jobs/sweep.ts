@@ -1,9 +1,10 @@
 import { redisEpoch } from '../src/queue/epoch.js';
 import { parsePayload } from '../src/queue/registry.js';
 import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from '../src/worker/annual.js';
-import { adoptEpoch, anyScheduledBy, enqueueAnnual, enqueueDue, rowsToEnqueue } from '../src/worker/enqueue-due.js';
+import { allDue, anyScheduledBy, enqueueAnnual, enqueueDue, rowsToEnqueue } from '../src/worker/enqueue-due.js';
 import type { SweepResult, WorkerDeps } from '../src/worker/runtime.js';
 import { catchUpChanges, recoverInterruptedSends } from '../src/worker/sweep.js';
+import { readWorkerState } from '../src/worker/worker-state.js';
 import type { Processor } from './types.js';
 
 /**
@@ -27,9 +28,14 @@ export async function sweepSteps(deps: WorkerDeps): Promise<SweepResult> {
   // does not hang on it while it is down).
   if (await anyScheduledBy(db, until)) {
     const epoch = await redisEpoch(deps.enqueue.queue);
-    // Redis lost its data since the last sweep: every row due is missing there.
-    if ((await adoptEpoch(db, epoch, now)) === 'lost') deps.send.logger.warn('Redis lost its jobs (a new epoch); adding every notification due within the horizon again');
-    enqueued = await enqueueDue(deps.enqueue, epoch, await rowsToEnqueue(db, now, until), now);
+    const marked = (await readWorkerState(db)).redisEpoch;
+    if (marked === epoch) {
+      enqueued = await enqueueDue(deps.enqueue, epoch, await rowsToEnqueue(db, now, until), now);
+    } else {
+      // Redis lost its data since the markers were written (or none were yet): every row due is missing there.
+      if (marked !== null) deps.send.logger.warn('Redis lost its jobs (a new epoch); adding every notification due within the horizon again');
+      enqueued = await enqueueDue(deps.enqueue, epoch, await allDue(db, until), now, { until });
+    }
   }
 
   const annualPlanned = await planAnnualOverviews(deps.send, now);

@@ -6,8 +6,8 @@
  * `send-<id>-<version>`), under the Redis epoch kept in worker_state (src/queue/epoch.ts). The
  * sweep adds only rows whose marker differs from their version (a new row, a moved stage, a
  * recovered send: each a new version), read through a partial index of exactly those rows. When the
- * Redis epoch is not the one the markers were written under, Redis lost its data: every marker is
- * forgotten first, so everything due is added again.
+ * Redis epoch is not the one the markers were written under, Redis lost its data: the sweep adds
+ * everything due again, ignoring the markers, and then adopts the new epoch.
  *
  * Rows due now are the exception, whatever their marker: their job may need more than adding. A
  * delayed one (its delay came from a clock that ran behind, another worker's or a test's) is fired
@@ -18,7 +18,7 @@
  * (src/queue/job-state.ts), never per row.
  */
 import type { Queue } from 'bullmq';
-import { and, eq, inArray, isNotNull, lte, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNotNull, lte, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { notifications, workerState } from '../db/schema.js';
@@ -91,37 +91,36 @@ export async function rowsOfRecords(db: Db, until: Date, recordIds: readonly str
   return db.select(DUE_COLUMNS).from(notifications).where(and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, until), inArray(notifications.recordId, [...recordIds])));
 }
 
-/**
- * Redis lost its data when its epoch is not the one the markers were written under: forget every
- * marker (then the normal path adds everything due) and adopt the new epoch, in one transaction
- * that waits for markers being written under the old one (markEnqueued). `first`: there was none.
- */
-export async function adoptEpoch(db: Db, epoch: string, now: Date): Promise<'same' | 'first' | 'lost'> {
-  return db.transaction(async (tx) => {
-    const [state] = await tx.select({ epoch: workerState.redisEpoch }).from(workerState).where(eq(workerState.id, 1)).for('update');
-    if (!state || state.epoch === epoch) return 'same';
-    // Rows that may be scheduled again (sent, cancelled and superseded ones never are) keep no stale marker.
-    await tx.update(notifications).set({ enqueuedVersion: null }).where(and(isNotNull(notifications.enqueuedVersion), inArray(notifications.status, ['scheduled', 'sending', 'failed'])));
-    await tx.update(workerState).set({ redisEpoch: epoch, updatedAt: now }).where(eq(workerState.id, 1));
-    return state.epoch === null ? 'first' : 'lost';
-  });
+/** Every scheduled row due within `until`, marker or not: what a sweep under a new Redis epoch adds. */
+export async function allDue(db: Db, until: Date): Promise<DueNotification[]> {
+  return db.select(DUE_COLUMNS).from(notifications).where(and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, until)));
 }
 
 /**
  * Records which versions' jobs were added, only while the epoch read before adding them is still
  * the one in worker_state: a marker written across a Redis wipe would hide a lost job.
+ *
+ * `adopt` (the sweep that found a new epoch and has just added every row due by `until`): the
+ * epoch becomes the one in worker_state, in the same transaction, and markers on rows beyond the
+ * horizon (left by a longer horizon or a clock that ran ahead) are forgotten. Markers of rows due
+ * now need no care: those are always checked in Redis. Until this commits, markers written under
+ * the new epoch by anyone else are refused, so a sweep that fails half-way is simply done again.
  */
-async function markEnqueued(db: Db, epoch: string, rows: ReadonlyArray<{ id: string; version: number }>): Promise<void> {
-  if (rows.length === 0) return;
+async function markEnqueued(db: Db, epoch: string, rows: ReadonlyArray<{ id: string; version: number }>, adopt?: { until: Date; now: Date }): Promise<void> {
+  if (rows.length === 0 && !adopt) return;
   await db.transaction(async (tx) => {
-    const [state] = await tx.select({ epoch: workerState.redisEpoch }).from(workerState).where(eq(workerState.id, 1)).for('share');
-    if (state?.epoch !== epoch) return;
+    const [state] = await tx.select({ epoch: workerState.redisEpoch }).from(workerState).where(eq(workerState.id, 1)).for(adopt ? 'update' : 'share');
+    if (!state || (!adopt && state.epoch !== epoch)) return;
     for (let i = 0; i < rows.length; i += 5000) {
       const chunk = JSON.stringify(rows.slice(i, i + 5000).map((r) => ({ id: r.id, version: r.version })));
       await tx.execute(sql`
         UPDATE notifications n SET enqueued_version = v.version
         FROM jsonb_to_recordset(${chunk}::jsonb) AS v(id uuid, version integer)
         WHERE n.id = v.id AND n.enqueued_version IS DISTINCT FROM v.version`);
+    }
+    if (adopt) {
+      await tx.update(notifications).set({ enqueuedVersion: null }).where(and(eq(notifications.status, 'scheduled'), gt(notifications.plannedAt, adopt.until), isNotNull(notifications.enqueuedVersion)));
+      await tx.update(workerState).set({ redisEpoch: epoch, updatedAt: adopt.now }).where(eq(workerState.id, 1));
     }
   });
 }
@@ -166,13 +165,18 @@ async function addMissing<N extends SendJobName>(deps: EnqueueDeps, name: N, job
   return [...found, ...add];
 }
 
-/** Adds the send jobs of due notification rows that Redis is missing, and marks them added. */
-export async function enqueueDue(deps: EnqueueDeps, epoch: string, rows: readonly DueNotification[], now: Date): Promise<number> {
+/**
+ * Adds the send jobs of due notification rows that Redis is missing, and marks them added.
+ * `adopt`: Redis has a new epoch and `rows` are all rows due by `adopt.until` (allDue): every one
+ * is added whatever its marker, and the epoch is adopted (markEnqueued).
+ */
+export async function enqueueDue(deps: EnqueueDeps, epoch: string, rows: readonly DueNotification[], now: Date, adopt?: { until: Date }): Promise<number> {
   const t = now.getTime();
-  const jobs = rows.map((r) => ({ jobId: `send-${r.id}-${r.version}`, fireAt: fireAtOf(deps, r, t), payload: { notificationId: r.id }, queued: r.enqueuedVersion === r.version, row: r }));
+  const jobs = rows.map((r) => ({ jobId: `send-${r.id}-${r.version}`, fireAt: fireAtOf(deps, r, t), payload: { notificationId: r.id }, queued: !adopt && r.enqueuedVersion === r.version, row: r }));
   const inRedis = await addMissing(deps, 'notification.send', jobs, t);
-  await markEnqueued(deps.db, epoch, inRedis.filter((j) => !j.queued).map((j) => (j as (typeof jobs)[number]).row));
-  return inRedis.length - inRedis.filter((j) => j.queued).length;
+  const fresh = inRedis.filter((j) => !j.queued);
+  await markEnqueued(deps.db, epoch, fresh.map((j) => (j as (typeof jobs)[number]).row), adopt ? { until: adopt.until, now } : undefined);
+  return fresh.length;
 }
 
 /** The § 22 annual overviews due: a handful a year, so no marker; each is added (a no-op while it waits). */
