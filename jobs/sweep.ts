@@ -1,5 +1,48 @@
+import { redisEpoch } from '../src/queue/epoch.js';
 import { parsePayload } from '../src/queue/registry.js';
+import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from '../src/worker/annual.js';
+import { allDue, anyScheduledBy, enqueueAnnual, enqueueDue, rowsToEnqueue } from '../src/worker/enqueue-due.js';
+import type { SweepResult, WorkerDeps } from '../src/worker/runtime.js';
+import { catchUpChanges, recoverInterruptedSends } from '../src/worker/sweep.js';
+import { readWorkerState } from '../src/worker/worker-state.js';
 import type { Processor } from './types.js';
+
+/**
+ * One sweep, by the lease holder only: catch up on the change feed (and re-plan what a settings
+ * change or an upgrade affects), hand back rows a crashed worker left half-sent, add the send jobs
+ * Redis is missing for rows due within the horizon, and in January plan and add the § 22 annual
+ * overviews. Single-flight per worker: runtime.ts's deps.sweep() runs it.
+ */
+export async function sweepSteps(deps: WorkerDeps): Promise<SweepResult> {
+  const now = deps.send.clock();
+  const db = deps.send.db;
+  if (!(await deps.catchUp.lease.acquire(now))) return { leader: false, planned: 0, recovered: 0, enqueued: 0 };
+  const caught = await catchUpChanges(deps.catchUp, now);
+  if (!caught.finished) return { leader: caught.leader, planned: caught.planned, recovered: 0, enqueued: 0 };
+
+  const recovered = await recoverInterruptedSends(db, now, deps.staleSendingMs);
+
+  const until = new Date(now.getTime() + deps.horizonMs);
+  let enqueued = 0;
+  // Nothing due within the horizon, nothing to hold in Redis: the sweep does not touch it (and
+  // does not hang on it while it is down).
+  if (await anyScheduledBy(db, until)) {
+    const epoch = await redisEpoch(deps.enqueue.queue);
+    const marked = (await readWorkerState(db)).redisEpoch;
+    if (marked === epoch) {
+      enqueued = await enqueueDue(deps.enqueue, epoch, await rowsToEnqueue(db, now, until), now);
+    } else {
+      // Redis lost its data since the markers were written (or none were yet): every row due is missing there.
+      if (marked !== null) deps.send.logger.warn('Redis lost its jobs (a new epoch); adding every notification due within the horizon again');
+      enqueued = await enqueueDue(deps.enqueue, epoch, await allDue(db, until), now, { until });
+    }
+  }
+
+  const annualPlanned = await planAnnualOverviews(deps.send, now);
+  const annualRecovered = await recoverAnnualOverviews(db, now, deps.staleSendingMs);
+  await enqueueAnnual(deps.enqueue, await dueAnnualOverviews(db, until), now);
+  return { leader: true, planned: caught.planned, recovered: recovered + annualRecovered, enqueued, annualPlanned, settled: caught.settled };
+}
 
 export const sweep: Processor = async (job, deps) => {
   parsePayload('sweep', job.data);

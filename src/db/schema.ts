@@ -343,6 +343,11 @@ export const notifications = pgTable('notifications', {
   plannedAt: ts('planned_at').notNull(),
   status: notificationStatus('status').notNull().default('scheduled'),
   version: integer('version').notNull().default(1),
+  /**
+   * The version whose send job the worker last added to Redis (job id `send-<id>-<version>`), under
+   * the Redis epoch in worker_state: the sweep adds only rows where it differs from `version`.
+   */
+  enqueuedVersion: integer('enqueued_version'),
   attempts: integer('attempts').notNull().default(0),
   messageId: text('message_id'),
   lastError: text('last_error'),
@@ -353,6 +358,8 @@ export const notifications = pgTable('notifications', {
 }, (t) => [
   uniqueIndex('notifications_stage_uq').on(t.recordType, t.recordId, t.stage, t.recipient),
   index('notifications_due_idx').on(t.status, t.plannedAt),
+  // What an idle sweep reads: only the scheduled rows whose job is not in Redis yet.
+  index('notifications_unqueued_idx').on(t.plannedAt).where(sql`${t.status} = 'scheduled' AND ${t.enqueuedVersion} IS DISTINCT FROM ${t.version}`),
   check('notifications_recipient', sql.raw(`recipient ~ ${EMAIL}`)),
   check('notifications_sent_has_id', sql`${t.status} <> 'sent' OR ${t.messageId} IS NOT NULL`),
 ]);
@@ -477,6 +484,28 @@ export const workerHeartbeats = pgTable('worker_heartbeats', {
   sweepsTotal: bigint('sweeps_total', { mode: 'number' }).notNull().default(0),
   sweepMsTotal: bigint('sweep_ms_total', { mode: 'number' }).notNull().default(0),
 });
+
+/**
+ * The worker's own state, one row (id 1): the sweep lease, the change-feed catch-up's watermark
+ * and what its plans were computed under, the settling reading of a catch-up held back by open
+ * writers, and the Redis epoch its enqueued markers belong to. Not settings: nobody edits it.
+ */
+export const workerState = pgTable('worker_state', {
+  id: integer('id').primaryKey().default(1),
+  leaseOwner: text('lease_owner'),
+  leaseUntil: ts('lease_until'),
+  /** Every record change up to this change_seq is planned. */
+  watermark: bigint('watermark', { mode: 'number' }).notNull().default(0),
+  /** settingsStamp() of the settings and rule catalogue the plans up to the watermark were computed under. */
+  settingsStamp: text('settings_stamp'),
+  /** A catch-up that could not settle at once: the change_seq it read, the writers then open, since when. */
+  pendingSeq: bigint('pending_seq', { mode: 'number' }),
+  pendingXids: text('pending_xids').array(),
+  pendingSince: ts('pending_since'),
+  /** The Redis epoch (src/queue/epoch.ts) under which notifications.enqueued_version was written. */
+  redisEpoch: text('redis_epoch'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [check('worker_state_one_row', sql`${t.id} = 1`)]);
 
 /** The § 22 annual overview: one per area and year, claimed and sent like a notification (once). */
 export const annualOverviews = pgTable('annual_overviews', {

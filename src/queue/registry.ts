@@ -9,7 +9,8 @@ export const QUEUE_NAME = 'fristvagt';
 
 export const JOBS = {
   'notification.send': z.strictObject({ notificationId: z.uuid() }),
-  'record.plan': z.strictObject({ recordType: z.enum(['incident', 'security_cell_placement', 'force_use', 'action_plan']), recordId: z.uuid() }),
+  /** A batch of changed records (the change feed coalesces a burst of notifications into one). */
+  'record.plan': z.strictObject({ records: z.array(z.strictObject({ recordType: z.enum(['incident', 'security_cell_placement', 'force_use', 'action_plan']), recordId: z.uuid() })).min(1).max(500) }),
   sweep: z.strictObject({}),
   'retention.run': z.strictObject({}),
   'annual-overview.send': z.strictObject({ overviewId: z.uuid() }),

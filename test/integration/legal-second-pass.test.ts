@@ -15,7 +15,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOGUE_VERSION, parseRecord } from '../../src/domain/index.js';
 import { migrate, MIGRATIONS_DIR, openDatabase } from '../../src/db/client.js';
-import { auditLog, deadlines, incidentDelayNotices, notifications, securityCellPlacements, settings } from '../../src/db/schema.js';
+import { auditLog, deadlines, incidentDelayNotices, notifications, securityCellPlacements, settings, workerState } from '../../src/db/schema.js';
 import { loadRulesInForce } from '../../src/records/calendar.js';
 import { listDeadlines } from '../../src/records/deadline-list.js';
 import { importRows, jsonlSource } from '../../src/records/import.js';
@@ -317,7 +317,7 @@ describe('issue 10: the second legal pass through the records service, the plann
     const stampRows = await db().select({ key: settings.key, updatedAt: settings.updatedAt }).from(settings);
     expect(settingsStamp(stampRows).startsWith(`catalogue@${CATALOGUE_VERSION}|`)).toBe(true);
     // The database as the previous release left it: its stamp had no catalogue version, its deadlines an older one.
-    await db().update(settings).set({ value: settingsStamp(stampRows).split('|').slice(1).join('|') }).where(eq(settings.key, 'worker.settings-stamp'));
+    await db().update(workerState).set({ settingsStamp: settingsStamp(stampRows).split('|').slice(1).join('|') });
     await db().update(deadlines).set({ catalogueVersion: '2026.11.1' });
     const total = (await Promise.all(Object.values(KINDS).map(async (k) => (await db().select({ n: count() }).from(k.table))[0]?.n as number))).reduce((a, b) => a + b, 0);
     const first = await w.sweep();
