@@ -115,7 +115,8 @@ export async function loadOutbox(tx: Executor, refs: readonly RecordRef[]): Prom
   const rows = await tx
     .select({ id: notifications.id, recordType: notifications.recordType, recordId: notifications.recordId, stage: notifications.stage, recipient: notifications.recipient, kind: notifications.kind, status: notifications.status, plannedAt: notifications.plannedAt, version: notifications.version })
     .from(notifications)
-    .where(inArray(notifications.recordId, [...new Set(refs.map((r) => r.id))]));
+    // Both key columns, so that the unique index (record_type, record_id, …) finds them.
+    .where(and(inArray(notifications.recordType, [...new Set(refs.map((r) => r.type))]), inArray(notifications.recordId, [...new Set(refs.map((r) => r.id))])));
   for (const r of rows) {
     const k = recordKey(r.recordType, r.recordId);
     const list = out.get(k) ?? [];
