@@ -12,7 +12,7 @@ import type { Database } from '../db/client.js';
 import { planJobOptions } from '../queue/job-options.js';
 import { enqueue } from '../queue/registry.js';
 import type { RecordTypeName } from '../records/kinds.js';
-import { PLAN_BATCH } from './sweep.js';
+import { PLAN_BATCH } from './planner.js';
 
 interface Change {
   type: RecordTypeName;

@@ -9,7 +9,7 @@ import { rowsOf, type Db } from '../db/client.js';
 import { actionPlans, forceUses, incidents, notifications, securityCellPlacements } from '../db/schema.js';
 import type { RecordTypeName } from '../records/kinds.js';
 import type { Lease } from './lease.js';
-import { planRecords, type RecordRef } from './planner.js';
+import { PLAN_BATCH, planRecords, type RecordRef } from './planner.js';
 import { staleSending } from './send.js';
 import { loadWorkerSettings } from './settings.js';
 import { currentSettingsStamp, lastChangeSeq, readWorkerState, replanScope, writeWorkerState } from './worker-state.js';
@@ -21,8 +21,6 @@ const TABLES = [
   ['action_plan', actionPlans],
 ] as const;
 
-/** Records planned per batch (one planRecords call), by the catch-up and the change feed alike. */
-export const PLAN_BATCH = 500;
 
 /**
  * The catch-up's batches grow to PLAN_BATCH as long as one takes under a second, and shrink when
