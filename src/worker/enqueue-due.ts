@@ -61,6 +61,9 @@ export function fireAtOf(deps: EnqueueDeps, r: SendRow, now: number): number {
   return Math.max(notBefore(r, deps.retryDelayMs), circuit === undefined ? 0 : now + Math.max(0, circuit - Date.now()));
 }
 
+/** Scheduled, and planned by `until`. */
+const scheduledBy = (until: Date) => and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, until));
+
 const DUE_COLUMNS = { id: notifications.id, version: notifications.version, enqueuedVersion: notifications.enqueuedVersion, plannedAt: notifications.plannedAt, attempts: notifications.attempts, lastError: notifications.lastError, updatedAt: notifications.updatedAt };
 
 /**
@@ -68,12 +71,8 @@ const DUE_COLUMNS = { id: notifications.id, version: notifications.version, enqu
  * partial index notifications_unqueued_idx), and those due by `now` whatever their marker.
  */
 export async function rowsToEnqueue(db: Db, now: Date, until: Date): Promise<DueNotification[]> {
-  const scheduled = eq(notifications.status, 'scheduled');
   const unqueued = sql`${notifications.enqueuedVersion} IS DISTINCT FROM ${notifications.version}`;
-  const [missing, dueNow] = await Promise.all([
-    db.select(DUE_COLUMNS).from(notifications).where(and(scheduled, unqueued, lte(notifications.plannedAt, until))),
-    db.select(DUE_COLUMNS).from(notifications).where(and(scheduled, lte(notifications.plannedAt, now))),
-  ]);
+  const [missing, dueNow] = await Promise.all([db.select(DUE_COLUMNS).from(notifications).where(and(scheduledBy(until), unqueued)), allDue(db, now)]);
   const byId = new Map(missing.map((r) => [r.id, r]));
   for (const r of dueNow) byId.set(r.id, r);
   return [...byId.values()];
@@ -81,19 +80,19 @@ export async function rowsToEnqueue(db: Db, now: Date, until: Date): Promise<Due
 
 /** Whether any notification waits to be sent by `until` (one index probe). */
 export async function anyScheduledBy(db: Db, until: Date): Promise<boolean> {
-  const [row] = await db.select({ id: notifications.id }).from(notifications).where(and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, until))).limit(1);
+  const [row] = await db.select({ id: notifications.id }).from(notifications).where(scheduledBy(until)).limit(1);
   return row !== undefined;
 }
 
 /** The scheduled rows of some records due within `until` (a record just planned), marker or not. */
 export async function rowsOfRecords(db: Db, until: Date, recordIds: readonly string[]): Promise<DueNotification[]> {
   if (recordIds.length === 0) return [];
-  return db.select(DUE_COLUMNS).from(notifications).where(and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, until), inArray(notifications.recordId, [...recordIds])));
+  return db.select(DUE_COLUMNS).from(notifications).where(and(scheduledBy(until), inArray(notifications.recordId, [...recordIds])));
 }
 
-/** Every scheduled row due within `until`, marker or not: what a sweep under a new Redis epoch adds. */
+/** Every scheduled row due by `until`, marker or not: what a sweep under a new Redis epoch adds. */
 export async function allDue(db: Db, until: Date): Promise<DueNotification[]> {
-  return db.select(DUE_COLUMNS).from(notifications).where(and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, until)));
+  return db.select(DUE_COLUMNS).from(notifications).where(scheduledBy(until));
 }
 
 /**
