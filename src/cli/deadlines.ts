@@ -8,6 +8,8 @@ import { readStdin, UsageError } from './io.js';
 
 export interface DeadlinesCommandDeps {
   stdin: () => Promise<string>;
+  /** Where the JSON goes (stdout), in pieces of about a megabyte. */
+  write: (text: string) => void;
   /** The clock, injectable so tests can drive the default `--now`. */
   now: () => number;
   defaultClosureDays: readonly string[];
@@ -62,9 +64,32 @@ export async function deadlinesCommand(argv: string[], deps: DeadlinesCommandDep
       throw err;
     }
   };
-  if (Array.isArray(input)) return JSON.stringify(input.map((r, i) => one(r, `[${i}]`)), null, 2);
+  if (Array.isArray(input)) {
+    // Exactly the bytes of JSON.stringify(results, null, 2), built a record at a time: `[x]` stringified
+    // with the same indent is "[\n" + x as an array element + "\n]". Nothing is written before every
+    // record is computed, so a bad record still leaves stdout empty (exit 2).
+    const parts = input.map((r, i) => JSON.stringify([one(r, `[${i}]`)], null, 2).slice(2, -2));
+    if (parts.length === 0) return '[]';
+    writeJoined(parts, deps.write);
+    return '';
+  }
   if (typeof input !== 'object' || input === null) throw new UsageError('stdin: expected a JSON object (one record) or an array of records');
   return JSON.stringify(one(input, ''), null, 2);
+}
+
+const CHUNK_CHARS = 1 << 20;
+
+/** Writes "[\n" + parts.join(",\n") + "\n]\n" in chunks: never one string of the whole output (34 MB for 10,000 incidents). */
+function writeJoined(parts: readonly string[], write: (text: string) => void): void {
+  let chunk = '[\n';
+  parts.forEach((part, i) => {
+    chunk += i === 0 ? part : `,\n${part}`;
+    if (chunk.length >= CHUNK_CHARS) {
+      write(chunk);
+      chunk = '';
+    }
+  });
+  write(`${chunk}\n]\n`);
 }
 
 function wrapOption<T>(name: string, fn: () => T): T {
@@ -78,6 +103,7 @@ function wrapOption<T>(name: string, fn: () => T): T {
 
 export const defaultDeadlinesDeps = (defaultClosureDays: readonly string[] = []): DeadlinesCommandDeps => ({
   stdin: () => readStdin(),
+  write: (text) => void process.stdout.write(text),
   now: () => Date.now(),
   defaultClosureDays,
 });
