@@ -7,7 +7,13 @@
  *
  * Options: --incidents N (default 10000), --runs N (runs of each command, default 9),
  * --reference-runs N (default 3), --baseline <path/to/cli.js> (another build of the command, e.g.
- * an older commit's, timed alternately with this one; its 10,000-incident output must be byte-identical).
+ * an older commit's, timed alternately with this one; its output must be byte-identical) and
+ * --baseline-label TEXT (what the section calls it, e.g. "commit c7c3542").
+ *
+ * A baseline build of an older commit, inside this checkout so that it finds node_modules:
+ *   mkdir -p dist/.baseline && git archive <commit> package.json tsconfig.json tsconfig.build.json src jobs templates bench | tar -x -C dist/.baseline
+ *   (cd dist/.baseline && ../../node_modules/.bin/tsc -p tsconfig.build.json)
+ *   node dist/bench/cli.js --baseline dist/.baseline/dist/src/cli.js --baseline-label "commit <commit>"
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -32,10 +38,11 @@ interface Options {
   runs: number;
   referenceRuns: number;
   baseline: string | undefined;
+  baselineLabel: string;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { incidents: 10_000, runs: 9, referenceRuns: 3, baseline: undefined };
+  const o: Options = { incidents: 10_000, runs: 9, referenceRuns: 3, baseline: undefined, baselineLabel: 'baseline' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = (): string => {
@@ -52,6 +59,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--runs') o.runs = positive();
     else if (arg === '--reference-runs') o.referenceRuns = positive();
     else if (arg === '--baseline') o.baseline = resolve(next());
+    else if (arg === '--baseline-label') o.baselineLabel = next();
     else throw new Error(`unknown option ${arg ?? ''}`);
   }
   return o;
@@ -130,7 +138,7 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const root = packageRoot();
   const variants: Variant[] = [{ name: 'this build', cli: join(root, 'dist/src/cli.js') }];
-  if (o.baseline) variants.push({ name: 'baseline', cli: o.baseline });
+  if (o.baseline) variants.push({ name: o.baselineLabel, cli: o.baseline });
   const dir = mkdtempSync(join(os.tmpdir(), 'fristvagt-bench-cli-'));
   try {
     const raw = incidents(o.incidents);
@@ -209,14 +217,14 @@ async function main(): Promise<void> {
       `- \`fristvagt --help\`: ${fmt(helpMs, 1)} ms median (target < ${TARGET_HELP_MS} ms) — ${helpMs < TARGET_HELP_MS ? 'met' : 'MISSED'}.`,
       `- \`fristvagt deadlines\` on ${fmt(raw.length)} incidents, whole process: ${fmt(manyMs, 0)} ms median; the reference ${fmt(refMedian, 0)} ms: ${fmt(speedup, 1)}× (target ≥ ${TARGET_SPEEDUP}×) — ${speedup >= TARGET_SPEEDUP ? 'met' : 'MISSED'}.`,
       `- Differential check: ${fmt(check.checked)} due dates of ${fmt(raw.length)} incidents compared with the reference, ${fmt(check.mismatches.length)} mismatches.`,
-      ...(sameAsBaseline === undefined ? [] : [`- Output of this build and the baseline (1 and ${fmt(raw.length)} incidents): ${sameAsBaseline ? 'byte-identical' : 'DIFFERENT'}.`]),
+      ...(sameAsBaseline === undefined ? [] : [`- Output of this build and ${o.baselineLabel} (1 and ${fmt(raw.length)} incidents): ${sameAsBaseline ? 'byte-identical' : 'DIFFERENT'}.`]),
     ];
     const method =
       `Method: ${fmt(raw.length)} incidents from the engine bench's generator (seed ${SEED}, other record types skipped), ${fmt(inputMiB, 1)} MiB of JSON in a file; ` +
       `each process is spawned with \`${process.execPath.split('/').pop() ?? 'node'} dist/src/cli.js …\`, stdin from the file and stdout to a file (${fmt(outputMiB, 1)} MiB, ${fmt(check.deadlines)} deadlines for ${fmt(raw.length)} incidents), ` +
       `and timed from spawn to exit with performance.now(); medians of ${o.runs} runs, commands${o.baseline ? ', builds' : ''} and the reference alternating. ` +
       `The reference (bench/reference.ts, warmed up on 200 records) computes only the due dates, in this process; the command also validates, explains and prints every deadline.` +
-      (o.baseline ? ` Baseline: ${o.baseline}.` : '');
+      (o.baseline ? ` Baseline (${o.baselineLabel}): the same command built from that commit, run the same way.` : '');
     const body = [
       '## CLI start-up and `fristvagt deadlines` as a whole process',
       '',
