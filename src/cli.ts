@@ -2,11 +2,13 @@
 /**
  * The `fristvagt` command. Each sub-command lives in src/cli/; this file only dispatches and
  * maps errors to exit codes (2 = bad input or usage, 1 = anything else).
+ *
+ * Start-up: this file imports nothing but src/cli/io.ts. A sub-command's module, and with it its
+ * libraries (drizzle, postgres, PGlite, BullMQ, fastify, nodemailer, zod…), is imported when that
+ * sub-command runs, so `fristvagt --help` and `fristvagt deadlines` load only what they use
+ * (test/integration/cli-startup.test.ts checks it; bench/cli.ts times it).
  */
-import { deadlinesCommand, defaultDeadlinesDeps } from './cli/deadlines.js';
-import { setLockCommand } from './db/data-dir-lock.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './cli/io.js';
-import { describeError } from './safe-error.js';
 
 const USAGE = `Usage: fristvagt <command> [options]
 
@@ -44,7 +46,10 @@ type Command = (argv: string[]) => Promise<string>;
 const SUBCOMMANDS = new Set(['token', 'audit', 'config']);
 
 const commands: Record<string, Command> = {
-  deadlines: (argv) => deadlinesCommand(argv, defaultDeadlinesDeps()),
+  deadlines: async (argv) => {
+    const { deadlinesCommand, defaultDeadlinesDeps } = await import('./cli/deadlines.js');
+    return deadlinesCommand(argv, defaultDeadlinesDeps());
+  },
   rules: async (argv) => (await import('./cli/rules.js')).rulesCommand(argv),
   migrate: async (argv) => (await import('./cli/admin.js')).migrateCommand(argv),
   seed: async (argv) => (await import('./cli/admin.js')).seedCommand(argv),
@@ -57,6 +62,11 @@ const commands: Record<string, Command> = {
   retention: async (argv) => (await import('./cli/retention.js')).retentionCommand(argv),
   config: async (argv) => (await import('./cli/config-check.js')).configCommand(argv),
 };
+
+/** The one error text the command prints: loaded on the error path only (it imports the domain's CPR scrubber). */
+async function describe(err: unknown): Promise<string> {
+  return (await import('./safe-error.js')).describeError(err);
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -71,8 +81,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   // What a second process refused on the same FRISTVAGT_DATA_DIR is told: `start`, `token create`, …
   // (a sub-command word only, never an argument such as a file name).
-  setLockCommand(SUBCOMMANDS.has(name) && rest[0] && /^[a-z]+$/.test(rest[0]) ? `${name} ${rest[0]}` : name);
   try {
+    const [{ setLockCommand }, { installHolidayFallback }] = await Promise.all([import('./db/data-dir-lock.js'), import('./holidays.js')]);
+    setLockCommand(SUBCOMMANDS.has(name) && rest[0] && /^[a-z]+$/.test(rest[0]) ? `${name} ${rest[0]}` : name);
+    // A year outside the committed holiday table (src/domain/holidays-dk.ts) is asked of date-holidays, loaded then.
+    installHolidayFallback();
     const out = await command(rest);
     if (out) process.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
     // A command that printed its result and still failed (audit verify on a broken chain) sets exitCode itself.
@@ -84,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     // Never the raw message: a database error's carries the failed query's parameters (names, free text).
-    process.stderr.write(`fristvagt ${name}: ${describeError(err)}\n`);
+    process.stderr.write(`fristvagt ${name}: ${await describe(err)}\n`);
     return EXIT_FAILURE;
   }
 }
@@ -93,8 +106,8 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (err: unknown) => {
-    process.stderr.write(`fristvagt: ${describeError(err)}\n`);
+  async (err: unknown) => {
     process.exitCode = EXIT_FAILURE;
+    process.stderr.write(`fristvagt: ${await describe(err)}\n`);
   },
 );

@@ -1,11 +1,10 @@
-/** Operator commands: migrate, seed, token, audit, api. Each opens the configured database itself. */
+/**
+ * Operator commands: migrate, seed, token, audit, api. Each opens the configured database itself,
+ * and imports what only it uses (the HTTP server, tokens, the audit verifier) when it runs.
+ */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { buildServer } from '../api/server.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { auditHead, formatIdRanges, verifyAudit } from '../db/audit.js';
-import { createLogger } from '../logger.js';
 import { ServiceError } from '../records/errors.js';
-import { revokeToken, createToken } from '../records/tokens.js';
 import { mailerFor, openConfiguredDatabase, serviceContext } from '../runtime.js';
 import { UsageError } from './io.js';
 
@@ -66,6 +65,7 @@ export async function tokenCommand(argv: string[]): Promise<string> {
   if (sub === 'create') {
     const { values } = args(rest, { role: { type: 'string' }, area: { type: 'string' }, institution: { type: 'string' }, name: { type: 'string' } });
     if (!values['role']) throw new UsageError('--role: is required (admin, area, institution or reader)');
+    const { createToken } = await import('../records/tokens.js');
     const db = await openConfiguredDatabase(cfg);
     try {
       const body: Record<string, unknown> = { role: values['role'], name: values['name'] ?? `${String(values['role'])} token` };
@@ -82,6 +82,7 @@ export async function tokenCommand(argv: string[]): Promise<string> {
     const { positionals } = args(rest, {}, true);
     const id = positionals[0];
     if (!id) throw new UsageError('token revoke: give the token id');
+    const { revokeToken } = await import('../records/tokens.js');
     const db = await openConfiguredDatabase(cfg);
     try {
       await revokeToken(db.db, id, CLI_ACTOR, new Date()).catch(usage);
@@ -98,6 +99,7 @@ export async function auditCommand(argv: string[]): Promise<string> {
   if (sub !== 'verify') throw new UsageError('audit: use "audit verify"');
   args(rest, {});
   const cfg = config();
+  const { auditHead, formatIdRanges, verifyAudit } = await import('../db/audit.js');
   const db = await openConfiguredDatabase(cfg);
   try {
     const res = await verifyAudit(db.db);
@@ -122,6 +124,7 @@ export async function auditCommand(argv: string[]): Promise<string> {
 export async function apiCommand(argv: string[]): Promise<string> {
   args(argv, {});
   const cfg = config();
+  const [{ buildServer }, { createLogger }] = await Promise.all([import('../api/server.js'), import('../logger.js')]);
   const logger = createLogger({ level: cfg.LOG_LEVEL });
   const db = await openConfiguredDatabase(cfg);
   // The API sends the preliminary notice itself (on approval), so it needs the same mailer as the worker.

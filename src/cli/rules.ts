@@ -8,7 +8,13 @@ function inForceFrom(doc: SourceDocument): string | null {
 
 /** `fristvagt rules`: the catalogue as data, so that other tools never hard-code rule ids. */
 export function rulesCommand(argv: string[]): string {
-  const { values } = parseArgs({ args: argv, options: { lang: { type: 'string', default: 'da' } }, strict: true });
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { lang: { type: 'string', default: 'da' } }, strict: true }));
+  } catch (err) {
+    // Bad usage is exit 2, as for every other command (it was exit 1 here).
+    throw new UsageError((err as Error).message, { cause: err });
+  }
   const lang = values.lang;
   if (lang !== 'da' && lang !== 'en') throw new UsageError(`--lang: "${lang}" is not supported (use da or en)`);
   return JSON.stringify(

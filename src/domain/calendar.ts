@@ -2,13 +2,16 @@
  * The working-day calendar: Monday–Friday minus Danish public holidays (helligdage) minus the
  * closure days an administrator declared.
  *
- * Holidays come from date-holidays (DK, type `public`), which has Store bededag up to 2023 only.
- * They are precomputed once per year into a flag array, so counting working days never calls
- * date-holidays per day.
+ * Holidays are those of date-holidays (DK, type `public`), which has Store bededag up to 2023
+ * only. The years 1900–2199 come from a table generated from date-holidays and committed
+ * (holidays-dk.ts), so computing a deadline never loads date-holidays (about 80 ms of start-up);
+ * a year outside the table is asked of the source the application installs with
+ * `setHolidaysOutsideTable` (src/holidays.ts: date-holidays itself, loaded on first use).
+ * Each year is then turned into a flag array once, so counting working days is a lookup per day.
  */
-import Holidays from 'date-holidays';
 import { civilFromDays, daysFromCivil, daysInMonth, isoWeekdayIndex, parseIsoDate, formatIsoDate, type EpochDay } from './dates.js';
 import { DomainError } from './errors.js';
+import { DK_HOLIDAY_FIRST_YEAR, DK_HOLIDAY_LAST_YEAR, DK_HOLIDAY_NAMES, DK_HOLIDAY_YEARS } from './holidays-dk.js';
 
 export type NonWorkingReason =
   | { kind: 'weekend' }
@@ -35,34 +38,52 @@ interface YearTable {
   closureSpecs: Map<EpochDay, string>;
 }
 
-interface PublicHoliday {
+export interface PublicHoliday {
   day: EpochDay;
   da: string;
   en: string;
 }
 
-// date-holidays objects are expensive to build and their output is the same for every calendar.
-const hdDa = new Holidays('DK', { languages: ['da'], types: ['public'] });
-const hdEn = new Holidays('DK', { languages: ['en'], types: ['public'] });
-const publicHolidayCache = new Map<number, PublicHoliday[]>();
+/** Holidays of a year outside the committed table: date-holidays, installed by the application. */
+export type HolidaySource = (year: number) => readonly PublicHoliday[];
 
-/** Danish public holidays of a year, straight from date-holidays (type `public` only). */
-export function danishPublicHolidays(year: number): PublicHoliday[] {
-  let list = publicHolidayCache.get(year);
-  if (list) return list;
-  const en = new Map<string, string>();
-  for (const h of hdEn.getHolidays(year)) if (h.type === 'public') en.set(h.date.slice(0, 10), h.name);
-  list = [];
-  for (const h of hdDa.getHolidays(year)) {
-    if (h.type !== 'public') continue;
-    const iso = h.date.slice(0, 10);
-    const day = parseIsoDate(iso);
-    if (day === undefined) continue;
-    list.push({ day, da: h.name, en: en.get(iso) ?? h.name });
+let outsideTable: HolidaySource | undefined;
+const tableCache = new Map<number, PublicHoliday[]>();
+
+/** Sets (or, with undefined, removes) where the holidays of years outside the committed table come from. */
+export function setHolidaysOutsideTable(source: HolidaySource | undefined): void {
+  outsideTable = source;
+}
+
+function decodeTableYear(year: number): PublicHoliday[] {
+  const line = DK_HOLIDAY_YEARS[year - DK_HOLIDAY_FIRST_YEAR] as string;
+  const list: PublicHoliday[] = [];
+  for (const entry of line.split(' ')) {
+    if (entry === '') continue;
+    const name = DK_HOLIDAY_NAMES[entry.charCodeAt(4) - 65] as { da: string; en: string };
+    list.push({ day: daysFromCivil(year, Number(entry.slice(0, 2)), Number(entry.slice(2, 4))), da: name.da, en: name.en });
   }
-  list.sort((a, b) => a.day - b.day);
-  publicHolidayCache.set(year, list);
   return list;
+}
+
+/**
+ * Danish public holidays of a year (date-holidays DK, type `public`), sorted: from the committed
+ * table for 1900–2199, else from the installed source. Without one, a year outside the table is
+ * a wiring error (every fristvagt process installs it), never a silently holiday-free year.
+ */
+export function danishPublicHolidays(year: number): readonly PublicHoliday[] {
+  if (year >= DK_HOLIDAY_FIRST_YEAR && year <= DK_HOLIDAY_LAST_YEAR) {
+    let list = tableCache.get(year);
+    if (!list) {
+      list = decodeTableYear(year);
+      tableCache.set(year, list);
+    }
+    return list;
+  }
+  if (!outsideTable) {
+    throw new Error(`Danish public holidays of ${year}: the committed table covers ${DK_HOLIDAY_FIRST_YEAR}–${DK_HOLIDAY_LAST_YEAR} and no source for other years is installed (installHolidayFallback in src/holidays.ts)`);
+  }
+  return outsideTable(year);
 }
 
 const MMDD = /^(\d{2})-(\d{2})$/;

@@ -1,6 +1,6 @@
 export * from './dates.js';
 export * from './errors.js';
-export { Calendar, createCalendar, danishPublicHolidays, parseClosureDays, type Holiday, type NonWorkingReason } from './calendar.js';
+export { Calendar, createCalendar, danishPublicHolidays, parseClosureDays, setHolidaysOutsideTable, type Holiday, type HolidaySource, type NonWorkingReason, type PublicHoliday } from './calendar.js';
 export * from './records.js';
 export * from './rules.js';
 export * from './deadlines.js';
