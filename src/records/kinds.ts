@@ -4,6 +4,7 @@
  * output. The service (service.ts) runs the same flow for all four.
  */
 import { and, asc, eq, inArray } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { CLIENT_CATEGORIES, CPR_MASK, formatCpr, formatIsoDate, INCIDENT_KINDS, incidentChapter, localDayOfInstant, scrubCpr, type IncidentKind, type RecordInput } from '../domain/index.js';
 import type { Executor } from '../db/client.js';
@@ -641,6 +642,34 @@ export const KIND_BY_COLLECTION: Record<string, KindDescriptor> = Object.fromEnt
 export function provisionalRow(kind: KindDescriptor, columns: Record<string, unknown>, now: Date): AnyRow {
   const base = { id: '00000000-0000-0000-0000-000000000000', version: 1, createdAt: now, updatedAt: now, changeSeq: 0, closedAt: null, inmateName: null, cpr: null };
   return { ...base, ...kind.defaults(now), ...columns } as unknown as AnyRow;
+}
+
+/**
+ * The child rows of new records, per child table, for multi-row inserts (every row of a table
+ * with the same keys): a `-update` op folds into the row it follows. What applyChildOps writes one
+ * statement at a time, for records being created (their ops never update or delete stored rows).
+ */
+export function createChildRows(records: ReadonlyArray<{ parentId: string; ops: readonly ChildOp[] }>): Array<[PgTable, Array<Record<string, unknown>>]> {
+  const evaluations: Array<Record<string, unknown>> = [];
+  const transfers: Array<Record<string, unknown>> = [];
+  const parole: Array<Record<string, unknown>> = [];
+  const notices: Array<Record<string, unknown>> = [];
+  const reclassifications: Array<Record<string, unknown>> = [];
+  for (const { parentId, ops } of records) {
+    let lastTransfer: Record<string, unknown> | undefined;
+    let lastParole: Record<string, unknown> | undefined;
+    for (const op of ops) {
+      if (op.table === 'evaluations') evaluations.push({ planId: parentId, evaluatedAt: op.evaluatedAt });
+      else if (op.table === 'transfers') transfers.push((lastTransfer = { planId: parentId, transferredAt: op.transferredAt, toInstitutionId: op.toInstitutionId, planUpdatedAt: null }));
+      else if (op.table === 'transfers-update' && lastTransfer) lastTransfer['planUpdatedAt'] = op.planUpdatedAt;
+      else if (op.table === 'parole') parole.push((lastParole = { planId: parentId, decidedAt: op.decidedAt, outcome: op.outcome, planUpdatedAt: null }));
+      else if (op.table === 'parole-update' && lastParole) lastParole['planUpdatedAt'] = op.planUpdatedAt;
+      else if (op.table === 'delay-notices') notices.push({ incidentId: parentId, notifiedAt: op.notifiedAt, expectedDate: op.expectedDate, reason: op.reason });
+      else if (op.table === 'reclassifications') reclassifications.push({ incidentId: parentId, at: op.at, fromKind: op.fromKind, toKind: op.toKind, reason: op.reason });
+    }
+  }
+  const tables: Array<[PgTable, Array<Record<string, unknown>>]> = [[planEvaluations, evaluations], [planTransfers, transfers], [paroleDecisions, parole], [incidentDelayNotices, notices], [incidentReclassifications, reclassifications]];
+  return tables.filter(([, rows]) => rows.length > 0);
 }
 
 /** Applies child-table operations for a plan or an incident inside the caller's transaction. */
