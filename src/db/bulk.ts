@@ -27,8 +27,8 @@ export async function insertJson(tx: Executor, table: PgTable, rows: ReadonlyArr
   // Positional arrays keep the payload small; the SELECT names each position's column.
   const select = names.map((n, i) => `(r->>${i})::${castType(columns[props[i] as string]?.getSQLType() ?? 'text')} as ${n}`).join(', ');
   const back = returning && returning.length > 0 ? ` returning ${returning.map((p) => `"${columns[p]?.name ?? p}" as "${p}"`).join(', ')}` : '';
-  const query = `insert into "${getTableName(table)}" (${names.join(', ')}) select ${select} from json_array_elements(`;
-  return rowsOf<Record<string, unknown>>(await tx.execute(sql`${sql.raw(query)}${payload}::json) AS r${sql.raw(back)}`));
+  const query = `insert into "${getTableName(table)}" (${names.join(', ')}) select ${select} from jsonb_array_elements(`;
+  return rowsOf<Record<string, unknown>>(await tx.execute(sql`${sql.raw(query)}${payload}::jsonb) AS r${sql.raw(back)}`));
 }
 
 /** Serial pseudo-types are not types a value can be cast to. */
