@@ -530,7 +530,7 @@ const DB_MANAGED = new Set(['id', 'createdAt', 'updatedAt', 'changeSeq', 'versio
 async function writeCreates(tx: Executor, kind: KindDescriptor, rows: readonly PreparedCreate[], actorName: string, closureDays: readonly string[], now: Date, auditAfter?: Promise<unknown>): Promise<string[]> {
   const insertable = Object.keys(getTableColumns(kind.table as PgTable)).filter((c) => !DB_MANAGED.has(c));
   const values = rows.map((r) => Object.fromEntries(insertable.map((c) => [c, r.record[c] ?? null])));
-  const inserted = await insertJson(tx, kind.table as PgTable, values, ['id', 'journalNumber']);
+  const inserted = await insertJson(tx, kind.table as PgTable, values, { returning: ['id', 'journalNumber'] });
   const idOf = new Map(inserted.map((r) => [r['journalNumber'] as string, r['id'] as string]));
   const ids = rows.map((r) => idOf.get(r.journalNumber) as string);
   const children = createChildRows(rows.map((r, i) => ({ parentId: ids[i] as string, ops: r.children })));
