@@ -25,6 +25,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import type { z } from 'zod';
 import { scrubCpr } from '../domain/index.js';
 import { KINDS, type KindDescriptor, type RecordTypeName } from './kinds.js';
 import { createRecords, type Actor, type ServiceContext } from './service.js';
@@ -239,22 +240,50 @@ export interface RowSource {
   bytesRead(): number;
 }
 
-const BOOLEAN_FIELDS = new Set(['mediaAttention', 'mechanicalRestraint', 'expelled', 'complaintInfoNoted']);
-const DATE_LIST_FIELDS = new Set(['evaluations']);
-const JSON_FIELDS = new Set(['transfers', 'paroleDecisions', 'delayNotices', 'reclassifications']);
+type CellKind = 'text' | 'boolean' | 'list' | 'json';
+
+/** The schema under optional, nullable, defaults and transforms: what a value must be. */
+function innerDef(schema: z.ZodType): { type: string; element?: z.ZodType } {
+  let def = schema._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType; element?: z.ZodType };
+  for (;;) {
+    const next = def.type === 'pipe' ? def.in : ['optional', 'nullable', 'default', 'prefault', 'readonly', 'nonoptional', 'catch'].includes(def.type) ? def.innerType : undefined;
+    if (!next) return def;
+    def = next._zod.def as typeof def;
+  }
+}
+
+/**
+ * How a CSV cell of each create field is read, derived from the record types' create schemas (a
+ * new field needs no edit here): booleans as `true/false/1/0/yes/no/ja/nej`, lists of dates as
+ * `;`-separated values, lists of objects as a JSON array, everything else as text. A field name
+ * means the same in every type that has it.
+ */
+export const CELL_KINDS: ReadonlyMap<string, CellKind> = (() => {
+  const out = new Map<string, CellKind>();
+  for (const kind of Object.values(KINDS)) {
+    for (const [field, schema] of Object.entries((kind.create as unknown as { shape: Record<string, z.ZodType> }).shape)) {
+      const def = innerDef(schema);
+      const cell: CellKind = def.type === 'boolean' ? 'boolean' : def.type === 'array' ? (def.element && innerDef(def.element).type === 'object' ? 'json' : 'list') : 'text';
+      if (out.has(field) && out.get(field) !== cell) throw new Error(`import: field ${field} is ${out.get(field)} in one record type and ${cell} in another`);
+      out.set(field, cell);
+    }
+  }
+  return out;
+})();
 const TRUE = new Set(['true', '1', 'yes', 'ja']);
 const FALSE = new Set(['false', '0', 'no', 'nej']);
 
 /** A CSV cell → the JSON value the API would take; empty cells are left out (the field's default). */
 function cellValue(column: string, text: string): { value?: unknown; issue?: string } {
-  if (BOOLEAN_FIELDS.has(column)) {
+  const cell = CELL_KINDS.get(column);
+  if (cell === 'boolean') {
     const t = text.toLowerCase();
     if (TRUE.has(t)) return { value: true };
     if (FALSE.has(t)) return { value: false };
     return { issue: 'not a boolean (true or false)' };
   }
-  if (DATE_LIST_FIELDS.has(column)) return { value: text.split(';').map((s) => s.trim()).filter((s) => s.length > 0) };
-  if (JSON_FIELDS.has(column)) {
+  if (cell === 'list') return { value: text.split(';').map((s) => s.trim()).filter((s) => s.length > 0) };
+  if (cell === 'json') {
     try {
       const v = JSON.parse(text) as unknown;
       if (Array.isArray(v)) return { value: v };

@@ -105,6 +105,19 @@ describe('CSV parser (RFC 4180)', () => {
   });
 });
 
+describe('CSV cells by field', () => {
+  it('reads each field as its create schema says: booleans, lists of dates, JSON arrays of objects, text', async () => {
+    const { CELL_KINDS } = await import('../../src/records/import.js');
+    const special = Object.fromEntries([...CELL_KINDS].filter(([, cell]) => cell !== 'text'));
+    expect(special).toEqual({
+      mediaAttention: 'boolean', mechanicalRestraint: 'boolean', complaintInfoNoted: 'boolean', expelled: 'boolean',
+      evaluations: 'list',
+      delayNotices: 'json', reclassifications: 'json', transfers: 'json', paroleDecisions: 'json',
+    });
+    for (const field of ['institutionId', 'journalNumber', 'cpr', 'occurredAt', 'kind', 'clientCategory', 'finalReportExpectedAt', 'ownerId']) expect(CELL_KINDS.get(field)).toBe('text');
+  });
+});
+
 describe('progress output', () => {
   const p = (read: number, bytes: number) => ({ read, created: read, unchanged: 0, rejected: 0, bytes });
 
