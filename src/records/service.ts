@@ -15,7 +15,7 @@ import type { Db, Executor } from '../db/client.js';
 import { deadlines, idempotencyKeys, institutions, staff } from '../db/schema.js';
 import { loadRulesInForce, type RulesInForce } from './calendar.js';
 import { pgErrorInfo, ServiceError, validationError, type FieldIssue } from './errors.js';
-import { applyChildOps, createChildRows, KINDS, personalFields, previewChildOps, provisionalRow, type AnyRow, type ChildOp, type IncidentFull, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
+import { applyChildOps, assignAll, createChildRows, KINDS, personalFields, previewChildOps, provisionalRow, type AnyRow, type ChildOp, type IncidentFull, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
 
 export type Role = 'admin' | 'area' | 'institution' | 'reader';
 
@@ -335,7 +335,7 @@ function prepareCreate(kind: KindDescriptor, body: unknown, parsed: ReturnType<K
   const children = kind.createChildren?.(input) ?? [];
   const base = provisionalRow(kind, columns, now);
   const derived = kind.derivedColumns?.(previewChildOps(base, children));
-  const record = (derived ? { ...base, ...derived } : base) as AnyRow;
+  const record = (derived ? assignAll({}, base as unknown as Record<string, unknown>, derived) : base) as AnyRow;
   const stages: Array<() => FieldIssue[] | Refusal> = [
     () => {
       try {
@@ -529,7 +529,11 @@ const DB_MANAGED = new Set(['id', 'createdAt', 'updatedAt', 'changeSeq', 'versio
  */
 async function writeCreates(tx: Executor, kind: KindDescriptor, rows: readonly PreparedCreate[], actorName: string, closureDays: readonly string[], now: Date, auditAfter?: Promise<unknown>): Promise<string[]> {
   const insertable = Object.keys(getTableColumns(kind.table as PgTable)).filter((c) => !DB_MANAGED.has(c));
-  const values = rows.map((r) => Object.fromEntries(insertable.map((c) => [c, r.record[c] ?? null])));
+  const values = rows.map((r) => {
+    const v: Record<string, unknown> = {};
+    for (const c of insertable) v[c] = r.record[c] ?? null;
+    return v;
+  });
   const inserted = await insertJson(tx, kind.table as PgTable, values, { returning: ['id', 'journalNumber'] });
   const idOf = new Map(inserted.map((r) => [r['journalNumber'] as string, r['id'] as string]));
   const ids = rows.map((r) => idOf.get(r.journalNumber) as string);
