@@ -48,8 +48,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Replaces each personal value by its digest; returns what the chain stores and what goes to audit_personal. */
 export function sealPersonal(entry: Pick<AuditEntry, 'before' | 'after' | 'personal'>, newSalt: () => string = () => randomBytes(16).toString('hex')): { before: unknown; after: unknown; personal: PersonalRow[] } {
-  const before = plain(entry.before);
-  const after = plain(entry.after);
+  const before = ownCopy(entry.before);
+  const after = ownCopy(entry.after);
   const personal: PersonalRow[] = [];
   for (const field of entry.personal ?? []) {
     const b = isObject(before) ? (before[field] ?? null) : null;
@@ -101,9 +101,17 @@ export function entryHash(prevHash: string, e: { at: Date; actor: string; action
   return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
 }
 
-/** JSON round-trip so that what is hashed is exactly what jsonb stores (dates become strings). */
-function plain(v: unknown): unknown {
-  return v === undefined ? null : (JSON.parse(JSON.stringify(v)) as unknown);
+/**
+ * A copy the sealing may change (personal fields are top-level keys). No JSON round trip is
+ * needed for the hash to match what jsonb gives back: canonicalJson writes dates, undefined and
+ * every other value as JSON.stringify (and so the stored payload) does.
+ */
+function ownCopy(v: unknown): unknown {
+  if (v === undefined) return null;
+  if (!isObject(v) || v instanceof Date) return v;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(v)) out[key] = v[key];
+  return out;
 }
 
 /** Appends one entry within the caller's transaction: a batch of one. */
