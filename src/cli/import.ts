@@ -1,9 +1,15 @@
-/** `fristvagt import <file>`: bulk import of one record type from CSV or JSON Lines. */
+/**
+ * `fristvagt import <file>`: bulk import of one record type from CSV or JSON Lines, through the
+ * record service's batched create; the created records are planned in batches (planRecords) as
+ * the import goes, and the command ends once they are (`--no-plan` leaves planning to the worker).
+ */
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { formatFromPath, importFile, ImportFileError, isRecordType, RECORD_TYPES, type ImportProgress, type Rejection } from '../records/import.js';
 import { openConfiguredDatabase, serviceContext } from '../runtime.js';
+import { planRecords, type RecordRef } from '../worker/planner.js';
+import { loadWorkerSettings } from '../worker/settings.js';
 import { UsageError } from './io.js';
 
 function config(): Config {
@@ -23,39 +29,72 @@ export interface ProgressOutput {
 
 /**
  * A bar redrawn in place on a terminal (at most ten times a second); on anything else a plain line
- * at every tenth of the file, which reads well in a CI log. Rejections go to the same stream.
+ * at every tenth of the file, which reads well in a CI log. Rejections go to the same stream. With
+ * `planning`, the bar also counts the records planned, and once the file is written a second bar
+ * (or a line per tenth) follows the planning to its end.
  */
-export function progressReporter(out: ProgressOutput, totalBytes: number): { progress(p: ImportProgress): void; reject(r: Rejection): void; done(p: ImportProgress): void } {
+export function progressReporter(out: ProgressOutput, totalBytes: number, opts: { planning?: boolean } = {}): { progress(p: ImportProgress): void; reject(r: Rejection): void; done(p: ImportProgress): void } {
   const tty = out.isTTY === true;
+  const planning = opts.planning === true;
   let lastDraw = 0;
   let lastTenth = 0;
+  let lastPlanTenth = 0;
   let drawn = false;
   const started = Date.now();
+  let planStarted: number | undefined;
+  const n = (x: number): string => x.toLocaleString('en');
   const pct = (bytes: number): number => (totalBytes > 0 ? Math.min(100, Math.floor((bytes / totalBytes) * 100)) : 100);
-  const counts = (p: ImportProgress): string => `${p.read.toLocaleString('en')} rows read, ${p.created.toLocaleString('en')} created, ${p.unchanged.toLocaleString('en')} unchanged, ${p.rejected.toLocaleString('en')} rejected`;
-  const bar = (p: ImportProgress): string => {
-    const percent = pct(p.bytes);
-    const width = 24;
-    const filled = Math.round((percent / 100) * width);
-    const secs = (Date.now() - started) / 1000;
-    const rate = secs > 0 ? Math.round(p.read / secs) : 0;
-    const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(percent).padStart(3)}% ${counts(p)} (${rate.toLocaleString('en')} rows/s)`;
+  const planPct = (p: ImportProgress): number => (p.created > 0 ? Math.min(100, Math.floor(((p.planned ?? 0) / p.created) * 100)) : 100);
+  const counts = (p: ImportProgress): string => `${n(p.read)} rows read, ${n(p.created)} created, ${n(p.unchanged)} unchanged, ${n(p.rejected)} rejected${planning ? `, ${n(p.planned ?? 0)} planned` : ''}`;
+  const rateSince = (from: number, count: number): number => {
+    const secs = (Date.now() - from) / 1000;
+    return secs > 0 ? Math.round(count / secs) : 0;
+  };
+  const fit = (line: string): string => {
     // A pseudo-terminal may report 0 columns.
     const columns = out.columns !== undefined && out.columns > 0 ? out.columns : 120;
     return line.slice(0, Math.max(20, columns - 1));
   };
+  const gauge = (percent: number): string => {
+    const width = 24;
+    const filled = Math.round((percent / 100) * width);
+    return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(percent).padStart(3)}%`;
+  };
+  const bar = (p: ImportProgress): string => fit(`${gauge(pct(p.bytes))} ${counts(p)} (${n(rateSince(started, p.read))} rows/s)`);
+  const planBar = (p: ImportProgress): string => fit(`planning ${gauge(planPct(p))} ${n(p.planned ?? 0)} of ${n(p.created)} created records planned (${n(rateSince(planStarted ?? started, p.planned ?? 0))} records/s)`);
   const clear = (): void => {
     if (tty && drawn) out.write('\r\x1b[K');
     drawn = false;
   };
+  const enterPlanning = (p: ImportProgress): void => {
+    if (planStarted !== undefined) return;
+    planStarted = Date.now();
+    // The file is written: its bar stays as the line above the planning's.
+    if (tty) {
+      clear();
+      out.write(`${bar({ ...p, bytes: totalBytes })}\n`);
+    } else {
+      out.write(`import: 100% of the file, ${counts(p)}\n`);
+    }
+  };
   return {
     progress(p) {
+      const inPlanning = planning && p.phase === 'planning';
+      if (inPlanning) enterPlanning(p);
       if (tty) {
         const now = Date.now();
         if (now - lastDraw < 100) return;
         lastDraw = now;
-        out.write(`\r\x1b[K${bar(p)}`);
+        out.write(`\r\x1b[K${inPlanning ? planBar(p) : bar(p)}`);
         drawn = true;
+        return;
+      }
+      if (inPlanning) {
+        const tenth = Math.floor(planPct(p) / 10);
+        if (tenth > lastPlanTenth && tenth < 10) {
+          lastPlanTenth = tenth;
+          out.write(`import: planned ${tenth * 10}% of the created records (${n(p.planned ?? 0)} of ${n(p.created)})\n`);
+        }
         return;
       }
       const tenth = Math.floor(pct(p.bytes) / 10);
@@ -70,6 +109,12 @@ export function progressReporter(out: ProgressOutput, totalBytes: number): { pro
       out.write(`line ${r.line}: ${what}\n`);
     },
     done(p) {
+      if (planning) {
+        enterPlanning(p);
+        clear();
+        out.write(tty ? `${planBar(p)}\n` : `import: ${n(p.planned ?? 0)} of ${n(p.created)} created records planned\n`);
+        return;
+      }
       if (tty) {
         clear();
         out.write(`${bar({ ...p, bytes: totalBytes })}\n`);
@@ -83,13 +128,13 @@ export function progressReporter(out: ProgressOutput, totalBytes: number): { pro
 export async function importCommand(argv: string[]): Promise<string> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { type: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'batch-size': { type: 'string' } }, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: argv, options: { type: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'batch-size': { type: 'string' }, 'no-plan': { type: 'boolean' } }, strict: true, allowPositionals: true });
   } catch (err) {
     throw new UsageError((err as Error).message, { cause: err });
   }
   const { values, positionals } = parsed;
   const [file, ...extra] = positionals;
-  if (!file || extra.length > 0) throw new UsageError('import: give exactly one file (import <file.csv|file.jsonl> [--type TYPE] [--dry-run])');
+  if (!file || extra.length > 0) throw new UsageError('import: give exactly one file (import <file.csv|file.jsonl> [--type TYPE] [--dry-run] [--no-plan])');
   const type = values['type'];
   if (type !== undefined && !isRecordType(type)) throw new UsageError(`--type: must be one of ${RECORD_TYPES.join(', ')}`);
   const format = formatFromPath(file);
@@ -100,13 +145,20 @@ export async function importCommand(argv: string[]): Promise<string> {
 
   const cfg = config();
   const database = await openConfiguredDatabase(cfg);
-  const reporter = progressReporter(process.stderr, statSync(file).size);
+  const dryRun = values['dry-run'] === true;
+  const planning = !dryRun && values['no-plan'] !== true;
+  const reporter = progressReporter(process.stderr, statSync(file).size, { planning });
   try {
-    const summary = await importFile(serviceContext(database, cfg), file, {
+    const ctx = serviceContext(database, cfg);
+    // The import plans what it created, in batches, and returns once all of it is planned.
+    const settings = planning ? await loadWorkerSettings(database.db) : undefined;
+    const plan = settings ? (refs: RecordRef[]) => planRecords(database.db, { closureDays: ctx.closureDays, now: ctx.clock(), settings }, refs) : undefined;
+    const summary = await importFile(ctx, file, {
       format,
       type,
-      dryRun: values['dry-run'] === true,
+      dryRun,
       batchSize,
+      plan,
       actor: 'cli-import',
       onProgress: reporter.progress,
       onReject: reporter.reject,

@@ -10,6 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gt, gte, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { insertJson } from './bulk.js';
 import { rowsOf, type Db, type Executor } from './client.js';
 import { auditLog, auditPersonal } from './schema.js';
 
@@ -46,15 +47,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Replaces each personal value by its digest; returns what the chain stores and what goes to audit_personal. */
-export function sealPersonal(entry: Pick<AuditEntry, 'before' | 'after' | 'personal'>): { before: unknown; after: unknown; personal: PersonalRow[] } {
-  const before = plain(entry.before);
-  const after = plain(entry.after);
+export function sealPersonal(entry: Pick<AuditEntry, 'before' | 'after' | 'personal'>, newSalt: () => string = () => randomBytes(16).toString('hex')): { before: unknown; after: unknown; personal: PersonalRow[] } {
+  const before = ownCopy(entry.before);
+  const after = ownCopy(entry.after);
   const personal: PersonalRow[] = [];
   for (const field of entry.personal ?? []) {
     const b = isObject(before) ? (before[field] ?? null) : null;
     const a = isObject(after) ? (after[field] ?? null) : null;
     if (b === null && a === null) continue;
-    const salt = randomBytes(16).toString('hex');
+    const salt = newSalt();
     if (b !== null && isObject(before)) before[field] = { [PERSONAL_KEY]: personalDigest(salt, b) };
     if (a !== null && isObject(after)) after[field] = { [PERSONAL_KEY]: personalDigest(salt, a) };
     personal.push({ field, salt, before: b, after: a });
@@ -71,12 +72,6 @@ export function wrapPersonal(value: unknown): { v: unknown } | null {
 }
 function unwrapPersonal(stored: unknown): unknown {
   return isObject(stored) && 'v' in stored ? stored['v'] : null;
-}
-
-export async function insertPersonal(tx: Executor, rows: Array<PersonalRow & { auditId: number }>): Promise<void> {
-  for (let i = 0; i < rows.length; i += 1000) {
-    await tx.insert(auditPersonal).values(rows.slice(i, i + 1000).map((r) => ({ auditId: r.auditId, field: r.field, salt: r.salt, before: wrapPersonal(r.before), after: wrapPersonal(r.after) })));
-  }
 }
 
 /** Erases the personal data of every audit entry of one entity (retention); the chain stays intact. */
@@ -106,22 +101,56 @@ export function entryHash(prevHash: string, e: { at: Date; actor: string; action
   return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
 }
 
-/** JSON round-trip so that what is hashed is exactly what jsonb stores (dates become strings). */
-function plain(v: unknown): unknown {
-  return v === undefined ? null : (JSON.parse(JSON.stringify(v)) as unknown);
+/**
+ * A copy the sealing may change (personal fields are top-level keys). No JSON round trip is
+ * needed for the hash to match what jsonb gives back: canonicalJson writes dates, undefined and
+ * every other value as JSON.stringify (and so the stored payload) does.
+ */
+function ownCopy(v: unknown): unknown {
+  if (v === undefined) return null;
+  if (!isObject(v) || v instanceof Date) return v;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(v)) out[key] = v[key];
+  return out;
 }
 
-/** Appends within the caller's transaction; the advisory lock keeps concurrent writers in one chain. */
+/** Appends one entry within the caller's transaction: a batch of one. */
 export async function appendAudit(tx: Executor, entry: AuditEntry, now: Date): Promise<void> {
+  await appendAuditEntries(tx, [entry], now);
+}
+
+/**
+ * Appends entries within the caller's transaction, chained in the given order. The advisory lock
+ * keeps concurrent writers in one chain (held to the end of the transaction); the ids are drawn
+ * after it and sorted, so the chain's order is the id order. One statement inserts the entries and
+ * one their personal data, however many there are.
+ */
+export async function appendAuditEntries(tx: Executor, entries: readonly AuditEntry[], now: Date): Promise<void> {
+  if (entries.length === 0) return;
   await tx.execute(sql`SELECT pg_advisory_xact_lock(${AUDIT_LOCK})`);
-  const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.id)).limit(1);
-  const prevHash = last?.hash ?? GENESIS_HASH;
+  const [head] = rowsOf<{ last: string | null; ids: Array<string | number> }>(
+    await tx.execute(sql`SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) AS last, array(SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) FROM generate_series(1, ${entries.length}) ORDER BY 1) AS ids`),
+  );
+  const ids = (head?.ids ?? []).map(Number);
+  let prevHash = head?.last ?? GENESIS_HASH;
   // Millisecond precision: what Postgres stores and what a JS Date reads back must be equal.
   const at = new Date(Math.floor(now.getTime()));
-  const { before, after, personal } = sealPersonal(entry);
-  const hash = entryHash(prevHash, { at, actor: entry.actor, action: entry.action, entityType: entry.entityType, entityId: entry.entityId, before, after });
-  const [row] = await tx.insert(auditLog).values({ at, actor: entry.actor, action: entry.action, entityType: entry.entityType, entityId: entry.entityId, before, after, prevHash, hash }).returning({ id: auditLog.id });
-  if (personal.length > 0 && row) await insertPersonal(tx, personal.map((p) => ({ ...p, auditId: row.id })));
+  // One draw of randomness for every salt of the batch.
+  const salts = randomBytes(16 * entries.reduce((n, e) => n + (e.personal?.length ?? 0), 0)).toString('hex');
+  let salt = 0;
+  const nextSalt = (): string => salts.slice(32 * salt, 32 * ++salt);
+  const personal: Array<Record<string, unknown>> = [];
+  const rows = entries.map((e, i) => {
+    const id = ids[i] as number;
+    const sealed = sealPersonal(e, nextSalt);
+    for (const p of sealed.personal) personal.push({ auditId: id, field: p.field, salt: p.salt, before: wrapPersonal(p.before), after: wrapPersonal(p.after) });
+    const hash = entryHash(prevHash, { at, actor: e.actor, action: e.action, entityType: e.entityType, entityId: e.entityId, before: sealed.before, after: sealed.after });
+    const row = { id, at, actor: e.actor, action: e.action, entityType: e.entityType, entityId: e.entityId, before: sealed.before, after: sealed.after, prevHash, hash };
+    prevHash = hash;
+    return row;
+  });
+  await insertJson(tx, auditLog, rows);
+  await insertJson(tx, auditPersonal, personal);
 }
 
 export interface VerifyResult {

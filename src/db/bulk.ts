@@ -3,7 +3,9 @@
  * SQL. Building a drizzle INSERT of 1,000 rows × 21 columns costs ~300 ms of JavaScript (a query
  * object per bound value) and runs into the 65,535-parameter limit; this costs a JSON.stringify.
  * Keys are property names of the drizzle table; every row must carry the same keys (an absent one
- * becomes NULL, not the column's default).
+ * becomes NULL, not the column's default). The payload is cast to jsonb, which Postgres parses
+ * once; as json, every `r->>i` would parse the row's text again (3.7× slower for deadline rows).
+ * The statements read like drizzle's own (`insert into "t"`), so an error log shows the same shape.
  */
 import { getTableColumns, getTableName, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
@@ -37,11 +39,11 @@ export async function insertJson(tx: Executor, table: PgTable, rows: ReadonlyArr
   const cols = columnsOf(table, Object.keys(first));
   const payload = JSON.stringify(rows.map((r) => cols.map((c) => r[c.prop] ?? null)));
   // Positional arrays keep the payload small; the SELECT names each position's column.
-  const select = cols.map((c, i) => `(r->>${i})::${c.type} AS "${c.name}"`).join(', ');
+  const select = cols.map((c, i) => `(r->>${i})::${c.type} as "${c.name}"`).join(', ');
   const all = getTableColumns(table);
-  const back = opts.returning && opts.returning.length > 0 ? ` RETURNING ${opts.returning.map((p) => `"${all[p]?.name ?? p}" AS "${p}"`).join(', ')}` : '';
-  const query = `INSERT INTO "${getTableName(table)}" (${cols.map((c) => `"${c.name}"`).join(', ')}) SELECT ${select} FROM json_array_elements(`;
-  return rowsOf<Record<string, unknown>>(await tx.execute(sql`${sql.raw(query)}${payload}::json) AS r${sql.raw(`${opts.onConflict ? ` ${opts.onConflict}` : ''}${back}`)}`));
+  const back = opts.returning && opts.returning.length > 0 ? ` returning ${opts.returning.map((p) => `"${all[p]?.name ?? p}" as "${p}"`).join(', ')}` : '';
+  const query = `insert into "${getTableName(table)}" (${cols.map((c) => `"${c.name}"`).join(', ')}) select ${select} from jsonb_array_elements(`;
+  return rowsOf<Record<string, unknown>>(await tx.execute(sql`${sql.raw(query)}${payload}::jsonb) as r${sql.raw(`${opts.onConflict ? ` ${opts.onConflict}` : ''}${back}`)}`));
 }
 
 /**
@@ -57,14 +59,14 @@ export async function updateJson(tx: Executor, table: PgTable, rows: ReadonlyArr
   const props = Object.keys(first);
   const cols = props.map((p) => (all[p] ? columnsOf(table, [p])[0] : { prop: p, name: p, type: 'text' }) as { prop: string; name: string; type: string });
   const payload = JSON.stringify(rows.map((r) => cols.map((c) => r[c.prop] ?? null)));
-  const select = cols.map((c, i) => `(r->>${i})::${c.type} AS "${c.name}"`).join(', ');
+  const select = cols.map((c, i) => `(r->>${i})::${c.type} as "${c.name}"`).join(', ');
   const assign = opts.assign.map((p) => {
     const c = cols.find((x) => x.prop === p);
     if (!c || !all[p]) throw new Error(`${getTableName(table)}: cannot assign ${p}`);
     return `"${c.name}" = u."${c.name}"`;
   });
   if (opts.set) assign.push(opts.set);
-  const where = `t.id = u.id${opts.where ? ` AND (${opts.where})` : ''}`;
-  const query = `UPDATE "${getTableName(table)}" AS t SET ${assign.join(', ')} FROM (SELECT ${select} FROM json_array_elements(`;
-  return rowsOf<{ id: string }>(await tx.execute(sql`${sql.raw(query)}${payload}::json) AS r) AS u WHERE ${sql.raw(where)} RETURNING t.id`)).map((r) => r.id);
+  const where = `t.id = u.id${opts.where ? ` and (${opts.where})` : ''}`;
+  const query = `update "${getTableName(table)}" as t set ${assign.join(', ')} from (select ${select} from jsonb_array_elements(`;
+  return rowsOf<{ id: string }>(await tx.execute(sql`${sql.raw(query)}${payload}::jsonb) as r) as u where ${sql.raw(where)} returning t.id`)).map((r) => r.id);
 }

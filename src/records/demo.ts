@@ -5,18 +5,18 @@
  *
  * Everything is invented and looks it: e-mail addresses end in `.invalid` (RFC 2606: never
  * deliverable), names come from a short list of obviously made-up ones, and CPR numbers carry the
- * serial 0000, which the CPR office never issues. Records go through the same service functions as
- * the API (validation, deadlines, audit), so the demo exercises the real write path.
+ * serial 0000, which the CPR office never issues. Records go through the API's own write path
+ * (createRecords: validation, deadlines, audit) in batches, so the demo exercises the real thing.
  *
  * Re-running is safe: master data and records are looked up by their natural keys (area and
  * institution ids, staff e-mail, journal number) before they are created.
  */
 import { eq } from 'drizzle-orm';
-import { areas, incidents, institutions, staff } from '../db/schema.js';
+import { areas, institutions, staff } from '../db/schema.js';
 import { daysFromCivil, formatIsoDate, formatLocalInstant, instantOfLocal, localDayOfInstant } from '../domain/index.js';
 import { createArea, createInstitution, createStaff } from './masterdata.js';
-import { createRecord, type Actor, type ServiceContext } from './service.js';
-import { KINDS, type RecordTypeName } from './kinds.js';
+import { createRecords, type Actor, type ServiceContext } from './service.js';
+import type { RecordTypeName } from './kinds.js';
 
 const DEMO_ACTOR: Actor = { id: 'demo-seed', name: 'demo-seed', role: 'admin' };
 const DOMAIN = 'demo.fristvagt.invalid';
@@ -123,6 +123,8 @@ export async function seedDemo(ctx: ServiceContext, options: DemoOptions = {}): 
   const counts: Record<RecordTypeName, number> = { incident: 0, security_cell_placement: 0, force_use: 0, action_plan: 0 };
   let created = 0;
   let alreadyPresent = 0;
+  // Created per type in batches through the API's write path (createRecords), in the order composed.
+  const pending: Record<RecordTypeName, Array<Record<string, unknown>>> = { incident: [], security_cell_placement: [], force_use: [], action_plan: [] };
   for (let n = 0; n < total; n++) {
     const inst = pick(INSTITUTIONS);
     const base = { institutionId: inst.id, journalNumber: `DEMO-${seed}-${String(n + 1).padStart(5, '0')}`, ...person(n + 1) };
@@ -206,16 +208,18 @@ export async function seedDemo(ctx: ServiceContext, options: DemoOptions = {}): 
       }
     }
     counts[type]++;
-    // The journal number is the natural key: the dates are relative to today, so a later run
-    // would compose a different body for the same record; it must find it, not add another.
-    const table = KINDS[type].table as typeof incidents;
-    const [existing] = await ctx.db.select({ id: table.id }).from(table).where(eq(table.journalNumber, base.journalNumber));
-    if (existing) {
-      alreadyPresent++;
-      continue;
+    pending[type].push(body);
+  }
+  // The journal number is the natural key: the dates are relative to today, so a later run would
+  // compose a different body for the same record; it must find it (`skip`), not add another.
+  for (const type of Object.keys(pending) as RecordTypeName[]) {
+    for (let i = 0; i < pending[type].length; i += 500) {
+      const outcomes = await createRecords(ctx, type, pending[type].slice(i, i + 500), DEMO_ACTOR, { existing: 'skip' });
+      for (const o of outcomes) {
+        if (o.status === 'created') created++;
+        else alreadyPresent++;
+      }
     }
-    await createRecord(ctx, type, body, DEMO_ACTOR);
-    created++;
   }
 
   return { seed, areas: AREAS.length, institutions: INSTITUTIONS.length, staff: [...staffByInstitution.values()].reduce((s, l) => s + l.length, 0), records: counts, created, alreadyPresent };

@@ -25,16 +25,10 @@
 import { createReadStream, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { getTableColumns, getTableName, inArray, sql } from 'drizzle-orm';
-import type { PgTable } from 'drizzle-orm/pg-core';
-import { DomainError, parseRecord, scrubCpr } from '../domain/index.js';
-import { appendAudit, entryHash, sealPersonal, wrapPersonal, type PersonalRow } from '../db/audit.js';
-import { rowsOf, type Executor } from '../db/client.js';
-import { auditLog, auditPersonal, deadlines, incidentDelayNotices, incidentReclassifications, institutions, paroleDecisions, planEvaluations, planTransfers, staff } from '../db/schema.js';
-import { loadRulesInForce } from './calendar.js';
-import { pgErrorInfo } from './errors.js';
-import { KINDS, personalFields, previewChildOps, provisionalRow, type AnyRow, type ChildOp, type IncidentFull, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
-import { computeForRecord, deadlineRows, engineIssues, placementRefusedAt, zodIssues, type ServiceContext } from './service.js';
+import type { z } from 'zod';
+import { scrubCpr } from '../domain/index.js';
+import { KINDS, type KindDescriptor, type RecordTypeName } from './kinds.js';
+import { createRecords, type Actor, type ServiceContext } from './service.js';
 
 export const RECORD_TYPES: readonly RecordTypeName[] = ['incident', 'security_cell_placement', 'force_use', 'action_plan'];
 export type ImportFormat = 'csv' | 'jsonl';
@@ -246,22 +240,50 @@ export interface RowSource {
   bytesRead(): number;
 }
 
-const BOOLEAN_FIELDS = new Set(['mediaAttention', 'mechanicalRestraint', 'expelled', 'complaintInfoNoted']);
-const DATE_LIST_FIELDS = new Set(['evaluations']);
-const JSON_FIELDS = new Set(['transfers', 'paroleDecisions', 'delayNotices', 'reclassifications']);
+type CellKind = 'text' | 'boolean' | 'list' | 'json';
+
+/** The schema under optional, nullable, defaults and transforms: what a value must be. */
+function innerDef(schema: z.ZodType): { type: string; element?: z.ZodType } {
+  let def = schema._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType; element?: z.ZodType };
+  for (;;) {
+    const next = def.type === 'pipe' ? def.in : ['optional', 'nullable', 'default', 'prefault', 'readonly', 'nonoptional', 'catch'].includes(def.type) ? def.innerType : undefined;
+    if (!next) return def;
+    def = next._zod.def as typeof def;
+  }
+}
+
+/**
+ * How a CSV cell of each create field is read, derived from the record types' create schemas (a
+ * new field needs no edit here): booleans as `true/false/1/0/yes/no/ja/nej`, lists of dates as
+ * `;`-separated values, lists of objects as a JSON array, everything else as text. A field name
+ * means the same in every type that has it.
+ */
+export const CELL_KINDS: ReadonlyMap<string, CellKind> = (() => {
+  const out = new Map<string, CellKind>();
+  for (const kind of Object.values(KINDS)) {
+    for (const [field, schema] of Object.entries((kind.create as unknown as { shape: Record<string, z.ZodType> }).shape)) {
+      const def = innerDef(schema);
+      const cell: CellKind = def.type === 'boolean' ? 'boolean' : def.type === 'array' ? (def.element && innerDef(def.element).type === 'object' ? 'json' : 'list') : 'text';
+      if (out.has(field) && out.get(field) !== cell) throw new Error(`import: field ${field} is ${out.get(field)} in one record type and ${cell} in another`);
+      out.set(field, cell);
+    }
+  }
+  return out;
+})();
 const TRUE = new Set(['true', '1', 'yes', 'ja']);
 const FALSE = new Set(['false', '0', 'no', 'nej']);
 
 /** A CSV cell → the JSON value the API would take; empty cells are left out (the field's default). */
 function cellValue(column: string, text: string): { value?: unknown; issue?: string } {
-  if (BOOLEAN_FIELDS.has(column)) {
+  const cell = CELL_KINDS.get(column);
+  if (cell === 'boolean') {
     const t = text.toLowerCase();
     if (TRUE.has(t)) return { value: true };
     if (FALSE.has(t)) return { value: false };
     return { issue: 'not a boolean (true or false)' };
   }
-  if (DATE_LIST_FIELDS.has(column)) return { value: text.split(';').map((s) => s.trim()).filter((s) => s.length > 0) };
-  if (JSON_FIELDS.has(column)) {
+  if (cell === 'list') return { value: text.split(';').map((s) => s.trim()).filter((s) => s.length > 0) };
+  if (cell === 'json') {
     try {
       const v = JSON.parse(text) as unknown;
       if (Array.isArray(v)) return { value: v };
@@ -412,279 +434,10 @@ export function isRecordType(s: string): s is RecordTypeName {
   return (RECORD_TYPES as readonly string[]).includes(s);
 }
 
-// ------------------------------------------------------------------------------------ validation
-
-interface Prepared {
-  line: number;
-  journalNumber: string;
-  input: Record<string, unknown>;
-  columns: Record<string, unknown>;
-  /** Every column's value, defaults filled in: what the INSERT writes. */
-  record: Record<string, unknown>;
-  children: ChildOp[];
-  areaId: string;
-}
-
-interface MasterData {
-  areaOf: Map<string, string>;
-  kindOf: Map<string, string>;
-  /** Staff member → area, for the plan owner's area check. */
-  staffAreaOf: Map<string, string>;
-}
-
-async function loadMasterData(db: Executor): Promise<MasterData> {
-  const insts = await db.select({ id: institutions.id, areaId: institutions.areaId, kind: institutions.kind }).from(institutions);
-  const people = await db.select({ id: staff.id, areaId: staff.areaId }).from(staff);
-  return { areaOf: new Map(insts.map((i) => [i.id, i.areaId])), kindOf: new Map(insts.map((i) => [i.id, i.kind])), staffAreaOf: new Map(people.map((p) => [p.id, p.areaId])) };
-}
-
-function validateRow(kind: KindDescriptor, body: Record<string, unknown>, master: MasterData, now: Date): { issues: ImportIssue[] } | { prepared: Omit<Prepared, 'line'> } {
-  const parsed = kind.create.safeParse(body);
-  if (!parsed.success) {
-    const issues: ImportIssue[] = zodIssues(parsed.error).map((i) => ({ field: i.path || null, reason: i.message.replace(/^Invalid option: /, '') }));
-    const inst = body['institutionId'];
-    if (typeof inst === 'string' && !issues.some((i) => i.field === 'institutionId') && !master.areaOf.has(inst)) issues.push({ field: 'institutionId', reason: `unknown institution "${inst}"` });
-    return { issues };
-  }
-  const input = parsed.data;
-  const issues: ImportIssue[] = [];
-  const institutionId = input['institutionId'] as string;
-  const areaId = master.areaOf.get(institutionId);
-  if (areaId === undefined) issues.push({ field: 'institutionId', reason: `unknown institution "${institutionId}"` });
-  const refused = placementRefusedAt(kind.type, master.kindOf.get(institutionId));
-  if (refused) issues.push({ field: refused.path, reason: refused.message });
-  const ownerId = input['ownerId'];
-  if (typeof ownerId === 'string') {
-    const ownerArea = master.staffAreaOf.get(ownerId);
-    if (ownerArea === undefined) issues.push({ field: 'ownerId', reason: `unknown staff member ${ownerId}` });
-    // The API's rule (service.ts requireOwnerInArea): the owner works in the plan's area.
-    else if (areaId !== undefined && ownerArea !== areaId) issues.push({ field: 'ownerId', reason: `must be a staff member of area ${areaId} (the plan's area)` });
-  }
-  const transfers = (input['transfers'] as Array<{ toInstitutionId: string }> | undefined) ?? [];
-  transfers.forEach((t, i) => {
-    if (!master.areaOf.has(t.toInstitutionId)) issues.push({ field: `transfers[${i}].toInstitutionId`, reason: `unknown institution "${t.toInstitutionId}"` });
-  });
-  const columns = kind.columns(input);
-  if (kind.type === 'incident') columns['registeredAt'] = now;
-  const children = kind.createChildren?.(input) ?? [];
-  // The columns repeating child rows go into what is written, not into what is compared with a stored record.
-  const base = provisionalRow(kind, columns, now);
-  const record = { ...base, ...kind.derivedColumns?.(previewChildOps(base, children)) } as AnyRow;
-  try {
-    parseRecord(kind.toEngine(previewChildOps(record, children)), now.getTime());
-  } catch (err) {
-    if (!(err instanceof DomainError)) throw err;
-    issues.push(...engineIssues(kind, err).map((i) => ({ field: i.path, reason: i.message })));
-  }
-  if (issues.length > 0) return { issues };
-  return { prepared: { journalNumber: input['journalNumber'] as string, input, columns, record: record as unknown as Record<string, unknown>, children, areaId: areaId as string } };
-}
-
-// ------------------------------------------------------------------------------------ comparison
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a instanceof Date || b instanceof Date) return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
-  return (a ?? null) === (b ?? null);
-}
-
-const ms = (d: Date | null | undefined): number | null => (d ? d.getTime() : null);
-
-/** The fields a row gives whose values differ from the stored record (fields the row leaves out are not compared). */
-function differingFields(kind: KindDescriptor, p: Prepared, stored: AnyRow): string[] {
-  const s = stored as unknown as Record<string, unknown>;
-  const out: string[] = [];
-  // With a notice history given, the single delay fields are one of its notices: the history is compared instead.
-  const skip = new Set(['registeredAt', ...(p.input['delayNotices'] !== undefined ? ['delayNotifiedAt', 'finalReportExpectedAt', 'delayReason'] : [])]);
-  for (const [column, value] of Object.entries(p.columns)) {
-    if (skip.has(column)) continue;
-    if (!sameValue(value, s[column])) out.push(column);
-  }
-  if (kind.type === 'incident') return [...out, ...differingIncidentHistory(p, stored as IncidentFull)];
-  if (kind.type !== 'action_plan') return out;
-  const plan = stored as PlanFull;
-  const want = { evaluations: [] as number[], transfers: [] as string[], paroleDecisions: [] as string[] };
-  for (const op of p.children) {
-    if (op.table === 'evaluations') want.evaluations.push(op.evaluatedAt.getTime());
-    else if (op.table === 'transfers') want.transfers.push(`${op.transferredAt.getTime()}|${op.toInstitutionId}|null`);
-    else if (op.table === 'transfers-update') want.transfers.push(`${want.transfers.pop()?.replace(/\|null$/, '') ?? ''}|${op.planUpdatedAt.getTime()}`);
-    else if (op.table === 'parole') want.paroleDecisions.push(`${op.decidedAt.getTime()}|${op.outcome}|null`);
-    else if (op.table === 'parole-update') want.paroleDecisions.push(`${want.paroleDecisions.pop()?.replace(/\|null$/, '') ?? ''}|${op.planUpdatedAt.getTime()}`);
-  }
-  const have = {
-    evaluations: plan.evaluations.map((e) => e.evaluatedAt.getTime()),
-    transfers: plan.transfers.map((t) => `${t.transferredAt.getTime()}|${t.toInstitutionId}|${ms(t.planUpdatedAt)}`),
-    paroleDecisions: plan.paroleDecisions.map((d) => `${d.decidedAt.getTime()}|${d.outcome}|${ms(d.planUpdatedAt)}`),
-  };
-  for (const list of ['evaluations', 'transfers', 'paroleDecisions'] as const) {
-    if (p.input[list] === undefined) continue;
-    if (JSON.stringify(want[list]) !== JSON.stringify(have[list])) out.push(list);
-  }
-  return out;
-}
-
-function differingIncidentHistory(p: Prepared, stored: IncidentFull): string[] {
-  const want = { delayNotices: [] as string[], reclassifications: [] as string[] };
-  for (const op of p.children) {
-    if (op.table === 'delay-notices') want.delayNotices.push(`${op.notifiedAt.getTime()}|${op.expectedDate}|${op.reason}`);
-    else if (op.table === 'reclassifications') want.reclassifications.push(`${op.at.getTime()}|${op.fromKind}|${op.toKind}|${op.reason}`);
-  }
-  const have = {
-    delayNotices: stored.delayNotices.map((n) => `${n.notifiedAt.getTime()}|${n.expectedDate}|${n.reason}`),
-    reclassifications: stored.reclassifications.map((x) => `${x.at.getTime()}|${x.fromKind}|${x.toKind}|${x.reason}`),
-  };
-  const out: string[] = [];
-  for (const list of ['delayNotices', 'reclassifications'] as const) {
-    if (p.input[list] === undefined) continue;
-    if (JSON.stringify(want[list].sort()) !== JSON.stringify(have[list].sort())) out.push(list);
-  }
-  return out;
-}
-
-// ------------------------------------------------------------------------------------ writing
-
-/**
- * A multi-row INSERT with one parameter: the rows as a JSON array, expanded by
- * json_populate_recordset. Building a drizzle INSERT of 1,000 rows × 21 columns costs ~300 ms of
- * JavaScript (a query object per bound value); this costs a JSON.stringify. Keys are property
- * names; every row must carry the same keys (absent ones would become NULL, not the default).
- */
-async function insertJson(tx: Executor, table: PgTable, rows: Array<Record<string, unknown>>, returning?: readonly string[]): Promise<Array<Record<string, unknown>>> {
-  const first = rows[0];
-  if (!first) return [];
-  const columns = getTableColumns(table);
-  const props = Object.keys(first);
-  const names = props.map((p) => {
-    const c = columns[p];
-    if (!c) throw new Error(`insertJson: ${getTableName(table)} has no column ${p}`);
-    return `"${c.name}"`;
-  });
-  const payload = JSON.stringify(rows.map((r) => props.map((p) => r[p] ?? null)));
-  // Positional arrays keep the payload small; the SELECT names each position's column.
-  const select = names.map((n, i) => `(r->>${i})::${castType(columns[props[i] as string]?.getSQLType() ?? 'text')} AS ${n}`).join(', ');
-  const back = returning && returning.length > 0 ? ` RETURNING ${returning.map((p) => `"${columns[p]?.name ?? p}" AS "${p}"`).join(', ')}` : '';
-  const query = `INSERT INTO "${getTableName(table)}" (${names.join(', ')}) SELECT ${select} FROM json_array_elements(`;
-  return rowsOf<Record<string, unknown>>(await tx.execute(sql`${sql.raw(query)}${payload}::json) AS r${sql.raw(back)}`));
-}
-
-/** Serial pseudo-types are not types a value can be cast to. */
-function castType(sqlType: string): string {
-  return ({ serial: 'integer', bigserial: 'bigint', smallserial: 'smallint' } as Record<string, string>)[sqlType] ?? sqlType;
-}
-
-
-/** Child rows (every row of a table with the same keys): a `$last` update folds into the row it follows. */
-function childRows(parentId: string, ops: ChildOp[]) {
-  const evaluations: Array<Record<string, unknown>> = [];
-  const transfers: Array<Record<string, unknown>> = [];
-  const parole: Array<Record<string, unknown>> = [];
-  const notices: Array<Record<string, unknown>> = [];
-  const reclassifications: Array<Record<string, unknown>> = [];
-  for (const op of ops) {
-    if (op.table === 'evaluations') evaluations.push({ planId: parentId, evaluatedAt: op.evaluatedAt });
-    else if (op.table === 'transfers') transfers.push({ planId: parentId, transferredAt: op.transferredAt, toInstitutionId: op.toInstitutionId, planUpdatedAt: null });
-    else if (op.table === 'transfers-update') {
-      const last = transfers[transfers.length - 1];
-      if (last) last['planUpdatedAt'] = op.planUpdatedAt;
-    } else if (op.table === 'parole') parole.push({ planId: parentId, decidedAt: op.decidedAt, outcome: op.outcome, planUpdatedAt: null });
-    else if (op.table === 'parole-update') {
-      const last = parole[parole.length - 1];
-      if (last) last['planUpdatedAt'] = op.planUpdatedAt;
-    } else if (op.table === 'delay-notices') notices.push({ incidentId: parentId, notifiedAt: op.notifiedAt, expectedDate: op.expectedDate, reason: op.reason });
-    else if (op.table === 'reclassifications') reclassifications.push({ incidentId: parentId, at: op.at, fromKind: op.fromKind, toKind: op.toKind, reason: op.reason });
-    // Updates and deletes of notices come from patches, never from a create.
-  }
-  return { evaluations, transfers, parole, notices, reclassifications };
-}
-
-interface AuditDraft {
-  actor: string;
-  action: string;
-  entityType: string;
-  entityId: string;
-  after: unknown;
-  personal: readonly string[];
-}
-
-/**
- * One audit entry per record, chained in order. The first goes through appendAudit, which takes
- * the chain's lock for the rest of the transaction; the others are hashed here from its hash and
- * inserted together, with ids drawn in order so that the chain's order is the id order.
- */
-async function appendAuditBatch(tx: Executor, entries: AuditDraft[], now: Date): Promise<void> {
-  const [first, ...rest] = entries;
-  if (!first) return;
-  await appendAudit(tx, { ...first, before: null }, now);
-  if (rest.length === 0) return;
-  const [last] = rowsOf<{ hash: string }>(await tx.execute(sql`SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`));
-  const ids = rowsOf<{ id: string | number }>(await tx.execute(sql`SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id FROM generate_series(1, ${rest.length}) ORDER BY 1`)).map((r) => Number(r.id));
-  let prevHash = (last as { hash: string }).hash;
-  const at = new Date(Math.floor(now.getTime()));
-  const personal: Array<PersonalRow & { auditId: number }> = [];
-  const values = rest.map((e, i) => {
-    const id = ids[i] as number;
-    // Sealed as appendAudit does: personal values out, their digests in, what is hashed is what jsonb gives back.
-    const sealed = sealPersonal({ before: null, after: e.after, personal: e.personal });
-    for (const p of sealed.personal) personal.push({ ...p, auditId: id });
-    const hash = entryHash(prevHash, { at, actor: e.actor, action: e.action, entityType: e.entityType, entityId: e.entityId, before: null, after: sealed.after });
-    const row = { id, at, actor: e.actor, action: e.action, entityType: e.entityType, entityId: e.entityId, before: null, after: sealed.after, prevHash, hash };
-    prevHash = hash;
-    return row;
-  });
-  await insertJson(tx, auditLog, values);
-  // Stored wrapped, as insertPersonal does; insertJson casts `r->>i` (text) to jsonb, which an object's JSON text survives.
-  await insertJson(tx, auditPersonal, personal.map((p) => ({ auditId: p.auditId, field: p.field, salt: p.salt, before: wrapPersonal(p.before), after: wrapPersonal(p.after) })));
-}
-
-/** Columns an insert leaves to the database: the key, and what the change-feed trigger stamps. */
-const DB_MANAGED = new Set(['id', 'createdAt', 'updatedAt', 'changeSeq', 'version']);
-
-/** `auditTurn` settles when the batch before has committed: audit entries stay in file order while the inserts overlap. */
-async function writeRows(tx: Executor, kind: KindDescriptor, rows: Prepared[], actor: string, closureDays: readonly string[], now: Date, auditTurn: Promise<unknown>): Promise<void> {
-  const insertable = Object.keys(getTableColumns(kind.table as PgTable)).filter((c) => !DB_MANAGED.has(c));
-  const values = rows.map((r) => Object.fromEntries(insertable.map((c) => [c, r.record[c] ?? null])));
-  const inserted = await insertJson(tx, kind.table as PgTable, values, ['id', 'journalNumber']);
-  const idOf = new Map(inserted.map((r) => [r['journalNumber'] as string, r['id'] as string]));
-  const ids = rows.map((r) => idOf.get(r.journalNumber) as string);
-  const all = rows.map((r, i) => childRows(ids[i] as string, r.children));
-  const children = (k: keyof ReturnType<typeof childRows>) => all.flatMap((c) => c[k]);
-  await insertJson(tx, planEvaluations, children('evaluations'));
-  await insertJson(tx, planTransfers, children('transfers'));
-  await insertJson(tx, paroleDecisions, children('parole'));
-  await insertJson(tx, incidentDelayNotices, children('notices'));
-  await insertJson(tx, incidentReclassifications, children('reclassifications'));
-  const loaded = new Map((await kind.load(tx, ids)).map((r) => [r.id, r]));
-  const rules = await loadRulesInForce(tx, closureDays);
-  const deadlineValues: Array<Record<string, unknown>> = [];
-  const audit: AuditDraft[] = [];
-  rows.forEach((r, i) => {
-    const row = loaded.get(ids[i] as string) as AnyRow;
-    // Exactly as materialiseDeadlines (service.ts) stores them for a new record.
-    deadlineValues.push(...deadlineRows(kind, row, r.areaId, computeForRecord(kind, row, r.areaId, rules, now).deadlines, rules, now));
-    audit.push({ actor, action: `${kind.type}.create`, entityType: kind.type, entityId: row.id, after: kind.toApi(row, { showCpr: false, verbatimText: true }), personal: personalFields(kind.type) });
-  });
-  await insertJson(tx, deadlines, deadlineValues);
-  await auditTurn;
-  await appendAuditBatch(tx, audit, now);
-}
-
-/** Connection trouble and the like: the import stops (exit 1); everything else is the row's fault. */
-function isSystemError(err: unknown): boolean {
-  const { code } = pgErrorInfo(err);
-  // Class 42 (a query the server cannot even plan) is a bug here, never the row's fault.
-  return code === undefined || /^(08|42|53|54|57|58|XX)/.test(code);
-}
-
-function rowIssueFromDb(err: unknown): ImportIssue {
-  const { code, constraint } = pgErrorInfo(err);
-  if (code === '23505' && constraint?.includes('journal')) return { field: 'journalNumber', reason: 'already exists (stored by someone else during the import)' };
-  if (code === '23503') {
-    const field = constraint?.includes('owner') ? 'ownerId' : constraint?.includes('institution') ? 'institutionId' : (constraint ?? null);
-    return { field, reason: 'refers to something that does not exist' };
-  }
-  return { field: constraint ?? null, reason: `refused by the database (SQLSTATE ${code ?? '?'})` };
-}
-
 // ------------------------------------------------------------------------------------ the import
+
+/** A planning call for imported records: `planRecords` (src/worker/planner.ts) with the worker's settings. */
+export type PlanBatch = (refs: Array<{ type: RecordTypeName; id: string }>) => Promise<{ records: number; refused: ReadonlyArray<unknown> }>;
 
 export interface ImportOptions {
   /** The record type; otherwise the first row's `type`, otherwise `fallbackType`. */
@@ -695,16 +448,27 @@ export interface ImportOptions {
   batchSize?: number;
   /** Audit actor name. */
   actor?: string;
+  /**
+   * Plans the created records in batches while the import goes on; the import returns once every
+   * created record is planned. Without it the worker plans them (change feed).
+   */
+  plan?: PlanBatch | undefined;
+  /** Records per planning call (default 1,000). */
+  planBatchSize?: number;
   onProgress?: (p: ImportProgress) => void;
   onReject?: (r: Rejection) => void;
 }
 
 export interface ImportProgress {
+  /** `writing` while rows are read and written; `planning` once only planning is left (absent: writing). */
+  phase?: 'writing' | 'planning';
   read: number;
   created: number;
   unchanged: number;
   rejected: number;
   bytes: number;
+  /** Created records planned so far (0 or absent without `plan`). */
+  planned?: number;
 }
 
 export interface TypeCounts {
@@ -722,28 +486,89 @@ export interface ImportSummary extends TypeCounts {
   conflicts: number;
   byType: Partial<Record<RecordTypeName, TypeCounts>>;
   rejections: Rejection[];
+  /** The whole import, planning included. */
   durationMs: number;
+  /** Reading, validating and writing. */
+  writeMs: number;
+  /** Rows read per second of `durationMs`. */
+  rowsPerSecond: number;
+  /** Created records planned by the import (0 when it did not plan: `planning` false). */
+  planned: number;
+  /** Planned records the rules in force refused (their deadlines stay as written). */
+  planRefused: number;
+  /** From the end of writing to the last plan (0 when planning kept up or did not run). */
+  planTailMs: number;
+  planning: boolean;
 }
 
 /** Batches written at once: Postgres works on as many cores, the audit chain waits its turn. */
 const WRITERS = 2;
 
+interface Pending {
+  line: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Feeds planning calls one after another from a queue of created records, while the import goes
+ * on; `drain` waits for the queue to empty (and rethrows a planning failure).
+ */
+function planningQueue(plan: PlanBatch | undefined, batchSize: number, onPlanned: () => void) {
+  const queue: Array<{ type: RecordTypeName; id: string }> = [];
+  let running: Promise<void> | undefined;
+  let failure: { err: unknown } | undefined;
+  const state = { planned: 0, refused: 0 };
+  const pump = (): void => {
+    if (!plan || running || failure || queue.length === 0) return;
+    const refs = queue.splice(0, batchSize);
+    running = plan(refs).then(
+      (r) => {
+        state.planned += refs.length;
+        state.refused += r.refused.length;
+        running = undefined;
+        onPlanned();
+        pump();
+      },
+      (err: unknown) => {
+        failure = { err };
+        running = undefined;
+      },
+    );
+  };
+  return {
+    state,
+    add(refs: Array<{ type: RecordTypeName; id: string }>): void {
+      if (!plan) return;
+      queue.push(...refs);
+      // Full batches while writing goes on; the rest at the end.
+      if (queue.length >= batchSize) pump();
+    },
+    async drain(): Promise<void> {
+      pump();
+      while (running) await running;
+      if (failure) throw failure.err;
+    },
+    failed: (): unknown => failure?.err,
+  };
+}
+
 export async function importRows(ctx: ServiceContext, source: RowSource, opts: ImportOptions = {}): Promise<ImportSummary> {
   const started = performance.now();
-  const now = ctx.clock();
   const batchSize = opts.batchSize ?? 500;
-  const actor = opts.actor ?? 'import';
+  const importer: Actor = { id: opts.actor ?? 'import', name: opts.actor ?? 'import', role: 'admin' };
   const dryRun = opts.dryRun ?? false;
-  const master = await loadMasterData(ctx.db);
   const counts = { read: 0, created: 0, unchanged: 0, rejected: 0, conflicts: 0 };
   const rejections: Rejection[] = [];
   const seen = new Map<string, number>();
   let type: RecordTypeName | undefined = opts.type;
   let kind: KindDescriptor | undefined;
-  let batch: Prepared[] = [];
+  let batch: Pending[] = [];
   const inflight = new Set<Promise<void>>();
   let lastWrite: Promise<void> = Promise.resolve();
   let failure: { err: unknown } | undefined;
+  let phase: 'writing' | 'planning' = 'writing';
+  const progress = (): void => opts.onProgress?.({ phase, read: counts.read, created: counts.created, unchanged: counts.unchanged, rejected: counts.rejected, bytes: source.bytesRead(), planned: planning.state.planned });
+  const planning = planningQueue(dryRun ? undefined : opts.plan, opts.planBatchSize ?? 1000, progress);
 
   const reject = (line: number, issues: ImportIssue[]): void => {
     const r: Rejection = { line, issues: issues.map((i) => ({ field: i.field, reason: scrubCpr(i.reason) })) };
@@ -751,7 +576,6 @@ export async function importRows(ctx: ServiceContext, source: RowSource, opts: I
     rejections.push(r);
     opts.onReject?.(r);
   };
-  const progress = (): void => opts.onProgress?.({ read: counts.read, created: counts.created, unchanged: counts.unchanged, rejected: counts.rejected, bytes: source.bytesRead() });
 
   const resolveType = (row: RawRow): KindDescriptor => {
     type ??= row.type !== undefined && isRecordType(row.type) ? row.type : opts.fallbackType;
@@ -765,50 +589,24 @@ export async function importRows(ctx: ServiceContext, source: RowSource, opts: I
     return k;
   };
 
-  const flush = async (rows: Prepared[], auditTurn: Promise<unknown>): Promise<void> => {
+  /** One batch through the service's write path; `auditAfter` settles when the batch before has committed. */
+  const flush = async (rows: Pending[], auditAfter: Promise<unknown>): Promise<void> => {
     if (rows.length === 0 || !kind) return;
-    const k = kind;
-    const existing = (await ctx.db.select({ id: k.table.id, journalNumber: k.table.journalNumber }).from(k.table).where(inArray(k.table.journalNumber, rows.map((r) => r.journalNumber)))) as Array<{ id: string; journalNumber: string }>;
-    let fresh = rows;
-    if (existing.length > 0) {
-      const stored = new Map((await k.load(ctx.db, existing.map((e) => e.id))).map((r) => [(r as { journalNumber: string }).journalNumber, r]));
-      fresh = [];
-      for (const r of rows) {
-        const s = stored.get(r.journalNumber);
-        if (!s) {
-          fresh.push(r);
-          continue;
-        }
-        const diff = differingFields(k, r, s);
-        if (diff.length === 0) {
-          counts.unchanged++;
-        } else {
-          counts.conflicts++;
-          reject(r.line, [{ field: 'journalNumber', reason: `a record with this journal number is stored already with other values in ${diff.join(', ')}; an import never changes stored records (correct them through the API)` }]);
-        }
-      }
-    }
-    if (fresh.length === 0) return;
-    if (dryRun) {
-      counts.created += fresh.length;
-      return;
-    }
-    try {
-      await ctx.db.transaction((tx) => writeRows(tx, k, fresh, actor, ctx.closureDays, now, auditTurn));
-      counts.created += fresh.length;
-    } catch (err) {
-      if (isSystemError(err)) throw err;
-      // Find the row the database refused; the others go in on their own.
-      for (const r of fresh) {
-        try {
-          await ctx.db.transaction((tx) => writeRows(tx, k, [r], actor, ctx.closureDays, now, auditTurn));
-          counts.created++;
-        } catch (rowErr) {
-          if (isSystemError(rowErr)) throw rowErr;
-          reject(r.line, [rowIssueFromDb(rowErr)]);
-        }
-      }
-    }
+    const t = kind.type;
+    const outcomes = await createRecords(ctx, t, rows.map((r) => r.body), importer, { mode: 'each', existing: 'compare', dryRun, auditAfter });
+    const created: Array<{ type: RecordTypeName; id: string }> = [];
+    outcomes.forEach((o, i) => {
+      const line = (rows[i] as Pending).line;
+      if (o.status === 'created') {
+        counts.created++;
+        if (o.id !== null) created.push({ type: t, id: o.id });
+      } else if (o.status === 'unchanged' || o.status === 'present') counts.unchanged++;
+      else if (o.status === 'conflict') {
+        counts.conflicts++;
+        reject(line, [{ field: 'journalNumber', reason: `a record with this journal number is stored already with other values in ${o.fields.join(', ')}; an import never changes stored records (correct them through the API)` }]);
+      } else reject(line, o.issues.map((x) => ({ field: x.path || null, reason: x.message.replace(/^Invalid option: /, '') })));
+    });
+    planning.add(created);
   };
 
   try {
@@ -823,7 +621,7 @@ export async function importRows(ctx: ServiceContext, source: RowSource, opts: I
       kind ??= resolveType(row);
       const issues: ImportIssue[] = [...(row.issues ?? [])];
       if (row.type !== undefined && row.type !== kind.type) issues.push({ field: 'type', reason: `is "${row.type}", but this file holds ${kind.type} records (one type per file)` });
-      const rawJournal = row.body?.['journalNumber'];
+      const rawJournal = row.body['journalNumber'];
       if (typeof rawJournal === 'string' && rawJournal.trim() !== '') {
         const j = rawJournal.trim();
         const first = seen.get(j);
@@ -837,18 +635,14 @@ export async function importRows(ctx: ServiceContext, source: RowSource, opts: I
         reject(row.line, issues);
         continue;
       }
-      const v = validateRow(kind, row.body, master, now);
-      if ('issues' in v) {
-        reject(row.line, v.issues);
-        continue;
-      }
-      batch.push({ line: row.line, ...v.prepared });
+      batch.push({ line: row.line, body: row.body });
       if (batch.length >= batchSize) {
         const full = batch;
         batch = [];
-        // Parsing and validation go on while up to two batches are written, each on its own connection.
+        // Reading goes on while up to two batches are validated and written, each on its own connection.
         while (inflight.size >= WRITERS) await Promise.race(inflight);
         if (failure) throw failure.err;
+        if (planning.failed()) throw planning.failed();
         const write: Promise<void> = flush(full, lastWrite).then(progress, (err: unknown) => {
           failure = { err };
         });
@@ -858,18 +652,26 @@ export async function importRows(ctx: ServiceContext, source: RowSource, opts: I
       }
     }
   } catch (err) {
-    // Never leave a batch being written behind a failed read (the caller closes the database next).
+    // Never leave a batch being written or planned behind a failed read (the caller closes the database next).
     await Promise.all(inflight);
+    await planning.drain().catch(() => undefined);
     throw err;
   }
   await Promise.all(inflight);
-  if (failure) throw failure.err;
+  if (failure) {
+    await planning.drain().catch(() => undefined);
+    throw failure.err;
+  }
   if (!kind) {
     // A file with a header and no rows: still check the header (and say which type it would be).
     kind = resolveType({ line: 0 });
   }
   await flush(batch, lastWrite);
+  const writeMs = performance.now() - started;
+  phase = 'planning';
   progress();
+  await planning.drain();
+  const durationMs = performance.now() - started;
   rejections.sort((a, b) => a.line - b.line);
   const t = kind.type;
   return {
@@ -883,7 +685,13 @@ export async function importRows(ctx: ServiceContext, source: RowSource, opts: I
     conflicts: counts.conflicts,
     byType: { [t]: { read: counts.read, created: counts.created, unchanged: counts.unchanged, rejected: counts.rejected } },
     rejections,
-    durationMs: Math.round(performance.now() - started),
+    durationMs: Math.round(durationMs),
+    writeMs: Math.round(writeMs),
+    rowsPerSecond: durationMs > 0 ? Math.round(counts.read / (durationMs / 1000)) : 0,
+    planning: opts.plan !== undefined && !dryRun,
+    planned: planning.state.planned,
+    planRefused: planning.state.refused,
+    planTailMs: Math.round(durationMs - writeMs),
   };
 }
 

@@ -4,6 +4,7 @@
  * output. The service (service.ts) runs the same flow for all four.
  */
 import { and, asc, eq, inArray } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { CLIENT_CATEGORIES, CPR_MASK, formatCpr, formatIsoDate, INCIDENT_KINDS, incidentChapter, localDayOfInstant, scrubCpr, type IncidentKind, type RecordInput } from '../domain/index.js';
 import type { Executor } from '../db/client.js';
@@ -289,16 +290,24 @@ const incidentKind: KindDescriptor = {
     const r = row as IncidentFull;
     // In the audit view the reasons stand apart (erasable personal data), beside the notices' dates.
     const split = opts.verbatimText === true;
-    return {
-      type: 'incident', ...meta(r), kind: r.kind, ...person(r, opts.showCpr), description: freeText(r.description, opts), occurredAt: iso(r.occurredAt), registeredAt: iso(r.registeredAt),
-      mediaAttention: r.mediaAttention, preliminaryNoticeSentAt: iso(r.preliminaryNoticeSentAt), finalReportSubmittedAt: iso(r.finalReportSubmittedAt),
-      delayNotifiedAt: iso(r.delayNotifiedAt), finalReportExpectedAt: r.finalReportExpectedAt, delayReason: freeText(r.delayReason, opts),
-      delayNotices: r.delayNotices.map((n) => ({ id: n.id, notifiedAt: iso(n.notifiedAt), expectedDate: n.expectedDate, ...(split ? {} : { reason: freeText(n.reason, opts) }) })),
-      reclassifications: r.reclassifications.map((x) => ({ id: x.id, at: iso(x.at), fromKind: x.fromKind, toKind: x.toKind, ...(split ? {} : { reason: freeText(x.reason, opts) }) })),
-      ...(split ? { delayNoticeReasons: reasons(r.delayNotices), reclassificationReasons: reasons(r.reclassifications) } : {}),
-      inmateConversationHeldAt: iso(r.inmateConversationHeldAt), closingLetterSentAt: iso(r.closingLetterSentAt),
-      closingLetterCopySentAt: iso(r.closingLetterCopySentAt), closedNotReportableAt: iso(r.closedNotReportableAt),
-    };
+    return assignAll(
+      { type: 'incident' },
+      meta(r),
+      { kind: r.kind },
+      person(r, opts.showCpr),
+      {
+        description: freeText(r.description, opts), occurredAt: iso(r.occurredAt), registeredAt: iso(r.registeredAt),
+        mediaAttention: r.mediaAttention, preliminaryNoticeSentAt: iso(r.preliminaryNoticeSentAt), finalReportSubmittedAt: iso(r.finalReportSubmittedAt),
+        delayNotifiedAt: iso(r.delayNotifiedAt), finalReportExpectedAt: r.finalReportExpectedAt, delayReason: freeText(r.delayReason, opts),
+        delayNotices: r.delayNotices.map((n) => ({ id: n.id, notifiedAt: iso(n.notifiedAt), expectedDate: n.expectedDate, ...(split ? {} : { reason: freeText(n.reason, opts) }) })),
+        reclassifications: r.reclassifications.map((x) => ({ id: x.id, at: iso(x.at), fromKind: x.fromKind, toKind: x.toKind, ...(split ? {} : { reason: freeText(x.reason, opts) }) })),
+      },
+      split ? { delayNoticeReasons: reasons(r.delayNotices), reclassificationReasons: reasons(r.reclassifications) } : undefined,
+      {
+        inmateConversationHeldAt: iso(r.inmateConversationHeldAt), closingLetterSentAt: iso(r.closingLetterSentAt),
+        closingLetterCopySentAt: iso(r.closingLetterCopySentAt), closedNotReportableAt: iso(r.closedNotReportableAt),
+      },
+    );
   },
 };
 
@@ -388,12 +397,12 @@ const cellKind: KindDescriptor = {
   },
   toApi(row, opts) {
     const r = row as CellRow;
-    return {
-      type: 'security_cell_placement', ...meta(r), ...person(r, opts.showCpr), mechanicalRestraint: r.mechanicalRestraint, placedAt: iso(r.placedAt), endedAt: iso(r.endedAt),
+    return assignAll({ type: 'security_cell_placement' }, meta(r), person(r, opts.showCpr), {
+      mechanicalRestraint: r.mechanicalRestraint, placedAt: iso(r.placedAt), endedAt: iso(r.endedAt),
       followUpHeldAt: iso(r.followUpHeldAt), followUpPostponedReason: freeText(r.followUpPostponedReason, opts), followUpPostponedAt: iso(r.followUpPostponedAt), followUpRescheduledTo: r.followUpRescheduledTo,
       followUpOfferedAt: iso(r.followUpOfferedAt), followUpDeclinedAt: iso(r.followUpDeclinedAt), followUpNoteAt: iso(r.followUpNoteAt),
       caseReviewedAt: iso(r.caseReviewedAt), caseReviewer: freeText(r.caseReviewer, opts), caseReviewOutcome: freeText(r.caseReviewOutcome, opts),
-    };
+    });
   },
 };
 
@@ -446,7 +455,7 @@ const forceKind: KindDescriptor = {
   },
   toApi(row, opts) {
     const r = row as ForceRow;
-    return { type: 'force_use', ...meta(r), ...person(r, opts.showCpr), description: freeText(r.description, opts), occurredAt: iso(r.occurredAt), reportFiledAt: iso(r.reportFiledAt), complaintInfoNoted: r.reportComplaintInfoNoted, complaintReceivedAt: iso(r.complaintReceivedAt) };
+    return assignAll({ type: 'force_use' }, meta(r), person(r, opts.showCpr), { description: freeText(r.description, opts), occurredAt: iso(r.occurredAt), reportFiledAt: iso(r.reportFiledAt), complaintInfoNoted: r.reportComplaintInfoNoted, complaintReceivedAt: iso(r.complaintReceivedAt) });
   },
 };
 
@@ -581,8 +590,8 @@ const planKind: KindDescriptor = {
   },
   toApi(row, { showCpr }) {
     const r = row as PlanFull;
-    return {
-      type: 'action_plan', ...meta(r), ...person(r, showCpr), clientCategory: r.clientCategory, ownerId: r.ownerId, ownerAssignedAt: iso(r.ownerAssignedAt),
+    return assignAll({ type: 'action_plan' }, meta(r), person(r, showCpr), {
+      clientCategory: r.clientCategory, ownerId: r.ownerId, ownerAssignedAt: iso(r.ownerAssignedAt),
       admittedAt: iso(r.admittedAt), supervisionEstablishedAt: iso(r.supervisionEstablishedAt), sentenceStartDate: r.sentenceStartDate,
       possibleParoleDate: r.possibleParoleDate, expectedReleaseDate: r.expectedReleaseDate, expelled: r.expelled, planCreatedAt: iso(r.planCreatedAt),
       elaboratedAt: iso(r.elaboratedAt), municipalityContactedAt: iso(r.municipalityContactedAt), transitionPlacedAt: iso(r.transitionPlacedAt),
@@ -590,7 +599,7 @@ const planKind: KindDescriptor = {
       evaluations: r.evaluations.map((e) => ({ id: e.id, at: iso(e.evaluatedAt) })),
       transfers: r.transfers.map((t) => ({ id: t.id, at: iso(t.transferredAt), toInstitutionId: t.toInstitutionId, planUpdatedAt: iso(t.planUpdatedAt) })),
       paroleDecisions: r.paroleDecisions.map((p) => ({ id: p.id, at: iso(p.decidedAt), outcome: p.outcome, planUpdatedAt: iso(p.planUpdatedAt) })),
-    };
+    });
   },
   engineFieldToApi: { createdAt: 'planCreatedAt' },
 };
@@ -640,7 +649,48 @@ export const KIND_BY_COLLECTION: Record<string, KindDescriptor> = Object.fromEnt
 /** A would-be new row with the defaults the database would fill in, for validation before the insert. */
 export function provisionalRow(kind: KindDescriptor, columns: Record<string, unknown>, now: Date): AnyRow {
   const base = { id: '00000000-0000-0000-0000-000000000000', version: 1, createdAt: now, updatedAt: now, changeSeq: 0, closedAt: null, inmateName: null, cpr: null };
-  return { ...base, ...kind.defaults(now), ...columns } as unknown as AnyRow;
+  return assignAll(base, kind.defaults(now), columns) as unknown as AnyRow;
+}
+
+/**
+ * Copies the sources' own properties onto `target`, later ones winning: `{ ...a, ...b }` for the
+ * write path's hot loop, where V8's object spread of these rows costs ~15× a plain loop (Node 20).
+ */
+export function assignAll<T extends object>(target: T, ...sources: ReadonlyArray<Record<string, unknown> | undefined>): T {
+  const out = target as Record<string, unknown>;
+  for (const source of sources) {
+    if (!source) continue;
+    for (const key of Object.keys(source)) out[key] = source[key];
+  }
+  return target;
+}
+
+/**
+ * The child rows of new records, per child table, for multi-row inserts (every row of a table
+ * with the same keys): a `-update` op folds into the row it follows. What applyChildOps writes one
+ * statement at a time, for records being created (their ops never update or delete stored rows).
+ */
+export function createChildRows(records: ReadonlyArray<{ parentId: string; ops: readonly ChildOp[] }>): Array<[PgTable, Array<Record<string, unknown>>]> {
+  const evaluations: Array<Record<string, unknown>> = [];
+  const transfers: Array<Record<string, unknown>> = [];
+  const parole: Array<Record<string, unknown>> = [];
+  const notices: Array<Record<string, unknown>> = [];
+  const reclassifications: Array<Record<string, unknown>> = [];
+  for (const { parentId, ops } of records) {
+    let lastTransfer: Record<string, unknown> | undefined;
+    let lastParole: Record<string, unknown> | undefined;
+    for (const op of ops) {
+      if (op.table === 'evaluations') evaluations.push({ planId: parentId, evaluatedAt: op.evaluatedAt });
+      else if (op.table === 'transfers') transfers.push((lastTransfer = { planId: parentId, transferredAt: op.transferredAt, toInstitutionId: op.toInstitutionId, planUpdatedAt: null }));
+      else if (op.table === 'transfers-update' && lastTransfer) lastTransfer['planUpdatedAt'] = op.planUpdatedAt;
+      else if (op.table === 'parole') parole.push((lastParole = { planId: parentId, decidedAt: op.decidedAt, outcome: op.outcome, planUpdatedAt: null }));
+      else if (op.table === 'parole-update' && lastParole) lastParole['planUpdatedAt'] = op.planUpdatedAt;
+      else if (op.table === 'delay-notices') notices.push({ incidentId: parentId, notifiedAt: op.notifiedAt, expectedDate: op.expectedDate, reason: op.reason });
+      else if (op.table === 'reclassifications') reclassifications.push({ incidentId: parentId, at: op.at, fromKind: op.fromKind, toKind: op.toKind, reason: op.reason });
+    }
+  }
+  const tables: Array<[PgTable, Array<Record<string, unknown>>]> = [[planEvaluations, evaluations], [planTransfers, transfers], [paroleDecisions, parole], [incidentDelayNotices, notices], [incidentReclassifications, reclassifications]];
+  return tables.filter(([, rows]) => rows.length > 0);
 }
 
 /** Applies child-table operations for a plan or an incident inside the caller's transaction. */

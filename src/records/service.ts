@@ -5,15 +5,17 @@
  * remembers the idempotency key — so a refused request changes nothing.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
 import type { z } from 'zod';
 import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, isInFuture, parseRecord, parseWhen, scrubCpr, type Deadline, type DeadlineSet, type Lang } from '../domain/index.js';
-import { appendAudit, canonicalJson } from '../db/audit.js';
+import { appendAudit, appendAuditEntries, canonicalJson, type AuditEntry } from '../db/audit.js';
+import { insertJson } from '../db/bulk.js';
 import type { Db, Executor } from '../db/client.js';
 import { deadlines, idempotencyKeys, institutions, staff } from '../db/schema.js';
 import { loadRulesInForce, type RulesInForce } from './calendar.js';
 import { pgErrorInfo, ServiceError, validationError, type FieldIssue } from './errors.js';
-import { applyChildOps, KINDS, personalFields, previewChildOps, provisionalRow, type AnyRow, type ChildOp, type KindDescriptor, type RecordTypeName } from './kinds.js';
+import { applyChildOps, assignAll, createChildRows, KINDS, personalFields, previewChildOps, provisionalRow, type AnyRow, type ChildOp, type IncidentFull, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
 
 export type Role = 'admin' | 'area' | 'institution' | 'reader';
 
@@ -42,6 +44,8 @@ export interface WriteResult {
   id: string;
   created: boolean;
   replayed: boolean;
+  /** A batched create of more than one record: every new id, in order. */
+  ids?: string[];
 }
 
 /** Roles that file the legal notices and so may see CPR numbers. */
@@ -153,8 +157,8 @@ async function replayIdempotent(db: Executor, actor: Actor, key: string, hash: s
   if (row.requestHash !== hash) {
     throw new ServiceError('IDEMPOTENCY_MISMATCH', 'Idempotency-Key was used before for a different request', { issues: [{ path: 'Idempotency-Key', message: 'reused with a different request' }] });
   }
-  const stored = row.response as { id: string };
-  return { id: stored.id, created: row.statusCode === 201, replayed: true };
+  const stored = row.response as { id: string; ids?: string[] };
+  return { id: stored.id, created: row.statusCode === 201, replayed: true, ...(stored.ids ? { ids: stored.ids } : {}) };
 }
 
 /**
@@ -184,7 +188,7 @@ async function idempotent(ctx: ServiceContext, actor: Actor, opts: WriteOptions,
       }
       const result = await run(tx);
       if (key) {
-        await tx.insert(idempotencyKeys).values({ actor: actor.id, key, method: (opts.requestTarget ?? '').split(' ')[0] ?? '', path: opts.requestTarget ?? '', requestHash: hash, statusCode: result.created ? 201 : 200, response: { id: result.id } });
+        await tx.insert(idempotencyKeys).values({ actor: actor.id, key, method: (opts.requestTarget ?? '').split(' ')[0] ?? '', path: opts.requestTarget ?? '', requestHash: hash, statusCode: result.created ? 201 : 200, response: { id: result.id, ...(result.ids && result.ids.length > 1 ? { ids: result.ids } : {}) } });
       }
       return result;
     });
@@ -278,35 +282,354 @@ function auditView(kind: KindDescriptor, row: AnyRow): Record<string, unknown> {
   return kind.toApi(row, { showCpr: false, verbatimText: true });
 }
 
-export async function createRecord(ctx: ServiceContext, type: RecordTypeName, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
-  const kind = KINDS[type];
-  if (actor.role === 'reader') throw new ServiceError('FORBIDDEN', 'reader tokens may not write');
-  const input = parseBody(kind.create, body);
-  const now = ctx.clock();
+// ------------------------------------------------------------------------------------ creating
+
+/** What a batch's validation needs of the institutions and staff it names, read once per batch. */
+interface MasterLookup {
+  institutions: Map<string, { areaId: string; kind: string }>;
+  staffArea: Map<string, string>;
+}
+
+async function loadLookup(db: Executor, institutionIds: ReadonlySet<string>, staffIds: ReadonlySet<string>): Promise<MasterLookup> {
+  const insts = institutionIds.size > 0 ? await db.select({ id: institutions.id, areaId: institutions.areaId, kind: institutions.kind }).from(institutions).where(inArray(institutions.id, [...institutionIds])) : [];
+  const people = staffIds.size > 0 ? await db.select({ id: staff.id, areaId: staff.areaId }).from(staff).where(inArray(staff.id, [...staffIds])) : [];
+  return { institutions: new Map(insts.map((i) => [i.id, { areaId: i.areaId, kind: i.kind }])), staffArea: new Map(people.map((p) => [p.id, p.areaId])) };
+}
+
+/** A create body that passed every check: what is written. */
+interface PreparedCreate {
+  index: number;
+  journalNumber: string;
+  input: Record<string, unknown>;
+  columns: Record<string, unknown>;
+  /** Every column's value, defaults and the columns repeating the child rows filled in: what the INSERT writes. */
+  record: Record<string, unknown>;
+  children: ChildOp[];
+  areaId: string;
+}
+
+interface Refusal {
+  code: 'VALIDATION' | 'FORBIDDEN';
+  issues: FieldIssue[];
+  message?: string;
+}
+
+/**
+ * Every check of a create body, in the order the API reports them: the zod schema, the engine's
+ * cross-field rules on the row as it would be stored, the institution (known, writable by the
+ * actor, not a halfway house for a security-cell placement), the plan owner's area and the
+ * transfers' institutions. `collect` (the importer) gathers every stage's issues at once; without
+ * it the first failing stage is the answer, as one request gets it.
+ */
+function prepareCreate(kind: KindDescriptor, body: unknown, parsed: ReturnType<KindDescriptor['create']['safeParse']>, lookup: MasterLookup, actor: Actor, now: Date, collect: boolean): Omit<PreparedCreate, 'index'> | Refusal {
+  const unknownInstitution = (id: string): FieldIssue => ({ path: 'institutionId', message: `unknown institution "${id}"` });
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error);
+    const inst = (body as Record<string, unknown> | null | undefined)?.['institutionId'];
+    if (collect && typeof inst === 'string' && !issues.some((i) => i.path === 'institutionId') && !lookup.institutions.has(inst)) issues.push(unknownInstitution(inst));
+    return { code: 'VALIDATION', issues };
+  }
+  const input = parsed.data;
   const columns = kind.columns(input);
-  if (type === 'incident') columns['registeredAt'] = now;
+  if (kind.type === 'incident') columns['registeredAt'] = now;
   const children = kind.createChildren?.(input) ?? [];
-  const provisional = withDerived(kind, columns, previewChildOps(provisionalRow(kind, columns, now), children));
-  validateWithEngine(kind, provisional, now);
-  const scope = await requireScope(ctx.db, actor, columns['institutionId'] as string, 'write');
-  const refused = placementRefusedAt(type, scope.kind);
-  if (refused) throw validationError([refused]);
-  if (type === 'action_plan') await requireOwnerInArea(ctx.db, columns['ownerId'], scope.areaId);
-  for (const c of children) {
-    if (c.table === 'transfers' && !(await institutionScope(ctx.db, c.toInstitutionId))) {
-      throw validationError([{ path: 'transfers.toInstitutionId', message: `unknown institution "${c.toInstitutionId}"` }]);
+  const base = provisionalRow(kind, columns, now);
+  const derived = kind.derivedColumns?.(previewChildOps(base, children));
+  const record = (derived ? assignAll({}, base as unknown as Record<string, unknown>, derived) : base) as AnyRow;
+  const stages: Array<() => FieldIssue[] | Refusal> = [
+    () => {
+      try {
+        parseRecord(kind.toEngine(previewChildOps(record, children)), now.getTime());
+        return [];
+      } catch (err) {
+        if (err instanceof DomainError) return engineIssues(kind, err);
+        throw err;
+      }
+    },
+    () => {
+      const institutionId = input['institutionId'] as string;
+      const scope = lookup.institutions.get(institutionId);
+      if (!scope) return [unknownInstitution(institutionId)];
+      if (!canWrite(actor, { institutionId, areaId: scope.areaId })) return { code: 'FORBIDDEN', issues: [], message: `${actor.role} token may not write records of institution ${institutionId}` };
+      const refused = placementRefusedAt(kind.type, scope.kind);
+      return refused ? [refused] : [];
+    },
+    () => {
+      // A plan's owner works in the plan's area: the owner receives the plan's reminders and
+      // calendar feed, so an owner from another area would carry its deadlines out of its scope.
+      const ownerId = input['ownerId'];
+      const areaId = lookup.institutions.get(input['institutionId'] as string)?.areaId;
+      if (typeof ownerId !== 'string') return [];
+      const ownerArea = lookup.staffArea.get(ownerId);
+      if (ownerArea === undefined) return [{ path: 'ownerId', message: `unknown staff member ${ownerId}` }];
+      return areaId !== undefined && ownerArea !== areaId ? [{ path: 'ownerId', message: `must be a staff member of area ${areaId} (the plan's area)` }] : [];
+    },
+    () => ((input['transfers'] as Array<{ toInstitutionId: string }> | undefined) ?? []).flatMap((t, i) => (lookup.institutions.has(t.toInstitutionId) ? [] : [{ path: `transfers[${i}].toInstitutionId`, message: `unknown institution "${t.toInstitutionId}"` }])),
+  ];
+  const issues: FieldIssue[] = [];
+  for (const stage of stages) {
+    const found = stage();
+    if (!Array.isArray(found)) return found;
+    issues.push(...found);
+    if (!collect && issues.length > 0) break;
+  }
+  if (issues.length > 0) return { code: 'VALIDATION', issues };
+  const areaId = lookup.institutions.get(input['institutionId'] as string)?.areaId as string;
+  return { journalNumber: input['journalNumber'] as string, input, columns, record: record as unknown as Record<string, unknown>, children, areaId };
+}
+
+export type CreateOutcome =
+  | { status: 'created'; id: string | null; replayed?: boolean }
+  /** The journal number is stored with the same values (`existing: 'compare'`). */
+  | { status: 'unchanged'; id: string }
+  /** The journal number is stored with other values in `fields` (`existing: 'compare'`): nothing was changed. */
+  | { status: 'conflict'; id: string; fields: string[] }
+  /** The journal number is stored already (`existing: 'skip'`): nothing was compared or changed. */
+  | { status: 'present'; id: string }
+  | { status: 'rejected'; code: 'VALIDATION' | 'FORBIDDEN' | 'CONFLICT'; issues: FieldIssue[] };
+
+export interface CreateOptions extends WriteOptions {
+  /**
+   * `all` (default): any refused body refuses the whole batch with a ServiceError naming the body
+   * (`[i].field` beyond a batch of one) and nothing is written. `each`: the others go in, every
+   * refused body is reported in its outcome.
+   */
+  mode?: 'all' | 'each';
+  /**
+   * A journal number stored already: `conflict` (default) refuses the body, as the unique key does;
+   * `compare` (the importer) reports it `unchanged` when every field it gives equals the stored
+   * value, otherwise `conflict`; `skip` (the demo seed) reports it `present`. Stored records are never changed.
+   */
+  existing?: 'conflict' | 'compare' | 'skip';
+  /** Check only: nothing is written (created outcomes carry no id). */
+  dryRun?: boolean;
+  /** The audit entries are appended once this settles: batches written side by side keep their order in the chain. */
+  auditAfter?: Promise<unknown>;
+}
+
+function refusalError(r: Refusal, prefix: string): ServiceError {
+  const issues = r.issues.map((i) => ({ path: prefix && i.path ? `${prefix}.${i.path}` : prefix || i.path, message: i.message }));
+  return r.code === 'FORBIDDEN' ? new ServiceError('FORBIDDEN', r.message ?? 'forbidden', { issues }) : validationError(issues);
+}
+
+/**
+ * Creates many records of one type: the one write path of the API (a batch of one), the importer
+ * and the demo seed. Every body is validated (zod, the engine, institutions and staff read once
+ * for the batch); the accepted ones are written in one transaction with multi-row inserts of the
+ * records, their child rows and their materialised deadlines, and one batched audit append (one
+ * `<type>.create` entry per record, in the given order). Outcomes are in the order of `bodies`.
+ */
+export async function createRecords(ctx: ServiceContext, type: RecordTypeName, bodies: readonly unknown[], actor: Actor, opts: CreateOptions = {}): Promise<CreateOutcome[]> {
+  const kind = KINDS[type];
+  const mode = opts.mode ?? 'all';
+  if (actor.role === 'reader') throw new ServiceError('FORBIDDEN', 'reader tokens may not write');
+  const idemBody = bodies.length === 1 ? bodies[0] : bodies;
+  const early = await replayFirst(ctx, actor, opts, idemBody);
+  if (early) return replayedOutcomes(early);
+  const now = ctx.clock();
+  const prefixOf = (i: number): string => (bodies.length === 1 ? '' : `[${i}]`);
+  const parsed = bodies.map((b) => kind.create.safeParse(b ?? {}));
+  if (mode === 'all') {
+    const bad = parsed.findIndex((p) => !p.success);
+    if (bad >= 0) throw refusalError({ code: 'VALIDATION', issues: zodIssues((parsed[bad] as { error: z.ZodError }).error) }, prefixOf(bad));
+  }
+  const instIds = new Set<string>();
+  const staffIds = new Set<string>();
+  parsed.forEach((p, i) => {
+    const src = (p.success ? p.data : bodies[i]) as Record<string, unknown> | null | undefined;
+    if (typeof src?.['institutionId'] === 'string') instIds.add(src['institutionId']);
+    if (!p.success) return;
+    if (typeof src?.['ownerId'] === 'string') staffIds.add(src['ownerId']);
+    for (const t of (src?.['transfers'] as Array<{ toInstitutionId: string }> | undefined) ?? []) instIds.add(t.toInstitutionId);
+  });
+  const lookup = await loadLookup(ctx.db, instIds, staffIds);
+  const outcomes: Array<CreateOutcome | undefined> = bodies.map(() => undefined);
+  let accepted: PreparedCreate[] = [];
+  parsed.forEach((p, index) => {
+    const r = prepareCreate(kind, bodies[index], p, lookup, actor, now, mode === 'each');
+    if ('code' in r) {
+      if (mode === 'all') throw refusalError(r, prefixOf(index));
+      outcomes[index] = { status: 'rejected', code: r.code, issues: r.issues };
+    } else accepted.push({ index, ...r });
+  });
+  if ((opts.existing ?? 'conflict') !== 'conflict' && accepted.length > 0) accepted = await settleExisting(ctx.db, kind, accepted, opts.existing === 'compare', outcomes);
+  if (opts.dryRun) {
+    for (const p of accepted) outcomes[p.index] = { status: 'created', id: null };
+    return outcomes as CreateOutcome[];
+  }
+  if (accepted.length === 0) return outcomes as CreateOutcome[];
+
+  const write = (rows: PreparedCreate[]) => async (tx: Executor): Promise<WriteResult & { ids: string[] }> => {
+    const ids = await writeCreates(tx, kind, rows, actor.name, ctx.closureDays, now, opts.auditAfter);
+    return { id: ids[0] as string, ids, created: true, replayed: false };
+  };
+  if (mode === 'all') {
+    const res = await idempotent(ctx, actor, opts, idemBody, write(accepted));
+    if (res.replayed) return replayedOutcomes(res);
+    accepted.forEach((p, i) => (outcomes[p.index] = { status: 'created', id: (res as { ids: string[] }).ids[i] as string }));
+    return outcomes as CreateOutcome[];
+  }
+  try {
+    const { ids } = await ctx.db.transaction(write(accepted));
+    accepted.forEach((p, i) => (outcomes[p.index] = { status: 'created', id: ids[i] as string }));
+  } catch (err) {
+    if (isSystemError(err)) throw err;
+    // The database refused the batch as a whole (a journal number stored meanwhile by someone
+    // else): each row on its own, so only the offending one is refused.
+    for (const p of accepted) {
+      try {
+        const { ids } = await ctx.db.transaction(write([p]));
+        outcomes[p.index] = { status: 'created', id: ids[0] as string };
+      } catch (rowErr) {
+        if (isSystemError(rowErr)) throw rowErr;
+        outcomes[p.index] = { status: 'rejected', code: 'CONFLICT', issues: [rowIssueFromDb(rowErr)] };
+      }
     }
   }
+  return outcomes as CreateOutcome[];
+}
 
-  return idempotent(ctx, actor, opts, body, async (tx) => {
-    const [inserted] = await tx.insert(kind.table).values(columns).returning({ id: kind.table.id });
-    const id = (inserted as { id: string }).id;
-    if (children.length > 0) await applyChildOps(tx, id, children);
-    const row = await loadOne(tx, kind, id);
-    await materialiseDeadlines(tx, { closureDays: ctx.closureDays, now }, kind, row, scope.areaId);
-    await appendAudit(tx, { actor: actor.name, action: `${type}.create`, entityType: type, entityId: id, before: null, after: auditView(kind, row), personal: personalFields(type) }, now);
-    return { id, created: true, replayed: false };
+function replayedOutcomes(res: WriteResult): CreateOutcome[] {
+  return (res.ids ?? [res.id]).map((id) => ({ status: 'created', id, replayed: true }));
+}
+
+export async function createRecord(ctx: ServiceContext, type: RecordTypeName, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
+  const [outcome] = await createRecords(ctx, type, [body], actor, opts);
+  if (outcome?.status !== 'created' || outcome.id === null) throw new Error('createRecords: a batch of one gave no record');
+  return { id: outcome.id, created: true, replayed: outcome.replayed === true };
+}
+
+/** Bodies whose journal number is stored already get their outcome here; the others are returned. */
+async function settleExisting(db: Executor, kind: KindDescriptor, rows: PreparedCreate[], compare: boolean, outcomes: Array<CreateOutcome | undefined>): Promise<PreparedCreate[]> {
+  const existing = (await db.select({ id: kind.table.id, journalNumber: kind.table.journalNumber }).from(kind.table).where(inArray(kind.table.journalNumber, rows.map((r) => r.journalNumber)))) as Array<{ id: string; journalNumber: string }>;
+  if (existing.length === 0) return rows;
+  const idOf = new Map(existing.map((e) => [e.journalNumber, e.id]));
+  const stored = compare ? new Map((await kind.load(db, existing.map((e) => e.id))).map((r) => [(r as { journalNumber: string }).journalNumber, r])) : new Map<string, AnyRow>();
+  return rows.filter((r) => {
+    const id = idOf.get(r.journalNumber);
+    if (id === undefined) return true;
+    const s = stored.get(r.journalNumber);
+    if (!s) outcomes[r.index] = { status: 'present', id };
+    else {
+      const fields = differingFields(kind, r, s);
+      outcomes[r.index] = fields.length === 0 ? { status: 'unchanged', id } : { status: 'conflict', id, fields };
+    }
+    return false;
   });
+}
+
+/** Columns an insert leaves to the database: the key, and what the change-feed trigger stamps. */
+const DB_MANAGED = new Set(['id', 'createdAt', 'updatedAt', 'changeSeq', 'version']);
+
+/**
+ * Writes accepted creates inside the caller's transaction: the records (one INSERT), their child
+ * rows (one INSERT per child table), their deadlines (one INSERT; a new record has none to
+ * replace, so this is what materialiseDeadlines would store) and one batched audit append.
+ * Returns the new ids in the order of `rows`.
+ */
+async function writeCreates(tx: Executor, kind: KindDescriptor, rows: readonly PreparedCreate[], actorName: string, closureDays: readonly string[], now: Date, auditAfter?: Promise<unknown>): Promise<string[]> {
+  const insertable = Object.keys(getTableColumns(kind.table as PgTable)).filter((c) => !DB_MANAGED.has(c));
+  const values = rows.map((r) => {
+    const v: Record<string, unknown> = {};
+    for (const c of insertable) v[c] = r.record[c] ?? null;
+    return v;
+  });
+  const inserted = await insertJson(tx, kind.table as PgTable, values, { returning: ['id', 'journalNumber'] });
+  const idOf = new Map(inserted.map((r) => [r['journalNumber'] as string, r['id'] as string]));
+  const ids = rows.map((r) => idOf.get(r.journalNumber) as string);
+  const children = createChildRows(rows.map((r, i) => ({ parentId: ids[i] as string, ops: r.children })));
+  for (const [table, list] of children) await insertJson(tx, table, list);
+  const loaded = new Map((await kind.load(tx, ids)).map((r) => [r.id, r]));
+  const rules = await loadRulesInForce(tx, closureDays);
+  const deadlineValues: Array<Record<string, unknown>> = [];
+  const audit: AuditEntry[] = [];
+  const personal = personalFields(kind.type);
+  rows.forEach((r, i) => {
+    const row = loaded.get(ids[i] as string) as AnyRow;
+    deadlineValues.push(...deadlineRows(kind, row, r.areaId, computeForRecord(kind, row, r.areaId, rules, now).deadlines, rules, now));
+    audit.push({ actor: actorName, action: `${kind.type}.create`, entityType: kind.type, entityId: row.id, before: null, after: auditView(kind, row), personal });
+  });
+  await insertJson(tx, deadlines, deadlineValues);
+  await auditAfter;
+  await appendAuditEntries(tx, audit, now);
+  return ids;
+}
+
+/** Connection trouble and the like: not a body's fault (a batch in `each` mode stops). */
+function isSystemError(err: unknown): boolean {
+  const { code } = pgErrorInfo(err);
+  // Class 42 (a query the server cannot even plan) is a bug here, never the row's fault.
+  return code === undefined || /^(08|42|53|54|57|58|XX)/.test(code);
+}
+
+function rowIssueFromDb(err: unknown): FieldIssue {
+  const { code, constraint } = pgErrorInfo(err);
+  if (code === '23505' && constraint?.includes('journal')) return { path: 'journalNumber', message: 'already exists (stored by someone else meanwhile)' };
+  if (code === '23503') {
+    const field = constraint?.includes('owner') ? 'ownerId' : constraint?.includes('institution') ? 'institutionId' : (constraint ?? '');
+    return { path: field, message: 'refers to something that does not exist' };
+  }
+  return { path: constraint ?? '', message: `refused by the database (SQLSTATE ${code ?? '?'})` };
+}
+
+// ------------------------------------------------------------------------------------ comparison
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a instanceof Date || b instanceof Date) return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  return (a ?? null) === (b ?? null);
+}
+
+const ms = (d: Date | null | undefined): number | null => (d ? d.getTime() : null);
+
+/** The fields a body gives whose values differ from the stored record (fields it leaves out are not compared). */
+function differingFields(kind: KindDescriptor, p: PreparedCreate, stored: AnyRow): string[] {
+  const s = stored as unknown as Record<string, unknown>;
+  const out: string[] = [];
+  // With a notice history given, the single delay fields are one of its notices: the history is compared instead.
+  const skip = new Set(['registeredAt', ...(p.input['delayNotices'] !== undefined ? ['delayNotifiedAt', 'finalReportExpectedAt', 'delayReason'] : [])]);
+  for (const [column, value] of Object.entries(p.columns)) {
+    if (skip.has(column)) continue;
+    if (!sameValue(value, s[column])) out.push(column);
+  }
+  if (kind.type === 'incident') return [...out, ...differingIncidentHistory(p, stored as IncidentFull)];
+  if (kind.type !== 'action_plan') return out;
+  const plan = stored as PlanFull;
+  const want = { evaluations: [] as number[], transfers: [] as string[], paroleDecisions: [] as string[] };
+  for (const op of p.children) {
+    if (op.table === 'evaluations') want.evaluations.push(op.evaluatedAt.getTime());
+    else if (op.table === 'transfers') want.transfers.push(`${op.transferredAt.getTime()}|${op.toInstitutionId}|null`);
+    else if (op.table === 'transfers-update') want.transfers.push(`${want.transfers.pop()?.replace(/\|null$/, '') ?? ''}|${op.planUpdatedAt.getTime()}`);
+    else if (op.table === 'parole') want.paroleDecisions.push(`${op.decidedAt.getTime()}|${op.outcome}|null`);
+    else if (op.table === 'parole-update') want.paroleDecisions.push(`${want.paroleDecisions.pop()?.replace(/\|null$/, '') ?? ''}|${op.planUpdatedAt.getTime()}`);
+  }
+  const have = {
+    evaluations: plan.evaluations.map((e) => e.evaluatedAt.getTime()),
+    transfers: plan.transfers.map((t) => `${t.transferredAt.getTime()}|${t.toInstitutionId}|${ms(t.planUpdatedAt)}`),
+    paroleDecisions: plan.paroleDecisions.map((d) => `${d.decidedAt.getTime()}|${d.outcome}|${ms(d.planUpdatedAt)}`),
+  };
+  for (const list of ['evaluations', 'transfers', 'paroleDecisions'] as const) {
+    if (p.input[list] === undefined) continue;
+    if (JSON.stringify(want[list]) !== JSON.stringify(have[list])) out.push(list);
+  }
+  return out;
+}
+
+function differingIncidentHistory(p: PreparedCreate, stored: IncidentFull): string[] {
+  const want = { delayNotices: [] as string[], reclassifications: [] as string[] };
+  for (const op of p.children) {
+    if (op.table === 'delay-notices') want.delayNotices.push(`${op.notifiedAt.getTime()}|${op.expectedDate}|${op.reason}`);
+    else if (op.table === 'reclassifications') want.reclassifications.push(`${op.at.getTime()}|${op.fromKind}|${op.toKind}|${op.reason}`);
+  }
+  const have = {
+    delayNotices: stored.delayNotices.map((n) => `${n.notifiedAt.getTime()}|${n.expectedDate}|${n.reason}`),
+    reclassifications: stored.reclassifications.map((x) => `${x.at.getTime()}|${x.fromKind}|${x.toKind}|${x.reason}`),
+  };
+  const out: string[] = [];
+  for (const list of ['delayNotices', 'reclassifications'] as const) {
+    if (p.input[list] === undefined) continue;
+    if (JSON.stringify(want[list].sort()) !== JSON.stringify(have[list].sort())) out.push(list);
+  }
+  return out;
 }
 
 async function change(ctx: ServiceContext, kind: KindDescriptor, id: string, actor: Actor, opts: WriteOptions, body: unknown, action: string, compute: (row: AnyRow, now: Date) => { columns: Record<string, unknown>; children: ChildOp[]; expectedVersion?: number | undefined }): Promise<WriteResult> {

@@ -105,6 +105,19 @@ describe('CSV parser (RFC 4180)', () => {
   });
 });
 
+describe('CSV cells by field', () => {
+  it('reads each field as its create schema says: booleans, lists of dates, JSON arrays of objects, text', async () => {
+    const { CELL_KINDS } = await import('../../src/records/import.js');
+    const special = Object.fromEntries([...CELL_KINDS].filter(([, cell]) => cell !== 'text'));
+    expect(special).toEqual({
+      mediaAttention: 'boolean', mechanicalRestraint: 'boolean', complaintInfoNoted: 'boolean', expelled: 'boolean',
+      evaluations: 'list',
+      delayNotices: 'json', reclassifications: 'json', transfers: 'json', paroleDecisions: 'json',
+    });
+    for (const field of ['institutionId', 'journalNumber', 'cpr', 'occurredAt', 'kind', 'clientCategory', 'finalReportExpectedAt', 'ownerId']) expect(CELL_KINDS.get(field)).toBe('text');
+  });
+});
+
 describe('progress output', () => {
   const p = (read: number, bytes: number) => ({ read, created: read, unchanged: 0, rejected: 0, bytes });
 
@@ -133,6 +146,36 @@ describe('progress output', () => {
     expect(out[9]).toBe('import: 100% of the file, 1,000 rows read, 1,000 created, 0 unchanged, 0 rejected\n');
     expect(out.join('')).not.toContain('\r');
     expect(out.join('')).not.toContain('\u001b');
+  });
+});
+
+describe('progress output while planning', () => {
+  const p = (read: number, bytes: number, planned: number, phase: 'writing' | 'planning' = 'writing') => ({ phase, read, created: read, unchanged: 0, rejected: 0, bytes, planned });
+
+  it('counts planned records while writing, then follows the planning to its end', async () => {
+    const { progressReporter } = await import('../../src/cli/import.js');
+    const out: string[] = [];
+    const r = progressReporter({ isTTY: false, write: (t) => out.push(t) }, 1000, { planning: true });
+    for (let b = 100; b <= 1000; b += 100) r.progress(p(b, b, b / 2));
+    for (let planned = 500; planned <= 1000; planned += 50) r.progress(p(1000, 1000, planned, 'planning'));
+    r.done(p(1000, 1000, 1000, 'planning'));
+    expect(out[0]).toBe('import: 10% of the file, 100 rows read, 100 created, 0 unchanged, 0 rejected, 50 planned\n');
+    expect(out).toContain('import: 100% of the file, 1,000 rows read, 1,000 created, 0 unchanged, 0 rejected, 500 planned\n');
+    expect(out).toContain('import: planned 60% of the created records (600 of 1,000)\n');
+    expect(out[out.length - 1]).toBe('import: 1,000 of 1,000 created records planned\n');
+    expect(out.filter((l) => l.startsWith('import: planned ')).map((l) => l.slice(16, 19))).toEqual(['50%', '60%', '70%', '80%', '90%']);
+  });
+
+  it('on a terminal, leaves the file’s bar and draws the planning’s below it', async () => {
+    const { progressReporter } = await import('../../src/cli/import.js');
+    const out: string[] = [];
+    const r = progressReporter({ isTTY: true, columns: 200, write: (t) => out.push(t) }, 1000, { planning: true });
+    r.progress(p(1000, 1000, 400, 'planning'));
+    r.done(p(1000, 1000, 1000, 'planning'));
+    const text = out.join('');
+    expect(text).toMatch(/\[#{24}\] 100% 1,000 rows read, 1,000 created, 0 unchanged, 0 rejected, 400 planned \(\d[\d,]* rows\/s\)\n/);
+    expect(text).toMatch(/planning \[#{10}-{14}\] {2}40% 400 of 1,000 created records planned/);
+    expect(out[out.length - 1]).toMatch(/^planning \[#{24}\] 100% 1,000 of 1,000 created records planned \(\d[\d,]* records\/s\)\n$/);
   });
 });
 
