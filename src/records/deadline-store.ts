@@ -5,13 +5,42 @@
  * computed (last changed), which is also what the calendar feeds give as LAST-MODIFIED.
  */
 import { and, inArray } from 'drizzle-orm';
-import type { DeadlineSet } from '../domain/index.js';
+import { CATALOGUE_VERSION, type Deadline, type DeadlineSet } from '../domain/index.js';
 import { insertJson, updateJson } from '../db/bulk.js';
 import type { Executor } from '../db/client.js';
 import { deadlines } from '../db/schema.js';
 import type { RulesInForce } from './calendar.js';
 import type { AnyRow, KindDescriptor, RecordTypeName } from './kinds.js';
-import { deadlineRows } from './service.js';
+
+/** Deadline rows as stored. */
+export function deadlineRows(kind: KindDescriptor, row: AnyRow, areaId: string, list: readonly Deadline[], rules: RulesInForce, now: Date) {
+  const institutionId = (row as { institutionId: string }).institutionId;
+  return list.map((d) => ({
+    recordType: kind.type,
+    recordId: row.id,
+    institutionId,
+    areaId,
+    key: d.key,
+    ruleId: d.rule,
+    basis: d.basis,
+    obligation: d.obligation,
+    citation: d.citation,
+    explanation: d.explanation,
+    startDate: d.startDate,
+    dueDate: d.dueDate,
+    dueAt: new Date(d.dueAt),
+    originalDueDate: d.originalDueDate ?? null,
+    status: d.status,
+    suspended: d.suspended ?? false,
+    completedAt: d.completedAt ? new Date(Date.parse(d.completedAt)) : null,
+    calendarVersion: rules.calendarVersion,
+    catalogueVersion: CATALOGUE_VERSION,
+    computedAt: now,
+    active: true,
+    endedBy: d.endedBy ?? null,
+    endedAt: d.endedAt ? new Date(Date.parse(d.endedAt)) : null,
+  }));
+}
 
 export interface DeadlinesOf {
   kind: KindDescriptor;

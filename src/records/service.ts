@@ -5,15 +5,16 @@
  * remembers the idempotency key — so a refused request changes nothing.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, getTableColumns, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { z } from 'zod';
-import { CATALOGUE_VERSION, computeDeadlinesForRecord, DomainError, formatPath, isInFuture, parseRecord, parseWhen, scrubCpr, type Deadline, type DeadlineSet, type Lang } from '../domain/index.js';
+import { computeDeadlinesForRecord, DomainError, formatPath, isInFuture, parseRecord, parseWhen, scrubCpr, type Deadline, type DeadlineSet, type Lang } from '../domain/index.js';
 import { appendAudit, appendAuditEntries, canonicalJson, type AuditEntry } from '../db/audit.js';
 import { insertJson } from '../db/bulk.js';
 import type { Db, Executor } from '../db/client.js';
-import { deadlines, idempotencyKeys, institutions, staff } from '../db/schema.js';
+import { idempotencyKeys, institutions, staff } from '../db/schema.js';
 import { loadRulesInForce, type RulesInForce } from './calendar.js';
+import { storeDeadlines, type DeadlinesOf } from './deadline-store.js';
 import { pgErrorInfo, ServiceError, validationError, type FieldIssue } from './errors.js';
 import { applyChildOps, assignAll, createChildRows, KINDS, personalFields, previewChildOps, provisionalRow, type AnyRow, type ChildOp, type IncidentFull, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
 
@@ -208,59 +209,12 @@ export function computeForRecord(kind: KindDescriptor, row: AnyRow, areaId: stri
   return computeDeadlinesForRecord(parseRecord(kind.toEngine(row)), { now: now.getTime(), calendar: rules.calendar, policy: rules.policyFor(areaId), lang });
 }
 
-/** Deadline rows as stored (materialiseDeadlines and the importer's batches write the same). */
-export function deadlineRows(kind: KindDescriptor, row: AnyRow, areaId: string, list: readonly Deadline[], rules: RulesInForce, now: Date) {
-  const institutionId = (row as { institutionId: string }).institutionId;
-  return list.map((d) => ({
-    recordType: kind.type,
-    recordId: row.id,
-    institutionId,
-    areaId,
-    key: d.key,
-    ruleId: d.rule,
-    basis: d.basis,
-    obligation: d.obligation,
-    citation: d.citation,
-    explanation: d.explanation,
-    startDate: d.startDate,
-    dueDate: d.dueDate,
-    dueAt: new Date(d.dueAt),
-    originalDueDate: d.originalDueDate ?? null,
-    status: d.status,
-    suspended: d.suspended ?? false,
-    completedAt: d.completedAt ? new Date(Date.parse(d.completedAt)) : null,
-    calendarVersion: rules.calendarVersion,
-    catalogueVersion: CATALOGUE_VERSION,
-    computedAt: now,
-    active: true,
-    endedBy: d.endedBy ?? null,
-    endedAt: d.endedAt ? new Date(Date.parse(d.endedAt)) : null,
-  }));
-}
-
-const UPSERTED = ['institutionId', 'areaId', 'ruleId', 'basis', 'obligation', 'citation', 'explanation', 'startDate', 'dueDate', 'dueAt', 'originalDueDate', 'status', 'suspended', 'completedAt', 'calendarVersion', 'catalogueVersion', 'computedAt', 'active', 'endedBy', 'endedAt'];
-
-/** Recomputes and stores a record's deadlines inside the caller's transaction; returns the engine's whole set. */
+/** Recomputes and stores a record's deadlines inside the caller's transaction (deadline-store.ts); returns the engine's whole set. */
 export async function materialiseDeadlines(tx: Executor, ctx: { closureDays: readonly string[]; now: Date }, kind: KindDescriptor, row: AnyRow, areaId: string): Promise<DeadlineSet> {
   const rules = await loadRulesInForce(tx, ctx.closureDays);
   const set = computeForRecord(kind, row, areaId, rules, ctx.now);
-  const values = deadlineRows(kind, row, areaId, set.deadlines, rules, ctx.now);
-  if (values.length > 0) {
-    await tx.insert(deadlines).values(values).onConflictDoUpdate({
-      target: [deadlines.recordType, deadlines.recordId, deadlines.key],
-      set: Object.fromEntries(UPSERTED.map((c) => [c, sql.raw(`excluded.${toSnake(c)}`)])),
-    });
-  }
-  // Deadlines that no longer apply (an open one dropped by a reclassification, a rule turned off) stay for history, inactive.
-  const keys = values.map((v) => v.key);
-  const stale: SQL[] = [eq(deadlines.recordType, kind.type), eq(deadlines.recordId, row.id)];
-  if (keys.length > 0) stale.push(notInArray(deadlines.key, keys));
-  await tx.update(deadlines).set({ active: false, computedAt: ctx.now }).where(and(...stale));
+  await storeDeadlines(tx, [{ kind, row, areaId, set }], rules, ctx.now);
   return set;
-}
-
-function toSnake(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 /** Columns repeating the child rows, from the record as it will be (merged into both). */
@@ -523,8 +477,8 @@ const DB_MANAGED = new Set(['id', 'createdAt', 'updatedAt', 'changeSeq', 'versio
 
 /**
  * Writes accepted creates inside the caller's transaction: the records (one INSERT), their child
- * rows (one INSERT per child table), their deadlines (one INSERT; a new record has none to
- * replace, so this is what materialiseDeadlines would store) and one batched audit append.
+ * rows (one INSERT per child table), their deadlines (storeDeadlines, as every write and the
+ * planner store them) and one batched audit append.
  * Returns the new ids in the order of `rows`.
  */
 async function writeCreates(tx: Executor, kind: KindDescriptor, rows: readonly PreparedCreate[], actorName: string, closureDays: readonly string[], now: Date, auditAfter?: Promise<unknown>): Promise<string[]> {
@@ -541,15 +495,15 @@ async function writeCreates(tx: Executor, kind: KindDescriptor, rows: readonly P
   for (const [table, list] of children) await insertJson(tx, table, list);
   const loaded = new Map((await kind.load(tx, ids)).map((r) => [r.id, r]));
   const rules = await loadRulesInForce(tx, closureDays);
-  const deadlineValues: Array<Record<string, unknown>> = [];
+  const computed: DeadlinesOf[] = [];
   const audit: AuditEntry[] = [];
   const personal = personalFields(kind.type);
   rows.forEach((r, i) => {
     const row = loaded.get(ids[i] as string) as AnyRow;
-    deadlineValues.push(...deadlineRows(kind, row, r.areaId, computeForRecord(kind, row, r.areaId, rules, now).deadlines, rules, now));
+    computed.push({ kind, row, areaId: r.areaId, set: computeForRecord(kind, row, r.areaId, rules, now) });
     audit.push({ actor: actorName, action: `${kind.type}.create`, entityType: kind.type, entityId: row.id, before: null, after: auditView(kind, row), personal });
   });
-  await insertJson(tx, deadlines, deadlineValues);
+  await storeDeadlines(tx, computed, rules, now);
   await auditAfter;
   await appendAuditEntries(tx, audit, now);
   return ids;
