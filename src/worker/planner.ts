@@ -228,7 +228,7 @@ export async function planRecords(db: Db, ctx: PlanContext, refs: readonly Recor
  * writes one, the next is computed. Their locks are taken in one sorted statement each, so two
  * batches never deadlock; on PGlite (one connection) the transactions simply take turns.
  */
-const PLAN_WRITERS = 2;
+export const PLAN_WRITERS = 2;
 
 async function planRecordsWithErrors(db: Db, ctx: PlanContext, refs: readonly RecordRef[], errors: Map<string, DomainError>, onBatch?: (done: number) => void): Promise<BatchResult> {
   const total: BatchResult = { records: 0, deadlines: 0, scheduled: 0, cancelled: 0, moved: 0, refused: [], deadlinesWritten: 0, deadlinesUnchanged: 0 };

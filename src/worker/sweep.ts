@@ -9,7 +9,10 @@ import { rowsOf, type Db } from '../db/client.js';
 import { actionPlans, forceUses, incidents, notifications, securityCellPlacements } from '../db/schema.js';
 import type { RecordTypeName } from '../records/kinds.js';
 import type { Lease } from './lease.js';
-import { PLAN_BATCH, planRecords, type RecordRef } from './planner.js';
+import { PLAN_BATCH, PLAN_WRITERS, planRecords, type RecordRef } from './planner.js';
+
+/** The most records one catch-up step hands to planRecords: a batch for each of its writers. */
+const STEP_MAX = PLAN_BATCH * PLAN_WRITERS;
 import { staleSending } from './send.js';
 import { loadWorkerSettings } from './settings.js';
 import { currentSettingsStamp, lastChangeSeq, readWorkerState, replanScope, writeWorkerState } from './worker-state.js';
@@ -21,16 +24,15 @@ const TABLES = [
   ['action_plan', actionPlans],
 ] as const;
 
-
 /**
- * The catch-up's batches grow to PLAN_BATCH as long as one takes under a second, and shrink when
+ * The catch-up's steps grow to STEP_MAX as long as one takes under a second, and shrink when
  * planning is slow (a small machine, PGlite): a stop waits for the batch in hand, so it waits about
  * a second, not for 500 slow records.
  */
 const FIRST_BATCH = 50;
 const BATCH_TARGET_MS = 1_000;
 function nextBatchSize(done: number, ms: number): number {
-  return Math.max(1, Math.min(PLAN_BATCH, Math.floor((done * BATCH_TARGET_MS) / Math.max(ms, 1))));
+  return Math.max(1, Math.min(STEP_MAX, Math.floor((done * BATCH_TARGET_MS) / Math.max(ms, 1))));
 }
 
 export interface PlanningDeps {
@@ -130,12 +132,12 @@ export async function catchUpChanges(deps: CatchUpDeps, now: Date): Promise<Catc
       const changed = and(gt(table.changeSeq, cursor), lte(table.changeSeq, settled));
       // Below the watermark, a settings change re-plans only the records still open.
       const inScope = scope === 'open' ? and(changed, or(isNull(table.closedAt), gt(table.changeSeq, stored))) : changed;
-      const rows = await deps.db.select({ id: table.id, seq: table.changeSeq }).from(table).where(inScope).orderBy(asc(table.changeSeq)).limit(PLAN_BATCH);
+      const rows = await deps.db.select({ id: table.id, seq: table.changeSeq }).from(table).where(inScope).orderBy(asc(table.changeSeq)).limit(STEP_MAX);
       for (const r of rows) batch.push({ type: type as RecordTypeName, id: r.id, seq: r.seq });
     }
     if (batch.length === 0) break;
     batch.sort((a, b) => a.seq - b.seq);
-    const next = batch.slice(0, PLAN_BATCH);
+    const next = batch.slice(0, STEP_MAX);
     while (next.length > 0) {
       // A stop ends a long catch-up between two batches; the next sweep carries on from the watermark.
       if (deps.stopping()) return { leader: true, finished: false, planned, settled };
