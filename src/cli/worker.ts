@@ -167,7 +167,11 @@ async function runUntilStopped(life: Lifecycle, log: Logger, body: () => Promise
 }
 
 export async function workerCommand(argv: string[]): Promise<string> {
-  parseArgs({ args: argv, options: {}, strict: true });
+  try {
+    parseArgs({ args: argv, options: {}, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message, { cause: err });
+  }
   const cfg = config();
   const redisUrl = cfg.REDIS_URL;
   if (!redisUrl) throw new UsageError('REDIS_URL: is required for `fristvagt worker` (use `fristvagt start` for the embedded set-up)');
