@@ -115,6 +115,60 @@ const ts = (v: string): Date => toTimestamp(v);
 const dayOrNull = (v: string | null): string | null => toDateOnly(v);
 const commonColumns: ColMap = { institutionId: ['institutionId', same], journalNumber: ['journalNumber', same], inmateName: ['inmateName', same], cpr: ['cpr', same] };
 
+/*
+ * One field table per record type (`incidentFields`, `cellFields`, `forceFields`, `planFields`):
+ * each stored field once, as its API schema. The rest is derived from it: the create and patch
+ * schemas, the column (the field's own name unless renamed), how a request value becomes a column
+ * value (instants → Date, dates → YYYY-MM-DD, the rest as is), the value of a new row that leaves
+ * it out (null when the schema takes null, false for an optional boolean) and the importer's CSV
+ * cells (import.ts reads the create schema). A new field: its line in the table, its column in
+ * schema.ts (with a migration), and toApi/toEngine and the domain's parser where the API or the
+ * engine use it.
+ */
+type FieldTable = Record<string, z.ZodType>;
+
+/** The schema under optional and nullable: the value's own schema (identity: whenString, dateString). */
+function valueSchema(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  for (;;) {
+    const def = s._zod.def as { type: string; innerType?: z.ZodType };
+    if ((def.type !== 'optional' && def.type !== 'nullable') || !def.innerType) return s;
+    s = def.innerType;
+  }
+}
+
+function converterOf(schema: z.ZodType): (v: never) => unknown {
+  const inner = valueSchema(schema);
+  if (inner === whenString) return schema.safeParse(null).success ? tsOrNull : ts;
+  if (inner === dateString) return dayOrNull;
+  return same;
+}
+
+/** Request field → [column, converter], the common fields included. */
+function fieldColumns(fields: FieldTable, renamed: Record<string, string> = {}): ColMap {
+  const out: Record<string, readonly [string, (v: never) => unknown]> = { ...commonColumns };
+  for (const [field, schema] of Object.entries(fields)) out[field] = [renamed[field] ?? field, converterOf(schema)];
+  return out;
+}
+
+/** Column values of a new row for the fields a request may leave out. */
+function fieldDefaults(fields: FieldTable, renamed: Record<string, string> = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, schema] of Object.entries(fields)) {
+    if (!schema.safeParse(undefined).success) continue;
+    const column = renamed[field] ?? field;
+    if (schema.safeParse(null).success) out[column] = null;
+    else if (valueSchema(schema)._zod.def.type === 'boolean') out[column] = false;
+    else throw new Error(`kinds: optional field ${field} needs a default (make it nullish, or a boolean)`);
+  }
+  return out;
+}
+
+/** The patch schema's fields: every field of the table optional. */
+function patchFields(fields: FieldTable): Record<string, z.ZodType> {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.optional()]));
+}
+
 function person(row: { inmateName: string | null; cpr: string | null }, showCpr: boolean): Record<string, unknown> {
   return { inmateName: row.inmateName, cpr: row.cpr ? (showCpr ? formatCpr(row.cpr) : CPR_MASK) : null };
 }
@@ -149,14 +203,8 @@ const incidentFields = {
   closedNotReportableAt: whenString.nullish(),
   closedAt: whenString.nullish(),
 };
-const incidentColumns: ColMap = {
-  ...commonColumns,
-  kind: ['kind', same], description: ['description', same], occurredAt: ['occurredAt', ts], mediaAttention: ['mediaAttention', same],
-  preliminaryNoticeSentAt: ['preliminaryNoticeSentAt', tsOrNull], finalReportSubmittedAt: ['finalReportSubmittedAt', tsOrNull],
-  delayNotifiedAt: ['delayNotifiedAt', tsOrNull], finalReportExpectedAt: ['finalReportExpectedAt', dayOrNull], delayReason: ['delayReason', same],
-  inmateConversationHeldAt: ['inmateConversationHeldAt', tsOrNull], closingLetterSentAt: ['closingLetterSentAt', tsOrNull],
-  closingLetterCopySentAt: ['closingLetterCopySentAt', tsOrNull], closedNotReportableAt: ['closedNotReportableAt', tsOrNull], closedAt: ['closedAt', tsOrNull],
-};
+const incidentColumns = fieldColumns(incidentFields);
+const incidentDefaults = fieldDefaults(incidentFields);
 const DELAY_FIELDS = ['delayNotifiedAt', 'finalReportExpectedAt', 'delayReason'] as const;
 const DELAY_PAIR = 'a delay notice has both delayNotifiedAt and finalReportExpectedAt (§ 7 stk. 2: the expected date is told with the notice)';
 
@@ -185,7 +233,7 @@ const incidentKind: KindDescriptor = {
     if ((b.delayNotifiedAt ?? null) === null && (b.finalReportExpectedAt ?? null) !== null) ctx.addIssue({ code: 'custom', path: ['delayNotifiedAt'], message: DELAY_PAIR });
     if ((b.delayNotifiedAt ?? null) !== null && (b.finalReportExpectedAt ?? null) === null) ctx.addIssue({ code: 'custom', path: ['finalReportExpectedAt'], message: DELAY_PAIR });
   }),
-  patch: z.strictObject({ ...commonPatch, ...Object.fromEntries(Object.entries(incidentFields).map(([k, v]) => [k, v.optional()])) }),
+  patch: z.strictObject({ ...commonPatch, ...patchFields(incidentFields) }),
   event: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('preliminary_notice_sent'), at }),
     z.strictObject({ type: z.literal('final_report_submitted'), at }),
@@ -199,10 +247,7 @@ const incidentKind: KindDescriptor = {
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, incidentColumns),
-  defaults: (now) => ({
-    registeredAt: now, mediaAttention: false, description: null, preliminaryNoticeSentAt: null, finalReportSubmittedAt: null, delayNotifiedAt: null, finalReportExpectedAt: null, delayReason: null,
-    inmateConversationHeldAt: null, closingLetterSentAt: null, closingLetterCopySentAt: null, closedNotReportableAt: null, delayNotices: [], reclassifications: [],
-  }),
+  defaults: (now) => assignAll({ registeredAt: now }, incidentDefaults, { delayNotices: [], reclassifications: [] }),
   createChildren(body) {
     const ops: ChildOp[] = [];
     for (const n of (body['delayNotices'] as Array<z.output<typeof delayNoticeInput>> | undefined) ?? []) ops.push({ table: 'delay-notices', notifiedAt: toTimestamp(n.notifiedAt), expectedDate: toDateOnly(n.expectedDate) as string, reason: n.reason ?? null });
@@ -329,20 +374,15 @@ const cellFields = {
   caseReviewOutcome: plainString().trim().min(1).max(2000).nullish(),
   closedAt: whenString.nullish(),
 };
-const cellColumns: ColMap = {
-  ...commonColumns,
-  mechanicalRestraint: ['mechanicalRestraint', same], placedAt: ['placedAt', ts], endedAt: ['endedAt', tsOrNull], followUpHeldAt: ['followUpHeldAt', tsOrNull],
-  followUpPostponedReason: ['followUpPostponedReason', same], followUpPostponedAt: ['followUpPostponedAt', tsOrNull], followUpRescheduledTo: ['followUpRescheduledTo', dayOrNull],
-  followUpOfferedAt: ['followUpOfferedAt', tsOrNull], followUpDeclinedAt: ['followUpDeclinedAt', tsOrNull], followUpNoteAt: ['followUpNoteAt', tsOrNull],
-  caseReviewedAt: ['caseReviewedAt', tsOrNull], caseReviewer: ['caseReviewer', same], caseReviewOutcome: ['caseReviewOutcome', same], closedAt: ['closedAt', tsOrNull],
-};
+const cellColumns = fieldColumns(cellFields);
+const cellDefaults = fieldDefaults(cellFields);
 
 const cellKind: KindDescriptor = {
   type: 'security_cell_placement',
   collection: 'security-cell-placements',
   table: securityCellPlacements,
   create: z.strictObject({ ...common, ...cellFields }),
-  patch: z.strictObject({ ...commonPatch, ...Object.fromEntries(Object.entries(cellFields).map(([k, v]) => [k, v.optional()])) }),
+  patch: z.strictObject({ ...commonPatch, ...patchFields(cellFields) }),
   event: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('ended'), at }),
     z.strictObject({ type: z.literal('follow_up_offered'), at }),
@@ -354,10 +394,7 @@ const cellKind: KindDescriptor = {
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, cellColumns),
-  defaults: () => ({
-    mechanicalRestraint: false, endedAt: null, followUpHeldAt: null, followUpPostponedReason: null, followUpPostponedAt: null, followUpRescheduledTo: null,
-    followUpOfferedAt: null, followUpDeclinedAt: null, followUpNoteAt: null, caseReviewedAt: null, caseReviewer: null, caseReviewOutcome: null,
-  }),
+  defaults: () => assignAll({}, cellDefaults),
   patchEffect(_row, _body, columns) {
     // Withdrawing the postponement withdraws its time and new date with it (they need a reason).
     if (columns['followUpPostponedReason'] !== null) return { columns };
@@ -416,18 +453,17 @@ const forceFields = {
   complaintReceivedAt: whenString.nullish(),
   closedAt: whenString.nullish(),
 };
-const forceColumns: ColMap = {
-  ...commonColumns,
-  description: ['description', same], occurredAt: ['occurredAt', ts], reportFiledAt: ['reportFiledAt', tsOrNull], complaintInfoNoted: ['reportComplaintInfoNoted', same],
-  complaintReceivedAt: ['complaintReceivedAt', tsOrNull], closedAt: ['closedAt', tsOrNull],
-};
+/** § 8's note is stored as `report_complaint_info_noted`: it belongs to the report. */
+const FORCE_RENAMED = { complaintInfoNoted: 'reportComplaintInfoNoted' };
+const forceColumns = fieldColumns(forceFields, FORCE_RENAMED);
+const forceDefaults = fieldDefaults(forceFields, FORCE_RENAMED);
 
 const forceKind: KindDescriptor = {
   type: 'force_use',
   collection: 'force-uses',
   table: forceUses,
   create: z.strictObject({ ...common, ...forceFields }),
-  patch: z.strictObject({ ...commonPatch, ...Object.fromEntries(Object.entries(forceFields).map(([k, v]) => [k, v.optional()])) }),
+  patch: z.strictObject({ ...commonPatch, ...patchFields(forceFields) }),
   event: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('report_filed'), at, complaintInfoNoted: z.boolean().optional() }),
     // § 8: the note that the inmate was told of the right to complain, added to a report already filed.
@@ -436,7 +472,7 @@ const forceKind: KindDescriptor = {
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, forceColumns),
-  defaults: () => ({ description: null, reportFiledAt: null, reportComplaintInfoNoted: null, complaintReceivedAt: null }),
+  defaults: () => assignAll({}, forceDefaults),
   applyEvent(row, e, now) {
     switch (e.type) {
       case 'report_filed': return { columns: { reportFiledAt: when(e['at'], now), ...(typeof e['complaintInfoNoted'] === 'boolean' ? { reportComplaintInfoNoted: e['complaintInfoNoted'] } : {}) } };
@@ -477,14 +513,8 @@ const planFields = {
   transitionOwnerAssignedAt: whenString.nullish(),
   closedAt: whenString.nullish(),
 };
-const planColumns: ColMap = {
-  ...commonColumns,
-  clientCategory: ['clientCategory', same], ownerId: ['ownerId', same], ownerAssignedAt: ['ownerAssignedAt', tsOrNull], admittedAt: ['admittedAt', tsOrNull],
-  supervisionEstablishedAt: ['supervisionEstablishedAt', tsOrNull], sentenceStartDate: ['sentenceStartDate', dayOrNull], possibleParoleDate: ['possibleParoleDate', dayOrNull],
-  expectedReleaseDate: ['expectedReleaseDate', dayOrNull], expelled: ['expelled', same], planCreatedAt: ['planCreatedAt', tsOrNull], elaboratedAt: ['elaboratedAt', tsOrNull],
-  municipalityContactedAt: ['municipalityContactedAt', tsOrNull], transitionPlacedAt: ['transitionPlacedAt', tsOrNull], transitionOwnerAssignedAt: ['transitionOwnerAssignedAt', tsOrNull],
-  closedAt: ['closedAt', tsOrNull],
-};
+const planColumns = fieldColumns(planFields);
+const planDefaults = fieldDefaults(planFields);
 
 const planKind: KindDescriptor = {
   type: 'action_plan',
@@ -497,7 +527,7 @@ const planKind: KindDescriptor = {
     transfers: z.array(z.strictObject({ at: whenString, toInstitutionId: slug, planUpdatedAt: whenString.nullish() })).max(200).optional(),
     paroleDecisions: z.array(z.strictObject({ at: whenString, outcome: z.enum(['granted', 'refused']), planUpdatedAt: whenString.nullish() })).max(200).optional(),
   }),
-  patch: z.strictObject({ ...commonPatch, ...Object.fromEntries(Object.entries(planFields).map(([k, v]) => [k, v.optional()])) }),
+  patch: z.strictObject({ ...commonPatch, ...patchFields(planFields) }),
   event: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('owner_assigned'), ownerId: z.uuid(), at }),
     z.strictObject({ type: z.literal('created'), at, municipalityContacted: z.boolean().optional() }),
@@ -512,10 +542,7 @@ const planKind: KindDescriptor = {
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, planColumns),
-  defaults: () => ({
-    ownerId: null, ownerAssignedAt: null, admittedAt: null, supervisionEstablishedAt: null, sentenceStartDate: null, possibleParoleDate: null, expectedReleaseDate: null, expelled: false,
-    planCreatedAt: null, elaboratedAt: null, municipalityContactedAt: null, transitionPlacedAt: null, transitionOwnerAssignedAt: null, evaluations: [], transfers: [], paroleDecisions: [],
-  }),
+  defaults: () => assignAll({}, planDefaults, { evaluations: [], transfers: [], paroleDecisions: [] }),
   createChildren(body) {
     const ops: ChildOp[] = [];
     for (const e of (body['evaluations'] as string[] | undefined) ?? []) ops.push({ table: 'evaluations', evaluatedAt: toTimestamp(e) });
