@@ -257,7 +257,7 @@ export async function dueNotifications(db: Executor, until: Date, recordIds?: st
   const conds = [eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, until)];
   if (recordIds) conds.push(inArray(notifications.recordId, recordIds));
   return db
-    .select({ id: notifications.id, version: notifications.version, plannedAt: notifications.plannedAt, attempts: notifications.attempts, lastError: notifications.lastError, updatedAt: notifications.updatedAt })
+    .select({ id: notifications.id, version: notifications.version, stage: notifications.stage, plannedAt: notifications.plannedAt, attempts: notifications.attempts, lastError: notifications.lastError, updatedAt: notifications.updatedAt })
     .from(notifications)
     .where(and(...conds));
 }

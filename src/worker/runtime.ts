@@ -19,7 +19,7 @@ import { actionPlans, forceUses, incidents, notifications, securityCellPlacement
 import type { Mailer } from '../mail/transport.js';
 import { within } from '../lifecycle.js';
 import { redisFamily } from '../queue/connection.js';
-import { planJobOptions, SCHEDULED_JOB_OPTIONS, sendJobOptions } from '../queue/job-options.js';
+import { planJobOptions, SCHEDULED_JOB_OPTIONS, sendJobOptions, sendPriority } from '../queue/job-options.js';
 import { enqueue, enqueueBulk, isJobName, QUEUE_NAME } from '../queue/registry.js';
 import type { RecordTypeName } from '../records/kinds.js';
 import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from './annual.js';
@@ -150,6 +150,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     logger: log,
     staleSendingMs,
     retryDelayMs: o.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
+    // Outbox hook: a row of another job's batch that must wait gets its job back, as the sweep would add it.
+    requeue: (rows) => enqueueDue(rows),
+    sendLanes: o.concurrency ?? 5,
   };
 
   /**
@@ -184,7 +187,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     return Math.max(notBefore(r, retryDelayMs), circuit === undefined ? 0 : now + Math.max(0, circuit - Date.now()));
   };
 
-  async function enqueueDue(rows: Array<{ id: string; version: number; plannedAt: Date; attempts: number; lastError: string | null; updatedAt: Date }>): Promise<number> {
+  async function enqueueDue(rows: Array<{ id: string; version: number; stage: string; plannedAt: Date; attempts: number; lastError: string | null; updatedAt: Date }>): Promise<number> {
     const now = o.clock().getTime();
     const jobs: Array<{ payload: { notificationId: string }; opts: JobsOptions }> = [];
     for (const r of rows) {
@@ -196,7 +199,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       jobs.push({
         payload: { notificationId: r.id },
         // Deterministic: adding it again (every sweep, after FLUSHALL) is a no-op while it waits.
-        opts: sendJobOptions(jobId, fireAt - now, retryDelayMs),
+        opts: sendJobOptions(jobId, fireAt - now, retryDelayMs, sendPriority(r.stage)),
       });
     }
     await enqueueBulk(queue, 'notification.send', jobs);
@@ -379,7 +382,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const jobId = `annual-${a.id}`;
       const fireAt = fireAtOf(a, now.getTime());
       if (fireAt <= now.getTime() && (await reviveDue(jobId)) === 'promoted') continue;
-      await enqueue(queue, 'annual-overview.send', { overviewId: a.id }, sendJobOptions(jobId, fireAt - now.getTime(), retryDelayMs));
+      await enqueue(queue, 'annual-overview.send', { overviewId: a.id }, sendJobOptions(jobId, fireAt - now.getTime(), retryDelayMs, sendPriority('annual')));
     }
     return { leader: true, planned, recovered: recovered.length + annualRecovered, enqueued, annualPlanned, settled };
   }
