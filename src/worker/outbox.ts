@@ -53,7 +53,10 @@ export interface SendDeps {
   staleSendingMs?: number;
   /** First wait after a transient failure (FRISTVAGT's backoff base; doubles per attempt, see delivery.ts). */
   retryDelayMs?: number;
-  /** Rows one claim may take (the job's own and other due ones); 1 claims only the job's own row. Default BATCH_SIZE. */
+  /**
+   * Rows one claim may take (the job's own and other due ones). Unset or 1: only the job's own row
+   * (a send called directly, by the UI or a test); the worker sets BATCH_SIZE.
+   */
   batchSize?: number;
   /** Mails of one batch on their way to the SMTP server at once. Default SEND_LANES. */
   sendLanes?: number;
@@ -77,6 +80,12 @@ export interface QueuedRow {
 
 export const DEFAULT_RETRY_DELAY_MS = 2_000;
 export const BATCH_SIZE = 50;
+/**
+ * An alert of another job is taken into a batch only if it fell due within this window: a burst,
+ * not a backlog. Rows overdue for longer (after an outage) go through their own jobs, which the
+ * sweep revives in due order, as before batching.
+ */
+export const BATCH_WINDOW_MS = 3_600_000;
 export const SEND_LANES = 5;
 
 /** `batched`: the row is in a batch of another job of this process, which sends it (or gives its job back). */
@@ -121,12 +130,14 @@ export interface OutboxKind<R extends OutboxRow> {
   /** Sent-row column kept through every settling write (the annual overview's officeCopySentAt). */
   extraKey?: string;
   /** The job's own row, and others due, as one claim; undefined claims only the own row. */
-  claimable(deps: SendDeps, now: Date): { own: SQL; others?: SQL; order?: SQL };
+  claimable(deps: SendDeps, now: Date, ownId: string): { own: SQL; others?: SQL; urgent?: SQL };
   /** The own row was not claimed: why (or another way to claim it, the digest's). */
   unclaimed(deps: SendDeps, ownId: string, now: Date): Promise<R[] | SendOutcome>;
   compose(deps: SendDeps, rows: R[], now: Date): Promise<Array<Decision<R>>>;
   /** After a permanent failure, in the transaction that records it (the sweep queues what it writes). */
   report?(tx: Executor, deps: SendDeps, lead: R): Promise<void>;
+  /** Rows that go first in a batch (immediate alerts). */
+  urgent?(row: R): boolean;
   /** What deps.requeue needs of a row beyond OutboxRow (notifications); none: the sweep requeues. */
   job?(row: R): { version: number; stage: string };
 }
@@ -136,9 +147,9 @@ function columns(kind: OutboxKind<OutboxRow>): typeof notifications {
   return kind.table as typeof notifications;
 }
 
-/** The claim order: immediate alerts first, then by due time. */
-export function immediateFirst(stage: SQL | typeof notifications.stage): SQL {
-  return sql`(${sql.join(IMMEDIATE_STAGE_PREFIXES.map((p) => sql`${stage} LIKE ${`${p}%`}`), sql` OR `)}) DESC`;
+/** isImmediateStage as SQL: the rows a batch claim takes first. */
+export function immediateStage(stage: typeof notifications.stage): SQL {
+  return sql`(${sql.join(IMMEDIATE_STAGE_PREFIXES.map((p) => sql`${stage} LIKE ${`${p}%`}`), sql` OR `)})`;
 }
 
 export function messageIdFor(prefix: string, id: string, from: string): string {
@@ -222,13 +233,18 @@ export async function sendFromOutbox<R extends OutboxRow>(kind: OutboxKind<R>, d
 
 async function claim(kind: OutboxKind<OutboxRow>, deps: SendDeps, ownId: string, now: Date, batch: boolean): Promise<OutboxRow[]> {
   const t = columns(kind);
-  const { own, others, order } = kind.claimable(deps, now);
+  const { own, others, urgent } = kind.claimable(deps, now, ownId);
   const set = { status: 'sending', claimedAt: now, attempts: sql`${t.attempts} + 1`, updatedAt: now } as const;
   if (!batch) return (await deps.db.update(t).set(set).where(and(eq(t.id, ownId), own)).returning()) as OutboxRow[];
-  const limit = others ? Math.max(1, deps.batchSize ?? BATCH_SIZE) : 1;
-  const eligible = others && limit > 1 ? or(and(eq(t.id, ownId), own), others) : and(eq(t.id, ownId), own);
-  // The own row first (it is the job's reason to run), then alerts, then by due time.
-  const pick = sql`SELECT ${t.id} FROM ${t} WHERE ${eligible} ORDER BY (${t.id} = ${ownId}) DESC, ${order ? sql`${order}, ` : sql``}${t.plannedAt}, ${t.id} LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+  const limit = others ? Math.max(1, deps.batchSize ?? 1) : 1;
+  // Each part walks the due index in order and stops at its limit: the job's own row; due alerts;
+  // then the rest by due time. Rows another claim holds are skipped, not waited for.
+  const parts = [sql`SELECT ${t.id} FROM ${t} WHERE ${t.id} = ${ownId} AND ${own} FOR UPDATE SKIP LOCKED`];
+  if (others && limit > 1) {
+    if (urgent) parts.push(sql`SELECT ${t.id} FROM ${t} WHERE ${others} AND ${urgent} ORDER BY ${t.plannedAt} LIMIT ${limit - 1} FOR UPDATE SKIP LOCKED`);
+    parts.push(sql`SELECT ${t.id} FROM ${t} WHERE ${others} AND ${t.id} <> ${ownId} ORDER BY ${t.plannedAt}, ${t.id} LIMIT ${limit - 1} FOR UPDATE SKIP LOCKED`);
+  }
+  const pick = sql`WITH ${sql.join(parts.map((p, i) => sql`${sql.raw(`p${i}`)} AS (${p})`), sql`, `)} ${sql.join(parts.map((_, i) => sql.raw(`SELECT id FROM p${i}`)), sql` UNION `)}`;
   // The claim leaves `version` alone: the row's queue job (send-<id>-<version>) stays the one job
   // that retries it, instead of every claim adding another one beside it.
   return (await deps.db.update(t).set(set).where(sql`${t.id} IN (${pick})`).returning()) as OutboxRow[];
@@ -248,6 +264,9 @@ type Settled = { outcome: SendOutcome } | { deferred: SendDeferred };
 async function deliver(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: OutboxRow[], ownId: string | undefined, now: Date): Promise<SendOutcome> {
   const held = heldBy(deps, kind);
   const versionOf = (r: OutboxRow): number => kind.job?.(r).version ?? 0;
+  // Alerts first, then the job's own row, then by due time (RETURNING keeps no order).
+  const urgent = (r: OutboxRow): number => (kind.urgent?.(r) ? 0 : 1);
+  rows.sort((a, b) => urgent(a) - urgent(b) || Number(b.id === ownId) - Number(a.id === ownId) || a.plannedAt.getTime() - b.plannedAt.getTime() || a.id.localeCompare(b.id));
   for (const r of rows) remember(held, r.id, { version: versionOf(r), state: 'inflight' });
   const fates = new Map<string, Settled>();
   const settle = (unit: OutboxRow[], s: Settled): void => {
@@ -453,7 +472,15 @@ interface Mark {
   done: (err?: unknown) => void;
 }
 
-/** One writer per database client and table: accepted mails join the next write while one runs. */
+/**
+ * One writer per database client and table: accepted mails join the next write while one runs.
+ * The write commits with synchronous_commit off: visible to every reader (and to the worker's own
+ * next claim) at once, on disk within a moment (the WAL writer, about 200 ms). Waiting for the
+ * flush here would keep each SMTP lane idle for it and halve the sending rate. What it risks: a
+ * crash of Postgres itself (not of a worker) within that moment loses the newest marks; those rows
+ * stay `sending` and are sent again after FRISTVAGT_STALE_SENDING_MS, with the same Message-ID,
+ * like a mail whose mark could not be written at all.
+ */
 class Marker {
   private pending: Mark[] = [];
   private writing = false;
@@ -491,7 +518,12 @@ class Marker {
     const ids = sql.join(rows.map(({ r, m }) => sql`WHEN ${r.id}::uuid THEN ${m.messageId}`), sql` `);
     const extra = kind.extraKey ? { [kind.extraKey]: sql`CASE ${t.id} ${sql.join(rows.map(({ r, m }) => sql`WHEN ${r.id}::uuid THEN ${m.extra?.toISOString() ?? null}::timestamptz`), sql` `)} END` } : {};
     const marked = await retryWrite(
-      () => deps.db.update(t).set({ status: 'sent', messageId: sql`CASE ${t.id} ${ids} END`, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock(), ...extra }).where(owned(kind, rows.map(({ r }) => r))).returning({ id: t.id }),
+      () =>
+        deps.db.transaction(async (tx) => {
+          // Visible at once, durable a moment later (the WAL writer): see Marker.
+          await tx.execute(sql`SET LOCAL synchronous_commit = off`);
+          return tx.update(t).set({ status: 'sent', messageId: sql`CASE ${t.id} ${ids} END`, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock(), ...extra }).where(owned(kind, rows.map(({ r }) => r))).returning({ id: t.id });
+        }),
       `${rows.length === 1 ? `mail ${batch[0]?.messageId ?? ''} was` : `${rows.length} mails were`} accepted by the SMTP server but could not be recorded as sent`,
     );
     if (marked.length < rows.length) {

@@ -26,6 +26,7 @@ import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from 
 import { dueNotifications, planRecord, type PlanResult } from './planner.js';
 import { notBefore } from './delivery.js';
 import { DEFAULT_RETRY_DELAY_MS, staleSending, type SendDeps } from './send.js';
+import { BATCH_SIZE } from './outbox.js';
 import { loadRulesInForce } from '../records/calendar.js';
 import { loadWorkerSettings } from './settings.js';
 
@@ -153,6 +154,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     // Outbox hook: a row of another job's batch that must wait gets its job back, as the sweep would add it.
     requeue: (rows) => enqueueDue(rows),
     sendLanes: o.concurrency ?? 5,
+    batchSize: BATCH_SIZE,
   };
 
   /**

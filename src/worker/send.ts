@@ -4,15 +4,16 @@
  * plan owner's due reminders become one digest, and the administrators' report of a mail that
  * failed for good. Claiming, sending, marking and the retry rules are the outbox's.
  */
-import { and, eq, inArray, lt, lte, not, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt, lte, not, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { computeDeadlinesForRecord, formatDanishDate, localDayOfInstant, parseIsoDate, parseRecord, scrubCpr, weekdayName, longDate, type Deadline } from '../domain/index.js';
 import type { Executor } from '../db/client.js';
 import { areas, institutions, notifications } from '../db/schema.js';
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
 import { classifyFault, isFinal } from './delivery.js';
 import { loadRulesInForce, type RulesInForce } from '../records/calendar.js';
+import { isImmediateStage } from '../queue/job-options.js';
 import { KINDS, type AnyRow, type RecordTypeName } from '../records/kinds.js';
-import { immediateFirst, messageIdFor as outboxMessageId, sendFromOutbox, type Decision, type OutboxKind, type SendDeps, type SendOutcome } from './outbox.js';
+import { BATCH_WINDOW_MS, immediateStage, messageIdFor as outboxMessageId, sendFromOutbox, type Decision, type OutboxKind, type SendDeps, type SendOutcome } from './outbox.js';
 
 export { DEFAULT_RETRY_DELAY_MS, MarkSentError, retryWrite, type SendDeps, type SendOutcome } from './outbox.js';
 
@@ -273,16 +274,22 @@ const notificationKind = (digestEnabled: boolean): OutboxKind<NotificationRow> =
   table: notifications,
   label: 'notification',
   logKey: 'notificationId',
-  claimable(deps, now) {
+  claimable(deps, now, ownId) {
     const due = and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, now)) as SQL;
     // A digest's rows are claimed together with their siblings under the recipient's lock (claimDigest).
     const single = digestEnabled ? and(due, not(digestSql())) as SQL : due;
     const own = deps.staleSendingMs === undefined ? single : (or(single, staleSending(now, deps.staleSendingMs)) as SQL);
     // Another job's row only while it has not failed yet: a retry waits for its own job, at its backoff.
     const fresh = or(eq(notifications.attempts, 0), sql`${notifications.lastError} IS NULL`) as SQL;
+    // Another job's row joins the batch when it fell due at the same instant as the job's own (the
+    // 08:00 burst: the planner puts stages on schedule times), or when it is an alert due within
+    // BATCH_WINDOW_MS. Rows due at other instants go with their own jobs, at their own time.
+    const urgent = immediateStage(notifications.stage);
+    const sameInstant = sql`${notifications.plannedAt} = (SELECT o.planned_at FROM notifications o WHERE o.id = ${ownId}::uuid)`;
+    const together = or(sameInstant, and(urgent, gt(notifications.plannedAt, new Date(now.getTime() - BATCH_WINDOW_MS)))) as SQL;
     // Not the preliminary notice: it is sent on a person's approval (notice.ts), never by the worker.
     // Not a failure report either: the sweep queues each one after the failure it reports.
-    return { own, others: and(single, fresh, notInArray(notifications.template, ['preliminary-notice', 'failure-report'])) as SQL, order: immediateFirst(notifications.stage) };
+    return { own, others: and(single, fresh, together, notInArray(notifications.template, ['preliminary-notice', 'failure-report'])) as SQL, urgent };
   },
   async unclaimed(deps, ownId, now) {
     const [row] = await deps.db.select({ status: notifications.status, template: notifications.template, recordType: notifications.recordType, stage: notifications.stage, recipient: notifications.recipient, plannedAt: notifications.plannedAt }).from(notifications).where(eq(notifications.id, ownId));
@@ -321,6 +328,7 @@ const notificationKind = (digestEnabled: boolean): OutboxKind<NotificationRow> =
       .values(recipients.admins.map((admin) => ({ recordType: lead.recordType, recordId: lead.recordId, stage: `failure:${lead.id}`, kind: 'alert', template: 'failure-report', recipient: admin, plannedAt: now })))
       .onConflictDoNothing();
   },
+  urgent: (r) => isImmediateStage(r.stage),
   job: (r) => ({ version: r.version, stage: r.stage }),
 });
 
