@@ -360,7 +360,7 @@ async function sendUnit(kind: OutboxKind<OutboxRow>, deps: SendDeps, unit: Unit<
     await markerOf(deps, kind).mark(rows, unit.messageId, extraOf(kind, lead) ?? null);
     deps.logger.info({ [kind.logKey]: lead.id, grouped: rows.length > 1 ? rows.length : undefined }, `${kind.label} sent`);
     return 'sent';
-  });
+  }, kind.urgent?.(lead) ?? false);
 }
 
 function extraOf(kind: OutboxKind<OutboxRow>, row: OutboxRow): Date | null | undefined {
@@ -417,11 +417,17 @@ export async function settleFailure(kind: OutboxKind<OutboxRow>, deps: SendDeps,
 class Lanes {
   private busy = 0;
   private readonly waiting: Array<() => void> = [];
+  private urgentWaiting = 0;
   constructor(private readonly size: number) {}
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.busy >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.busy++;
+  /** `urgent`: an alert, served before every routine mail still waiting for a lane. */
+  async run<T>(fn: () => Promise<T>, urgent = false): Promise<T> {
+    if (this.busy >= this.size) {
+      await new Promise<void>((resolve) => {
+        if (urgent) this.waiting.splice(this.urgentWaiting++, 0, () => (this.urgentWaiting--, resolve()));
+        else this.waiting.push(resolve);
+      });
+    } else this.busy++;
     try {
       return await fn();
     } finally {
@@ -519,11 +525,13 @@ class Marker {
     const extra = kind.extraKey ? { [kind.extraKey]: sql`CASE ${t.id} ${sql.join(rows.map(({ r, m }) => sql`WHEN ${r.id}::uuid THEN ${m.extra?.toISOString() ?? null}::timestamptz`), sql` `)} END` } : {};
     const marked = await retryWrite(
       () =>
-        deps.db.transaction(async (tx) => {
-          // Visible at once, durable a moment later (the WAL writer): see Marker.
-          await tx.execute(sql`SET LOCAL synchronous_commit = off`);
-          return tx.update(t).set({ status: 'sent', messageId: sql`CASE ${t.id} ${ids} END`, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock(), ...extra }).where(owned(kind, rows.map(({ r }) => r))).returning({ id: t.id });
-        }),
+        deps.db
+          .update(t)
+          .set({ status: 'sent', messageId: sql`CASE ${t.id} ${ids} END`, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock(), ...extra })
+          // Visible at once, durable a moment later (the WAL writer; see Marker): set for this
+          // statement's own transaction, so the mark stays one round trip.
+          .where(and(owned(kind, rows.map(({ r }) => r)), sql`(SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`))
+          .returning({ id: t.id }),
       `${rows.length === 1 ? `mail ${batch[0]?.messageId ?? ''} was` : `${rows.length} mails were`} accepted by the SMTP server but could not be recorded as sent`,
     );
     if (marked.length < rows.length) {
