@@ -21,7 +21,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import { Worker as Thread } from 'node:worker_threads';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
@@ -35,12 +37,13 @@ import type { RenderedMail } from '../src/mail/render.js';
 import { createSmtpMailer, type Mailer } from '../src/mail/transport.js';
 import { packageRoot } from '../src/paths.js';
 import { createRedis } from '../src/queue/connection.js';
+import { sendJobOptions, sendPriority } from '../src/queue/job-options.js';
 import { enqueue, QUEUE_NAME } from '../src/queue/registry.js';
 import { seedDemo } from '../src/records/demo.js';
 import type { RecordTypeName } from '../src/records/kinds.js';
 import type { ServiceContext } from '../src/records/service.js';
 import { startWorker, type RunningWorker } from '../src/worker/runtime.js';
-import { dueNotifications } from '../src/worker/planner.js';
+import { allDue } from '../src/worker/enqueue-due.js';
 import { composeNotification, messageIdFor } from '../src/worker/send.js';
 import { loadWorkerSettings } from '../src/worker/settings.js';
 import { machineDescription, markdownTable, writeSection } from './results.js';
@@ -61,10 +64,14 @@ interface Options {
   fire: number;
   concurrency: number[];
   write: boolean;
+  /** Only the sending part: bare BullMQ + nodemailer, fristvagt's outbox (and the baseline), the alert behind the burst. */
+  sendOnly: boolean;
+  /** A build of an earlier commit (its package root) whose worker is measured in the same run, as the baseline. */
+  baseline?: string | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const opts: Options = { records: 2000, fire: 10_000, concurrency: [DEFAULT_CONCURRENCY, 20], write: true };
+  const opts: Options = { records: 2000, fire: 10_000, concurrency: [DEFAULT_CONCURRENCY, 20], write: true, sendOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const int = (text: string | undefined): number => {
@@ -76,6 +83,8 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg === '--fire') opts.fire = int(argv[++i]);
     else if (arg === '--concurrency') opts.concurrency = (argv[++i] ?? '').split(',').map(int);
     else if (arg === '--no-write') opts.write = false;
+    else if (arg === '--send-only') opts.sendOnly = true;
+    else if (arg === '--baseline') opts.baseline = argv[++i] ?? '';
     else throw new Error(`unknown option ${arg ?? ''}`);
   }
   return opts;
@@ -444,16 +453,22 @@ interface FireSetup {
   database: Database;
   ids: string[];
   mail: RenderedMail;
+  /** The alert row (a death in custody: `alert:area-director`) queued behind the burst. */
+  alertId: string;
 }
 
 const DEMO_INSTITUTIONS = ['demo-fengsel-oest', 'demo-arrest-oest', 'demo-fengsel-vest', 'demo-kif-vest', 'demo-arrest-nord', 'demo-pension-nord'];
+const ALERT_STAGE = 'alert:area-director';
+/** When the alert is queued: this long after T, while the burst of reminders is being sent. */
+const ALERT_AFTER_MS = 500;
 
 /**
  * n force_use records (report not filed), written straight into the table as an integration with the
  * client system may, each with the row the planner writes for its `force.report:reminder-0` stage
  * (same stage, kind, template and recipient: the institution's duty manager). The send path reads
  * only that row and the record (it recomputes the deadline), so the firing runs measure exactly what
- * production does at 08:00 on a day with n such reminders.
+ * production does at 08:00 on a day with n such reminders. Plus one death in custody with its
+ * `alert:area-director` row, armed and queued only while the burst is under way.
  */
 async function fireSetup(n: number): Promise<FireSetup> {
   const { database } = await benchDatabase('fire');
@@ -470,15 +485,46 @@ async function fireSetup(n: number): Promise<FireSetup> {
     INSERT INTO notifications (record_type, record_id, stage, kind, template, recipient, planned_at, status)
     SELECT 'force_use', f.id, ${STAGE}, 'reminder', 'reminder', i.duty_manager_email, now() + interval '30 days', 'scheduled'
     FROM force_uses f JOIN institutions i ON i.id = f.institution_id`);
+  await database.db.execute(sql`INSERT INTO incidents (institution_id, journal_number, kind, occurred_at) VALUES (${DEMO_INSTITUTIONS[0]}, 'BENCH-A-1', 'death', ${occurredAt}::timestamptz)`);
+  await database.db.execute(sql`
+    INSERT INTO notifications (record_type, record_id, stage, kind, template, recipient, planned_at, status)
+    SELECT 'incident', x.id, ${ALERT_STAGE}, 'alert', 'alert-area-director', a.director_email, now() + interval '30 days', 'scheduled'
+    FROM incidents x JOIN institutions i ON i.id = x.institution_id JOIN areas a ON a.id = i.area_id WHERE x.journal_number = 'BENCH-A-1'`);
   const due = await database.db.select({ id: notifications.id }).from(notifications).where(sql`${notifications.stage} = ${STAGE}`);
   if (due.length !== n) throw new Error(`expected ${n} ${STAGE} rows, found ${due.length}`);
+  const [alert] = await database.db.select().from(notifications).where(sql`${notifications.stage} = ${ALERT_STAGE}`);
+  if (!alert) throw new Error('no alert row');
   // One real rendered reminder: the bare reference sends the same subject and body.
   const [row] = await database.db.select().from(notifications).where(eq(notifications.id, (due[0] as { id: string }).id));
   const send = { db: database.db, mailer: nullMailer, clock: () => new Date(), closureDays: [], settings: () => loadWorkerSettings(database.db), from: FROM, publicUrl: PUBLIC_URL, logger };
+  for (const r of [row, alert]) {
+    const composed = await composeNotification(send, r as typeof notifications.$inferSelect);
+    if (!('mail' in composed)) throw new Error(`could not compose ${r?.stage ?? '?'}: ${composed.cancel}`);
+  }
   const composed = await composeNotification(send, row as typeof notifications.$inferSelect);
   if (!('mail' in composed)) throw new Error(`could not compose a reminder: ${composed.cancel}`);
-  log(`  ${fmt(n)} force_use records and their ${STAGE} rows written`);
-  return { database, ids: due.map((d) => d.id), mail: composed.mail };
+  log(`  ${fmt(n)} force_use records and their ${STAGE} rows written, and one ${ALERT_STAGE} row`);
+  return { database, ids: due.map((d) => d.id), mail: composed.mail, alertId: alert.id };
+}
+
+/** The worker under test: this tree's, or the baseline build's (an earlier commit, same run). */
+interface Implementation {
+  label: string;
+  startWorker: typeof startWorker;
+  /** The sweep's job options for a row (the baseline gives no priority). */
+  options(r: { id: string; version: number; stage: string }, delayMs: number): JobsOptions;
+}
+
+const CURRENT: Implementation = {
+  label: 'fristvagt worker (outbox: batched claim, group-commit marks)',
+  startWorker,
+  options: (r, delayMs) => sendJobOptions(`send-${r.id}-${r.version}`, delayMs, 2_000, sendPriority(r.stage)),
+};
+
+async function baselineImplementation(root: string): Promise<Implementation> {
+  const runtime = (await import(pathToFileURL(join(root, 'dist/src/worker/runtime.js')).href)) as { startWorker: typeof startWorker };
+  const rev = existsSync(join(root, 'REVISION')) ? readFileSync(join(root, 'REVISION'), 'utf8').trim() : root;
+  return { label: `baseline worker (${rev}: one claim per mail)`, startWorker: runtime.startWorker, options: (r, delayMs) => sendJobOpts(r.id, r.version, delayMs) };
 }
 
 /**
@@ -486,46 +532,61 @@ async function fireSetup(n: number): Promise<FireSetup> {
  * exported): the same query, and one awaited registry \`enqueue\` per row with the same job id and
  * options. (Calling sweep() itself would re-plan the records first and move the rows back to 08:00.)
  */
-async function enqueueLikeTheSweep(database: Database, queue: Queue): Promise<number> {
+async function enqueueLikeTheSweep(database: Database, queue: Queue, impl: Implementation): Promise<number> {
   const now = Date.now();
-  const rows = await dueNotifications(database.db, new Date(now + 24 * 3_600_000));
-  for (const r of rows) await enqueue(queue, 'notification.send', { notificationId: r.id }, sendJobOpts(r.id, r.version, Math.max(0, r.plannedAt.getTime() - now)));
+  const rows = await allDue(database.db, new Date(now + 24 * 3_600_000));
+  for (const r of rows) await enqueue(queue, 'notification.send', { notificationId: r.id }, impl.options(r, Math.max(0, r.plannedAt.getTime() - now)));
   return rows.length;
+}
+
+interface AlertFigure {
+  label: string;
+  /** Queued (armed and enqueued) → arrival at the sink, ms. */
+  ms: number;
+  /** Reminders still to be delivered when the alert arrived. */
+  behind: number;
 }
 
 /**
  * One firing run of fristvagt: the n reminder rows are (re)armed for T (version + 1, as a re-plan
  * that moves a stage does), enqueued as the sweep would, and a fresh worker with the real clock
- * does the rest.
+ * does the rest. ALERT_AFTER_MS after T, while the burst is being sent, the alert row is armed and
+ * queued as the change feed's planning would (due now, the sweep's job options).
  */
-async function fireFristvagt(redis: Redis, sink: Sink, setup: FireSetup, concurrency: number, leadMs: number, measureMemory: boolean): Promise<{ late: Lateness; enqueue: EnqueueFigure; ok: boolean }> {
+async function fireFristvagt(redis: Redis, sink: Sink, setup: FireSetup, impl: Implementation, concurrency: number, leadMs: number, measureMemory: boolean): Promise<{ late: Lateness; enqueue: EnqueueFigure; ok: boolean; alert: AlertFigure }> {
   const db = setup.database.db;
   const n = setup.ids.length;
   const prefix = `${PREFIX}-fire-c${concurrency}-${randomBytes(2).toString('hex')}`;
   await sink.reset();
   const planned = new Date(Math.ceil((Date.now() + leadMs) / 1000) * 1000);
   await db.execute(sql`UPDATE notifications SET status = 'scheduled', planned_at = ${planned.toISOString()}::timestamptz, version = version + 1, message_id = NULL, sent_at = NULL, claimed_at = NULL, last_error = NULL, attempts = 0, updated_at = now() WHERE stage = ${STAGE}`);
+  await db.execute(sql`UPDATE notifications SET status = 'scheduled', planned_at = now() + interval '30 days', version = version + 1, message_id = NULL, sent_at = NULL, claimed_at = NULL, last_error = NULL, attempts = 0, updated_at = now() WHERE id = ${setup.alertId}`);
   // Production's mailer: pooled nodemailer, maxConnections 5 (mailerFor passes none).
   const mailer = createSmtpMailer({ url: sink.url, requireTls: false });
   const memBefore = await usedMemory(redis);
-  const worker: RunningWorker = await startWorker({ database: setup.database, redisUrl: REDIS_URL, prefix, mailer, clock: () => new Date(), closureDays: [], from: FROM, publicUrl: PUBLIC_URL, logger, schedule: false, concurrency });
+  const worker: RunningWorker = await impl.startWorker({ database: setup.database, redisUrl: REDIS_URL, prefix, mailer, clock: () => new Date(), closureDays: [], from: FROM, publicUrl: PUBLIC_URL, logger, schedule: false, concurrency });
   const stopWorker = onCleanup(`worker c=${concurrency}`, async () => {
     await worker.stop(5000);
     mailer.close();
   });
   const t0 = performance.now();
-  const enqueued = await enqueueLikeTheSweep(setup.database, worker.queue);
+  const enqueued = await enqueueLikeTheSweep(setup.database, worker.queue, impl);
   const enqueueMs = performance.now() - t0;
-  const enqueue: EnqueueFigure = { label: 'fristvagt, as the sweep\'s `enqueueDue`: due-rows query, then registry `enqueue` (zod parse + `Queue.add`) one awaited at a time', jobs: enqueued, ms: enqueueMs };
+  const enqueueFigure: EnqueueFigure = { label: 'fristvagt, as the sweep\'s `enqueueDue`: due-rows query, then registry `enqueue` (zod parse + `Queue.add`) one awaited at a time', jobs: enqueued, ms: enqueueMs };
   if (measureMemory) {
-    enqueue.infoDelta = (await usedMemory(redis)) - memBefore;
-    enqueue.fp = await footprint(redis, prefix);
+    enqueueFigure.infoDelta = (await usedMemory(redis)) - memBefore;
+    enqueueFigure.fp = await footprint(redis, prefix);
   }
   const early = await sink.count();
   const ok = Date.now() < planned.getTime() && early === 0;
-  log(`  fristvagt c=${concurrency}: enqueued ${fmt(enqueued)} jobs in ${fmt(enqueueMs)} ms; T in ${fmt(planned.getTime() - Date.now())} ms${ok ? '' : ' — TOO LATE'}`);
+  log(`  ${impl.label} c=${concurrency}: enqueued ${fmt(enqueued)} jobs in ${fmt(enqueueMs)} ms; T in ${fmt(planned.getTime() - Date.now())} ms${ok ? '' : ' — TOO LATE'}`);
   const elu = await atInstant(planned.getTime());
-  await until(`${n} mails`, async () => (await sink.count()) >= n, Math.max(300_000, leadMs + 60_000), 50);
+  // The alert, queued behind the burst: armed due now and enqueued as the change feed's planning would.
+  await sleep(ALERT_AFTER_MS);
+  const [alertRow] = await db.update(notifications).set({ plannedAt: new Date(), updatedAt: new Date() }).where(eq(notifications.id, setup.alertId)).returning();
+  const alertQueuedAt = Date.now();
+  await enqueue(worker.queue, 'notification.send', { notificationId: setup.alertId }, impl.options(alertRow as typeof notifications.$inferSelect, 0));
+  await until(`${n} mails`, async () => (await sink.count()) >= n + 1, Math.max(300_000, leadMs + 60_000), 50);
   const utilisation = elu();
   const got = await sink.collect();
   const at = new Map(got.ids.map((id, i) => [id, got.at[i] as number]));
@@ -534,6 +595,8 @@ async function fireFristvagt(redis: Redis, sink: Sink, setup: FireSetup, concurr
     const a = at.get(messageIdFor(id, FROM));
     if (a !== undefined) arrivals.push(a);
   }
+  const alertAt = at.get(messageIdFor(setup.alertId, FROM)) ?? Number.NaN;
+  const alert: AlertFigure = { label: impl.label, ms: alertAt - alertQueuedAt, behind: arrivals.filter((a) => a > alertAt).length };
   // A mail reaches the sink just before its row is marked sent: give the last UPDATEs a moment.
   const sentRows = async (): Promise<number> => (await db.select({ n: count() }).from(notifications).where(sql`${notifications.stage} = ${STAGE} AND ${notifications.status} = 'sent'`))[0]?.n ?? 0;
   await until('rows marked sent', async () => (await sentRows()) >= n, 10_000, 50).catch(() => undefined);
@@ -542,18 +605,18 @@ async function fireFristvagt(redis: Redis, sink: Sink, setup: FireSetup, concurr
   const notes = [];
   if (sent.n !== n) notes.push(`${fmt(sent.n)} rows marked sent`);
   if ((retried?.n ?? 0) > 0) notes.push(`${fmt(retried?.n ?? 0)} retried`);
-  if (got.ids.length !== n) notes.push(`${fmt(got.ids.length)} mails at the sink`);
+  if (got.ids.length !== n + 1) notes.push(`${fmt(got.ids.length)} mails at the sink`);
   const distinct = new Set(got.ids).size;
   if (distinct !== got.ids.length) notes.push(`${fmt(got.ids.length - distinct)} duplicate mails`);
-  const late = lateness('fristvagt worker → pooled nodemailer (5 connections) → sink', concurrency, planned.getTime(), arrivals, utilisation, notes.length > 0 ? notes.join(', ') : undefined);
-  log(`  ${describeLateness(late)} (${fmt(got.bytes / Math.max(1, got.ids.length))} B/mail)`);
+  const late = lateness(`${impl.label} → pooled nodemailer (5 connections) → sink`, concurrency, planned.getTime(), arrivals, utilisation, notes.length > 0 ? notes.join(', ') : undefined);
+  log(`  ${describeLateness(late)} (${fmt(got.bytes / Math.max(1, got.ids.length))} B/mail); alert queued ${ALERT_AFTER_MS} ms after T arrived after ${fmt(alert.ms)} ms, ${fmt(alert.behind)} reminders after it`);
   await stopWorker();
   await deleteKeys(redis, `${prefix}:*`);
-  return { late, enqueue, ok };
+  return { late, enqueue: enqueueFigure, ok, alert };
 }
 
-/** Bare BullMQ: n jobs due at T via addBulk, a bare Worker with a no-op processor or one mail per job. */
-async function fireBare(redis: Redis, sink: Sink, n: number, concurrency: number, mode: 'noop' | 'mail', mail: RenderedMail, leadMs: number): Promise<Lateness> {
+/** Bare BullMQ: n jobs due at T via addBulk, a bare Worker with a no-op processor or one mail per job; with mail, one more job queued ALERT_AFTER_MS after T. */
+async function fireBare(redis: Redis, sink: Sink, n: number, concurrency: number, mode: 'noop' | 'mail', mail: RenderedMail, leadMs: number): Promise<{ late: Lateness; alert?: AlertFigure }> {
   const prefix = `${PREFIX}-bare-${mode}-c${concurrency}`;
   await sink.reset();
   const queueConnection = createRedis(REDIS_URL);
@@ -585,19 +648,32 @@ async function fireBare(redis: Redis, sink: Sink, n: number, concurrency: number
   });
   const ok = Date.now() < planned;
   const elu = await atInstant(planned);
-  await until(`${n} bare jobs`, async () => done >= n, 300_000, 20);
+  let alertQueuedAt = Number.NaN;
+  const alertId = randomUUID();
+  if (mode === 'mail') {
+    await sleep(ALERT_AFTER_MS);
+    alertQueuedAt = Date.now();
+    await queue.add('notification.send', { notificationId: alertId }, sendJobOpts(alertId, 1, 0));
+  }
+  const total = mode === 'mail' ? n + 1 : n;
+  await until(`${n} bare jobs`, async () => done >= total, 300_000, 20);
   const utilisation = elu();
   let late: Lateness;
+  let alert: AlertFigure | undefined;
   if (mode === 'noop') {
     late = lateness('bare BullMQ Worker, no-op processor (job start)', concurrency, planned, started, utilisation, ok ? undefined : 'addBulk ended after T');
   } else {
     const got = await sink.collect();
-    late = lateness('bare BullMQ Worker → pooled nodemailer (5 connections) → sink', concurrency, planned, got.at, utilisation, ok ? undefined : 'addBulk ended after T');
+    const alertIdx = got.ids.indexOf(`<bare-${alertId}@bench.invalid>`);
+    const alertAt = alertIdx >= 0 ? (got.at[alertIdx] as number) : Number.NaN;
+    const others = got.at.filter((_, i) => i !== alertIdx);
+    alert = { label: 'bare BullMQ Worker (one queue, no priority)', ms: alertAt - alertQueuedAt, behind: others.filter((a) => a > alertAt).length };
+    late = lateness('bare BullMQ Worker → pooled nodemailer (5 connections) → sink', concurrency, planned, others, utilisation, ok ? undefined : 'addBulk ended after T');
   }
-  log(`  ${describeLateness(late)}`);
+  log(`  ${describeLateness(late)}${alert ? `; a job queued ${ALERT_AFTER_MS} ms after T arrived after ${fmt(alert.ms)} ms` : ''}`);
   await stopWorker();
   await deleteKeys(redis, `${prefix}:*`);
-  return late;
+  return alert ? { late, alert } : { late };
 }
 
 // ---------------------------------------------------------------- report
@@ -634,9 +710,9 @@ function section(o: Options, env: { redis: string; postgres: string; load: strin
     '',
     `### Firing lateness: ${fmt(o.fire)} notifications due at the same instant`,
     '',
-    fireTable,
+    fire.length > 0 ? fireTable : 'In the section "Worker: sending" below (written by the same run).',
     '',
-    `Mails are ${fmt(mailBytes)} bytes on the wire (one rendered force.report reminder, text and HTML); the bare reference sends the same subject and bodies.`,
+    `Mails are about ${fmt(mailBytes)} characters (one rendered force.report reminder, text and HTML); the bare reference sends the same subject and bodies.`,
     '',
     'Method: `node dist/bench/worker.js` creates a fresh database per phase (CREATE DATABASE on the local server, migrated with `migrate`, dropped at the end), ' +
       'a private BullMQ prefix on the local Redis (its keys deleted at the end) and an SMTP sink (`smtp-server`, plain SMTP on 127.0.0.1, no AUTH/STARTTLS, like a local relay) on a worker thread of its own, so that receiving never competes with the worker under test; ' +
@@ -657,6 +733,53 @@ function section(o: Options, env: { redis: string; postgres: string; load: strin
   return body.join('\n');
 }
 
+interface SendingRun {
+  concurrency: number;
+  noop: Lateness;
+  bare: Lateness;
+  bareAlert: AlertFigure;
+  impls: Array<{ late: Lateness; alert: AlertFigure }>;
+}
+
+/** The sending targets of issue 11, as ratios to bare BullMQ + nodemailer measured in the same run. */
+function sendingSection(o: Options, env: { redis: string; postgres: string; load: string }, runs: SendingRun[], mailBytes: number): string {
+  const perSec = (l: Lateness): number => l.n / (l.drainMs / 1000);
+  const p99 = (l: Lateness): number => percentile(l.sorted, 99);
+  const rows: string[][] = [];
+  const verdicts: string[] = [];
+  for (const r of runs) {
+    rows.push([r.bare.label, String(r.concurrency), fmt(r.bare.n), fmt(percentile(r.bare.sorted, 50)), fmt(p99(r.bare)), fmt(r.bare.drainMs), fmt(perSec(r.bare)), '100 %', '1.00×', `${fmt(r.bareAlert.ms)} ms (${fmt(r.bareAlert.behind)} after it)`, `${fmt(r.bare.elu * 100)} %`]);
+    for (const { late, alert } of r.impls) {
+      const rate = perSec(late) / perSec(r.bare);
+      const lateRatio = p99(late) / p99(r.bare);
+      rows.push([`${late.label}${late.note ? ` (${late.note})` : ''}`, String(r.concurrency), fmt(late.n), fmt(percentile(late.sorted, 50)), fmt(p99(late)), fmt(late.drainMs), fmt(perSec(late)), `${fmt(rate * 100)} %`, `${fmt(lateRatio, 2)}×`, `${fmt(alert.ms)} ms (${fmt(alert.behind)} after it)`, `${fmt(late.elu * 100)} %`]);
+      if (late.label.startsWith(CURRENT.label)) {
+        verdicts.push(`- c=${r.concurrency}: rate ${fmt(rate * 100)} % of bare (target ≥ 80 %) — ${rate >= 0.8 ? 'met' : 'NOT met'}; p99 lateness ${fmt(lateRatio, 2)}× bare's (target ≤ 1.5×) — ${lateRatio <= 1.5 ? 'met' : 'NOT met'}; the alert queued behind the burst went out after ${fmt(alert.ms)} ms (target ≤ 2,000 ms) — ${alert.ms <= 2_000 ? 'met' : 'NOT met'}.`);
+      }
+    }
+    rows.push([r.noop.label, String(r.concurrency), fmt(r.noop.n), fmt(percentile(r.noop.sorted, 50)), fmt(p99(r.noop)), fmt(r.noop.drainMs), fmt(perSec(r.noop)), '–', '–', '–', `${fmt(r.noop.elu * 100)} %`]);
+  }
+  const table = markdownTable(['path', 'concurrency', 'delivered', 'lateness p50 ms', 'p99 ms', 'max ms (= drain)', 'mails/s', 'rate vs bare (same c)', 'p99 vs bare', 'alert queued 500 ms after T: queued → delivered', 'main-thread ELU'], rows);
+  return [
+    '## Worker: sending (issue 11, item 4)',
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${machineDescription()}; Redis ${env.redis}, PostgreSQL ${env.postgres} (both local); 1-minute load average at start / end: ${env.load}`,
+    `- ${fmt(o.fire)} force.report reminders due at one instant T, sent to a local SMTP sink; one \`alert:area-director\` queued ${ALERT_AFTER_MS} ms after T, behind them. Concurrency ${o.concurrency.join(' and ')}. ${o.baseline ? 'The baseline is the worker of an earlier commit, built separately and run in the same process against the same database, Redis and sink.' : 'No baseline build was given (`--baseline`).'}`,
+    '',
+    table,
+    '',
+    ...verdicts,
+    '',
+    `Mails are about ${fmt(mailBytes)} characters of text and HTML (one rendered force.report reminder); the bare reference sends the same subject and bodies.`,
+    '',
+    'Method: `node dist/bench/worker.js --send-only [--baseline <root>]` (or the full run without `--send-only`). For each concurrency, in this order and in one process: bare BullMQ with a no-op processor, bare BullMQ + nodemailer (one mail per job, the same pooled transport, 5 connections), then fristvagt\'s worker, then the baseline worker if given. ' +
+      'The fristvagt runs arm the same 10,000 rows for a new T (version + 1), enqueue them as the sweep does (the deterministic job ids and the job options of `src/queue/job-options.ts`, with `sendPriority` for this tree; without a priority for the baseline, as its sweep did) and start a fresh worker with the real clock and the production transport. ' +
+      `${ALERT_AFTER_MS} ms after T, while the burst is being sent, the alert row is armed (due now) and its job added as the change feed's planning adds it; "queued → delivered" is its arrival at the sink minus that instant, and "after it" counts the reminders delivered later. The bare reference adds one more plain job at the same moment. ` +
+      'Rate is delivered ÷ (T → last reminder); the ratios compare with bare BullMQ + nodemailer at the same concurrency in the same run. The baseline\'s build: `git archive <commit> | tar -x -C node_modules/.fristvagt-baseline && (cd node_modules/.fristvagt-baseline && ../../node_modules/.bin/tsc -p tsconfig.build.json)`, with the commit written to its `REVISION` file. The machine is shared: compare figures within this section.',
+  ].join('\n');
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -673,8 +796,14 @@ async function main(): Promise<void> {
   log(`Worker benchmark: prefix ${PREFIX}, databases fristvagt_bench_worker_${STAMP}_*; Redis ${redisVersion}, PostgreSQL ${pgVersion}`);
   const sink = await startSink();
 
-  log(`Planning ${fmt(o.records)} demo records …`);
-  const { figures: plan, mix } = await planning(redis, o.records);
+  const plan: PlanFigure[] = [];
+  let mix = '';
+  if (!o.sendOnly) {
+    log(`Planning ${fmt(o.records)} demo records …`);
+    const planned = await planning(redis, o.records);
+    plan.push(...planned.figures);
+    mix = planned.mix;
+  }
 
   log(`Firing set-up: ${fmt(o.fire)} force_use records …`);
   const setup = await fireSetup(o.fire);
@@ -684,41 +813,42 @@ async function main(): Promise<void> {
   const bareEnq = await bareEnqueue(redis, o.fire);
   const addBulkMs = (bareEnq[0] as EnqueueFigure).ms;
   const seqAddMs = (bareEnq[1] as EnqueueFigure).ms;
+  const impls = [CURRENT, ...(o.baseline ? [await baselineImplementation(o.baseline)] : [])];
 
-  const fire: Lateness[] = [];
   const enq: EnqueueFigure[] = [...bareEnq];
-  for (const [i, c] of o.concurrency.entries()) {
-    // T must lie after the sweep has enqueued everything: a generous multiple of the bare add time.
-    let lead = Math.max(8_000, 3 * seqAddMs + 3_000);
-    for (let attempt = 0; ; attempt++) {
-      const r = await fireFristvagt(redis, sink, setup, c, lead, i === 0);
-      if (r.ok || attempt === 2) {
-        if (!r.ok) r.late.note = `${r.late.note ? `${r.late.note}, ` : ''}enqueueing ended after T`;
-        fire.push(r.late);
-        if (i === 0) enq.push(r.enqueue);
-        break;
-      }
-      lead *= 2;
-      log(`  the sweep ran past T; again with a lead of ${fmt(lead)} ms`);
-    }
-  }
-
-  log(`Bare BullMQ Worker draining ${fmt(o.fire)} jobs due at once …`);
   const bareLead = Math.max(3_000, 3 * addBulkMs + 2_000);
-  const bare: Lateness[] = [];
-  for (const c of o.concurrency) bare.push(await fireBare(redis, sink, o.fire, c, 'noop', setup.mail, bareLead));
-  for (const c of o.concurrency) {
-    await sink.reset();
-    bare.push(await fireBare(redis, sink, o.fire, c, 'mail', setup.mail, bareLead));
+  const runs: SendingRun[] = [];
+  for (const [i, c] of o.concurrency.entries()) {
+    log(`Concurrency ${c}: bare BullMQ (no-op, then mail), then ${impls.map((m) => m.label).join(', then ')} …`);
+    const noop = await fireBare(redis, sink, o.fire, c, 'noop', setup.mail, bareLead);
+    const bare = await fireBare(redis, sink, o.fire, c, 'mail', setup.mail, bareLead);
+    const run: SendingRun = { concurrency: c, noop: noop.late, bare: bare.late, bareAlert: bare.alert as AlertFigure, impls: [] };
+    for (const impl of impls) {
+      // T must lie after the sweep has enqueued everything: a generous multiple of the bare add time.
+      let lead = Math.max(8_000, 3 * seqAddMs + 3_000);
+      for (let attempt = 0; ; attempt++) {
+        const r = await fireFristvagt(redis, sink, setup, impl, c, lead, i === 0 && impl === CURRENT);
+        if (r.ok || attempt === 2) {
+          if (!r.ok) r.late.note = `${r.late.note ? `${r.late.note}, ` : ''}enqueueing ended after T`;
+          run.impls.push({ late: r.late, alert: r.alert });
+          if (i === 0 && impl === CURRENT) enq.push(r.enqueue);
+          break;
+        }
+        lead *= 2;
+        log(`  the sweep ran past T; again with a lead of ${fmt(lead)} ms`);
+      }
+    }
+    runs.push(run);
   }
-  const got = await sink.collect();
-  const mailBytes = got.ids.length > 0 ? got.bytes / got.ids.length : Number.NaN;
+  const mailBytes = setup.mail.text.length + setup.mail.html.length;
 
-  const body = section(o, { redis: redisVersion, postgres: pgVersion, load: `${fmt(loadAtStart, 1)} / ${fmt(os.loadavg()[0] ?? 0, 1)}` }, plan, mix, enq, [...bare, ...fire], mailBytes);
-  log(`\n${body}\n`);
+  const env = { redis: redisVersion, postgres: pgVersion, load: `${fmt(loadAtStart, 1)} / ${fmt(os.loadavg()[0] ?? 0, 1)}` };
+  const bodies: Array<[string, string]> = [['worker-sending', sendingSection(o, env, runs, mailBytes)]];
+  if (!o.sendOnly) bodies.unshift(['worker', section(o, env, plan, mix, enq, [], mailBytes)]);
+  for (const [, body] of bodies) log(`\n${body}\n`);
   if (o.write) {
     const file = join(packageRoot(), 'bench/RESULTS.md');
-    writeSection(file, 'worker', body);
+    for (const [name, body] of bodies) writeSection(file, name, body);
     log(`Written to ${file}`);
   }
 }

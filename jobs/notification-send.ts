@@ -8,8 +8,11 @@ import type { Processor } from './types.js';
 
 export const notificationSend: Processor = async (job, deps) => {
   const { notificationId } = parsePayload('notification.send', job.data);
+  // The row's version is in the deterministic job id (send-<id>-<version>): a job of an older version
+  // is never answered from what this process remembers of a newer one, nor the other way round.
+  const version = /^send-[0-9a-f-]{36}-(\d+)$/.exec(job.id ?? '')?.[1];
   try {
-    return await sendNotification(deps.send, notificationId);
+    return await sendNotification(deps.send, notificationId, version === undefined ? undefined : Number(version));
   } catch (err) {
     if (err instanceof SendDeferred) return deferJob(job, err);
     // A template that cannot render will not on retry either; a mail that went out is not re-sent at once.

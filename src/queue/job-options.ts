@@ -31,3 +31,23 @@ export function planJobOptions(jobId: string, retryDelayMs: number): JobsOptions
 
 /** The options of the jobs a repeatable scheduler (sweep, retention) produces: the same at start-up and at repair. */
 export const SCHEDULED_JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: 100 };
+
+/**
+ * Stages that must never wait behind a burst of routine mail: the area director's and the
+ * directorate's alerts, and the preliminary-notice duties. The outbox's batch claim orders them
+ * first by the same list (src/worker/outbox.ts).
+ */
+export const IMMEDIATE_STAGE_PREFIXES = ['alert:', 'notice:'] as const;
+
+export function isImmediateStage(stage: string): boolean {
+  return IMMEDIATE_STAGE_PREFIXES.some((p) => stage.startsWith(p));
+}
+
+/**
+ * The BullMQ priority of a send job (1 is served first). Every send job has one: BullMQ serves
+ * jobs without a priority before all prioritized ones, so routine mail gets a priority too, below
+ * the alerts'. Jobs without one (sweep, planning) still go first.
+ */
+export function sendPriority(stage: string): number {
+  return isImmediateStage(stage) ? 1 : 10;
+}

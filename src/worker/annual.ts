@@ -1,9 +1,9 @@
 /**
  * The § 22 annual overview: planned by the sweep leader in January (one row per area and year in
- * `annual_overviews`), then sent once, with the same claim protocol as notifications
- * (scheduled → sending → sent with a deterministic Message-ID). The counting is in the domain.
+ * `annual_overviews`), then sent once through the outbox like a notification (outbox.ts:
+ * scheduled → sending → sent with a deterministic Message-ID). The counting is in the domain.
  */
-import { and, eq, gte, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt, lte, type SQL } from 'drizzle-orm';
 import {
   annualOverviewCsv,
   annualOverviewPlan,
@@ -17,12 +17,10 @@ import {
 import { instantOfLocal, longDate, parseIsoDate, formatDanishDate, weekdayName, daysFromCivil } from '../domain/index.js';
 import type { Db } from '../db/client.js';
 import { annualOverviews, areas, deadlines, incidents, institutions } from '../db/schema.js';
-import { renderTemplate, type RenderedMail } from '../mail/render.js';
+import { renderTemplate } from '../mail/render.js';
 import { MailError } from '../mail/transport.js';
 import { loadRulesInForce } from '../records/calendar.js';
-import { safeText } from '../safe-error.js';
-import { circuitWait, classifyFault, deferWhileCircuitOpen, isFinal, notBefore, retryDbWrite, SendDeferred } from './delivery.js';
-import { DEFAULT_RETRY_DELAY_MS, retryWrite, type SendDeps, type SendOutcome } from './send.js';
+import { messageIdFor, sendFromOutbox, type OutboxKind, type SendDeps, type SendOutcome } from './outbox.js';
 
 /** Creates the overview rows of the year before for every area (idempotent); returns how many are new. */
 export async function planAnnualOverviews(deps: SendDeps, now: Date): Promise<number> {
@@ -100,50 +98,30 @@ function textTable(rows: ReturnType<typeof summariseAnnualOverview>['rows']): st
 }
 
 export function overviewMessageId(id: string, from: string): string {
-  const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'fristvagt.invalid';
-  return `<annual-overview-${id}@${domain}>`;
+  return messageIdFor('annual-overview', id, from);
 }
 
-export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Promise<SendOutcome> {
-  deferWhileCircuitOpen(deps.mailer, overviewId);
-  const now = deps.clock();
-  const [claimed] = await deps.db
-    .update(annualOverviews)
-    .set({ status: 'sending', claimedAt: now, attempts: sql`${annualOverviews.attempts} + 1`, updatedAt: now })
-    .where(and(eq(annualOverviews.id, overviewId), eq(annualOverviews.status, 'scheduled'), lte(annualOverviews.plannedAt, now)))
-    .returning();
-  if (!claimed) {
+type OverviewRow = typeof annualOverviews.$inferSelect;
+
+/**
+ * The overview as a kind of the outbox: one row per claim (no batch: one mail per area a year),
+ * no report (the error log is the administrators' signal), and the area office's copy kept
+ * through retries in officeCopySentAt.
+ */
+const overviewKind: OutboxKind<OverviewRow> = {
+  table: annualOverviews,
+  label: 'annual overview',
+  logKey: 'overviewId',
+  extraKey: 'officeCopySentAt',
+  claimable: (_deps, now) => ({ own: and(eq(annualOverviews.status, 'scheduled'), lte(annualOverviews.plannedAt, now)) as SQL }),
+  async unclaimed(deps, overviewId) {
     const [row] = await deps.db.select({ status: annualOverviews.status }).from(annualOverviews).where(eq(annualOverviews.id, overviewId));
     return row?.status === 'scheduled' ? 'not-due' : 'not-claimable';
-  }
-  const mine = and(eq(annualOverviews.id, claimed.id), eq(annualOverviews.status, 'sending'), eq(annualOverviews.attempts, claimed.attempts));
-  let officeCopySentAt: Date | null = claimed.officeCopySentAt;
-  /** Permanent: failed (logged as an error); otherwise back to `scheduled`, remembering an office copy that did go out, and the job waits. */
-  const settle = async (err: unknown): Promise<SendOutcome> => {
-    const fault = classifyFault(err);
-    const at = deps.clock();
-    if (fault.kind === 'unavailable') {
-      await retryDbWrite(() => deps.db.update(annualOverviews).set({ status: 'scheduled', attempts: sql`greatest(${annualOverviews.attempts} - 1, 0)`, officeCopySentAt, updatedAt: at }).where(mine));
-      throw new SendDeferred(circuitWait(fault.retryAt ?? Date.now(), claimed.id), fault.reason);
-    }
-    if (isFinal(fault, claimed.attempts)) {
-      await retryDbWrite(() => deps.db.update(annualOverviews).set({ status: 'failed', lastError: fault.reason, officeCopySentAt, updatedAt: at }).where(mine));
-      deps.logger.error({ overviewId: claimed.id, areaId: claimed.areaId, reason: safeText(fault.reason) }, 'annual overview failed for good');
-      return 'failed';
-    }
-    await retryDbWrite(() => deps.db.update(annualOverviews).set({ status: 'scheduled', lastError: fault.reason, officeCopySentAt, updatedAt: at }).where(mine));
-    const delayMs = notBefore({ id: claimed.id, plannedAt: claimed.plannedAt, attempts: claimed.attempts, lastError: fault.reason, updatedAt: at }, deps.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) - at.getTime();
-    deps.logger.info({ overviewId: claimed.id, areaId: claimed.areaId, reason: safeText(fault.reason), retryInMs: delayMs }, 'annual overview deferred after a transient failure');
-    throw new SendDeferred(delayMs, fault.reason);
-  };
-
-  let composed: { area: typeof areas.$inferSelect; mail: RenderedMail; csvName: string; csv: string; due: number; total: number };
-  try {
+  },
+  async compose(deps, [claimed], now) {
+    if (!claimed) return [];
     const [area] = await deps.db.select().from(areas).where(eq(areas.id, claimed.areaId));
-    if (!area) {
-      await retryDbWrite(() => deps.db.update(annualOverviews).set({ status: 'failed', lastError: 'area gone', updatedAt: deps.clock() }).where(mine));
-      return 'failed';
-    }
+    if (!area) return [{ fault: [claimed], lead: claimed, err: new MailError('MAIL_PERMANENT', 'area gone') }];
     const rules = await loadRulesInForce(deps.db, deps.closureDays);
     const plan = annualOverviewPlan(claimed.plannedAt.getTime(), rules.calendar, (await deps.settings()).schedule.window, rules.policyFor(area.id));
     const summary = summariseAnnualOverview(claimed.year, await loadOverviewIncidents(deps.db, area.id, claimed.year, now));
@@ -162,31 +140,34 @@ export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Pr
       citation: plan?.citation ?? 'Cirkulære om dødsfald m.v. § 22',
       link: deps.publicUrl,
     });
-    composed = { area, mail, csvName, csv: annualOverviewCsv(summary), due, total: summary.total };
-  } catch (err) {
-    return settle(err);
-  }
-  const { area, mail, csvName, due } = composed;
-  const messageId = overviewMessageId(claimed.id, deps.from);
-  // The area office gets a copy: it owns the duty, fristvagt only composes and sends the overview
-  // for it. Once the office has accepted its copy, a retry for the directorate leaves it out.
-  const copyOffice = claimed.officeCopySentAt === null && area.officeEmail !== claimed.recipient;
-  const to = copyOffice ? [claimed.recipient, area.officeEmail] : [claimed.recipient];
-  try {
-    const res = await deps.mailer.send({ messageId, from: deps.from, to, ...mail, attachments: [{ filename: csvName, content: composed.csv, contentType: 'text/csv; charset=utf-8' }] });
-    if (copyOffice && res.accepted.includes(area.officeEmail)) officeCopySentAt = deps.clock();
-    else if (copyOffice) deps.logger.warn({ overviewId: claimed.id, areaId: area.id }, "the area office's copy of the annual overview was refused");
-    if (!res.accepted.includes(claimed.recipient)) {
-      // nodemailer does not throw when only some recipients are refused: the directorate's own reply code decides.
-      const code = res.rejectedCodes?.[claimed.recipient];
-      const kind = code !== undefined && code < 500 ? 'MAIL_TRANSIENT' : 'MAIL_PERMANENT';
-      throw new MailError(kind, `rejected${code === undefined ? '' : ` (SMTP ${code})`}: ${claimed.recipient}`, { responseCode: code });
-    }
-  } catch (err) {
-    return settle(err);
-  }
-  // Accepted: a failure to record it must not send the overview again (same reasoning as markSent).
-  await retryWrite(() => deps.db.update(annualOverviews).set({ status: 'sent', messageId, sentAt: deps.clock(), officeCopySentAt, lastError: null, updatedAt: deps.clock() }).where(mine), `annual overview ${messageId} was accepted by the SMTP server but could not be recorded as sent`);
-  deps.logger.info({ overviewId: claimed.id, areaId: area.id, year: claimed.year, incidents: composed.total, on: longDate(due, 'en') }, 'annual overview sent');
-  return 'sent';
+    // The area office gets a copy: it owns the duty, fristvagt only composes and sends the overview
+    // for it. Once the office has accepted its copy, a retry for the directorate leaves it out.
+    const copyOffice = claimed.officeCopySentAt === null && area.officeEmail !== claimed.recipient;
+    deps.logger.info({ overviewId: claimed.id, areaId: area.id, year: claimed.year, incidents: summary.total, on: longDate(due, 'en') }, 'annual overview composed');
+    return [
+      {
+        send: {
+          rows: [claimed],
+          lead: claimed,
+          mail: { ...mail, attachments: [{ filename: csvName, content: annualOverviewCsv(summary), contentType: 'text/csv; charset=utf-8' }] },
+          to: copyOffice ? [claimed.recipient, area.officeEmail] : [claimed.recipient],
+          messageId: overviewMessageId(claimed.id, deps.from),
+          accept(res) {
+            if (copyOffice && res.accepted.includes(area.officeEmail)) claimed.officeCopySentAt = deps.clock();
+            else if (copyOffice) deps.logger.warn({ overviewId: claimed.id, areaId: area.id }, "the area office's copy of the annual overview was refused");
+            if (res.accepted.includes(claimed.recipient)) return;
+            // nodemailer does not throw when only some recipients are refused: the directorate's own reply code decides.
+            const code = res.rejectedCodes?.[claimed.recipient];
+            const kind = code !== undefined && code < 500 ? 'MAIL_TRANSIENT' : 'MAIL_PERMANENT';
+            throw new MailError(kind, `rejected${code === undefined ? '' : ` (SMTP ${code})`}: ${claimed.recipient}`, { responseCode: code });
+          },
+        },
+      },
+    ];
+  },
+};
+
+/** Sends overview `overviewId` through the outbox; returns what became of it, or throws SendDeferred when it has to wait. */
+export async function sendAnnualOverview(deps: SendDeps, overviewId: string): Promise<SendOutcome> {
+  return sendFromOutbox(overviewKind, deps, overviewId);
 }

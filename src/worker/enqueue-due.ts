@@ -24,7 +24,7 @@ import type { Db } from '../db/client.js';
 import { notifications, workerState } from '../db/schema.js';
 import type { Mailer } from '../mail/transport.js';
 import { placesOf } from '../queue/job-state.js';
-import { sendJobOptions } from '../queue/job-options.js';
+import { sendJobOptions, sendPriority } from '../queue/job-options.js';
 import { enqueueBulk, type JobPayload } from '../queue/registry.js';
 import { notBefore } from './delivery.js';
 
@@ -47,6 +47,8 @@ interface SendRow {
 }
 export interface DueNotification extends SendRow {
   version: number;
+  /** Alerts and notices jump the queue (sendPriority). */
+  stage: string;
   enqueuedVersion: number | null;
 }
 
@@ -64,7 +66,7 @@ export function fireAtOf(deps: EnqueueDeps, r: SendRow, now: number): number {
 /** Scheduled, and planned by `until`. */
 const scheduledBy = (until: Date) => and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, until));
 
-const DUE_COLUMNS = { id: notifications.id, version: notifications.version, enqueuedVersion: notifications.enqueuedVersion, plannedAt: notifications.plannedAt, attempts: notifications.attempts, lastError: notifications.lastError, updatedAt: notifications.updatedAt };
+const DUE_COLUMNS = { id: notifications.id, version: notifications.version, stage: notifications.stage, enqueuedVersion: notifications.enqueuedVersion, plannedAt: notifications.plannedAt, attempts: notifications.attempts, lastError: notifications.lastError, updatedAt: notifications.updatedAt };
 
 /**
  * The rows a sweep looks at: scheduled ones due within `until` whose job was not added yet (the
@@ -171,7 +173,7 @@ async function addMissing<N extends SendJobName>(deps: EnqueueDeps, name: N, job
  */
 export async function enqueueDue(deps: EnqueueDeps, epoch: string, rows: readonly DueNotification[], now: Date, adopt?: { until: Date }): Promise<number> {
   const t = now.getTime();
-  const jobs = rows.map((r) => ({ jobId: `send-${r.id}-${r.version}`, fireAt: fireAtOf(deps, r, t), payload: { notificationId: r.id }, queued: !adopt && r.enqueuedVersion === r.version, row: r }));
+  const jobs = rows.map((r) => ({ jobId: `send-${r.id}-${r.version}`, fireAt: fireAtOf(deps, r, t), payload: { notificationId: r.id }, queued: !adopt && r.enqueuedVersion === r.version, priority: sendPriority(r.stage), row: r }));
   const inRedis = await addMissing(deps, 'notification.send', jobs, t);
   const fresh = inRedis.filter((j) => !j.queued);
   await markEnqueued(deps.db, epoch, fresh.map((j) => (j as (typeof jobs)[number]).row), adopt ? { until: adopt.until, now } : undefined);
@@ -181,6 +183,6 @@ export async function enqueueDue(deps: EnqueueDeps, epoch: string, rows: readonl
 /** The § 22 annual overviews due: a handful a year, so no marker; each is added (a no-op while it waits). */
 export async function enqueueAnnual(deps: EnqueueDeps, rows: readonly SendRow[], now: Date): Promise<number> {
   const t = now.getTime();
-  await addMissing(deps, 'annual-overview.send', rows.map((a) => ({ jobId: `annual-${a.id}`, fireAt: fireAtOf(deps, a, t), payload: { overviewId: a.id }, queued: false })), t);
+  await addMissing(deps, 'annual-overview.send', rows.map((a) => ({ jobId: `annual-${a.id}`, fireAt: fireAtOf(deps, a, t), payload: { overviewId: a.id }, queued: false, priority: sendPriority('annual') })), t);
   return rows.length;
 }

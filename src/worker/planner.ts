@@ -8,7 +8,7 @@
  * `planInMemory` runs it over a loaded record, and the settings page's impact preview
  * (src/ui/data/impact.ts) calls the same function for the saved and the proposed settings.
  */
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, inArray, sql } from 'drizzle-orm';
 import { DomainError, desiredNotifications, diffOutbox, formatPath, planOwnerOf, watchedDeadlineKeys, type Absence, type DeadlineSet, type DesiredNotification, type OutboxDiff, type OutboxRow, type StaffMember } from '../domain/index.js';
 import { insertJson, updateJson } from '../db/bulk.js';
 import type { Db, Executor } from '../db/client.js';
@@ -266,14 +266,4 @@ export async function planRecord(db: Db, ctx: PlanContext, type: RecordTypeName,
   if (err) throw err;
   if (r.records === 0) return undefined;
   return { deadlines: r.deadlines, scheduled: r.scheduled, cancelled: r.cancelled, moved: r.moved };
-}
-
-/** Scheduled notifications of some records (or all) due before `until`: what the queue must hold. */
-export async function dueNotifications(db: Executor, until: Date, recordIds?: string[]) {
-  const conds = [eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, until)];
-  if (recordIds) conds.push(inArray(notifications.recordId, recordIds));
-  return db
-    .select({ id: notifications.id, version: notifications.version, plannedAt: notifications.plannedAt, attempts: notifications.attempts, lastError: notifications.lastError, updatedAt: notifications.updatedAt })
-    .from(notifications)
-    .where(and(...conds));
 }

@@ -25,7 +25,9 @@ import { isJobName, QUEUE_NAME } from '../queue/registry.js';
 import { repairSchedulers, upsertSchedulers } from '../queue/schedulers.js';
 import type { RecordTypeName } from '../records/kinds.js';
 import { resubscribeCatchUp, startChangeFeed, type ChangeFeed } from './change-feed.js';
-import type { EnqueueDeps } from './enqueue-due.js';
+import { enqueueDue, type EnqueueDeps } from './enqueue-due.js';
+import { BATCH_SIZE } from './outbox.js';
+import { redisEpoch } from '../queue/epoch.js';
 import { createHeartbeat } from './heartbeat.js';
 import { createLease, leaseMsFor } from './lease.js';
 import type { PlanResult } from './planner.js';
@@ -149,7 +151,13 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     logger: log,
     staleSendingMs,
     retryDelayMs,
+    // The outbox: one claim takes up to BATCH_SIZE due rows; at most `concurrency` mails of this
+    // process on their way at once; a row of another job's batch that must wait gets its job back.
+    batchSize: BATCH_SIZE,
+    sendLanes: o.concurrency ?? 5,
+    requeue: async (rows) => enqueueDue(enqueueDeps, await redisEpoch(queue), rows.map((r) => ({ ...r, enqueuedVersion: null })), o.clock()),
   };
+  const enqueueDeps: EnqueueDeps = { db, queue, mailer: o.mailer, retryDelayMs, logger: log };
 
   /** Set by stop(): a sweep in progress ends early, at a point the next sweep carries on from. */
   let stopping = false;
@@ -177,7 +185,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const deps: WorkerDeps = {
     send,
     retentionYears: o.retentionYears ?? 5,
-    enqueue: { db, queue, mailer: o.mailer, retryDelayMs, logger: log },
+    enqueue: enqueueDeps,
     catchUp: { db, closureDays: o.closureDays, logger: log, lease, clock: o.clock, sweepEveryMs, stopping: () => stopping },
     horizonMs: o.horizonMs ?? 24 * 3600_000,
     staleSendingMs,

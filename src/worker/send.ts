@@ -1,47 +1,21 @@
 /**
- * Sending one notification: the row is claimed (scheduled → sending) before the SMTP conversation
- * and marked sent with its Message-ID right after the server's 250. Whoever loses the claim sends
- * nothing; a crash between claim and mark is recovered by the sweep, which can repeat a mail only
- * if the server took it in the moments before the crash (README: delivery guarantee). Failures
- * follow delivery.ts: transient ones wait and retry, permanent ones end `failed` with a report.
+ * Notifications and digests as a kind of the outbox (outbox.ts): which rows a claim may take, how
+ * a claimed row becomes a mail (or is cancelled because its deadline was met meanwhile), how a
+ * plan owner's due reminders become one digest, and the administrators' report of a mail that
+ * failed for good. Claiming, sending, marking and the retry rules are the outbox's.
  */
-import { and, eq, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { Logger } from 'pino';
+import { and, eq, gt, inArray, lt, lte, not, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { computeDeadlinesForRecord, formatDanishDate, localDayOfInstant, parseIsoDate, parseRecord, scrubCpr, weekdayName, longDate, type Deadline } from '../domain/index.js';
-import type { Db } from '../db/client.js';
+import type { Executor } from '../db/client.js';
 import { areas, institutions, notifications } from '../db/schema.js';
 import { renderTemplate, type RenderedMail } from '../mail/render.js';
-import { MailError, type Mailer } from '../mail/transport.js';
-import { safeText } from '../safe-error.js';
-import { circuitWait, classifyFault, deferWhileCircuitOpen, isFinal, notBefore, retryDbWrite, SendDeferred } from './delivery.js';
+import { classifyFault, isFinal } from './delivery.js';
 import { loadRulesInForce, type RulesInForce } from '../records/calendar.js';
+import { isImmediateStage } from '../queue/job-options.js';
 import { KINDS, type AnyRow, type RecordTypeName } from '../records/kinds.js';
-import type { WorkerSettings } from './settings.js';
+import { BATCH_WINDOW_MS, immediateStage, messageIdFor as outboxMessageId, sendFromOutbox, type Decision, type OutboxKind, type SendDeps, type SendOutcome } from './outbox.js';
 
-export interface SendDeps {
-  db: Db;
-  mailer: Mailer;
-  clock: () => Date;
-  closureDays: readonly string[];
-  settings: () => Promise<WorkerSettings>;
-  /** Calendar and policy in force; the worker passes a briefly cached loader (one query less per mail). */
-  rulesInForce?: () => Promise<RulesInForce>;
-  from: string;
-  publicUrl: string;
-  logger: Logger;
-  /**
-   * A `sending` row older than this belongs to a worker that died mid-send; the job that finds it
-   * (BullMQ hands a dead worker's job to another after the stalled check) takes it over instead of
-   * waiting for the sweep. Unset: only `scheduled` rows are claimed.
-   */
-  staleSendingMs?: number;
-  /** First wait after a transient failure (FRISTVAGT's backoff base; doubles per attempt, see delivery.ts). */
-  retryDelayMs?: number;
-}
-
-export const DEFAULT_RETRY_DELAY_MS = 2_000;
-
-export type SendOutcome = 'sent' | 'not-due' | 'not-claimable' | 'cancelled' | 'failed';
+export { DEFAULT_RETRY_DELAY_MS, MarkSentError, retryWrite, type SendDeps, type SendOutcome } from './outbox.js';
 
 const KIND_DA: Record<string, string> = {
   death: 'dødsfald',
@@ -74,25 +48,43 @@ function todo(rule: string): [string, string] {
 }
 
 export function messageIdFor(notificationId: string, from: string): string {
-  const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'fristvagt.invalid';
-  return `<notification-${notificationId}@${domain}>`;
+  return outboxMessageId('notification', notificationId, from);
 }
 
-async function context(deps: SendDeps, type: RecordTypeName, recordId: string) {
-  const kind = KINDS[type];
-  const [row] = (await kind.load(deps.db, [recordId])) as AnyRow[];
-  if (!row) return undefined;
-  const [joined] = await deps.db.select({ inst: institutions, area: areas }).from(institutions).innerJoin(areas, eq(areas.id, institutions.areaId)).where(eq(institutions.id, (row as { institutionId: string }).institutionId));
-  if (!joined) return undefined;
-  const { inst, area } = joined;
+type Context = NonNullable<ReturnType<ReturnType<typeof contextOf>>>;
+
+/**
+ * The records behind a batch of rows, with their institution and area, in one query per record
+ * type and one for the institutions; then, per record, its deadlines in Danish and English.
+ */
+async function loadContexts(deps: SendDeps, rows: ReadonlyArray<Pick<NotificationRow, 'recordType' | 'recordId'>>) {
+  const records = new Map<string, AnyRow>();
+  const byType = new Map<RecordTypeName, Set<string>>();
+  for (const r of rows) byType.set(r.recordType, (byType.get(r.recordType) ?? new Set()).add(r.recordId));
+  for (const [type, ids] of byType) for (const row of (await KINDS[type].load(deps.db, [...ids])) as AnyRow[]) records.set(`${type}:${(row as { id: string }).id}`, row);
+  const instIds = [...new Set([...records.values()].map((r) => (r as { institutionId: string }).institutionId))];
+  const joined = instIds.length === 0 ? [] : await deps.db.select({ inst: institutions, area: areas }).from(institutions).innerJoin(areas, eq(areas.id, institutions.areaId)).where(inArray(institutions.id, instIds));
+  const places = new Map(joined.map((j) => [j.inst.id, j]));
   const rules = await (deps.rulesInForce ?? (() => loadRulesInForce(deps.db, deps.closureDays)))();
-  const record = parseRecord(kind.toEngine(row));
+  return contextOf(deps, records, places, rules);
+}
+
+function contextOf(deps: SendDeps, records: Map<string, AnyRow>, places: Map<string, { inst: typeof institutions.$inferSelect; area: typeof areas.$inferSelect }>, rules: RulesInForce) {
   const now = deps.clock().getTime();
-  // Staff mails quote no text a person typed into the record (README: which mails quote which fields).
-  const policy = rules.policyFor(area.id);
-  const da = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy, lang: 'da', quoteFreeText: false });
-  const en = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy, lang: 'en', quoteFreeText: false });
-  return { row, inst, area, da, en, link: `${deps.publicUrl.replace(/\/$/, '')}/records/${kind.collection}/${recordId}` };
+  return (type: RecordTypeName, recordId: string) => {
+    const row = records.get(`${type}:${recordId}`);
+    if (!row) return undefined;
+    const place = places.get((row as { institutionId: string }).institutionId);
+    if (!place) return undefined;
+    const { inst, area } = place;
+    const kind = KINDS[type];
+    const record = parseRecord(kind.toEngine(row));
+    // Staff mails quote no text a person typed into the record (README: which mails quote which fields).
+    const policy = rules.policyFor(area.id);
+    const da = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy, lang: 'da', quoteFreeText: false });
+    const en = computeDeadlinesForRecord(record, { now, calendar: rules.calendar, policy, lang: 'en', quoteFreeText: false });
+    return { row, inst, area, da, en, link: `${deps.publicUrl.replace(/\/$/, '')}/records/${kind.collection}/${recordId}` };
+  };
 }
 
 /**
@@ -128,19 +120,19 @@ type NotificationRow = typeof notifications.$inferSelect;
 
 /** Renders a notification, or says why it should not be sent any more (its deadline was met meanwhile). */
 export async function composeNotification(deps: SendDeps, n: NotificationRow): Promise<{ mail: RenderedMail } | { cancel: string }> {
-  const c = await context(deps, n.recordType, n.recordId);
+  return composeOne(deps, (await loadContexts(deps, [n]))(n.recordType, n.recordId), n);
+}
+
+async function composeOne(deps: SendDeps, c: Context | undefined, n: NotificationRow): Promise<{ mail: RenderedMail } | { cancel: string }> {
   if (!c) return { cancel: 'record gone' };
   const journalNumber = scrubCpr((c.row as { journalNumber: string }).journalNumber);
   const recipientName = n.recipient;
   if (n.template === 'reminder' || n.template === 'escalation') {
-    const key = n.stage.split(':')[0] ?? '';
-    const d = c.da.deadlines.find((x) => x.key === key);
-    if (!d) return { cancel: 'deadline no longer applies' };
-    if (d.status === 'met' || d.status === 'met_late' || d.suspended) return { cancel: `deadline ${d.status}` };
-    if (d.endedBy) return { cancel: `deadline ended by ${d.endedBy}` };
-    const en = c.en.deadlines.find((x) => x.key === key);
+    const d = openDeadline(c, n);
+    if (typeof d === 'string') return { cancel: d };
+    const en = c.en.deadlines.find((x) => x.key === d.key);
     const vars = deadlineVars(d, en, journalNumber, c.inst.name, recipientName, c.link);
-    if (n.stage.endsWith(':no-owner')) {
+    if (n.stage.endsWith(NO_OWNER)) {
       vars.whatToDo = `Handleplanen har ingen handleplansansvarlig til stede (pkt. 10): udpeg en ansvarlig eller stedfortræder. ${vars.whatToDo}`;
       vars.whatToDoEn = `The plan has no owner available (item 10): assign an owner or a substitute. ${vars.whatToDoEn}`;
     }
@@ -174,162 +166,31 @@ export async function composeNotification(deps: SendDeps, n: NotificationRow): P
   return { cancel: `unknown template ${n.template}` };
 }
 
-function digestEligible(n: Pick<NotificationRow, 'template' | 'recordType' | 'stage'>): boolean {
-  return n.template === 'reminder' && n.recordType === 'action_plan' && !n.stage.endsWith(':no-owner');
+/** The deadline a reminder or escalation is about, or why it is not to be sent any more. */
+function openDeadline(c: Context, n: Pick<NotificationRow, 'stage'>): Deadline | string {
+  const key = n.stage.split(':')[0] ?? '';
+  const d = c.da.deadlines.find((x) => x.key === key);
+  if (!d) return 'deadline no longer applies';
+  if (d.status === 'met' || d.status === 'met_late' || d.suspended) return `deadline ${d.status}`;
+  if (d.endedBy) return `deadline ended by ${d.endedBy}`;
+  return d;
 }
 
-/** Rows left `sending` longer than `staleMs`: their worker died mid-send (the sweep's recovery and a re-delivered job's claim both use this). */
-export function staleSending(now: Date, staleMs: number): SQL {
-  return and(eq(notifications.status, 'sending'), lt(notifications.claimedAt, new Date(now.getTime() - staleMs))) as SQL;
-}
+// ---------------------------------------------------------------- digests
 
-function claimableStatus(deps: Pick<SendDeps, 'staleSendingMs'>, now: Date): SQL {
-  const scheduled = eq(notifications.status, 'scheduled');
-  if (deps.staleSendingMs === undefined) return scheduled;
-  return or(scheduled, staleSending(now, deps.staleSendingMs)) as SQL;
-}
-
-export async function sendNotification(deps: SendDeps, notificationId: string): Promise<SendOutcome> {
-  deferWhileCircuitOpen(deps.mailer, notificationId);
-  const now = deps.clock();
-  const digest = (await deps.settings()).digest;
-  // The common case in one round trip: claim unless the row belongs in a digest, which must be
-  // claimed together with its siblings under the recipient's lock (sendDigest).
-  const notDigest = digest ? sql`NOT (${notifications.template} = 'reminder' AND ${notifications.recordType} = 'action_plan' AND ${notifications.stage} NOT LIKE '%:no-owner')` : sql`true`;
-  // The claim leaves `version` alone: the row's queue job (send-<id>-<version>) stays the one job
-  // that retries it, instead of every claim adding another one beside it.
-  const [claimed] = await deps.db
-    .update(notifications)
-    .set({ status: 'sending', claimedAt: now, attempts: sql`${notifications.attempts} + 1`, updatedAt: now })
-    .where(and(eq(notifications.id, notificationId), claimableStatus(deps, now), lte(notifications.plannedAt, now), notDigest))
-    .returning();
-  if (!claimed) {
-    const [row] = await deps.db.select({ status: notifications.status, template: notifications.template, recordType: notifications.recordType, stage: notifications.stage, recipient: notifications.recipient }).from(notifications).where(eq(notifications.id, notificationId));
-    if (!row) return 'not-claimable';
-    if (digest && row.status === 'scheduled' && digestEligible(row)) return sendDigest(deps, notificationId, row.recipient, now);
-    return row.status === 'scheduled' ? 'not-due' : 'not-claimable';
-  }
-  // Every later write is conditional on still owning the claim: a worker that was slower than
-  // staleSendingMs has been taken over and must not undo the new owner's state.
-  const mine = owned([claimed]);
-
-  let composed: Awaited<ReturnType<typeof composeNotification>>;
-  try {
-    composed = await composeNotification(deps, claimed);
-  } catch (err) {
-    return settleFailure(deps, [claimed], claimed, err);
-  }
-  if ('cancel' in composed) {
-    await retryDbWrite(() => deps.db.update(notifications).set({ status: 'cancelled', lastError: composed.cancel, updatedAt: deps.clock() }).where(mine));
-    return 'cancelled';
-  }
-  const messageId = messageIdFor(claimed.id, deps.from);
-  try {
-    const res = await deps.mailer.send({ messageId, from: deps.from, to: [claimed.recipient], notificationId: claimed.id, ...composed.mail });
-    if (res.accepted.length === 0) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
-  } catch (err) {
-    return settleFailure(deps, [claimed], claimed, err);
-  }
-  // Accepted: from here on a failure must never lead to a retry of the send. Nothing runs between
-  // the SMTP server's 250 and this write (a crash in between is what can repeat a mail).
-  await markSent(deps, mine, messageId, [claimed.id]);
-  deps.logger.info({ notificationId: claimed.id, stage: claimed.stage, template: claimed.template }, 'notification sent');
-  return 'sent';
-}
+const NO_OWNER = ':no-owner';
 
 /**
- * A claimed mail (or digest) that could not be composed or sent. Permanent: the rows end `failed`
- * and the administrators get a report, in one transaction. Otherwise the rows go back to
- * `scheduled` and the job waits (SendDeferred): after the row's backoff, or, when the SMTP
- * server's circuit is open, until its probe, giving the attempt back. The settling write is
- * retried; if the database stays away, the rows stay `sending` and the sweep hands them back
- * after FRISTVAGT_STALE_SENDING_MS.
+ * The one definition of which rows go into a plan owner's daily digest (when the digest setting is
+ * on): reminders of action plans, except the no-owner reminder to the area office.
  */
-async function settleFailure(deps: SendDeps, rows: NotificationRow[], lead: NotificationRow, err: unknown): Promise<SendOutcome> {
-  const fault = classifyFault(err);
-  const mine = owned(rows);
-  const now = deps.clock();
-  const log = { notificationId: lead.id, stage: lead.stage, grouped: rows.length > 1 ? rows.length : undefined, attempts: lead.attempts, reason: safeText(fault.reason) };
-  if (fault.kind === 'unavailable') {
-    await retryDbWrite(() => deps.db.update(notifications).set({ status: 'scheduled', attempts: sql`greatest(${notifications.attempts} - 1, 0)`, updatedAt: now }).where(mine));
-    throw new SendDeferred(circuitWait(fault.retryAt ?? Date.now(), lead.id), fault.reason);
-  }
-  if (isFinal(fault, lead.attempts)) {
-    await failAndReport(deps, mine, lead, fault.reason);
-    deps.logger.error({ ...log, responseCode: (err as MailError).responseCode }, 'notification failed for good; the administrators get a report');
-    return 'failed';
-  }
-  await retryDbWrite(() => deps.db.update(notifications).set({ status: 'scheduled', lastError: fault.reason, updatedAt: now }).where(mine));
-  const delayMs = notBefore({ id: lead.id, plannedAt: lead.plannedAt, attempts: lead.attempts, lastError: fault.reason, updatedAt: now }, deps.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) - now.getTime();
-  // Info, not a warning: during an outage the circuit breaker's one warning speaks for all of them.
-  deps.logger.info({ ...log, retryInMs: delayMs }, 'notification deferred after a transient failure');
-  throw new SendDeferred(delayMs, fault.reason);
+export function digestEligible(n: Pick<NotificationRow, 'template' | 'recordType' | 'stage'>): boolean {
+  return n.template === 'reminder' && n.recordType === 'action_plan' && !n.stage.endsWith(NO_OWNER);
 }
 
-/** Rows still held by the claim that returned them (same id, still sending, same attempt). */
-function owned(rows: ReadonlyArray<Pick<NotificationRow, 'id' | 'attempts'>>): SQL {
-  // `or()` of nothing is no condition at all: it would match every row that is sending.
-  if (rows.length === 0) return sql`false`;
-  return and(eq(notifications.status, 'sending'), or(...rows.map((r) => and(eq(notifications.id, r.id), eq(notifications.attempts, r.attempts))))) as SQL;
-}
-
-/**
- * The SMTP server accepted the mail and the row could not be marked `sent` (the database stalled,
- * say). Retrying the job would send the mail again at once, so the job is not retried; the row
- * stays `sending`, and only after FRISTVAGT_STALE_SENDING_MS does recovery send it again, with
- * the same Message-ID (a database down that long cannot record anything).
- */
-export class MarkSentError extends Error {
-  readonly code = 'MARK_SENT_FAILED';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'MarkSentError';
-  }
-}
-
-/**
- * Marks accepted mail as sent, retrying the write for about 12 s: a database hiccup between the
- * SMTP acceptance and this update must not turn into a second mail.
- */
-async function markSent(deps: SendDeps, where: SQL, messageId: string, ids: readonly string[]): Promise<void> {
-  const marked = await retryWrite(
-    () => deps.db.update(notifications).set({ status: 'sent', messageId, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock() }).where(where).returning({ id: notifications.id }),
-    `mail ${messageId} was accepted by the SMTP server but could not be recorded as sent`,
-  );
-  if (marked.length < ids.length) {
-    deps.logger.warn({ notificationIds: ids, marked: marked.length }, 'mail accepted after the row was taken over by another worker (a send slower than FRISTVAGT_STALE_SENDING_MS); it may arrive twice, with the same Message-ID');
-  }
-}
-
-/** Retries a database write for about 12 s (7 attempts), then gives up with a MarkSentError (never retried by the queue). */
-export async function retryWrite<T>(write: () => Promise<T>, failure: string, attempts = 7): Promise<T> {
-  try {
-    return await retryDbWrite(write, attempts);
-  } catch (err) {
-    throw new MarkSentError(failure, { cause: err });
-  }
-}
-
-/**
- * A permanent failure: the rows end `failed` and the administrators are told, in one transaction
- * (retried), so a database hiccup cannot record the failure and lose the report. The reports are
- * notifications of their own, sent once; a failed report is not reported again.
- */
-async function failAndReport(deps: SendDeps, where: SQL, lead: NotificationRow, lastError: string): Promise<void> {
-  const { recipients } = await deps.settings();
-  await retryDbWrite(() =>
-    deps.db.transaction(async (tx) => {
-      const now = deps.clock();
-      const failed = await tx.update(notifications).set({ status: 'failed', lastError, updatedAt: now }).where(where).returning({ id: notifications.id });
-      if (failed.length === 0 || lead.template === 'failure-report') return;
-      for (const admin of recipients.admins) {
-        await tx
-          .insert(notifications)
-          .values({ recordType: lead.recordType, recordId: lead.recordId, stage: `failure:${lead.id}`, kind: 'alert', template: 'failure-report', recipient: admin, plannedAt: now })
-          .onConflictDoNothing();
-      }
-    }),
-  );
+/** digestEligible as SQL, for the claims. */
+function digestSql(): SQL {
+  return and(eq(notifications.template, 'reminder'), eq(notifications.recordType, 'action_plan'), sql`${notifications.stage} NOT LIKE ${`%${NO_OWNER}`}`) as SQL;
 }
 
 /**
@@ -339,58 +200,54 @@ async function failAndReport(deps: SendDeps, where: SQL, lead: NotificationRow, 
  * without it two jobs running at once (one worker's concurrency, or two workers) can each lock a
  * part of the rows in one UPDATE and send two half digests.
  */
-async function sendDigest(deps: SendDeps, notificationId: string, recipient: string, now: Date): Promise<SendOutcome> {
-  const all = await deps.db.transaction(async (tx) => {
+async function claimDigest(deps: SendDeps, recipient: string, now: Date): Promise<NotificationRow[]> {
+  return deps.db.transaction(async (tx) => {
     await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`fristvagt-digest:${recipient}`}))`);
     return tx
       .update(notifications)
       .set({ status: 'sending', claimedAt: now, attempts: sql`${notifications.attempts} + 1`, updatedAt: now })
-      .where(and(eq(notifications.status, 'scheduled'), eq(notifications.recordType, 'action_plan'), eq(notifications.template, 'reminder'), eq(notifications.recipient, recipient), lte(notifications.plannedAt, now), sql`${notifications.stage} NOT LIKE '%:no-owner'`))
+      .where(and(eq(notifications.status, 'scheduled'), eq(notifications.recipient, recipient), lte(notifications.plannedAt, now), digestSql()))
       .returning();
   });
-  if (all.length === 0) {
-    const [row] = await deps.db.select({ status: notifications.status }).from(notifications).where(eq(notifications.id, notificationId));
-    return row?.status === 'scheduled' ? 'not-due' : 'not-claimable';
-  }
-  // Listed by due time; the digest's Message-ID is its lowest row id, so the same set of
-  // reminders sent again (after a crash) carries the same Message-ID whichever job sends it.
+}
+
+/**
+ * A digest's rows, listed by due time. Its Message-ID is its lowest row id, so the same set of
+ * reminders sent again (after a crash) carries the same Message-ID whichever job sends it. A row
+ * whose deadline was met meanwhile is cancelled; one that cannot be composed for good fails alone
+ * (its siblings still go out); a transient fault defers the whole digest.
+ */
+function composeDigest(deps: SendDeps, ctx: (type: RecordTypeName, id: string) => Context | undefined, all: NotificationRow[], now: Date): Array<Decision<NotificationRow>> {
   all.sort((a, b) => a.plannedAt.getTime() - b.plannedAt.getTime() || a.id.localeCompare(b.id));
+  const out: Array<Decision<NotificationRow>> = [];
   const lines: string[] = [];
   const linesEn: string[] = [];
   const included: NotificationRow[] = [];
-  const lead = all.find((n) => n.id === notificationId) ?? (all[0] as NotificationRow);
-  try {
-    for (const n of all) {
-      try {
-        const c = await context(deps, n.recordType, n.recordId);
-        const key = n.stage.split(':')[0] ?? '';
-        const d = c?.da.deadlines.find((x) => x.key === key);
-        if (!c || !d || d.status === 'met' || d.status === 'met_late' || d.suspended) {
-          await deps.db.update(notifications).set({ status: 'cancelled', lastError: 'deadline met before the digest', updatedAt: now }).where(owned([n]));
-          continue;
-        }
-        const en = c.en.deadlines.find((x) => x.key === key);
-        const due = parseIsoDate(d.dueDate) as number;
-        const journal = scrubCpr((c.row as { journalNumber: string }).journalNumber);
-        lines.push(`- ${d.title}, j.nr. ${journal}: frist ${longDate(due, 'da')} (${d.citation}) ${c.link}`);
-        linesEn.push(`- ${en?.title ?? d.title}, case ${journal}: due ${longDate(due, 'en')}`);
-        included.push(n);
-      } catch (err) {
-        // A transient fault defers the whole digest (below). A record that cannot be composed for
-        // good fails alone, with its own report to the administrators; its siblings still go out.
-        if (!isFinal(classifyFault(err), n.attempts)) throw err;
-        await settleFailure(deps, [n], n, err);
+  const cancelled: NotificationRow[] = [];
+  for (const n of all) {
+    try {
+      const c = ctx(n.recordType, n.recordId);
+      const d = c ? openDeadline(c, n) : 'record gone';
+      if (!c || typeof d === 'string') {
+        cancelled.push(n);
+        continue;
       }
+      const en = c.en.deadlines.find((x) => x.key === d.key);
+      const due = parseIsoDate(d.dueDate) as number;
+      const journal = scrubCpr((c.row as { journalNumber: string }).journalNumber);
+      lines.push(`- ${d.title}, j.nr. ${journal}: frist ${longDate(due, 'da')} (${d.citation}) ${c.link}`);
+      linesEn.push(`- ${en?.title ?? d.title}, case ${journal}: due ${longDate(due, 'en')}`);
+      included.push(n);
+    } catch (err) {
+      if (!isFinal(classifyFault(err), n.attempts)) return [{ fault: all, lead: all[0] as NotificationRow, err }];
+      out.push({ fault: [n], lead: n, err });
     }
-  } catch (err) {
-    // A database fault half-way through: every row still held goes back (cancelled ones stay cancelled).
-    return settleFailure(deps, all, lead, err);
   }
-  if (included.length === 0) return 'cancelled';
+  if (cancelled.length > 0) out.push({ cancel: cancelled, reason: 'deadline met before the digest' });
+  if (included.length === 0) return out;
   const first = [...included].sort((a, b) => a.id.localeCompare(b.id))[0] as NotificationRow;
-  let mail: RenderedMail;
   try {
-    mail = renderTemplate('digest', {
+    const mail = renderTemplate('digest', {
       recipientName: first.recipient,
       count: String(included.length),
       dayDa: longDate(localDayOfInstant(now.getTime()), 'da'),
@@ -398,19 +255,87 @@ async function sendDigest(deps: SendDeps, notificationId: string, recipient: str
       itemsEn: linesEn.join('\n'),
       link: deps.publicUrl,
     });
+    out.push({ send: { rows: included, lead: first, mail, to: [first.recipient], messageId: messageIdFor(first.id, deps.from) } });
   } catch (err) {
-    return settleFailure(deps, included, first, err);
+    out.push({ fault: included, lead: first, err });
   }
-  const messageId = messageIdFor(first.id, deps.from);
-  const ids = included.map((n) => n.id);
-  const mine = owned(included);
-  try {
-    const res = await deps.mailer.send({ messageId, from: deps.from, to: [first.recipient], notificationId: first.id, ...mail });
-    if (res.accepted.length === 0) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
-  } catch (err) {
-    return settleFailure(deps, included, first, err);
-  }
-  await markSent(deps, mine, messageId, ids);
-  deps.logger.info({ notificationId: first.id, grouped: ids.length }, 'digest sent');
-  return 'sent';
+  return out;
+}
+
+// ---------------------------------------------------------------- the kind
+
+/** Rows left `sending` longer than `staleMs`: their worker died mid-send (the sweep's recovery and a re-delivered job's claim both use this). */
+export function staleSending(now: Date, staleMs: number): SQL {
+  return and(eq(notifications.status, 'sending'), lt(notifications.claimedAt, new Date(now.getTime() - staleMs))) as SQL;
+}
+
+/** Notifications as a kind of the outbox, with the digest setting in force for this send. */
+const notificationKind = (digestEnabled: boolean): OutboxKind<NotificationRow> => ({
+  table: notifications,
+  label: 'notification',
+  logKey: 'notificationId',
+  claimable(deps, now, ownId) {
+    const due = and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, now)) as SQL;
+    // A digest's rows are claimed together with their siblings under the recipient's lock (claimDigest).
+    const single = digestEnabled ? and(due, not(digestSql())) as SQL : due;
+    const own = deps.staleSendingMs === undefined ? single : (or(single, staleSending(now, deps.staleSendingMs)) as SQL);
+    // Another job's row only while it has not failed yet: a retry waits for its own job, at its backoff.
+    const fresh = or(eq(notifications.attempts, 0), sql`${notifications.lastError} IS NULL`) as SQL;
+    // Another job's row joins the batch when it fell due at the same instant as the job's own (the
+    // 08:00 burst: the planner puts stages on schedule times), or when it is an alert due within
+    // BATCH_WINDOW_MS. Rows due at other instants go with their own jobs, at their own time.
+    const urgent = immediateStage(notifications.stage);
+    const sameInstant = sql`${notifications.plannedAt} = (SELECT o.planned_at FROM notifications o WHERE o.id = ${ownId}::uuid)`;
+    const together = or(sameInstant, and(urgent, gt(notifications.plannedAt, new Date(now.getTime() - BATCH_WINDOW_MS)))) as SQL;
+    // Not the preliminary notice: it is sent on a person's approval (notice.ts), never by the worker.
+    // Not a failure report either: the sweep queues each one after the failure it reports.
+    return { own, others: and(single, fresh, together, notInArray(notifications.template, ['preliminary-notice', 'failure-report'])) as SQL, urgent };
+  },
+  async unclaimed(deps, ownId, now) {
+    const [row] = await deps.db.select({ status: notifications.status, template: notifications.template, recordType: notifications.recordType, stage: notifications.stage, recipient: notifications.recipient, plannedAt: notifications.plannedAt }).from(notifications).where(eq(notifications.id, ownId));
+    if (!row) return 'not-claimable';
+    if (row.status !== 'scheduled') return 'not-claimable';
+    if (row.plannedAt.getTime() > now.getTime()) return 'not-due';
+    if (!digestEnabled || !digestEligible(row)) return 'not-due';
+    const all = await claimDigest(deps, row.recipient, now);
+    if (all.length > 0) return all;
+    const [after] = await deps.db.select({ status: notifications.status }).from(notifications).where(eq(notifications.id, ownId));
+    return after?.status === 'scheduled' ? 'not-due' : 'not-claimable';
+  },
+  async compose(deps, rows, now) {
+    const ctx = await loadContexts(deps, rows);
+    const digest = digestEnabled ? rows.filter(digestEligible) : [];
+    const out: Array<Decision<NotificationRow>> = digest.length > 0 ? composeDigest(deps, ctx, digest, now) : [];
+    for (const n of rows) {
+      if (digest.includes(n)) continue;
+      try {
+        const composed = await composeOne(deps, ctx(n.recordType, n.recordId), n);
+        out.push('cancel' in composed ? { cancel: [n], reason: composed.cancel } : { send: { rows: [n], lead: n, mail: composed.mail, to: [n.recipient], messageId: messageIdFor(n.id, deps.from) } });
+      } catch (err) {
+        out.push({ fault: [n], lead: n, err });
+      }
+    }
+    return out;
+  },
+  async report(tx: Executor, deps, lead) {
+    // The reports are notifications of their own, sent once; a failed report is not reported again.
+    if (lead.template === 'failure-report') return;
+    const { recipients } = await deps.settings();
+    const now = deps.clock();
+    if (recipients.admins.length === 0) return;
+    await tx
+      .insert(notifications)
+      .values(recipients.admins.map((admin) => ({ recordType: lead.recordType, recordId: lead.recordId, stage: `failure:${lead.id}`, kind: 'alert', template: 'failure-report', recipient: admin, plannedAt: now })))
+      .onConflictDoNothing();
+  },
+  urgent: (r) => isImmediateStage(r.stage),
+  job: (r) => ({ version: r.version, stage: r.stage }),
+});
+
+/**
+ * Sends notification `notificationId` (and whatever else its claim takes, outbox.ts); returns what
+ * became of it, or throws SendDeferred when it has to wait. `version`: the job's (send-<id>-<version>).
+ */
+export async function sendNotification(deps: SendDeps, notificationId: string, version?: number): Promise<SendOutcome> {
+  return sendFromOutbox(notificationKind((await deps.settings()).digest), deps, notificationId, version);
 }

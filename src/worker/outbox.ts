@@ -1,0 +1,552 @@
+/**
+ * The outbox: claim → render → send → mark, written once for every mail the worker sends on its
+ * own (notifications, plan owners' digests, the § 22 annual overview). Each kind of mail brings
+ * its table, how to compose a claimed row into a mail, and what a permanent failure reports; the
+ * protocol is here:
+ *
+ * - claim: rows go scheduled → sending (attempts + 1) in one statement. A send job claims its own
+ *   row and, in the same statement, up to `batchSize − 1` other due rows nobody holds
+ *   (`FOR UPDATE SKIP LOCKED`), immediate alerts first: one round trip for many mails. Rows that
+ *   failed before are left to their own job, which runs after the row's backoff (delivery.ts).
+ * - compose and send, a few mails at a time over the pooled transport, checking the SMTP circuit
+ *   before each one.
+ * - mark: sent rows are recorded in group commits: the first accepted mail is written at once,
+ *   those accepted while that write runs go together in the next one, so nothing waits between
+ *   the SMTP server's 250 and the write but the write before it (README: delivery guarantee).
+ * - settle a failure per row: transient → scheduled again with its backoff, permanent → failed
+ *   (and reported), circuit open → given back without spending an attempt. A row of the batch
+ *   other than the job's own gets its job back (deps.requeue) at its backoff.
+ *
+ * Every later write is conditional on still owning the claim (same id, `sending`, same attempt):
+ * a worker slower than staleSendingMs has been taken over and must not undo the new owner's state.
+ * The jobs of rows sent by another job's batch finish at once: this process remembers for a while
+ * which rows its batches hold or finished.
+ */
+import { and, eq, or, sql, type SQL } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Db, Executor } from '../db/client.js';
+import { notifications } from '../db/schema.js';
+import type { RenderedMail } from '../mail/render.js';
+import { CircuitOpenError, MailError, type Mailer, type OutgoingMail, type SendResult } from '../mail/transport.js';
+import { IMMEDIATE_STAGE_PREFIXES } from '../queue/job-options.js';
+import { safeText } from '../safe-error.js';
+import { circuitWait, classifyFault, deferWhileCircuitOpen, isFinal, notBefore, retryDbWrite, SendDeferred } from './delivery.js';
+import type { RulesInForce } from '../records/calendar.js';
+import type { WorkerSettings } from './settings.js';
+
+export interface SendDeps {
+  db: Db;
+  mailer: Mailer;
+  clock: () => Date;
+  closureDays: readonly string[];
+  settings: () => Promise<WorkerSettings>;
+  /** Calendar and policy in force; the worker passes a briefly cached loader (one query less per mail). */
+  rulesInForce?: () => Promise<RulesInForce>;
+  from: string;
+  publicUrl: string;
+  logger: Logger;
+  /**
+   * A `sending` row older than this belongs to a worker that died mid-send; the job that finds it
+   * (BullMQ hands a dead worker's job to another after the stalled check) takes it over instead of
+   * waiting for the sweep. Unset: only `scheduled` rows are claimed.
+   */
+  staleSendingMs?: number;
+  /** First wait after a transient failure (FRISTVAGT's backoff base; doubles per attempt, see delivery.ts). */
+  retryDelayMs?: number;
+  /**
+   * Rows one claim may take (the job's own and other due ones). Unset or 1: only the job's own row
+   * (a send called directly, by the UI or a test); the worker sets BATCH_SIZE.
+   */
+  batchSize?: number;
+  /** Mails of one batch on their way to the SMTP server at once. Default SEND_LANES. */
+  sendLanes?: number;
+  /**
+   * Puts the send jobs of rows back into the queue at their backoff (the sweep's enqueue): a row of
+   * another job's batch that must wait may have lost its job meanwhile. Unset: the sweep does it.
+   */
+  requeue?: (rows: QueuedRow[]) => Promise<unknown>;
+}
+
+/** What the sweep's enqueue needs of a notification row (its job id, priority and backoff). */
+export interface QueuedRow {
+  id: string;
+  version: number;
+  stage: string;
+  plannedAt: Date;
+  attempts: number;
+  lastError: string | null;
+  updatedAt: Date;
+}
+
+export const DEFAULT_RETRY_DELAY_MS = 2_000;
+export const BATCH_SIZE = 50;
+/**
+ * An alert of another job is taken into a batch only if it fell due within this window: a burst,
+ * not a backlog. Rows overdue for longer (after an outage) go through their own jobs, which the
+ * sweep revives in due order, as before batching.
+ */
+export const BATCH_WINDOW_MS = 3_600_000;
+export const SEND_LANES = 5;
+
+/** `batched`: the row is in a batch of another job of this process, which sends it (or gives its job back). */
+export type SendOutcome = 'sent' | 'not-due' | 'not-claimable' | 'cancelled' | 'failed' | 'batched';
+
+/** What the outbox reads and writes of a row, in either table. */
+export interface OutboxRow {
+  id: string;
+  status: string;
+  plannedAt: Date;
+  attempts: number;
+  lastError: string | null;
+  updatedAt: Date;
+  recipient: string;
+  claimedAt: Date | null;
+}
+
+/** One mail: the rows it settles (a digest settles several; the lead names it in logs and reports). */
+export interface Unit<R extends OutboxRow> {
+  rows: R[];
+  lead: R;
+  mail: RenderedMail & Pick<OutgoingMail, 'attachments'>;
+  to: string[];
+  messageId: string;
+  /**
+   * Decides on the server's answer: throws when the mail does not count as delivered (default: no
+   * recipient accepted). May note on the lead row what the kind's extra column records.
+   */
+  accept?(res: SendResult): void;
+}
+
+/** What becomes of a claimed row (or rows): a mail, a cancellation, or a fault found while composing. */
+export type Decision<R extends OutboxRow> = { send: Unit<R> } | { cancel: R[]; reason: string } | { fault: R[]; lead: R; err: unknown };
+
+/** A kind of mail the outbox sends: its table and what only it knows. */
+export interface OutboxKind<R extends OutboxRow> {
+  /** notifications or annual_overviews: both have the columns of OutboxRow. */
+  table: typeof notifications | object;
+  /** For logs: what it is ('notification') and the key the lead row's id goes under. */
+  label: string;
+  logKey: string;
+  /** Sent-row column kept through every settling write (the annual overview's officeCopySentAt). */
+  extraKey?: string;
+  /** The job's own row, and others due, as one claim; undefined claims only the own row. */
+  claimable(deps: SendDeps, now: Date, ownId: string): { own: SQL; others?: SQL; urgent?: SQL };
+  /** The own row was not claimed: why (or another way to claim it, the digest's). */
+  unclaimed(deps: SendDeps, ownId: string, now: Date): Promise<R[] | SendOutcome>;
+  compose(deps: SendDeps, rows: R[], now: Date): Promise<Array<Decision<R>>>;
+  /** After a permanent failure, in the transaction that records it (the sweep queues what it writes). */
+  report?(tx: Executor, deps: SendDeps, lead: R): Promise<void>;
+  /** Rows that go first in a batch (immediate alerts). */
+  urgent?(row: R): boolean;
+  /** What deps.requeue needs of a row beyond OutboxRow (notifications); none: the sweep requeues. */
+  job?(row: R): { version: number; stage: string };
+}
+
+/** Stable per table: a cast, so one implementation of each write serves both tables (same column names). */
+function columns(kind: OutboxKind<OutboxRow>): typeof notifications {
+  return kind.table as typeof notifications;
+}
+
+/** isImmediateStage as SQL: the rows a batch claim takes first. */
+export function immediateStage(stage: typeof notifications.stage): SQL {
+  return sql`(${sql.join(IMMEDIATE_STAGE_PREFIXES.map((p) => sql`${stage} LIKE ${`${p}%`}`), sql` OR `)})`;
+}
+
+export function messageIdFor(prefix: string, id: string, from: string): string {
+  const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'fristvagt.invalid';
+  return `<${prefix}-${id}@${domain}>`;
+}
+
+// ---------------------------------------------------------------- what this process holds
+
+/**
+ * Rows of this process's batches, by row id and job version (a re-planned row has a new version
+ * and a new job, which this memory must not answer): held by a batch now; finished (by the job's
+ * own claim, or by another job's batch, whose outcome the row's own job then reports once); or
+ * waiting for its backoff after a batch's transient failure, which its job, coming early, waits out.
+ */
+type Held = { version: number } & ({ state: 'inflight' } | { state: 'done'; at: number; outcome: SendOutcome; viaBatch: boolean } | { state: 'deferred'; until: number });
+/** How long a finished row's job may still arrive and be answered from memory. */
+const REMEMBER_MS = 5 * 60_000;
+const REMEMBER_MAX = 100_000;
+const memory = new WeakMap<SendDeps, Map<string, Held>>();
+
+/** Per worker (its SendDeps): only kinds with a job version (notifications) are remembered. */
+function heldBy(deps: SendDeps, kind: OutboxKind<OutboxRow>): Map<string, Held> | undefined {
+  if (!kind.job) return undefined;
+  let held = memory.get(deps);
+  if (!held) memory.set(deps, (held = new Map()));
+  return held;
+}
+
+function remember(held: Map<string, Held> | undefined, id: string, h: Held): void {
+  if (!held) return;
+  held.delete(id);
+  held.set(id, h);
+  if (held.size > REMEMBER_MAX) for (const k of [...held.keys()].slice(0, held.size - REMEMBER_MAX)) held.delete(k);
+}
+
+/** What this process knows of the job's row: an answer without a round trip, or undefined (ask Postgres). */
+function recall(held: Map<string, Held> | undefined, id: string, version: number | undefined): SendOutcome | undefined {
+  const h = held?.get(id);
+  if (!h || (version !== undefined && h.version !== version)) return undefined;
+  if (h.state === 'inflight') return 'batched';
+  if (h.state === 'deferred') {
+    if (h.until > Date.now()) throw new SendDeferred(h.until - Date.now(), 'waiting for its backoff');
+    return undefined;
+  }
+  if (Date.now() - h.at > REMEMBER_MS) return undefined;
+  if (!h.viaBatch) return 'not-claimable';
+  // Sent (or failed, or cancelled) by another job's batch: its own job reports that, once.
+  h.viaBatch = false;
+  return h.outcome;
+}
+
+// ---------------------------------------------------------------- the protocol
+
+/**
+ * Sends the job's row `ownId` and whatever else its claim takes; returns what became of its own
+ * row, or throws SendDeferred when that row has to wait (the job moves to `delayed`).
+ */
+export async function sendFromOutbox<R extends OutboxRow>(kind: OutboxKind<R>, deps: SendDeps, ownId: string, version?: number): Promise<SendOutcome> {
+  const k = kind as unknown as OutboxKind<OutboxRow>;
+  const known = recall(heldBy(deps, k), ownId, version);
+  if (known !== undefined) return known;
+  deferWhileCircuitOpen(deps.mailer, ownId);
+  const now = deps.clock();
+  let rows = await claim(k, deps, ownId, now, true);
+  if (!rows.some((r) => r.id === ownId)) {
+    // Skipped while locked (a batch claiming it, or the planner moving it): ask again, waiting
+    // for the lock this time, so that a row still due is never left without its job.
+    rows = [...rows, ...(await claim(k, deps, ownId, now, false))];
+  }
+  if (!rows.some((r) => r.id === ownId)) {
+    const other = await kind.unclaimed(deps, ownId, now);
+    if (typeof other === 'string') {
+      if (rows.length > 0) await deliver(k, deps, rows, undefined, now);
+      return other;
+    }
+    rows = [...rows, ...other];
+  }
+  return deliver(k, deps, rows, ownId, now);
+}
+
+async function claim(kind: OutboxKind<OutboxRow>, deps: SendDeps, ownId: string, now: Date, batch: boolean): Promise<OutboxRow[]> {
+  const t = columns(kind);
+  const { own, others, urgent } = kind.claimable(deps, now, ownId);
+  const set = { status: 'sending', claimedAt: now, attempts: sql`${t.attempts} + 1`, updatedAt: now } as const;
+  if (!batch) return (await deps.db.update(t).set(set).where(and(eq(t.id, ownId), own)).returning()) as OutboxRow[];
+  const limit = others ? Math.max(1, deps.batchSize ?? 1) : 1;
+  // Each part walks the due index in order and stops at its limit: the job's own row; due alerts;
+  // then the rest by due time. Rows another claim holds are skipped, not waited for.
+  const parts = [sql`SELECT ${t.id} FROM ${t} WHERE ${t.id} = ${ownId} AND ${own} FOR UPDATE SKIP LOCKED`];
+  if (others && limit > 1) {
+    if (urgent) parts.push(sql`SELECT ${t.id} FROM ${t} WHERE ${others} AND ${urgent} ORDER BY ${t.plannedAt} LIMIT ${limit - 1} FOR UPDATE SKIP LOCKED`);
+    parts.push(sql`SELECT ${t.id} FROM ${t} WHERE ${others} AND ${t.id} <> ${ownId} ORDER BY ${t.plannedAt}, ${t.id} LIMIT ${limit - 1} FOR UPDATE SKIP LOCKED`);
+  }
+  const pick = sql`WITH ${sql.join(parts.map((p, i) => sql`${sql.raw(`p${i}`)} AS (${p})`), sql`, `)} ${sql.join(parts.map((_, i) => sql.raw(`SELECT id FROM p${i}`)), sql` UNION `)}`;
+  // The claim leaves `version` alone: the row's queue job (send-<id>-<version>) stays the one job
+  // that retries it, instead of every claim adding another one beside it.
+  return (await deps.db.update(t).set(set).where(sql`${t.id} IN (${pick})`).returning()) as OutboxRow[];
+}
+
+/** Rows still held by the claim that returned them (same id, still sending, same attempt). */
+function owned(kind: OutboxKind<OutboxRow>, rows: ReadonlyArray<Pick<OutboxRow, 'id' | 'attempts'>>): SQL {
+  const t = columns(kind);
+  // `or()` of nothing is no condition at all: it would match every row that is sending.
+  if (rows.length === 0) return sql`false`;
+  return and(eq(t.status, 'sending'), or(...rows.map((r) => and(eq(t.id, r.id), eq(t.attempts, r.attempts))))) as SQL;
+}
+
+/** Outcome of one unit: its rows' fate, or the wait of rows that go back to `scheduled`. */
+type Settled = { outcome: SendOutcome } | { deferred: SendDeferred };
+
+async function deliver(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: OutboxRow[], ownId: string | undefined, now: Date): Promise<SendOutcome> {
+  const held = heldBy(deps, kind);
+  const versionOf = (r: OutboxRow): number => kind.job?.(r).version ?? 0;
+  // Alerts first, then the job's own row, then by due time (RETURNING keeps no order).
+  const urgent = (r: OutboxRow): number => (kind.urgent?.(r) ? 0 : 1);
+  rows.sort((a, b) => urgent(a) - urgent(b) || Number(b.id === ownId) - Number(a.id === ownId) || a.plannedAt.getTime() - b.plannedAt.getTime() || a.id.localeCompare(b.id));
+  for (const r of rows) remember(held, r.id, { version: versionOf(r), state: 'inflight' });
+  const fates = new Map<string, Settled>();
+  const settle = (unit: OutboxRow[], s: Settled): void => {
+    for (const r of unit) {
+      fates.set(r.id, s);
+      const version = versionOf(r);
+      if (!('deferred' in s)) remember(held, r.id, { version, state: 'done', at: Date.now(), outcome: s.outcome, viaBatch: r.id !== ownId });
+      // Another job's row that must wait: its job, when it comes early, waits too. The job's own
+      // row, and a digest's (whose siblings' jobs all send the same digest), are its job's to retry.
+      else if (r.id !== ownId && unit.length === 1) remember(held, r.id, { version, state: 'deferred', until: Date.now() + s.deferred.delayMs });
+      else held?.delete(r.id);
+    }
+  };
+  try {
+    let decisions: Array<Decision<OutboxRow>>;
+    try {
+      decisions = await kind.compose(deps, rows, now);
+    } catch (err) {
+      decisions = [{ fault: rows, lead: rows.find((r) => r.id === ownId) ?? (rows[0] as OutboxRow), err }];
+    }
+    // Every mail of the batch at once: the SMTP lanes (sendUnit) bound what is on its way.
+    const results = await Promise.allSettled(
+      decisions.map(async (d) => {
+        const unit = 'send' in d ? d.send.rows : 'cancel' in d ? d.cancel : d.fault;
+        try {
+          if ('cancel' in d) {
+            await retryDbWrite(() => deps.db.update(columns(kind)).set({ status: 'cancelled', lastError: d.reason, updatedAt: deps.clock() }).where(owned(kind, d.cancel)));
+            settle(unit, { outcome: 'cancelled' });
+          } else if ('fault' in d) {
+            settle(unit, { outcome: await settleFailure(kind, deps, d.fault, d.lead, d.err) });
+          } else {
+            settle(unit, { outcome: await sendUnit(kind, deps, d.send) });
+          }
+        } catch (err) {
+          if (!(err instanceof SendDeferred)) throw Object.assign(err as object, { outboxUnit: unit });
+          settle(unit, { deferred: err });
+        }
+      }),
+    );
+    for (const r of results) {
+      if (r.status === 'fulfilled') continue;
+      const unit = (r.reason as { outboxUnit?: OutboxRow[] }).outboxUnit ?? [];
+      // The job's own mail decides the job (a MarkSentError ends it unretried); another row's
+      // failure to settle is left to the sweep's recovery, as if its own job had met it.
+      if (ownId === undefined || unit.some((u) => u.id === ownId)) throw r.reason;
+      deps.logger.warn({ [kind.logKey]: unit[0]?.id, err: { message: safeText((r.reason as Error).message) } }, 'a mail of the batch could not be settled; the sweep recovers it');
+    }
+  } finally {
+    // A row left without a fate (a write that kept failing): not held here any more; the sweep recovers it.
+    for (const r of rows) if (!fates.has(r.id)) held?.delete(r.id);
+  }
+  await requeueOthers(kind, deps, rows, fates, ownId);
+  if (ownId === undefined) return 'not-claimable';
+  const mine = fates.get(ownId);
+  if (!mine) return 'not-claimable';
+  if ('deferred' in mine) throw mine.deferred;
+  return mine.outcome;
+}
+
+/** Rows of this batch other than the job's own that must wait: their jobs may be gone, so they are put back. */
+async function requeueOthers(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: OutboxRow[], fates: Map<string, Settled>, ownId: string | undefined): Promise<void> {
+  if (!deps.requeue || !kind.job) return;
+  const waiting = rows.filter((r) => r.id !== ownId && fates.get(r.id) !== undefined && 'deferred' in (fates.get(r.id) as Settled));
+  if (waiting.length === 0) return;
+  const at = deps.clock();
+  const job = kind.job;
+  // As written by the settling write: the failure's reason and time, so the sweep's backoff is the job's.
+  await deps.requeue(waiting.map((r) => ({ id: r.id, ...job(r), plannedAt: r.plannedAt, attempts: r.attempts, lastError: r.lastError ?? 'deferred', updatedAt: at }))).catch((err: unknown) => {
+    deps.logger.warn({ rows: waiting.length, err: { message: safeText((err as Error).message) } }, 'could not put deferred rows back into the queue; the sweep will');
+  });
+}
+
+async function sendUnit(kind: OutboxKind<OutboxRow>, deps: SendDeps, unit: Unit<OutboxRow>): Promise<SendOutcome> {
+  const { lead, rows } = unit;
+  // A lane is held from the send to the mark: no more mails of this process than lanes can be
+  // accepted and not yet recorded at any moment (what a crash could repeat).
+  return lanesOf(deps).run(async () => {
+    try {
+      // The circuit may have opened while this mail waited for its lane: nothing more goes to a
+      // server known to be down (given back, not an attempt).
+      const until = deps.mailer.unavailableUntil?.();
+      if (until !== undefined) throw new CircuitOpenError('SMTP', until);
+      const res = await deps.mailer.send({ messageId: unit.messageId, from: deps.from, to: unit.to, ...(kind.table === notifications ? { notificationId: lead.id } : {}), ...unit.mail });
+      if (unit.accept) unit.accept(res);
+      else if (res.accepted.length === 0) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
+    } catch (err) {
+      return settleFailure(kind, deps, rows, lead, err);
+    }
+    // Accepted: from here on a failure must never lead to a retry of the send. Nothing runs between
+    // the SMTP server's 250 and this write but the group commit it joins.
+    await markerOf(deps, kind).mark(rows, unit.messageId, extraOf(kind, lead) ?? null);
+    deps.logger.info({ [kind.logKey]: lead.id, grouped: rows.length > 1 ? rows.length : undefined }, `${kind.label} sent`);
+    return 'sent';
+  }, kind.urgent?.(lead) ?? false);
+}
+
+function extraOf(kind: OutboxKind<OutboxRow>, row: OutboxRow): Date | null | undefined {
+  return kind.extraKey ? ((row as unknown as Record<string, Date | null>)[kind.extraKey] ?? null) : undefined;
+}
+
+function extraSet(kind: OutboxKind<OutboxRow>, value: Date | null | undefined): Record<string, Date | null> {
+  return kind.extraKey && value !== undefined ? { [kind.extraKey]: value } : {};
+}
+
+/**
+ * A claimed mail (or digest) that could not be composed or sent. Permanent: the rows end `failed`
+ * and the kind reports it, in one transaction. Otherwise the rows go back to `scheduled` and the
+ * job waits (SendDeferred): after the row's backoff, or, when the SMTP server's circuit is open,
+ * until its probe, giving the attempt back. The settling write is retried; if the database stays
+ * away, the rows stay `sending` and the sweep hands them back after FRISTVAGT_STALE_SENDING_MS.
+ */
+export async function settleFailure(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: OutboxRow[], lead: OutboxRow, err: unknown): Promise<SendOutcome> {
+  const t = columns(kind);
+  const fault = classifyFault(err);
+  const mine = owned(kind, rows);
+  const now = deps.clock();
+  const log = { [kind.logKey]: lead.id, grouped: rows.length > 1 ? rows.length : undefined, attempts: lead.attempts, reason: safeText(fault.reason) };
+  const kept = extraSet(kind, extraOf(kind, lead));
+  if (fault.kind === 'unavailable') {
+    await retryDbWrite(() => deps.db.update(t).set({ status: 'scheduled', attempts: sql`greatest(${t.attempts} - 1, 0)`, updatedAt: now, ...kept }).where(mine));
+    throw new SendDeferred(circuitWait(fault.retryAt ?? Date.now(), lead.id), fault.reason);
+  }
+  if (isFinal(fault, lead.attempts)) {
+    await retryDbWrite(() =>
+      deps.db.transaction(async (tx) => {
+        const failed = await tx.update(t).set({ status: 'failed', lastError: fault.reason, updatedAt: deps.clock(), ...kept }).where(mine).returning({ id: t.id });
+        if (failed.length > 0) await kind.report?.(tx, deps, lead);
+      }),
+    );
+    deps.logger.error({ ...log, responseCode: (err as MailError).responseCode }, `${kind.label} failed for good${kind.report ? '; the administrators get a report' : ''}`);
+    return 'failed';
+  }
+  await retryDbWrite(() => deps.db.update(t).set({ status: 'scheduled', lastError: fault.reason, updatedAt: now, ...kept }).where(mine));
+  for (const r of rows) r.lastError = fault.reason;
+  const delayMs = notBefore({ id: lead.id, plannedAt: lead.plannedAt, attempts: lead.attempts, lastError: fault.reason, updatedAt: now }, deps.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) - now.getTime();
+  // Info, not a warning: during an outage the circuit breaker's one warning speaks for all of them.
+  deps.logger.info({ ...log, retryInMs: delayMs }, `${kind.label} deferred after a transient failure`);
+  throw new SendDeferred(delayMs, fault.reason);
+}
+
+// ---------------------------------------------------------------- SMTP lanes
+
+/**
+ * At most `sendLanes` mails of this process on their way to one mailer at a time, whichever batch
+ * they belong to, served in order: as many as the pool has connections, so that an outage costs a
+ * handful of attempts before the circuit opens, and a batch's alert goes before its reminders.
+ */
+class Lanes {
+  private busy = 0;
+  private readonly waiting: Array<() => void> = [];
+  private urgentWaiting = 0;
+  constructor(private readonly size: number) {}
+
+  /** `urgent`: an alert, served before every routine mail still waiting for a lane. */
+  async run<T>(fn: () => Promise<T>, urgent = false): Promise<T> {
+    if (this.busy >= this.size) {
+      await new Promise<void>((resolve) => {
+        if (urgent) this.waiting.splice(this.urgentWaiting++, 0, () => (this.urgentWaiting--, resolve()));
+        else this.waiting.push(resolve);
+      });
+    } else this.busy++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.busy--;
+    }
+  }
+}
+
+const lanes = new WeakMap<object, Lanes>();
+
+function lanesOf(deps: SendDeps): Lanes {
+  let l = lanes.get(deps.mailer);
+  if (!l) lanes.set(deps.mailer, (l = new Lanes(Math.max(1, deps.sendLanes ?? SEND_LANES))));
+  return l;
+}
+
+// ---------------------------------------------------------------- marking sent, in group commits
+
+/**
+ * The SMTP server accepted the mail and the row could not be marked `sent` (the database stalled,
+ * say). Retrying the job would send the mail again at once, so the job is not retried; the row
+ * stays `sending`, and only after FRISTVAGT_STALE_SENDING_MS does recovery send it again, with
+ * the same Message-ID (a database down that long cannot record anything).
+ */
+export class MarkSentError extends Error {
+  readonly code = 'MARK_SENT_FAILED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MarkSentError';
+  }
+}
+
+/** Retries a database write for about 12 s (7 attempts), then gives up with a MarkSentError (never retried by the queue). */
+export async function retryWrite<T>(write: () => Promise<T>, failure: string, attempts = 7): Promise<T> {
+  try {
+    return await retryDbWrite(write, attempts);
+  } catch (err) {
+    throw new MarkSentError(failure, { cause: err });
+  }
+}
+
+interface Mark {
+  rows: OutboxRow[];
+  messageId: string;
+  extra: Date | null;
+  done: (err?: unknown) => void;
+}
+
+/**
+ * One writer per database client and table: accepted mails join the next write while one runs.
+ * The write commits with synchronous_commit off: visible to every reader (and to the worker's own
+ * next claim) at once, on disk within a moment (the WAL writer, about 200 ms). Waiting for the
+ * flush here would keep each SMTP lane idle for it and halve the sending rate. What it risks: a
+ * crash of Postgres itself (not of a worker) within that moment loses the newest marks; those rows
+ * stay `sending` and are sent again after FRISTVAGT_STALE_SENDING_MS, with the same Message-ID,
+ * like a mail whose mark could not be written at all.
+ */
+class Marker {
+  private pending: Mark[] = [];
+  private writing = false;
+  constructor(private readonly kind: OutboxKind<OutboxRow>, private readonly deps: SendDeps) {}
+
+  mark(rows: OutboxRow[], messageId: string, extra: Date | null): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ rows, messageId, extra, done: (err) => (err === undefined ? resolve() : reject(err as Error)) });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, 200);
+        try {
+          await this.write(batch);
+          for (const m of batch) m.done();
+        } catch (err) {
+          for (const m of batch) m.done(err);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /** Marks accepted mail as sent, retrying the write for about 12 s: a database hiccup here must not turn into a second mail. */
+  private async write(batch: Mark[]): Promise<void> {
+    const { kind, deps } = this;
+    const t = columns(kind);
+    const rows = batch.flatMap((m) => m.rows.map((r) => ({ r, m })));
+    const ids = sql.join(rows.map(({ r, m }) => sql`WHEN ${r.id}::uuid THEN ${m.messageId}`), sql` `);
+    const extra = kind.extraKey ? { [kind.extraKey]: sql`CASE ${t.id} ${sql.join(rows.map(({ r, m }) => sql`WHEN ${r.id}::uuid THEN ${m.extra?.toISOString() ?? null}::timestamptz`), sql` `)} END` } : {};
+    const marked = await retryWrite(
+      () =>
+        deps.db
+          .update(t)
+          .set({ status: 'sent', messageId: sql`CASE ${t.id} ${ids} END`, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock(), ...extra })
+          // Visible at once, durable a moment later (the WAL writer; see Marker): set for this
+          // statement's own transaction, so the mark stays one round trip.
+          .where(and(owned(kind, rows.map(({ r }) => r)), sql`(SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`))
+          .returning({ id: t.id }),
+      `${rows.length === 1 ? `mail ${batch[0]?.messageId ?? ''} was` : `${rows.length} mails were`} accepted by the SMTP server but could not be recorded as sent`,
+    );
+    if (marked.length < rows.length) {
+      const got = new Set(marked.map((m) => m.id));
+      deps.logger.warn({ ids: rows.filter(({ r }) => !got.has(r.id)).map(({ r }) => r.id), marked: marked.length }, 'mail accepted after the row was taken over by another worker (a send slower than FRISTVAGT_STALE_SENDING_MS); it may arrive twice, with the same Message-ID');
+    }
+  }
+}
+
+const markers = new WeakMap<object, Map<object, Marker>>();
+
+function markerOf(deps: SendDeps, kind: OutboxKind<OutboxRow>): Marker {
+  let byDb = markers.get(deps.db as object);
+  if (!byDb) markers.set(deps.db as object, (byDb = new Map()));
+  let m = byDb.get(kind.table);
+  if (!m) byDb.set(kind.table, (m = new Marker(kind, deps)));
+  return m;
+}
