@@ -315,6 +315,7 @@ export const deadlines = pgTable('deadlines', {
   completedAt: ts('completed_at'),
   calendarVersion: text('calendar_version').notNull(),
   catalogueVersion: text('catalogue_version').notNull(),
+  /** When the stored values were computed: a re-plan that computes the same values writes nothing (deadline-store.ts), so this is when they last changed. */
   computedAt: ts('computed_at').notNull().defaultNow(),
   /** False once the rule no longer applies to the record (e.g. reclassified to chapter 5). */
   active: boolean('active').notNull().default(true),
