@@ -3,21 +3,12 @@
  * and imports what only it uses (the HTTP server, tokens, the audit verifier) when it runs.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { config } from './config.js';
 import { ServiceError } from '../records/errors.js';
 import { mailerFor, openConfiguredDatabase, serviceContext } from '../runtime.js';
 import { UsageError } from './io.js';
 
 const CLI_ACTOR = { id: 'cli', name: 'cli', role: 'admin' as const };
-
-function config(): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message, { cause: err });
-    throw err;
-  }
-}
 
 function args(argv: string[], options: NonNullable<ParseArgsConfig['options']>, positionals = false) {
   try {

@@ -5,21 +5,12 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { config } from './config.js';
 import { formatFromPath, importFile, ImportFileError, isRecordType, RECORD_TYPES, type ImportProgress, type Rejection } from '../records/import.js';
 import { openConfiguredDatabase, serviceContext } from '../runtime.js';
 import { planRecords, type RecordRef } from '../worker/planner.js';
 import { loadWorkerSettings } from '../worker/settings.js';
 import { UsageError } from './io.js';
-
-function config(): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message, { cause: err });
-    throw err;
-  }
-}
 
 export interface ProgressOutput {
   isTTY?: boolean | undefined;

@@ -1,19 +1,10 @@
 /** `fristvagt retention [--dry-run]`: anonymise closed records past the retention period (FRISTVAGT_RETENTION_YEARS). */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { config } from './config.js';
 import { anonymiseExpired } from '../records/retention.js';
 import { formatIsoDate, localDayOfInstant } from '../domain/index.js';
 import { openConfiguredDatabase } from '../runtime.js';
 import { UsageError } from './io.js';
-
-function config(): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message, { cause: err });
-    throw err;
-  }
-}
 
 export async function retentionCommand(argv: string[]): Promise<string> {
   let values;

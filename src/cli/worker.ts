@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { buildServer } from '../api/server.js';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
+import { config } from './config.js';
 import type { Database } from '../db/client.js';
 import { createLogger } from '../logger.js';
 import type { Mailer } from '../mail/transport.js';
@@ -18,15 +19,6 @@ import { createToken, revokeToken } from '../records/tokens.js';
 import { mailerFor, openConfiguredDatabase, serviceContext, workerConnections } from '../runtime.js';
 import { startWorker, type RunningWorker } from '../worker/runtime.js';
 import { UsageError } from './io.js';
-
-function config(): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message, { cause: err });
-    throw err;
-  }
-}
 
 
 /**
