@@ -225,7 +225,7 @@ export interface OutboxChange {
 }
 
 export interface OutboxDiff {
-  insert: Array<DesiredNotification & { status: 'scheduled' | 'superseded' }>;
+  insert: Array<DesiredNotification & { status: 'scheduled' }>;
   change: OutboxChange[];
   scheduled: number;
   cancelled: number;
@@ -239,9 +239,10 @@ const rowKey = (n: { stage: string; recipient: string }): string => `${n.stage}|
  * in-flight rows are never touched. A waiting row no longer wanted is cancelled when its deadline
  * is done, suspended, ended or gone, or the record is closed; it is superseded when another stage
  * of the same deadline replaces it (a moved date, a new schedule). Failure reports and legal
- * notices are not the planner's to cancel. A waiting row whose stage has become stale is
- * superseded (it would fire at once, out of turn); a cancelled or superseded row wanted again in
- * the future is reopened.
+ * notices are not the planner's to cancel. A new stage is inserted unless it is stale already (a
+ * record entered late: its past reminders are never planned). A waiting row whose stage has become
+ * stale is superseded (it would fire at once, out of turn); a cancelled or superseded row wanted
+ * again in the future is reopened.
  */
 export function diffOutbox(existing: readonly OutboxRow[], desired: readonly DesiredNotification[], ctx: { now: Date; closed: boolean; watched: ReadonlySet<string> }): OutboxDiff {
   const byKey = new Map(existing.map((n) => [rowKey(n), n]));
@@ -257,8 +258,11 @@ export function diffOutbox(existing: readonly OutboxRow[], desired: readonly Des
   for (const d of desired) {
     const n = byKey.get(rowKey(d));
     if (!n) {
-      out.insert.push({ ...d, status: d.stale ? 'superseded' : 'scheduled' });
-      if (!d.stale) out.scheduled++;
+      // A stage already stale when it is first planned is not written: the outbox holds what is,
+      // was or will be sent, and what was waiting and then replaced; this never was any of these.
+      if (d.stale) continue;
+      out.insert.push({ ...d, status: 'scheduled' });
+      out.scheduled++;
     } else if (n.status === 'scheduled' && d.stale) {
       out.change.push({ id: n.id, op: 'supersede', from: 'scheduled', status: 'superseded', plannedAt: n.plannedAt, deadlineKey: null });
       out.cancelled++;

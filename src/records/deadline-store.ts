@@ -86,7 +86,14 @@ export async function storeDeadlines(tx: Executor, items: readonly DeadlinesOf[]
     .from(deadlines)
     .where(and(inArray(deadlines.recordId, items.map((i) => i.row.id)), inArray(deadlines.recordType, [...new Set(items.map((i) => i.kind.type))])));
   const storedBy = new Map<string, Stored>();
-  for (const s of stored) storedBy.set(`${recordKey(s.recordType, s.recordId)}|${s.key}`, s);
+  const storedOf = new Map<string, Stored[]>();
+  for (const s of stored) {
+    const rk = recordKey(s.recordType, s.recordId);
+    storedBy.set(`${rk}|${s.key}`, s);
+    const list = storedOf.get(rk);
+    if (list) list.push(s);
+    else storedOf.set(rk, [s]);
+  }
   const write: Computed[] = [];
   const deactivate: Array<{ id: string; computedAt: Date }> = [];
   for (const item of items) {
@@ -104,8 +111,8 @@ export async function storeDeadlines(tx: Executor, items: readonly DeadlinesOf[]
       } else write.push(c);
     }
     // Deadlines that no longer apply (an open one dropped by a reclassification, a rule turned off) stay for history, inactive.
-    for (const s of stored) {
-      if (s.recordType === item.kind.type && s.recordId === item.row.id && s.active && !keys.has(s.key)) deactivate.push({ id: s.id, computedAt: now });
+    for (const s of storedOf.get(rk) ?? []) {
+      if (s.active && !keys.has(s.key)) deactivate.push({ id: s.id, computedAt: now });
     }
   }
   for (let i = 0; i < write.length; i += 1000) {

@@ -292,9 +292,10 @@ describe('watchdog worker', () => {
     h.clock.now = at('2026-10-01T07:40:00+02:00');
     const g = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-R2', occurredAt: '2026-10-01T07:30:00+02:00' }, ADMIN);
     await w.deps.planAndEnqueue('force_use', g.id);
-    // Due Fri 02.10: reminder-1 Thu 01.10 08:00 is still to come; reminder-2 (Tue 29.09) is past and superseded.
+    // Due Fri 02.10: reminder-1 Thu 01.10 08:00 is still to come; reminder-2 (Tue 29.09) was past
+    // before the record existed, so it is never planned (no row: it never was, nor will be, sent).
     const planned = await rows(g.id);
-    expect(planned.find((n) => n.stage === 'force.report:reminder-2')?.status).toBe('superseded');
+    expect(planned.find((n) => n.stage === 'force.report:reminder-2')).toBeUndefined();
     const reminder = planned.find((n) => n.stage === 'force.report:reminder-1')!;
     expect(reminder.plannedAt.toISOString()).toBe('2026-10-01T06:00:00.000Z');
     let refusals = 0;

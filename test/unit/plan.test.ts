@@ -116,10 +116,10 @@ describe('diffOutbox and applyOutboxDiff', () => {
   const desired = (stage: string, recipient: string, plannedAt: string, stale = false): DesiredNotification => ({ deadlineKey: stage.split(':')[0] ?? null, stage, kind: 'reminder', template: 'reminder', recipient, plannedAt: new Date(plannedAt), stale });
   const watched = new Set(['force.report']);
 
-  it('inserts new stages (stale ones as superseded), moves waiting rows, leaves equal ones alone', () => {
+  it('inserts new stages (never one already stale), moves waiting rows, leaves equal ones alone', () => {
     const existing = [row('force.report:reminder-0', 'a@x.test', 'scheduled', '2026-12-02T07:00:00Z'), row('force.report:reminder-1', 'a@x.test', 'scheduled', '2026-12-01T07:00:00Z')];
     const diff = diffOutbox(existing, [desired('force.report:reminder-0', 'a@x.test', '2026-12-03T07:00:00Z'), desired('force.report:reminder-1', 'a@x.test', '2026-12-01T07:00:00Z'), desired('force.report:reminder-2', 'a@x.test', '2026-11-30T07:00:00Z', true), desired('force.report:escalation-1', 'b@x.test', '2026-12-04T06:00:00Z')], { now, closed: false, watched });
-    expect(diff.insert.map((d) => [d.stage, d.status])).toEqual([['force.report:reminder-2', 'superseded'], ['force.report:escalation-1', 'scheduled']]);
+    expect(diff.insert.map((d) => [d.stage, d.status])).toEqual([['force.report:escalation-1', 'scheduled']]);
     expect(diff.change.map((c) => [c.id, c.op, c.status, c.plannedAt.toISOString()])).toEqual([['force.report:reminder-0', 'move', 'scheduled', '2026-12-03T07:00:00.000Z']]);
     expect([diff.scheduled, diff.cancelled, diff.moved]).toEqual([1, 0, 1]);
   });
