@@ -433,14 +433,14 @@ async function planning(redis: Redis, records: number): Promise<{ figures: PlanF
     log(`  ${label}: ${fmt(list.length)} records in ${fmt(ms)} ms (${fmt(list.length / (ms / 1000))}/s), ${fmt(rows)} rows (${fmt(scheduled)} scheduled), ${fmt(jobs)} jobs`);
   };
   // What the worker does with a burst of record.plan jobs: planAndEnqueue, as many at a time as its concurrency.
-  await step(`\`planAndEnqueue\`, first plan, ${DEFAULT_CONCURRENCY} at a time (the worker's default concurrency)`, ids, DEFAULT_CONCURRENCY);
+  await step(`\`planAndEnqueue\` per record (a batch of one), first plan, ${DEFAULT_CONCURRENCY} at a time: what single-record plan jobs would cost; the change feed coalesces bursts into batches (see the planning section)`, ids, DEFAULT_CONCURRENCY);
   // The sweep's catch-up (watermark 0 here, as after a change of settings): every record re-planned, one at a time.
   const rows0 = await notificationRows(database);
   const jobs0 = await queuedJobs(worker.queue);
   const t = performance.now();
   const swept = await worker.sweep();
   const ms = performance.now() - t;
-  const label = 'Sweep catch-up: every record re-planned, nothing changed, one at a time (after a settings change or with an old watermark)';
+  const label = 'Sweep catch-up: every record re-planned, nothing changed, in the catch-up\'s batches (after a settings change or with an old watermark)';
   figures.push({ label, records: swept.planned, rows: (await notificationRows(database)) - rows0, jobs: (await queuedJobs(worker.queue)) - jobs0, ms });
   log(`  sweep re-planned ${fmt(swept.planned)} records in ${fmt(ms)} ms (${fmt(swept.planned / (ms / 1000))}/s)`);
   await stopWorker();
@@ -717,8 +717,8 @@ function section(o: Options, env: { redis: string; postgres: string; load: strin
     'Method: `node dist/bench/worker.js` creates a fresh database per phase (CREATE DATABASE on the local server, migrated with `migrate`, dropped at the end), ' +
       'a private BullMQ prefix on the local Redis (its keys deleted at the end) and an SMTP sink (`smtp-server`, plain SMTP on 127.0.0.1, no AUTH/STARTTLS, like a local relay) on a worker thread of its own, so that receiving never competes with the worker under test; ' +
       'the sink notes the Message-ID and the arrival instant (`Date.now()` when DATA ends) of every message. ' +
-      `*Planning*: ${fmt(o.records)} demo records of all four kinds (\`seedDemo\`, dated relative to now) are planned by the worker's own \`planAndEnqueue\` (deadlines materialised and notification rows written in one transaction, then every row due within the 24 h horizon added as a delayed job), ${DEFAULT_CONCURRENCY} at a time as the worker runs a burst of record.plan jobs; then the worker's \`sweep()\` re-plans them all from the change feed, one at a time, as it does after a settings change. ` +
-      'Real clock; the queue is paused so that nothing is sent meanwhile; "jobs added" are the jobs in the queue afterwards (only rows due within 24 h get one; past stages of records dated weeks back are superseded, not sent). ' +
+      `*Planning*: ${fmt(o.records)} demo records of all four kinds (\`seedDemo\`, dated relative to now) are planned by the worker's own \`planAndEnqueue\` (deadlines materialised and notification rows written in one transaction, then every row due within the 24 h horizon added as a delayed job), ${DEFAULT_CONCURRENCY} at a time, one record per call (the batched path is measured in the planning section); then the worker's \`sweep()\` re-plans them all from the change feed in its catch-up batches, as it does after a settings change. ` +
+      'Real clock; the queue is paused so that nothing is sent meanwhile; "jobs added" are the jobs in the queue afterwards (only rows due within 24 h get one; stages already past when a record dated weeks back is first planned get no row). ' +
       `*Firing*: ${fmt(o.fire)} force_use records (report not filed) are written straight into the table, as an integration with the client system may, each with the notification row the planner writes for its \`force.report:reminder-0\` stage (same stage, kind, template and recipient). ` +
       'The rows are inserted rather than planned because the planner puts stages at schedule times on working days (08:00 on the due day), which cannot be made to fall on a chosen second with the real clock; the send path reads only the row and the record (it recomputes the deadline itself), so nothing downstream differs. ' +
       'Each run arms every row for one instant T a few seconds ahead (one UPDATE: status scheduled, version + 1, as a re-plan that moves a stage does), enqueues them exactly as the sweep\'s `enqueueDue` does (same due-rows query, same deterministic job id `send-<id>-<version>`, delay T − now, same options, one awaited `enqueue` per row; `enqueueDue` itself is not exported, and `sweep()` would re-plan first), ' +
