@@ -135,7 +135,8 @@ export interface OutboxKind<R extends OutboxRow> {
   unclaimed(deps: SendDeps, ownId: string, now: Date): Promise<R[] | SendOutcome>;
   compose(deps: SendDeps, rows: R[], now: Date): Promise<Array<Decision<R>>>;
   /** After a permanent failure, in the transaction that records it (the sweep queues what it writes). */
-  report?(tx: Executor, deps: SendDeps, lead: R): Promise<void>;
+  /** Inside the failing row's transaction: it may use `tx` only (another connection could wait for this one's row locks). */
+  report?(tx: Executor, deps: SendDeps, lead: R, settings: WorkerSettings): Promise<void>;
   /** Rows that go first in a batch (immediate alerts). */
   urgent?(row: R): boolean;
   /** What deps.requeue needs of a row beyond OutboxRow (notifications); none: the sweep requeues. */
@@ -390,10 +391,13 @@ export async function settleFailure(kind: OutboxKind<OutboxRow>, deps: SendDeps,
     throw new SendDeferred(circuitWait(fault.retryAt ?? Date.now(), lead.id), fault.reason);
   }
   if (isFinal(fault, lead.attempts)) {
+    // Read before the transaction: a query on another connection while this one holds the row's
+    // lock can wait for ever when the pool is taken by planners waiting for that very lock.
+    const settings = await deps.settings();
     await retryDbWrite(() =>
       deps.db.transaction(async (tx) => {
         const failed = await tx.update(t).set({ status: 'failed', lastError: fault.reason, updatedAt: deps.clock(), ...kept }).where(mine).returning({ id: t.id });
-        if (failed.length > 0) await kind.report?.(tx, deps, lead);
+        if (failed.length > 0) await kind.report?.(tx, deps, lead, settings);
       }),
     );
     deps.logger.error({ ...log, responseCode: (err as MailError).responseCode }, `${kind.label} failed for good${kind.report ? '; the administrators get a report' : ''}`);

@@ -317,10 +317,10 @@ const notificationKind = (digestEnabled: boolean): OutboxKind<NotificationRow> =
     }
     return out;
   },
-  async report(tx: Executor, deps, lead) {
+  async report(tx: Executor, deps, lead, settings) {
     // The reports are notifications of their own, sent once; a failed report is not reported again.
     if (lead.template === 'failure-report') return;
-    const { recipients } = await deps.settings();
+    const { recipients } = settings;
     const now = deps.clock();
     if (recipients.admins.length === 0) return;
     await tx
