@@ -16,7 +16,7 @@ export async function planAndEnqueue(deps: WorkerDeps, refs: readonly RecordRef[
   const planned = await planBatch(deps.catchUp, refs, now);
   // The epoch before adding: a marker is written only if Redis was not wiped meanwhile (enqueue-due.ts).
   const epoch = await redisEpoch(deps.enqueue.queue);
-  const due = await rowsOfRecords(deps.send.db, new Date(now.getTime() + deps.horizonMs), refs.map((r) => r.id));
+  const due = await rowsOfRecords(deps.send.db, new Date(now.getTime() + deps.horizonMs), refs);
   const enqueued = await enqueueDue(deps.enqueue, epoch, due, now);
   deps.send.logger.debug({ records: refs.length, planned: planned.records, refused: planned.refused.length, enqueued }, 'planned a batch of changed records');
   return { ...planned, enqueued };

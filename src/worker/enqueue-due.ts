@@ -27,6 +27,7 @@ import { placesOf } from '../queue/job-state.js';
 import { sendJobOptions, sendPriority } from '../queue/job-options.js';
 import { enqueueBulk, type JobPayload } from '../queue/registry.js';
 import { notBefore } from './delivery.js';
+import type { RecordRef } from './planner.js';
 
 export interface EnqueueDeps {
   db: Db;
@@ -86,10 +87,17 @@ export async function anyScheduledBy(db: Db, until: Date): Promise<boolean> {
   return row !== undefined;
 }
 
-/** The scheduled rows of some records due within `until` (a record just planned), marker or not. */
-export async function rowsOfRecords(db: Db, until: Date, recordIds: readonly string[]): Promise<DueNotification[]> {
-  if (recordIds.length === 0) return [];
-  return db.select(DUE_COLUMNS).from(notifications).where(and(scheduledBy(until), inArray(notifications.recordId, [...recordIds])));
+/**
+ * The scheduled rows of some records due within `until` (records just planned), marker or not.
+ * By both key columns, so that the unique index (record_type, record_id, …) finds them instead of
+ * every scheduled row due within the horizon being read and filtered.
+ */
+export async function rowsOfRecords(db: Db, until: Date, refs: readonly RecordRef[]): Promise<DueNotification[]> {
+  if (refs.length === 0) return [];
+  return db
+    .select(DUE_COLUMNS)
+    .from(notifications)
+    .where(and(scheduledBy(until), inArray(notifications.recordType, [...new Set(refs.map((r) => r.type))]), inArray(notifications.recordId, [...new Set(refs.map((r) => r.id))])));
 }
 
 /** Every scheduled row due by `until`, marker or not: what a sweep under a new Redis epoch adds. */
