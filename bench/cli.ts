@@ -21,15 +21,11 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/paths.js';
-import { RecordGenerator, type RawRecord } from './generate.js';
+// The engine bench's generator, seed and dates, incidents only.
+import { FROM, NOW, NOW_TEXT, RecordGenerator, SEED, type RawRecord } from './generate.js';
 import { referenceDueDates, referenceNow, type ReferenceDue } from './reference.js';
 import { machineDescription, markdownTable, writeSection } from './results.js';
 
-// The engine bench's generator, seed and dates (bench/run.ts), incidents only.
-const SEED = 20_261_122;
-const FROM = Date.parse('2016-01-01T00:00:00+01:00');
-const NOW_TEXT = '2026-12-15T12:00:00+01:00';
-const NOW = Date.parse(NOW_TEXT);
 const TARGET_HELP_MS = 150;
 const TARGET_SPEEDUP = 20;
 

@@ -15,6 +15,13 @@ const MONTH = 30.44 * DAY;
 const YEAR = 365.25 * DAY;
 
 /** mulberry32: tiny, fast, and good enough for test data; the seed makes every run identical. */
+/** The engine bench's records (bench/run.ts), also the CLI bench's incidents (bench/cli.ts): seed and dates. */
+export const SEED = 20_261_122;
+export const FROM = Date.parse('2016-01-01T00:00:00+01:00');
+/** Late in 2026, so that most deadlines are history and the recent ones are still open. */
+export const NOW_TEXT = '2026-12-15T12:00:00+01:00';
+export const NOW = Date.parse(NOW_TEXT);
+
 export class Prng {
   private state: number;
 

@@ -21,15 +21,10 @@ import {
   type FristRecord,
 } from '../src/domain/index.js';
 import { packageRoot } from '../src/paths.js';
-import { generateRecords, type RawRecord } from './generate.js';
+import { FROM, generateRecords, NOW, NOW_TEXT, SEED, type RawRecord } from './generate.js';
 import { referenceDueDates, referenceNow, type ReferenceDue } from './reference.js';
 import { machineDescription, markdownTable, writeSection } from './results.js';
 
-const SEED = 20_261_122;
-const FROM = Date.parse('2016-01-01T00:00:00+01:00');
-// Late in 2026, so that most deadlines are history and the recent ones are still open.
-const NOW_TEXT = '2026-12-15T12:00:00+01:00';
-const NOW = Date.parse(NOW_TEXT);
 const RUNS = 3;
 const REFERENCE_BUDGET_MS = 60_000;
 const TARGET_SPEEDUP = 20;
