@@ -60,7 +60,7 @@ function same(a: unknown, b: unknown): boolean {
   return (a ?? null) === (b ?? null);
 }
 
-export function unchanged(stored: Stored, computed: Computed): boolean {
+function unchanged(stored: Stored, computed: Computed): boolean {
   return COMPARED.every((c) => same(stored[c], computed[c]));
 }
 

@@ -109,7 +109,7 @@ export async function loadPlanMaster(tx: Executor, ownerIds: readonly string[] |
 }
 
 /** The outbox rows of some records, by `recordKey`. */
-export async function loadOutbox(tx: Executor, refs: readonly RecordRef[]): Promise<Map<string, OutboxRow[]>> {
+async function loadOutbox(tx: Executor, refs: readonly RecordRef[]): Promise<Map<string, OutboxRow[]>> {
   const out = new Map<string, OutboxRow[]>();
   if (refs.length === 0) return out;
   const rows = await tx
@@ -219,8 +219,8 @@ async function planBatch(db: Db, ctx: PlanContext, refs: readonly RecordRef[], e
  * change feed and the importer. Records the rules refuse are reported in `refused`, never thrown,
  * so one bad row never holds up the others.
  */
-export async function planRecords(db: Db, ctx: PlanContext, refs: readonly RecordRef[], onBatch?: (done: number) => void): Promise<BatchResult> {
-  return planRecordsWithErrors(db, ctx, refs, new Map(), onBatch);
+export async function planRecords(db: Db, ctx: PlanContext, refs: readonly RecordRef[]): Promise<BatchResult> {
+  return planRecordsWithErrors(db, ctx, refs, new Map());
 }
 
 /**
@@ -232,15 +232,18 @@ export async function planRecords(db: Db, ctx: PlanContext, refs: readonly Recor
  */
 export const PLAN_WRITERS = 3;
 
-async function planRecordsWithErrors(db: Db, ctx: PlanContext, refs: readonly RecordRef[], errors: Map<string, DomainError>, onBatch?: (done: number) => void): Promise<BatchResult> {
+async function planRecordsWithErrors(db: Db, ctx: PlanContext, refs: readonly RecordRef[], errors: Map<string, DomainError>): Promise<BatchResult> {
   const total: BatchResult = { records: 0, deadlines: 0, scheduled: 0, cancelled: 0, moved: 0, refused: [], deadlinesWritten: 0, deadlinesUnchanged: 0 };
   let next = 0;
-  let done = 0;
+  let failed = false;
   const writer = async (): Promise<void> => {
-    while (next < refs.length) {
+    while (!failed && next < refs.length) {
       const slice = refs.slice(next, next + PLAN_BATCH);
       next += slice.length;
-      const r = await planBatch(db, ctx, slice, errors);
+      const r = await planBatch(db, ctx, slice, errors).catch((err: unknown) => {
+        failed = true;
+        throw err;
+      });
       total.records += r.records;
       total.deadlines += r.deadlines;
       total.scheduled += r.scheduled;
@@ -249,14 +252,12 @@ async function planRecordsWithErrors(db: Db, ctx: PlanContext, refs: readonly Re
       total.deadlinesWritten += r.deadlinesWritten;
       total.deadlinesUnchanged += r.deadlinesUnchanged;
       total.refused.push(...r.refused);
-      done += slice.length;
-      onBatch?.(done);
     }
   };
   // One failing batch stops the others taking new work; the first error is what the caller sees.
   const results = await Promise.allSettled(Array.from({ length: Math.min(PLAN_WRITERS, Math.ceil(refs.length / PLAN_BATCH)) }, writer));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
   return total;
 }
 
