@@ -373,7 +373,7 @@ async function bareEnqueue(redis: Redis, k: number): Promise<EnqueueFigure[]> {
 /** A mailer that accepts everything at once: the planning phase measures planning, not mail. */
 const nullMailer: Mailer = {
   kind: 'catcher',
-  send: async (m) => ({ messageId: m.messageId, accepted: [...m.to], rejected: [] }),
+  send: async (m) => ({ messageId: m.messageId, accepted: [...m.to], rejected: [], response: '250 null mailer' }),
   verify: async () => undefined,
   close: () => undefined,
 };

@@ -351,6 +351,8 @@ export const notifications = pgTable('notifications', {
   enqueuedVersion: integer('enqueued_version'),
   attempts: integer('attempts').notNull().default(0),
   messageId: text('message_id'),
+  /** The SMTP server's reply that accepted the mail (e.g. `250 2.0.0 Ok: queued as 4F2A1`): evidence of delivery to the relay. */
+  smtpResponse: text('smtp_response'),
   lastError: text('last_error'),
   claimedAt: ts('claimed_at'),
   sentAt: ts('sent_at'),
@@ -518,6 +520,8 @@ export const annualOverviews = pgTable('annual_overviews', {
   plannedAt: ts('planned_at').notNull(),
   attempts: integer('attempts').notNull().default(0),
   messageId: text('message_id'),
+  /** The SMTP server's reply that accepted the overview. */
+  smtpResponse: text('smtp_response'),
   lastError: text('last_error'),
   claimedAt: ts('claimed_at'),
   sentAt: ts('sent_at'),

@@ -34,6 +34,8 @@ export interface SendResult {
   rejected: string[];
   /** SMTP reply code per rejected recipient, where the server gave one (4xx: try again, 5xx: give up). */
   rejectedCodes?: Record<string, number | undefined>;
+  /** The server's reply to the end of DATA (`250 2.0.0 Ok: queued as …`), kept as evidence of the hand-over. */
+  response: string;
 }
 
 export interface MailerStats {
@@ -217,7 +219,7 @@ export function createSmtpMailer(o: SmtpOptions): Mailer {
       for (const e of ((info as { rejectedErrors?: Array<{ recipient?: string; responseCode?: number }> }).rejectedErrors ?? [])) {
         if (e.recipient) rejectedCodes[e.recipient] = e.responseCode;
       }
-      return { ok: { messageId: mail.messageId, accepted: (info.accepted as Array<string | { address: string }>).map(addr), rejected: (info.rejected as Array<string | { address: string }>).map(addr), rejectedCodes } };
+      return { ok: { messageId: mail.messageId, accepted: (info.accepted as Array<string | { address: string }>).map(addr), rejected: (info.rejected as Array<string | { address: string }>).map(addr), rejectedCodes, response: scrubCpr(String(info.response ?? '').replace(/\s+/g, ' ')).slice(0, 500) } };
     } catch (err) {
       const e = classifySmtpError(err, { authWithoutTls });
       if (e.code === 'MAIL_PERMANENT') return { refused: e };
@@ -290,7 +292,7 @@ export function createCatcherMailer(db: Db): Mailer {
         .insert(caughtMail)
         .values({ messageId: mail.messageId, notificationId: mail.notificationId ?? null, fromAddress: mail.from, recipients: mail.to, subject: mail.subject, text: withAttachments(mail), html: mail.html })
         .onConflictDoNothing({ target: caughtMail.messageId });
-      return { messageId: mail.messageId, accepted: [...mail.to], rejected: [] };
+      return { messageId: mail.messageId, accepted: [...mail.to], rejected: [], response: 'caught: kept in the built-in mail catcher (no SMTP_URL), not sent' };
     },
     async verify() {},
     unavailableUntil: () => undefined,

@@ -345,6 +345,7 @@ async function sendUnit(kind: OutboxKind<OutboxRow>, deps: SendDeps, unit: Unit<
   // A lane is held from the send to the mark: no more mails of this process than lanes can be
   // accepted and not yet recorded at any moment (what a crash could repeat).
   return lanesOf(deps).run(async () => {
+    let response: string;
     try {
       // The circuit may have opened while this mail waited for its lane: nothing more goes to a
       // server known to be down (given back, not an attempt).
@@ -353,12 +354,13 @@ async function sendUnit(kind: OutboxKind<OutboxRow>, deps: SendDeps, unit: Unit<
       const res = await deps.mailer.send({ messageId: unit.messageId, from: deps.from, to: unit.to, ...(kind.table === notifications ? { notificationId: lead.id } : {}), ...unit.mail });
       if (unit.accept) unit.accept(res);
       else if (res.accepted.length === 0) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
+      response = res.response;
     } catch (err) {
       return settleFailure(kind, deps, rows, lead, err);
     }
     // Accepted: from here on a failure must never lead to a retry of the send. Nothing runs between
     // the SMTP server's 250 and this write but the group commit it joins.
-    await markerOf(deps, kind).mark(rows, unit.messageId, extraOf(kind, lead) ?? null);
+    await markerOf(deps, kind).mark(rows, unit.messageId, response, extraOf(kind, lead) ?? null);
     deps.logger.info({ [kind.logKey]: lead.id, grouped: rows.length > 1 ? rows.length : undefined }, `${kind.label} sent`);
     return 'sent';
   }, kind.urgent?.(lead) ?? false);
@@ -478,6 +480,7 @@ export async function retryWrite<T>(write: () => Promise<T>, failure: string, at
 interface Mark {
   rows: OutboxRow[];
   messageId: string;
+  response: string;
   extra: Date | null;
   done: (err?: unknown) => void;
 }
@@ -496,9 +499,9 @@ class Marker {
   private writing = false;
   constructor(private readonly kind: OutboxKind<OutboxRow>, private readonly deps: SendDeps) {}
 
-  mark(rows: OutboxRow[], messageId: string, extra: Date | null): Promise<void> {
+  mark(rows: OutboxRow[], messageId: string, response: string, extra: Date | null): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ rows, messageId, extra, done: (err) => (err === undefined ? resolve() : reject(err as Error)) });
+      this.pending.push({ rows, messageId, response, extra, done: (err) => (err === undefined ? resolve() : reject(err as Error)) });
       if (!this.writing) void this.drain();
     });
   }
@@ -526,12 +529,13 @@ class Marker {
     const t = columns(kind);
     const rows = batch.flatMap((m) => m.rows.map((r) => ({ r, m })));
     const ids = sql.join(rows.map(({ r, m }) => sql`WHEN ${r.id}::uuid THEN ${m.messageId}`), sql` `);
+    const replies = sql.join(rows.map(({ r, m }) => sql`WHEN ${r.id}::uuid THEN ${m.response}`), sql` `);
     const extra = kind.extraKey ? { [kind.extraKey]: sql`CASE ${t.id} ${sql.join(rows.map(({ r, m }) => sql`WHEN ${r.id}::uuid THEN ${m.extra?.toISOString() ?? null}::timestamptz`), sql` `)} END` } : {};
     const marked = await retryWrite(
       () =>
         deps.db
           .update(t)
-          .set({ status: 'sent', messageId: sql`CASE ${t.id} ${ids} END`, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock(), ...extra })
+          .set({ status: 'sent', messageId: sql`CASE ${t.id} ${ids} END`, smtpResponse: sql`CASE ${t.id} ${replies} END`, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock(), ...extra })
           // Visible at once, durable a moment later (the WAL writer; see Marker): set for this
           // statement's own transaction, so the mark stays one round trip.
           .where(and(owned(kind, rows.map(({ r }) => r)), sql`(SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`))

@@ -72,6 +72,8 @@ describe('outbox', () => {
     // One job, one claim: every due row went out, each with its own Message-ID, and is marked sent.
     expect(mailsOf(due).map((m) => m.messageId).sort()).toEqual(due.map((r) => messageIdFor(r.id, 'x@kriminalforsorgen.test')).sort());
     expect((await rows(due.map((r) => r.id))).every((r) => r.status === 'sent' && r.attempts === 1)).toBe(true);
+    // Each row keeps the SMTP server's own acceptance reply: the evidence pack's proof of hand-over.
+    expect((await rows(due.map((r) => r.id))).map((r) => r.smtpResponse)).toEqual(due.map(() => expect.stringMatching(/^250 /)));
     // The job of a row the batch sent reports the batch's outcome from memory: no database at all.
     const realDb = w.deps.send.db;
     w.deps.send.db = new Proxy(realDb, { get: () => { throw new Error('a round trip to Postgres'); } });

@@ -1,0 +1,2 @@
+ALTER TABLE "annual_overviews" ADD COLUMN "smtp_response" text;--> statement-breakpoint
+ALTER TABLE "notifications" ADD COLUMN "smtp_response" text;
