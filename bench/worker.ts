@@ -16,12 +16,14 @@
  * bench/RESULTS.md.
  *
  * Options: --records N (planning, default 2000), --fire N (notifications due at once, default
- * 10000), --concurrency 5,20 (worker concurrencies; 5 is FRISTVAGT_WORKER_CONCURRENCY's default),
+ * 10000), --profile <dir> (a CPU profile per sending run), --concurrency 5,20 (worker concurrencies; 5 is FRISTVAGT_WORKER_CONCURRENCY's default),
  * --no-write (print only). BENCH_DATABASE_URL and BENCH_REDIS_URL override the servers.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import inspector from 'node:inspector/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
@@ -68,6 +70,8 @@ interface Options {
   sendOnly: boolean;
   /** A build of an earlier commit (its package root) whose worker is measured in the same run, as the baseline. */
   baseline?: string | undefined;
+  /** Writes a V8 CPU profile of each sending run (from T to the last delivery) into this directory. */
+  profile?: string | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -85,6 +89,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg === '--no-write') opts.write = false;
     else if (arg === '--send-only') opts.sendOnly = true;
     else if (arg === '--baseline') opts.baseline = argv[++i] ?? '';
+    else if (arg === '--profile') profileDir = opts.profile = argv[++i] ?? '';
     else throw new Error(`unknown option ${arg ?? ''}`);
   }
   return opts;
@@ -304,11 +309,31 @@ interface Lateness {
   note?: string;
 }
 
-/** Sleeps until the instant T and starts measuring the main thread's event-loop utilisation. */
-async function atInstant(planned: number): Promise<() => number> {
+let profileDir: string | undefined;
+
+/**
+ * Sleeps until the instant T and starts measuring the main thread's event-loop utilisation (and,
+ * with --profile, its CPU profile, written as `<name>.cpuprofile` when the measurement ends).
+ */
+async function atInstant(planned: number, name: string): Promise<() => Promise<number>> {
   await sleep(Math.max(0, planned - Date.now()));
+  const session = profileDir ? new inspector.Session() : undefined;
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   const start = performance.eventLoopUtilization();
-  return () => performance.eventLoopUtilization(start).utilization;
+  return async () => {
+    const utilisation = performance.eventLoopUtilization(start).utilization;
+    if (session && profileDir) {
+      const { profile } = await session.post('Profiler.stop');
+      await mkdir(profileDir, { recursive: true });
+      await writeFile(join(profileDir, `${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.cpuprofile`), JSON.stringify(profile));
+      session.disconnect();
+    }
+    return utilisation;
+  };
 }
 
 function lateness(label: string, concurrency: number, planned: number, arrivals: readonly number[], elu: number, note?: string): Lateness {
@@ -580,14 +605,14 @@ async function fireFristvagt(redis: Redis, sink: Sink, setup: FireSetup, impl: I
   const early = await sink.count();
   const ok = Date.now() < planned.getTime() && early === 0;
   log(`  ${impl.label} c=${concurrency}: enqueued ${fmt(enqueued)} jobs in ${fmt(enqueueMs)} ms; T in ${fmt(planned.getTime() - Date.now())} ms${ok ? '' : ' — TOO LATE'}`);
-  const elu = await atInstant(planned.getTime());
+  const elu = await atInstant(planned.getTime(), `fristvagt-${impl.label.slice(0, 20)}-c${concurrency}`);
   // The alert, queued behind the burst: armed due now and enqueued as the change feed's planning would.
   await sleep(ALERT_AFTER_MS);
   const [alertRow] = await db.update(notifications).set({ plannedAt: new Date(), updatedAt: new Date() }).where(eq(notifications.id, setup.alertId)).returning();
   const alertQueuedAt = Date.now();
   await enqueue(worker.queue, 'notification.send', { notificationId: setup.alertId }, impl.options(alertRow as typeof notifications.$inferSelect, 0));
   await until(`${n} mails`, async () => (await sink.count()) >= n + 1, Math.max(300_000, leadMs + 60_000), 50);
-  const utilisation = elu();
+  const utilisation = await elu();
   const got = await sink.collect();
   const at = new Map(got.ids.map((id, i) => [id, got.at[i] as number]));
   const arrivals: number[] = [];
@@ -647,7 +672,7 @@ async function fireBare(redis: Redis, sink: Sink, n: number, concurrency: number
     mailer.close();
   });
   const ok = Date.now() < planned;
-  const elu = await atInstant(planned);
+  const elu = await atInstant(planned, `bare-${mode}-c${concurrency}`);
   let alertQueuedAt = Number.NaN;
   const alertId = randomUUID();
   if (mode === 'mail') {
@@ -657,7 +682,7 @@ async function fireBare(redis: Redis, sink: Sink, n: number, concurrency: number
   }
   const total = mode === 'mail' ? n + 1 : n;
   await until(`${n} bare jobs`, async () => done >= total, 300_000, 20);
-  const utilisation = elu();
+  const utilisation = await elu();
   let late: Lateness;
   let alert: AlertFigure | undefined;
   if (mode === 'noop') {

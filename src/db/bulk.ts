@@ -66,7 +66,11 @@ export async function updateJson(tx: Executor, table: PgTable, rows: ReadonlyArr
     return `"${c.name}" = u."${c.name}"`;
   });
   if (opts.set) assign.push(opts.set);
-  const where = `t.id = u.id${opts.where ? ` and (${opts.where})` : ''}`;
-  const query = `update "${getTableName(table)}" as t set ${assign.join(', ')} from (select ${select} from jsonb_array_elements(`;
-  return rowsOf<{ id: string }>(await tx.execute(sql`${sql.raw(query)}${payload}::jsonb) as r) as u where ${sql.raw(where)} returning t.id`)).map((r) => r.id);
+  // `t.id = any(array(…))` lets the planner find the rows by the primary key whatever it guesses of
+  // the JSON's length (100 rows): without it a hash join reads the whole table once it is small
+  // enough to look cheap (5 ms for 50 rows of 10,000, against 0.4 ms by the index).
+  const where = `t.id = u.id and t.id = any(array(select id from u))${opts.where ? ` and (${opts.where})` : ''}`;
+  const head = `with u as materialized (select ${select} from jsonb_array_elements(`;
+  const tail = `::jsonb) as r) update "${getTableName(table)}" as t set ${assign.join(', ')} from u where ${where} returning t.id`;
+  return rowsOf<{ id: string }>(await tx.execute(sql`${sql.raw(head)}${payload}${sql.raw(tail)}`)).map((r) => r.id);
 }

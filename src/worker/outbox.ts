@@ -25,6 +25,7 @@
 import { and, eq, or, sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db, Executor } from '../db/client.js';
+import { updateJson } from '../db/bulk.js';
 import { notifications } from '../db/schema.js';
 import type { RenderedMail } from '../mail/render.js';
 import { CircuitOpenError, MailError, type Mailer, type OutgoingMail, type SendResult } from '../mail/transport.js';
@@ -528,22 +529,27 @@ class Marker {
     const { kind, deps } = this;
     const t = columns(kind);
     const rows = batch.flatMap((m) => m.rows.map((r) => ({ r, m })));
-    const ids = sql.join(rows.map(({ r, m }) => sql`WHEN ${r.id}::uuid THEN ${m.messageId}`), sql` `);
-    const replies = sql.join(rows.map(({ r, m }) => sql`WHEN ${r.id}::uuid THEN ${m.response}`), sql` `);
-    const extra = kind.extraKey ? { [kind.extraKey]: sql`CASE ${t.id} ${sql.join(rows.map(({ r, m }) => sql`WHEN ${r.id}::uuid THEN ${m.extra?.toISOString() ?? null}::timestamptz`), sql` `)} END` } : {};
+    const at = deps.clock();
+    // One statement, one parameter (src/db/bulk.ts): a drizzle CASE over 200 rows built ~40 query
+    // objects per mail, about a tenth of the worker's CPU per mail. Only rows still held by this
+    // claim (same id, still sending, same attempt) are marked.
     const marked = await retryWrite(
       () =>
-        deps.db
-          .update(t)
-          .set({ status: 'sent', messageId: sql`CASE ${t.id} ${ids} END`, smtpResponse: sql`CASE ${t.id} ${replies} END`, sentAt: deps.clock(), lastError: null, updatedAt: deps.clock(), ...extra })
-          // Visible at once, durable a moment later (the WAL writer; see Marker): set for this
-          // statement's own transaction, so the mark stays one round trip.
-          .where(and(owned(kind, rows.map(({ r }) => r)), sql`(SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`))
-          .returning({ id: t.id }),
+        updateJson(
+          deps.db,
+          t,
+          rows.map(({ r, m }) => ({ id: r.id, attempts: r.attempts, status: 'sent', messageId: m.messageId, smtpResponse: m.response, sentAt: at, lastError: null, updatedAt: at, ...extraSet(kind, m.extra) })),
+          {
+            assign: ['status', 'messageId', 'smtpResponse', 'sentAt', 'lastError', 'updatedAt', ...(kind.extraKey ? [kind.extraKey] : [])],
+            // Visible at once, durable a moment later (the WAL writer; see Marker): set for this
+            // statement's own transaction, so the mark stays one round trip.
+            where: `t.status = 'sending' and t.attempts = u.attempts and (select set_config('synchronous_commit', 'off', true)) is not null`,
+          },
+        ),
       `${rows.length === 1 ? `mail ${batch[0]?.messageId ?? ''} was` : `${rows.length} mails were`} accepted by the SMTP server but could not be recorded as sent`,
     );
     if (marked.length < rows.length) {
-      const got = new Set(marked.map((m) => m.id));
+      const got = new Set(marked);
       deps.logger.warn({ ids: rows.filter(({ r }) => !got.has(r.id)).map(({ r }) => r.id), marked: marked.length }, 'mail accepted after the row was taken over by another worker (a send slower than FRISTVAGT_STALE_SENDING_MS); it may arrive twice, with the same Message-ID');
     }
   }
