@@ -46,19 +46,23 @@ export async function insertJson(tx: Executor, table: PgTable, rows: ReadonlyArr
   return rowsOf<Record<string, unknown>>(await tx.execute(sql`${sql.raw(query)}${payload}::jsonb) as r${sql.raw(`${opts.onConflict ? ` ${opts.onConflict}` : ''}${back}`)}`));
 }
 
-/**
- * A multi-row UPDATE of `table` by `id`: each row sets the listed properties; `set` adds SQL
- * assignments of its own (`version = t.version + 1`), `where` a condition on the stored row `t`
- * and the new values `u` (`t.status = u.expected`). Properties not columns of the table (like
- * `expected`) are passed as text. Returns the ids updated.
- */
-export async function updateJson(tx: Executor, table: PgTable, rows: ReadonlyArray<Record<string, unknown>>, opts: { assign: readonly string[]; set?: string; where?: string }): Promise<string[]> {
-  const first = rows[0];
-  if (!first) return [];
+interface UpdateText {
+  cols: Array<{ prop: string; name: string; type: string }>;
+  head: string;
+  tail: string;
+}
+
+/** The statement of an updateJson call, built once per table and shape: the outbox marks run it a few thousand times a second. */
+const updateTexts = new WeakMap<PgTable, Map<string, UpdateText>>();
+
+function updateText(table: PgTable, props: readonly string[], opts: { assign: readonly string[]; set?: string; where?: string }): UpdateText {
+  let byShape = updateTexts.get(table);
+  if (!byShape) updateTexts.set(table, (byShape = new Map()));
+  const shape = JSON.stringify([props, opts.assign, opts.set ?? '', opts.where ?? '']);
+  const known = byShape.get(shape);
+  if (known) return known;
   const all = getTableColumns(table);
-  const props = Object.keys(first);
   const cols = props.map((p) => (all[p] ? columnsOf(table, [p])[0] : { prop: p, name: p, type: 'text' }) as { prop: string; name: string; type: string });
-  const payload = JSON.stringify(rows.map((r) => cols.map((c) => r[c.prop] ?? null)));
   const select = cols.map((c, i) => `(r->>${i})::${c.type} as "${c.name}"`).join(', ');
   const assign = opts.assign.map((p) => {
     const c = cols.find((x) => x.prop === p);
@@ -70,7 +74,25 @@ export async function updateJson(tx: Executor, table: PgTable, rows: ReadonlyArr
   // the JSON's length (100 rows): without it a hash join reads the whole table once it is small
   // enough to look cheap (5 ms for 50 rows of 10,000, against 0.4 ms by the index).
   const where = `t.id = u.id and t.id = any(array(select id from u))${opts.where ? ` and (${opts.where})` : ''}`;
-  const head = `with u as materialized (select ${select} from jsonb_array_elements(`;
-  const tail = `::jsonb) as r) update "${getTableName(table)}" as t set ${assign.join(', ')} from u where ${where} returning t.id`;
+  const text: UpdateText = {
+    cols,
+    head: `with u as materialized (select ${select} from jsonb_array_elements(`,
+    tail: `::jsonb) as r) update "${getTableName(table)}" as t set ${assign.join(', ')} from u where ${where} returning t.id`,
+  };
+  byShape.set(shape, text);
+  return text;
+}
+
+/**
+ * A multi-row UPDATE of `table` by `id`: each row sets the listed properties; `set` adds SQL
+ * assignments of its own (`version = t.version + 1`), `where` a condition on the stored row `t`
+ * and the new values `u` (`t.status = u.expected`). Properties not columns of the table (like
+ * `expected`) are passed as text. Returns the ids updated.
+ */
+export async function updateJson(tx: Executor, table: PgTable, rows: ReadonlyArray<Record<string, unknown>>, opts: { assign: readonly string[]; set?: string; where?: string }): Promise<string[]> {
+  const first = rows[0];
+  if (!first) return [];
+  const { cols, head, tail } = updateText(table, Object.keys(first), opts);
+  const payload = JSON.stringify(rows.map((r) => cols.map((c) => r[c.prop] ?? null)));
   return rowsOf<{ id: string }>(await tx.execute(sql`${sql.raw(head)}${payload}${sql.raw(tail)}`)).map((r) => r.id);
 }
