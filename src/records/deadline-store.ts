@@ -4,9 +4,9 @@
  * are what the engine computes again is not written: `computed_at` is when its stored values were
  * computed (last changed), which is also what the calendar feeds give as LAST-MODIFIED.
  */
-import { and, inArray } from 'drizzle-orm';
+import { and, inArray, type SQL } from 'drizzle-orm';
 import { CATALOGUE_VERSION, type Deadline, type DeadlineSet } from '../domain/index.js';
-import { insertJson, updateJson } from '../db/bulk.js';
+import { insertJson, selectRows, updateJson } from '../db/bulk.js';
 import type { Executor } from '../db/client.js';
 import { deadlines } from '../db/schema.js';
 import type { RulesInForce } from './calendar.js';
@@ -81,10 +81,7 @@ export const recordKey = (type: RecordTypeName | string, id: string): string => 
 export async function storeDeadlines(tx: Executor, items: readonly DeadlinesOf[], rules: RulesInForce, now: Date): Promise<StoreResult> {
   const result: StoreResult = { ids: new Map(), written: 0, unchanged: 0, deactivated: 0 };
   if (items.length === 0) return result;
-  const stored = await tx
-    .select()
-    .from(deadlines)
-    .where(and(inArray(deadlines.recordId, items.map((i) => i.row.id)), inArray(deadlines.recordType, [...new Set(items.map((i) => i.kind.type))])));
+  const stored = await selectRows(tx, deadlines, and(inArray(deadlines.recordId, items.map((i) => i.row.id)), inArray(deadlines.recordType, [...new Set(items.map((i) => i.kind.type))])) as SQL);
   const storedBy = new Map<string, Stored>();
   const storedOf = new Map<string, Stored[]>();
   for (const s of stored) {

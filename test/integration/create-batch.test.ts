@@ -4,9 +4,10 @@
  * idempotency of a batch, the audit chain after batched appends side by side with single ones, and
  * an import that plans what it created.
  */
-import { asc, count, eq, inArray } from 'drizzle-orm';
+import { asc, count, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEntries, verifyAudit } from '../../src/db/audit.js';
+import { selectRows } from '../../src/db/bulk.js';
 import type { Db } from '../../src/db/client.js';
 import { auditLog, auditPersonal, deadlines, forceUses, incidents, notifications } from '../../src/db/schema.js';
 import { importRows, jsonlSource } from '../../src/records/import.js';
@@ -145,4 +146,33 @@ describe('createRecords on Postgres', () => {
     const planned = new Set((await dbOf().select({ recordId: notifications.recordId }).from(notifications).where(inArray(notifications.recordId, ids))).map((r) => r.recordId));
     expect(planned.size).toBe(25);
   });
+
+  it("selectRows reads rows exactly as drizzle's select does, Date for Date and null for null", async () => {
+    for (const table of [deadlines, notifications, incidents, forceUses, auditLog] as const) {
+      const ours = await selectRows(dbOf(), table, sql`true order by id`);
+      const theirs = await dbOf().select().from(table as typeof deadlines).orderBy(asc((table as typeof deadlines).id));
+      expect(ours.length).toBeGreaterThan(0);
+      expect(ours).toEqual(theirs);
+    }
+  });
 });
+
+describe('selectRows on PGlite', () => {
+  it("reads rows exactly as drizzle's select does", async () => {
+    const lite = await openTestDatabase('pglite');
+    try {
+      const ctx: ServiceContext = { db: lite.database.db, clock: () => new Date(NOW), closureDays: [] };
+      await createArea(ctx, { id: 'hovedstaden', name: 'Kriminalforsorgen Hovedstaden', officeEmail: 'omraade@kf.test', directorName: 'Direktør', directorEmail: 'direktor@kf.test' }, ADMIN);
+      await createInstitution(ctx, { id: 'vestre', areaId: 'hovedstaden', name: 'Fængsel Vestre', kind: 'prison', dutyManagerEmail: 'vagt.vestre@kf.test' }, ADMIN);
+      await createRecord(ctx, 'force_use', force('L-1', { reportFiledAt: '2026-11-04T09:00:00+01:00' }), ADMIN);
+      for (const table of [deadlines, forceUses, auditLog] as const) {
+        const ours = await selectRows(lite.database.db, table, sql`true order by id`);
+        expect(ours.length).toBeGreaterThan(0);
+        expect(ours).toEqual(await lite.database.db.select().from(table as typeof deadlines).orderBy(asc((table as typeof deadlines).id)));
+      }
+    } finally {
+      await lite.drop();
+    }
+  });
+});
+
