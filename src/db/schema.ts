@@ -350,6 +350,8 @@ export const notifications = pgTable('notifications', {
    */
   enqueuedVersion: integer('enqueued_version'),
   attempts: integer('attempts').notNull().default(0),
+  /** Set by each claim: a claim whose answer was lost with its connection finds its rows by it (outbox.ts). */
+  claimToken: uuid('claim_token'),
   messageId: text('message_id'),
   /** The SMTP server's reply that accepted the mail (e.g. `250 2.0.0 Ok: queued as 4F2A1`): evidence of delivery to the relay. */
   smtpResponse: text('smtp_response'),
@@ -519,6 +521,8 @@ export const annualOverviews = pgTable('annual_overviews', {
   status: notificationStatus('status').notNull().default('scheduled'),
   plannedAt: ts('planned_at').notNull(),
   attempts: integer('attempts').notNull().default(0),
+  /** As notifications.claim_token. */
+  claimToken: uuid('claim_token'),
   messageId: text('message_id'),
   /** The SMTP server's reply that accepted the overview. */
   smtpResponse: text('smtp_response'),

@@ -22,6 +22,7 @@
  * The jobs of rows sent by another job's batch finish at once: this process remembers for a while
  * which rows its batches hold or finished.
  */
+import { randomUUID } from 'node:crypto';
 import { and, eq, or, sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db, Executor } from '../db/client.js';
@@ -243,20 +244,40 @@ export async function sendFromOutbox<R extends OutboxRow>(kind: OutboxKind<R>, d
 async function claim(kind: OutboxKind<OutboxRow>, deps: SendDeps, ownId: string, now: Date, batch: boolean): Promise<OutboxRow[]> {
   const t = columns(kind);
   const { own, others, urgent } = kind.claimable(deps, now, ownId);
-  const set = { status: 'sending', claimedAt: now, attempts: sql`${t.attempts} + 1`, updatedAt: now } as const;
-  if (!batch) return (await deps.db.update(t).set(set).where(and(eq(t.id, ownId), own)).returning()) as OutboxRow[];
-  const limit = others ? Math.max(1, deps.batchSize ?? 1) : 1;
-  // Each part walks the due index in order and stops at its limit: the job's own row; due alerts;
-  // then the rest by due time. Rows another claim holds are skipped, not waited for.
-  const parts = [sql`SELECT ${t.id} FROM ${t} WHERE ${t.id} = ${ownId} AND ${own} FOR UPDATE SKIP LOCKED`];
-  if (others && limit > 1) {
-    if (urgent) parts.push(sql`SELECT ${t.id} FROM ${t} WHERE ${others} AND ${urgent} ORDER BY ${t.plannedAt} LIMIT ${limit - 1} FOR UPDATE SKIP LOCKED`);
-    parts.push(sql`SELECT ${t.id} FROM ${t} WHERE ${others} AND ${t.id} <> ${ownId} ORDER BY ${t.plannedAt}, ${t.id} LIMIT ${limit - 1} FOR UPDATE SKIP LOCKED`);
+  // Each claim marks its rows with a token of its own: when the connection drops after the
+  // claim committed and before its answer arrived, the rows are `sending` and nobody knows it
+  // holds them (their jobs find them taken) until FRISTVAGT_STALE_SENDING_MS. The claimant asks
+  // by the token instead, and carries on with what it finds.
+  const token = randomUUID();
+  const set = { status: 'sending', claimedAt: now, attempts: sql`${t.attempts} + 1`, claimToken: token, updatedAt: now } as const;
+  let write: () => Promise<OutboxRow[]>;
+  if (!batch) write = async () => (await deps.db.update(t).set(set).where(and(eq(t.id, ownId), own)).returning()) as OutboxRow[];
+  else {
+    const limit = others ? Math.max(1, deps.batchSize ?? 1) : 1;
+    // Each part walks the due index in order and stops at its limit: the job's own row; due alerts;
+    // then the rest by due time. Rows another claim holds are skipped, not waited for.
+    const parts = [sql`SELECT ${t.id} FROM ${t} WHERE ${t.id} = ${ownId} AND ${own} FOR UPDATE SKIP LOCKED`];
+    if (others && limit > 1) {
+      if (urgent) parts.push(sql`SELECT ${t.id} FROM ${t} WHERE ${others} AND ${urgent} ORDER BY ${t.plannedAt} LIMIT ${limit - 1} FOR UPDATE SKIP LOCKED`);
+      parts.push(sql`SELECT ${t.id} FROM ${t} WHERE ${others} AND ${t.id} <> ${ownId} ORDER BY ${t.plannedAt}, ${t.id} LIMIT ${limit - 1} FOR UPDATE SKIP LOCKED`);
+    }
+    const pick = sql`WITH ${sql.join(parts.map((p, i) => sql`${sql.raw(`p${i}`)} AS (${p})`), sql`, `)} ${sql.join(parts.map((_, i) => sql.raw(`SELECT id FROM p${i}`)), sql` UNION `)}`;
+    // The claim leaves `version` alone: the row's queue job (send-<id>-<version>) stays the one job
+    // that retries it, instead of every claim adding another one beside it.
+    write = async () => (await deps.db.update(t).set(set).where(sql`${t.id} IN (${pick})`).returning()) as OutboxRow[];
   }
-  const pick = sql`WITH ${sql.join(parts.map((p, i) => sql`${sql.raw(`p${i}`)} AS (${p})`), sql`, `)} ${sql.join(parts.map((_, i) => sql.raw(`SELECT id FROM p${i}`)), sql` UNION `)}`;
-  // The claim leaves `version` alone: the row's queue job (send-<id>-<version>) stays the one job
-  // that retries it, instead of every claim adding another one beside it.
-  return (await deps.db.update(t).set(set).where(sql`${t.id} IN (${pick})`).returning()) as OutboxRow[];
+  try {
+    return await write();
+  } catch (err) {
+    if (classifyFault(err).kind === 'permanent') throw err;
+    // Committed or not? What carries the token was claimed by this call; nothing: it was not
+    // (the rows are as they were, for the job's retry). A database still away after the retries
+    // throws, and what the claim may have taken waits for FRISTVAGT_STALE_SENDING_MS.
+    const found = (await retryDbWrite(() => deps.db.select().from(t).where(and(eq(t.claimToken, token), eq(t.status, 'sending'))))) as OutboxRow[];
+    if (found.length === 0) throw err;
+    deps.logger.warn({ [kind.logKey]: ownId, claimed: found.length }, 'the claim\'s answer was lost with its connection; its rows were found by their claim token');
+    return found;
+  }
 }
 
 /** Rows still held by the claim that returned them (same id, still sending, same attempt). */

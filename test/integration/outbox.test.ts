@@ -6,9 +6,10 @@
  * queue events, never on a timer.
  */
 import { QueueEvents } from 'bullmq';
-import { and, eq, inArray, notInArray } from 'drizzle-orm';
+import { and, eq, inArray, notInArray, type SQL } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/client.js';
 import { notifications } from '../../src/db/schema.js';
 import { sendJobOptions, sendPriority } from '../../src/queue/job-options.js';
 import { enqueue, QUEUE_NAME } from '../../src/queue/registry.js';
@@ -107,6 +108,57 @@ describe('outbox', () => {
     expect((await rows(due.map((r) => r.id))).every((r) => r.status === 'sent' && r.attempts === 1)).toBe(true);
     await w2.stop(5000);
     h.workers.splice(h.workers.indexOf(w2), 1);
+  });
+
+  /**
+   * The database as a claim sees it when its connection drops: `commits` the claim's UPDATE runs
+   * and its answer is lost; otherwise it is lost before it ran. Only the first claim; every other
+   * statement is the real one.
+   */
+  function losingFirstClaim(db: Db, commits: boolean): { db: Db; lost: () => number } {
+    let lost = 0;
+    const dropped = (): Error => Object.assign(new Error('write CONNECTION_CLOSED 127.0.0.1:5432'), { code: 'CONNECTION_CLOSED' });
+    const wrapped = new Proxy(db, {
+      get(target, prop, receiver) {
+        if (prop !== 'update') return Reflect.get(target, prop, receiver) as unknown;
+        return (table: typeof notifications) => ({
+          set: (values: Record<string, unknown>) => ({
+            where: (cond: SQL) => {
+              const real = target.update(table).set(values as never).where(cond);
+              if (lost > 0 || !('claimToken' in values)) return real;
+              return {
+                returning: async () => {
+                  lost++;
+                  if (commits) await real.returning();
+                  throw dropped();
+                },
+              };
+            },
+          }),
+        });
+      },
+    });
+    return { db: wrapped, lost: () => lost };
+  }
+
+  it('carries on with the rows of a claim whose answer was lost with its connection, and sends each once', async () => {
+    const due = await dueReminders([{ journal: 'O-LOST-1' }, { journal: 'O-LOST-2' }, { journal: 'O-LOST-3' }]);
+    const lossy = losingFirstClaim(w.deps.send.db, true);
+    expect(await sendNotification({ ...w.deps.send, db: lossy.db }, (due[0] as Row).id)).toBe('sent');
+    expect(lossy.lost()).toBe(1);
+    // Not left `sending` until FRISTVAGT_STALE_SENDING_MS: every row of the lost claim went out, once.
+    expect((await rows(due.map((r) => r.id))).map((r) => [r.status, r.attempts])).toEqual(due.map(() => ['sent', 1]));
+    expect(mailsOf(due)).toHaveLength(3);
+  });
+
+  it('leaves the rows to their jobs when the claim was lost before it ran', async () => {
+    const due = await dueReminders([{ journal: 'O-NOCLAIM-1' }, { journal: 'O-NOCLAIM-2' }]);
+    const lossy = losingFirstClaim(w.deps.send.db, false);
+    await expect(sendNotification({ ...w.deps.send, db: lossy.db }, (due[0] as Row).id)).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+    expect((await rows(due.map((r) => r.id))).map((r) => [r.status, r.attempts])).toEqual(due.map(() => ['scheduled', 0]));
+    // The job's retry claims them as if nothing had happened.
+    expect(await sendNotification(w.deps.send, (due[0] as Row).id)).toBe('sent');
+    expect(mailsOf(due)).toHaveLength(2);
   });
 
   it('fails only the row the server refuses for good, and sends the rest of the batch', async () => {

@@ -1,2 +1,0 @@
-ALTER TABLE "annual_overviews" ADD COLUMN "smtp_response" text;--> statement-breakpoint
-ALTER TABLE "notifications" ADD COLUMN "smtp_response" text;
