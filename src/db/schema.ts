@@ -442,7 +442,7 @@ const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
 
 /**
  * The preliminary notice as sent: per recipient, the exact MIME message the SMTP server accepted
- * (byte for byte), its sha256 (also in the audit entry `incident.preliminary_notice.message`), the
+ * (byte for byte), its sha256 (also in the audit entry `incident.preliminary_notice_archived`), the
  * Message-ID and the server's reply. The message holds the inmate's name and CPR number: retention
  * erases `mime` (sets it null, `erased_at` says when) with the record's other personal data; the
  * hash, Message-ID and reply stay as evidence that it was sent.

@@ -219,7 +219,7 @@ const da = {
     municipalityContacted: 'Kommunen kontaktet samtidig', transitionPlacedAt: 'Placeret i udslusningsfængsel', transitionOwnerAssignedAt: 'Ansvarlig tildelt ved placering i udslusningsfængsel', notifiedAt: 'Meddelt',
   } as Record<string, string>,
   events: {
-    preliminary_notice_sent: 'Foreløbig underretning sendt', final_report_submitted: 'Endelig indberetning sendt', delay_notified: 'Forsinkelse meddelt',
+    preliminary_notice_sent: 'Foreløbig underretning sendt', preliminary_notice_archived: 'Foreløbig underretning modtaget af mailserveren og arkiveret', final_report_submitted: 'Endelig indberetning sendt', delay_notified: 'Forsinkelse meddelt',
     inmate_conversation_held: 'Samtale med den indsatte holdt', closing_letter_sent: 'Afsluttende brev sendt', media_attention: 'Mediebevågenhed', reclassified: 'Omklassificeret',
     ended: 'Anbringelsen ophørt', follow_up_held: 'Opfølgende samtale holdt', follow_up_postponed: 'Opfølgende samtale udsat', report_filed: 'Rapport udfærdiget', complaint_info_noted: 'Notat om klageadgang (§ 8) tilføjet',
     complaint_received: 'Klage modtaget', owner_assigned: 'Handleplansansvarlig tildelt', created: 'Handleplan oprettet', elaborated: 'Handleplan udarbejdet', evaluated: 'Handleplan evalueret',
@@ -560,7 +560,7 @@ const en: Dict = {
     municipalityContacted: 'Municipality contacted at the same time', transitionPlacedAt: 'Placed in a transition prison', transitionOwnerAssignedAt: 'Owner assigned on placement in a transition prison', notifiedAt: 'Told on',
   },
   events: {
-    preliminary_notice_sent: 'Preliminary notice sent', final_report_submitted: 'Final report submitted', delay_notified: 'Delay notified',
+    preliminary_notice_sent: 'Preliminary notice sent', preliminary_notice_archived: 'Preliminary notice accepted by the mail server and archived', final_report_submitted: 'Final report submitted', delay_notified: 'Delay notified',
     inmate_conversation_held: 'Conversation with the inmate held', closing_letter_sent: 'Closing letter sent', media_attention: 'Media attention', reclassified: 'Reclassified',
     ended: 'Placement ended', follow_up_held: 'Follow-up conversation held', follow_up_postponed: 'Follow-up conversation postponed', report_filed: 'Report filed', complaint_info_noted: 'Note on the right to complain (§ 8) added',
     complaint_received: 'Complaint received', owner_assigned: 'Plan owner assigned', created: 'Plan created', elaborated: 'Plan elaborated', evaluated: 'Plan evaluated',

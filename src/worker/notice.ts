@@ -327,7 +327,7 @@ export async function sendPreliminaryNotice(deps: NoticeDeps, id: string, actor:
         deps.db.transaction(async (tx) => {
           await tx.update(notifications).set({ status: 'sent', messageId, smtpResponse: response, sentAt, lastError: null, updatedAt: sentAt }).where(eq(notifications.id, n.id));
           await tx.insert(noticeArchive).values({ notificationId: n.id, recordType: 'incident', recordId: id, recipient: n.recipient, messageId, mime: raw, sha256, bytes: raw.length, smtpResponse: response, sentAt }).onConflictDoNothing({ target: noticeArchive.messageId });
-          await appendAudit(tx, { actor: actor.name, action: 'incident.preliminary_notice.message', entityType: 'incident', entityId: id, before: null, after: { notificationId: n.id, recipient: n.recipient, messageId, sha256, bytes: raw.length, smtpResponse: response, senderName: d.fields.senderName, senderTitle: d.fields.senderTitle } }, sentAt);
+          await appendAudit(tx, { actor: actor.name, action: 'incident.preliminary_notice_archived', entityType: 'incident', entityId: id, before: null, after: { notificationId: n.id, recipient: n.recipient, messageId, sha256, bytes: raw.length, smtpResponse: response, senderName: d.fields.senderName, senderTitle: d.fields.senderTitle } }, sentAt);
         }),
       `the preliminary notice to ${n.recipient} was accepted by the SMTP server but could not be recorded as sent`,
     );

@@ -113,7 +113,7 @@ describe('preliminary notice', () => {
     expect(list.status).toBe(200);
     expect(list.json.items).toHaveLength(3);
     expect(sent.json.messages).toEqual(list.json.items);
-    const audits = await readAudit(t.db.database.db, and(eq(auditLog.entityId, id), eq(auditLog.action, 'incident.preliminary_notice.message')));
+    const audits = await readAudit(t.db.database.db, and(eq(auditLog.entityId, id), eq(auditLog.action, 'incident.preliminary_notice_archived')));
     expect(audits).toHaveLength(3);
     const rows = await t.db.database.db.select().from(notifications).where(eq(notifications.recordId, id));
     for (const m of sink.received) {

@@ -135,7 +135,7 @@ ${view['preliminaryNoticeSentAt'] ? html`<p>${x.noticeAlreadySent(fmtInstant(vie
 ${filer ? html`<p><a class="button secondary" href="/records/incidents/${id}/notice">${x.noticePreview}</a></p>` : html`<p class="muted">${x.noticeOnlyFilers}</p>`}
 ${archived.length > 0 ? html`<h4>${x.nt.archiveTitle}</h4><p class="small">${x.nt.archiveIntro}</p>
 <table id="notice-archive"><thead><tr><th scope="col">${x.nt.recipient}</th><th scope="col">${x.nt.sentAt}</th><th scope="col">${x.nt.messageId}</th><th scope="col">SHA-256</th><th scope="col">${x.nt.serverReply}</th><th scope="col"><span class="visually-hidden">.eml</span></th></tr></thead><tbody>
-${archived.map((m) => html`<tr><td>${m.recipient}</td><td>${fmtInstant(m.sentAt, lang)}</td><td class="small">${m.messageId}</td><td class="small"><code>${m.sha256}</code></td><td class="small">${m.smtpResponse}</td><td>${m.erasedAt ? x.nt.archiveErased(fmtInstant(m.erasedAt, lang)) : cpr ? html`<a href="/records/incidents/${id}/notice/messages/${m.id}">${x.nt.download}</a>` : ''}</td></tr>`)}
+${archived.map((m) => html`<tr><td>${m.recipient}</td><td>${fmtInstant(m.sentAt, lang)}</td><td class="small hash">${m.messageId}</td><td class="small hash"><code>${m.sha256}</code></td><td class="small">${m.smtpResponse}</td><td>${m.erasedAt ? x.nt.archiveErased(fmtInstant(m.erasedAt, lang)) : cpr ? html`<a href="/records/incidents/${id}/notice/messages/${m.id}">${x.nt.download}</a>` : ''}</td></tr>`)}
 </tbody></table>` : ''}`;
 }
 
