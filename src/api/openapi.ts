@@ -49,6 +49,8 @@ export function buildOpenApi(): Record<string, unknown> {
     post: op('Send the preliminary notice: the same fields as the preview and its `previewHash`; refused (409, nothing sent) when the text, the record or the recipients no longer give that hash, and (400, `recipients.ombudsman` / `recipients.directorate`) while an address is unset. Returns `sentAt`, the archived `messages` and the `record`', { id: true, body: noticeFieldsSchema(true) }),
   };
   paths[`${notice}/preview`] = { post: op('Preview the notice with the edited fields: the text as it would be sent (`mail`) and its `hash`; nothing is sent', { id: true, body: noticeFieldsSchema(false) }) };
+  // The hash, not an idempotency key, is what makes a repeated confirmation harmless (a second one answers 409).
+  for (const o of [paths[notice]?.['post'], paths[`${notice}/preview`]?.['post']] as Array<{ parameters: Array<{ name: string }> }>) o.parameters = o.parameters.filter((p) => p.name !== 'Idempotency-Key');
   paths[`${notice}/messages`] = { get: op('The archived messages of the sent notice: recipient, Message-ID, sha256, size, the SMTP reply, when erased by retention', { id: true }) };
   paths[`${notice}/messages/{messageId}`] = {
     get: {
