@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { containsCprLike } from '../src/domain/cpr.js';
 
 const text = z.string().min(1).max(20_000);
+/** A section's variable: empty leaves the section out (render.ts). */
+const optional = z.string().max(20_000);
 // The scrubber's own pattern (dash, space, en dash or none): what it would mask, a staff mail refuses.
 const noCpr = text.refine((s) => !containsCprLike(s), 'must not contain a CPR number');
 const url = z.url();
@@ -45,8 +47,16 @@ export const TEMPLATE_SCHEMAS = {
     occurredAt: text,
     description: text,
     journalNumber: text,
-    finalReportDue: text,
+    /** Sections: an empty string leaves the section out. */
+    remarks: optional,
+    noticeLate: optional,
+    lateReason: optional,
+    finalDue: optional,
+    finalDelayed: optional,
+    finalOverdue: optional,
+    finalSubmitted: optional,
     senderName: text,
+    senderTitle: text,
   }),
   digest: z.strictObject({ recipientName: noCpr, count: z.string().regex(/^\d+$/), dayDa: noCpr, items: noCpr, itemsEn: noCpr, link: url }),
   'annual-overview': z.strictObject({

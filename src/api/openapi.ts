@@ -7,6 +7,7 @@ import { deadlineQuery } from '../records/deadline-list.js';
 import { KINDS } from '../records/kinds.js';
 import { areaCreate, areaPatch, institutionCreate, institutionPatch, staffCreate, staffPatch } from '../records/masterdata.js';
 import { tokenCreate } from '../records/tokens.js';
+import { noticeFieldsSchema } from '../worker/notice.js';
 
 function schema(s: z.ZodType): unknown {
   return z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
@@ -42,6 +43,21 @@ export function buildOpenApi(): Record<string, unknown> {
     paths[`${base}/{id}`] = { get: op(`A ${kind.type} with its deadlines, immediate duties, rules not yet in force (notInForce), missing data (incomplete) and missing notes (warnings)`, { id: true }), patch: op(`Correct fields of a ${kind.type}`, { id: true, body: kind.patch }) };
     paths[`${base}/{id}/events`] = { post: op(`Record a completion event on a ${kind.type}`, { id: true, body: kind.event }) };
   }
+  const notice = '/api/incidents/{id}/preliminary-notice';
+  paths[notice] = {
+    get: op('The preliminary notice (§ 6 stk. 2–3) as prefilled from the incident: fields, the three recipients (an unset address is null and listed in `unset`), missing record data, whether it is late, what it can say of the final report (area and institution roles)', { id: true }),
+    post: op('Send the preliminary notice: the same fields as the preview and its `previewHash`; refused (409, nothing sent) when the text, the record or the recipients no longer give that hash, and (400, `recipients.ombudsman` / `recipients.directorate`) while an address is unset. Returns `sentAt`, the archived `messages` and the `record`', { id: true, body: noticeFieldsSchema(true) }),
+  };
+  paths[`${notice}/preview`] = { post: op('Preview the notice with the edited fields: the text as it would be sent (`mail`) and its `hash`; nothing is sent', { id: true, body: noticeFieldsSchema(false) }) };
+  // The hash, not an idempotency key, is what makes a repeated confirmation harmless (a second one answers 409).
+  for (const o of [paths[notice]?.['post'], paths[`${notice}/preview`]?.['post']] as Array<{ parameters: Array<{ name: string }> }>) o.parameters = o.parameters.filter((p) => p.name !== 'Idempotency-Key');
+  paths[`${notice}/messages`] = { get: op('The archived messages of the sent notice: recipient, Message-ID, sha256, size, the SMTP reply, when erased by retention', { id: true }) };
+  paths[`${notice}/messages/{messageId}`] = {
+    get: {
+      ...op('One archived message exactly as the SMTP server accepted it (message/rfc822, holds the CPR number: area and institution roles only); 404 once retention erased it', { id: true }),
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, { name: 'messageId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+    },
+  };
   paths['/api/deadlines'] = { get: op('Deadlines, filtered and paginated', { query: deadlineQuery }) };
   paths['/api/areas'] = { get: op('Areas'), post: op('Create an area (admin)', { body: areaCreate, status: '201' }) };
   paths['/api/areas/{id}'] = { patch: op('Update an area (admin)', { id: true, body: areaPatch }) };

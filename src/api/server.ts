@@ -12,7 +12,7 @@ import type { Database } from '../db/client.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { scrubCpr } from '../domain/index.js';
 import { listDeadlines } from '../records/deadline-list.js';
-import { pgErrorInfo, ServiceError } from '../records/errors.js';
+import { pgErrorInfo, ServiceError, validationError } from '../records/errors.js';
 import { KINDS, type RecordTypeName } from '../records/kinds.js';
 import * as master from '../records/masterdata.js';
 import { createRecord, getRecord, listRecords, recordEvent, updateRecord, type Actor, type ServiceContext } from '../records/service.js';
@@ -21,7 +21,7 @@ import { plainString } from '../records/values.js';
 import { authenticate, createToken, revokeToken } from '../records/tokens.js';
 import { buildOpenApi } from './openapi.js';
 import type { Mailer } from '../mail/transport.js';
-import { previewPreliminaryNotice, sendPreliminaryNotice } from '../worker/notice.js';
+import { listNoticeArchive, previewPreliminaryNotice, readNoticeMessage, sendPreliminaryNotice, startPreliminaryNotice } from '../worker/notice.js';
 import { registerUi } from '../ui/index.js';
 import { registerOps, type OpsOptions } from '../ops/index.js';
 
@@ -217,12 +217,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   app.get('/api/deadlines', async (req) => listDeadlines(ctx, actorOf(req), req.query));
 
-  app.get<{ Params: { id: string } }>('/api/incidents/:id/preliminary-notice', async (req) => previewPreliminaryNotice(ctx, req.params.id, actorOf(req)));
-  app.post<{ Params: { id: string } }>('/api/incidents/:id/preliminary-notice', async (req) => {
-    if (!deps.mailer) throw new ServiceError('CONFLICT', 'no mail transport is configured in this process');
-    await sendPreliminaryNotice({ ctx, db: deps.database.db, mailer: deps.mailer, from: deps.mailFrom ?? 'fristvagt@kriminalforsorgen.invalid' }, req.params.id, actorOf(req));
-    return getRecord(ctx, 'incident', req.params.id, actorOf(req));
-  });
+  registerNoticeApi(app, ctx, deps, actorOf);
 
   app.get('/api/areas', async (req) => {
     actorOf(req);
@@ -258,4 +253,34 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await registerUi(app, deps, ctx);
 
   return app;
+}
+
+/**
+ * The preliminary notice for machines, as in the UI: GET the prefilled fields, POST them to
+ * `…/preview` for the text and its hash, POST them again with `previewHash` to send; nothing is
+ * sent without the hash of what was previewed. The archived messages: a list, and each one as the
+ * .eml the SMTP server accepted (CPR roles only).
+ */
+function registerNoticeApi(app: FastifyInstance, ctx: ServiceContext, deps: ServerDeps, actorOf: (req: FastifyRequest) => Actor): void {
+  app.get<{ Params: { id: string } }>('/api/incidents/:id/preliminary-notice', async (req) => startPreliminaryNotice(ctx, req.params.id, actorOf(req)));
+  app.post<{ Params: { id: string } }>('/api/incidents/:id/preliminary-notice/preview', async (req) => {
+    const draft = await previewPreliminaryNotice(ctx, req.params.id, actorOf(req), req.body);
+    if (draft.issues.length > 0) throw validationError(draft.issues.map(({ path, message }) => ({ path, message })));
+    return draft;
+  });
+  app.post<{ Params: { id: string } }>('/api/incidents/:id/preliminary-notice', async (req) => {
+    if (!deps.mailer) throw new ServiceError('CONFLICT', 'no mail transport is configured in this process');
+    const res = await sendPreliminaryNotice({ ctx, db: deps.database.db, mailer: deps.mailer, from: deps.mailFrom ?? 'fristvagt@kriminalforsorgen.invalid' }, req.params.id, actorOf(req), req.body);
+    return { ...res, record: await getRecord(ctx, 'incident', req.params.id, actorOf(req)) };
+  });
+  app.get<{ Params: { id: string } }>('/api/incidents/:id/preliminary-notice/messages', async (req) => ({ items: await listNoticeArchive(ctx, req.params.id, actorOf(req)) }));
+  app.get<{ Params: { id: string; messageId: string } }>('/api/incidents/:id/preliminary-notice/messages/:messageId', async (req, reply) => {
+    const m = await readNoticeMessage(ctx, req.params.id, req.params.messageId, actorOf(req));
+    return reply
+      .header('content-type', 'message/rfc822')
+      .header('content-disposition', `attachment; filename="${m.filename}"`)
+      .header('cache-control', 'no-store')
+      .header('x-content-sha256', m.message.sha256)
+      .send(m.mime);
+  });
 }

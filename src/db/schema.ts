@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
   bigint,
+  customType,
   bigserial,
   boolean,
   check,
@@ -433,6 +434,42 @@ export const auditPersonal = pgTable('audit_personal', {
   before: jsonb('before'),
   after: jsonb('after'),
 }, (t) => [primaryKey({ columns: [t.auditId, t.field] })]);
+
+/** Raw bytes (bytea): a Buffer in, a Buffer out, whichever driver (postgres.js or PGlite) reads it. */
+const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  toDriver: (v) => v,
+  fromDriver: (v) => Buffer.from(v),
+});
+
+/**
+ * The preliminary notice as sent: per recipient, the exact MIME message the SMTP server accepted
+ * (byte for byte), its sha256 (also in the audit entry `incident.preliminary_notice_archived`), the
+ * Message-ID and the server's reply. The message holds the inmate's name and CPR number: retention
+ * erases `mime` (sets it null, `erased_at` says when) with the record's other personal data; the
+ * hash, Message-ID and reply stay as evidence that it was sent.
+ */
+export const noticeArchive = pgTable('notice_archive', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  notificationId: uuid('notification_id').notNull().references(() => notifications.id),
+  recordType: recordType('record_type').notNull(),
+  recordId: uuid('record_id').notNull(),
+  recipient: text('recipient').notNull(),
+  messageId: text('message_id').notNull(),
+  /** The message as accepted (RFC 5322, CRLF); null once retention erased it. */
+  mime: bytea('mime'),
+  /** Hex sha256 of `mime` as sent; kept after erasure. */
+  sha256: text('sha256').notNull(),
+  bytes: integer('bytes').notNull(),
+  smtpResponse: text('smtp_response').notNull(),
+  sentAt: ts('sent_at').notNull(),
+  erasedAt: ts('erased_at'),
+}, (t) => [
+  uniqueIndex('notice_archive_message_uq').on(t.messageId),
+  index('notice_archive_record_idx').on(t.recordType, t.recordId),
+  check('notice_archive_sha256', sql`${t.sha256} ~ '^[0-9a-f]{64}$'`),
+  check('notice_archive_erased', sql`(${t.mime} IS NULL) = (${t.erasedAt} IS NOT NULL)`),
+]);
 
 /** The built-in mail catcher: when no SMTP_URL is set, messages are stored here (development, demos). */
 export const caughtMail = pgTable('caught_mail', {

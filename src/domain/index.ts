@@ -9,3 +9,4 @@ export { copenhagenOffsetMinutes, formatLocalInstant, instantOfLocal, localDayOf
 export * from './cpr.js';
 export * from './schedule.js';
 export * from './plan.js';
+export { noticeTiming, type FinalReportWording, type NoticeTiming } from './notice.js';

@@ -2,6 +2,8 @@
  * Renders templates/<id>/{subject.txt,text.txt,html.html} with variables validated by the
  * template's zod schema. `{{name}}` only: values are escaped in the HTML part, subjects are one
  * line, and a template that names a variable it was not given is an error, never "undefined".
+ * A section `{{#name}}…{{/name}}` is kept when the variable is a non-empty string and dropped when
+ * it is empty (the preliminary notice's wording cases; sections do not nest).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,7 +45,12 @@ export function escapeHtml(s: string): string {
 }
 
 function fill(template: string, vars: Record<string, string>, escape: (s: string) => string, id: string): string {
-  return template.replace(/\{\{\s*([a-zA-Z][a-zA-Z0-9]*)\s*\}\}/g, (_m, name: string) => {
+  const kept = template.replace(/\{\{#([a-zA-Z][a-zA-Z0-9]*)\}\}([\s\S]*?)\{\{\/\1\}\}/g, (_m, name: string, inner: string) => {
+    const v = vars[name];
+    if (v === undefined) throw new TemplateError(`template ${id} has a section {{#${name}}}, whose variable it was not given`);
+    return v === '' ? '' : inner;
+  });
+  return kept.replace(/\{\{\s*([a-zA-Z][a-zA-Z0-9]*)\s*\}\}/g, (_m, name: string) => {
     const v = vars[name];
     if (v === undefined) throw new TemplateError(`template ${id} uses {{${name}}}, which it was not given`);
     return escape(v);

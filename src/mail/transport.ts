@@ -8,6 +8,7 @@
  */
 import { circuitBreaker, BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, handleAll, type IBackoff, type IBackoffFactory } from 'cockatiel';
 import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { caughtMail } from '../db/schema.js';
@@ -26,6 +27,39 @@ export interface OutgoingMail {
   requireTls?: boolean;
   /** Small generated files (the annual overview's CSV); never personal data. */
   attachments?: Array<{ filename: string; content: string; contentType: string }>;
+  /**
+   * The whole message, built by composeMime from the fields above: sent byte for byte as it is
+   * (with the envelope from `from` and `to`), so what is archived is what the server accepted.
+   */
+  raw?: Buffer;
+}
+
+/** The headers every mail of fristvagt carries. */
+const HEADERS = { 'Auto-Submitted': 'auto-generated' };
+
+/** The nodemailer message of a mail, whether composed here or sent by the transport. */
+function messageOf(mail: OutgoingMail): Record<string, unknown> {
+  return {
+    messageId: mail.messageId,
+    from: mail.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+    ...(mail.attachments ? { attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType })) } : {}),
+    headers: HEADERS,
+  };
+}
+
+/**
+ * The exact MIME message (RFC 5322, CRLF line ends) nodemailer would send for this mail, dated
+ * `date`: built once, so the caller can keep the bytes and send them with `raw`.
+ */
+export async function composeMime(mail: OutgoingMail, date: Date): Promise<Buffer> {
+  const built = await new MailComposer({ ...messageOf(mail), date }).compile().build();
+  // The composer leaves a text part's own line breaks bare; SMTP sends every line end as CRLF
+  // (nodemailer's DATA stream converts them), so they are converted here, to keep what goes over the wire.
+  return Buffer.from(built.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
 }
 
 export interface SendResult {
@@ -205,16 +239,7 @@ export function createSmtpMailer(o: SmtpOptions): Mailer {
     stats.attempts++;
     const transport = mail.requireTls ? tls : plain;
     try {
-      const info = await transport.sendMail({
-        messageId: mail.messageId,
-        from: mail.from,
-        to: mail.to,
-        subject: mail.subject,
-        text: mail.text,
-        html: mail.html,
-        ...(mail.attachments ? { attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType })) } : {}),
-        headers: { 'Auto-Submitted': 'auto-generated' },
-      });
+      const info = await transport.sendMail(mail.raw ? { messageId: mail.messageId, envelope: { from: mail.from, to: mail.to }, raw: mail.raw } : messageOf(mail));
       const rejectedCodes: Record<string, number | undefined> = {};
       for (const e of ((info as { rejectedErrors?: Array<{ recipient?: string; responseCode?: number }> }).rejectedErrors ?? [])) {
         if (e.recipient) rejectedCodes[e.recipient] = e.responseCode;

@@ -5,6 +5,9 @@
  * institution) stays. Each anonymisation is one transaction with one audit entry, and a record
  * with nothing left to remove is never touched again, so running it twice changes nothing.
  *
+ * The archived preliminary notice (notice_archive.mime, the message as sent) is erased with them;
+ * its hash, Message-ID and the server's reply stay.
+ *
  * The audit log's earlier entries of the record (`<type>.create`, `.update`, `.event.*`) hold only
  * salted digests of these values; the values themselves (in `audit_personal`) are erased in the
  * same transaction, and the chain still verifies.
@@ -12,7 +15,7 @@
 import { and, eq, exists, inArray, isNotNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import { appendAudit, erasePersonal } from '../db/audit.js';
 import type { Db, Executor } from '../db/client.js';
-import { actionPlans, caughtMail, deadlines, forceUses, incidents, notifications, securityCellPlacements } from '../db/schema.js';
+import { actionPlans, caughtMail, deadlines, forceUses, incidents, noticeArchive, notifications, securityCellPlacements } from '../db/schema.js';
 import { KINDS, PERSONAL_FIELDS, personalFields, type AnyRow, type PersonalChildText, type RecordTypeName } from './kinds.js';
 
 /** What a reason becomes: the fact that a reason was given is part of the legal record (a moved follow-up needs one), its wording is not. */
@@ -61,6 +64,8 @@ function stillPersonal(type: RecordTypeName, t: any, db: Executor): SQL {
   const conds: SQL[] = fields.clear.map((f) => isNotNull(t[f]));
   for (const f of fields.replace) conds.push(and(isNotNull(t[f]), ne(t[f], ANONYMISED_TEXT)) as SQL);
   for (const c of fields.children) conds.push(exists(db.select({ one: sql`1` }).from(c.table).where(and(eq(c.table[c.parent], t.id), childStillPersonal(c)))));
+  // The archived preliminary notice (the message as sent names the inmate and gives the CPR number).
+  conds.push(exists(db.select({ one: sql`1` }).from(noticeArchive).where(and(eq(noticeArchive.recordType, type), eq(noticeArchive.recordId, t.id), isNotNull(noticeArchive.mime)))));
   return or(...conds) as SQL;
 }
 
@@ -134,6 +139,8 @@ async function anonymiseOne(db: Db, rec: ExpiredRecord, cutoff: Date, now: Date,
     // The built-in mail catcher keeps copies of sent mail; the preliminary notice names the inmate and gives the CPR number.
     const sent = tx.select({ id: notifications.id }).from(notifications).where(and(eq(notifications.recordType, rec.type), eq(notifications.recordId, rec.id)));
     await tx.delete(caughtMail).where(inArray(caughtMail.notificationId, sent));
+    // The archived notice: the message goes, its sha256 (also in the audit log), Message-ID and the server's reply stay.
+    await tx.update(noticeArchive).set({ mime: null, erasedAt: now }).where(and(eq(noticeArchive.recordType, rec.type), eq(noticeArchive.recordId, rec.id), isNotNull(noticeArchive.mime)));
     // Earlier audit entries keep only digests of these values in the chain; their values go now.
     await erasePersonal(tx, rec.type, rec.id);
     const [after] = await kind.load(tx, [rec.id]);

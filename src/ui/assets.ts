@@ -60,6 +60,9 @@ fieldset { border: 1px solid var(--line); padding: .6rem .9rem; margin: .6rem 0;
 legend { font-weight: 600; padding: 0 .3rem; }
 .fields { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: flex-end; }
 .field { display: flex; flex-direction: column; gap: .15rem; }
+.stack { display: flex; flex-direction: column; align-items: flex-start; gap: .8rem; max-width: 46rem; }
+.hash { word-break: break-all; }
+.field-error { color: #a4161a; font-weight: 600; }
 label { font-weight: 600; font-size: .95rem; }
 .check label { font-weight: 400; }
 input, select, textarea, button { font: inherit; }

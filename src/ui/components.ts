@@ -9,7 +9,7 @@ export function mailView(m: ShownMail, lang: Lang, htmlHref?: string): SafeHtml 
   const d = t(lang);
   if (m.source === 'hidden') return html`<p class="muted">${d.mailHiddenCpr}</p>`;
   if (m.source === 'unavailable') {
-    const why = m.reason === 'notice' ? (lang === 'da' ? 'den foreløbige underretning gemmes ikke, når den sendes over SMTP' : 'the preliminary notice is not kept when sent over SMTP') : (m.reason ?? '?');
+    const why = m.reason === 'notice' ? (lang === 'da' ? 'den foreløbige underretning vises ikke her: sagen har den arkiverede meddelelse, præcis som mailserveren modtog den (.eml)' : 'the preliminary notice is not shown here: the record has the archived message exactly as the mail server accepted it (.eml)') : (m.reason ?? '?');
     return html`<p class="muted">${d.mailNotRenderable(why)}</p>`;
   }
   return html`<p class="small muted">${m.source === 'caught' ? d.mailCaught : d.mailRenderedNow}</p>

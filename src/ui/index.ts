@@ -16,6 +16,7 @@ import { registerAuth } from './pages/auth.js';
 import { registerCompliance } from './pages/compliance.js';
 import { registerMail } from './pages/mail.js';
 import { registerOverview } from './pages/overview.js';
+import { registerNotice } from './pages/notice.js';
 import { registerRecord } from './pages/record.js';
 import { registerSettings } from './pages/settings.js';
 import { resolveSession, SESSION_COOKIE, setSessionLang } from './session.js';
@@ -68,6 +69,7 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
     registerAuth(ui, uctx);
     registerOverview(ui, uctx);
     registerRecord(ui, uctx);
+    registerNotice(ui, uctx);
     registerCompliance(ui, uctx);
     registerSettings(ui, uctx);
     registerMail(ui, uctx);

@@ -7,14 +7,12 @@
  * WCAG 2.1 A/AA violations) and every page is saved as a screenshot in test-results/screenshots/.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { and, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import postgres from 'postgres';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
 import { migrate, openDatabase, type Database } from '../../src/db/client.js';
@@ -28,14 +26,11 @@ import { planRecord } from '../../src/worker/planner.js';
 import { sendNotification } from '../../src/worker/send.js';
 import { recordInfo } from '../../src/ui/data/records.js';
 import { loadWorkerSettings } from '../../src/worker/settings.js';
+import { checkPage, launchChromium, shot as shotPage, SHOTS, type Browser } from '../support/browser.js';
 import { ADMIN_URL, RUN_STAMP, urlFor } from '../support/db.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const ROOT = join(import.meta.dirname, '../..');
-const SHOTS = join(ROOT, 'test-results/screenshots');
 const ADMIN_TOKEN = 'browser-admin-token-0123456789abcdef';
 const NOW = '2026-11-18T10:00:00+01:00'; // a Wednesday
-const AXE_SOURCE = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
 /**
  * Completion events that meet a deadline of each rule, as the record page's step list offers them
@@ -49,26 +44,16 @@ const COMPLETES: Record<string, string> = {
   'plan.municipality-coordination': 'municipality_contacted',
 };
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[]; failureSummary?: string }>;
-}
-
 describe('web UI in chromium', () => {
   let dbName = '';
   let database: Database;
   let app: FastifyInstance;
   let base = '';
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
   let ctx: ServiceContext;
-  let userDataDir = '';
-  const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
     // A database of its own, migrated from scratch; named like the other test databases so an aborted run is cleaned up.
     dbName = `fristvagt_t_${RUN_STAMP}_br${randomBytes(3).toString('hex')}`;
     const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => undefined });
@@ -105,25 +90,12 @@ describe('web UI in chromium', () => {
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
 
-    mkdirSync(SHOTS, { recursive: true });
-    userDataDir = mkdtempSync(join(tmpdir(), 'fristvagt-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 900 },
-      locale: 'da-DK',
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(msg.text());
-    });
-    page.on('pageerror', (err) => consoleErrors.push(err.message));
+    browser = await launchChromium();
+    page = browser.page;
   }, 240_000);
 
   afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     await app?.close();
     await database?.close();
     if (dbName) {
@@ -136,28 +108,9 @@ describe('web UI in chromium', () => {
     }
   });
 
-  /** axe-core in the page (evaluated through the driver, so the page's own CSP stays strict). */
-  async function axe(name: string): Promise<void> {
-    await page.evaluate(AXE_SOURCE);
-    const violations = (await page.evaluate(async () => {
-      const w = globalThis as any;
-      const res = await w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-      return res.violations;
-    })) as AxeViolation[];
-    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    const report = bad.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.slice(0, 3).map((n) => `  ${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join('\n')}`).join('\n');
-    expect(bad, `${name}: axe found\n${report}`).toEqual([]);
-  }
+  const shot = (name: string): Promise<void> => shotPage(page, name);
 
-  async function shot(name: string): Promise<void> {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  }
-
-  async function check(name: string): Promise<void> {
-    expect(await page.getAttribute('html', 'lang')).toMatch(/^(da|en)$/);
-    await axe(name);
-    await shot(name);
-  }
+  const check = (name: string): Promise<void> => checkPage(page, name);
 
   it('logs in and shows the overview with the demo data, refreshing it without a reload', async () => {
     await page.goto(`${base}/`);
@@ -341,6 +294,6 @@ describe('web UI in chromium', () => {
   });
 
   it('breaks no Content-Security-Policy rule and logs no script error', () => {
-    expect(consoleErrors).toEqual([]);
+    expect(browser.consoleErrors).toEqual([]);
   });
 });

@@ -293,9 +293,13 @@ describe('web UI over HTTP (Postgres)', () => {
       await area.login(tokens['area']?.token as string);
       const preview = await area.get(url);
       expect(preview.status).toBe(200);
-      for (const s of ['Demo Person', CPR, 'omraade.hovedstaden@kriminalforsorgen.test', 'ingen mailtransport', 'disabled']) expect(preview.body).toContain(s);
+      for (const s of ['Demo Person', CPR, 'omraade.hovedstaden@kriminalforsorgen.test', 'ingen mailtransport']) expect(preview.body).toContain(s);
       expect((await area.post(url, {}, null)).status).toBe(403);
-      const send = await area.post(url, {});
+      const fields = { occurredAt: 'tirsdag 10.11.2026 kl. 10:00', description: 'Fundet i cellen ved morgentællingen.', senderName: 'Hanne Jurist', senderTitle: 'Jurist' };
+      const confirm = await area.post(url, { ...fields, step: 'preview' });
+      expect(confirm.status).toBe(200);
+      for (const s of ['Hanne Jurist', 'ingen mailtransport', 'id="notice-send" disabled']) expect(confirm.body).toContain(s);
+      const send = await area.post(url, { ...fields, step: 'send' });
       expect(send.status).toBe(409);
       expect(send.body).toContain('ingen mailtransport');
       expect((await admin.post(url, {})).status).toBe(403);

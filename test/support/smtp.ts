@@ -16,6 +16,8 @@ export interface ReceivedMail {
   attachments: Array<{ filename: string; contentType: string; content: string }>;
   /** Date.now() when the message was stored (before the server answers 250). */
   receivedAt: number;
+  /** The message exactly as the server received it (after DATA, dot-unstuffed). */
+  raw: Buffer;
 }
 
 export interface SmtpSink {
@@ -123,7 +125,8 @@ export async function startSmtpSink(opts: SinkOptions = {}): Promise<SmtpSink> {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
-          void simpleParser(Buffer.concat(chunks)).then((parsed) => {
+          const raw = Buffer.concat(chunks);
+          void simpleParser(raw).then((parsed) => {
             received.push({
               to: session.envelope.rcptTo.map((r) => r.address),
               subject: parsed.subject ?? '',
@@ -134,6 +137,7 @@ export async function startSmtpSink(opts: SinkOptions = {}): Promise<SmtpSink> {
               tlsProtocol: (session as unknown as { tlsOptions?: { version?: string } }).tlsOptions?.version,
               attachments: parsed.attachments.map((a) => ({ filename: a.filename ?? '', contentType: a.contentType, content: a.content.toString('utf8') })),
               receivedAt: Date.now(),
+              raw,
             });
             events.emit('mail');
             if (sink.acceptDelayMs > 0) setTimeout(() => cb(), sink.acceptDelayMs);

@@ -66,7 +66,7 @@ function mask(s: string, showCpr: boolean): string {
 
 export async function mailOf(u: UiContext, req: FastifyRequest, n: NotificationRow, caught: CaughtRow | undefined, showCpr: boolean): Promise<ShownMail> {
   if (caught) return { source: 'caught', subject: mask(caught.subject, showCpr), text: mask(caught.text, showCpr), html: mask(caught.html ?? '', showCpr), caughtId: caught.id };
-  // The legal notice carries the CPR number and is composed only on approval; it is not kept.
+  // The legal notice carries the CPR number and is composed only on approval; the record page offers the archived message (notice_archive).
   if (n.template === 'preliminary-notice') return showCpr ? { source: 'unavailable', reason: 'notice' } : { source: 'hidden' };
   try {
     const res = await composeNotification(sendDepsFor(u, req), n);

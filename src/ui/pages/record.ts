@@ -12,7 +12,6 @@ import { ServiceError, type FieldIssue } from '../../records/errors.js';
 import { KIND_BY_COLLECTION, type KindDescriptor, type RecordTypeName } from '../../records/kinds.js';
 import { listAreas, listInstitutions, listStaff } from '../../records/masterdata.js';
 import { canWrite, getRecord, mayseeCpr, recordEvent, type RecordView } from '../../records/service.js';
-import { previewPreliminaryNotice, sendPreliminaryNotice } from '../../worker/notice.js';
 import { mailView, yesNo } from '../components.js';
 import { caughtFor, mailOf } from '../data/mails.js';
 import { recordHref } from '../data/records.js';
@@ -21,8 +20,9 @@ import { html, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
 import type { UiContext } from '../index.js';
 import type { UiSession } from '../session.js';
+import { noticeSection } from './notice.js';
 import { deadlinesTable, findingsOf, findingsSection, immediateList } from './record-deadlines.js';
-import { csrfField, errorPage, errorSummary, field, formBody, issuesOf, page, queryOf, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
+import { csrfField, errorSummary, field, formBody, issuesOf, page, queryOf, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
 
 /** Completion events offered in the simple form, and the field each one fills (hidden once done). */
 const COMPLETIONS: Record<RecordTypeName, Array<[string, string]>> = {
@@ -49,7 +49,7 @@ function completionApplies(kind: KindDescriptor, view: RecordView, event: string
   return true;
 }
 
-const KIND_LABELS: Record<Lang, Record<string, string>> = {
+export const KIND_LABELS: Record<Lang, Record<string, string>> = {
   da: {
     death: 'Dødsfald', suicide: 'Selvmord', qualified_suicide_attempt: 'Kvalificeret selvmordsforsøg', qualified_self_harm: 'Kvalificeret selvbeskadigende handling', other_self_harm_behaviour: 'Anden selvmords- eller selvbeskadigelsesadfærd',
     convicted_from_liberty: 'Dømt, indsat fra friheden', remand: 'Varetægtsarrestant', supervision: 'Tilsyn', measure_68_69: 'Foranstaltning efter straffelovens §§ 68–69', youth_home_detention: 'Ung, afsoning på bopælen',
@@ -337,15 +337,6 @@ ${youth ? html`<div class="field check"><span><input type="checkbox" id="pc-muni
   return html`${forms}`;
 }
 
-function noticeSection(session: UiSession, kind: KindDescriptor, view: RecordView, lang: Lang): SafeHtml {
-  if (kind.type !== 'incident' || incidentChapter(view['kind'] as never) === 5) return html``;
-  const d = t(lang);
-  const filer = session.actor.role === 'area' || session.actor.role === 'institution';
-  return html`<h3>${d.noticeTitle}</h3>
-${view['preliminaryNoticeSentAt'] ? html`<p>${d.noticeAlreadySent(fmtInstant(view['preliminaryNoticeSentAt'] as string, lang))}</p>` : ''}
-${filer ? html`<p><a class="button secondary" href="/records/incidents/${view['id'] as string}/notice">${d.noticePreview}</a></p>` : html`<p class="muted">${d.noticeOnlyFilers}</p>`}`;
-}
-
 async function renderRecord(u: UiContext, req: FastifyRequest, reply: FastifyReply, session: UiSession, kind: KindDescriptor, id: string, status: number, prev?: { form: string; values: FormBody; issues: FieldIssue[] }): Promise<FastifyReply> {
   const { lang } = uiState(req);
   const d = t(lang);
@@ -361,7 +352,7 @@ async function renderRecord(u: UiContext, req: FastifyRequest, reply: FastifyRep
 <section aria-labelledby="h-deadlines"><h2 id="h-deadlines">${d.deadlines}</h2>${findingsSection(findingsOf(view), lang, (f) => kind.engineFieldToApi?.[f] ?? f)}${deadlinesTable(view.deadlines, lang)}${immediateList(view['immediate'] as ImmediateDuty[], lang)}</section>
 <section aria-labelledby="h-actions" class="no-print"><h2 id="h-actions">${d.actions}</h2>
 ${writable ? await actionForms(u, session, kind, view, lang, prev) : html`<p>${d.readOnly}</p>`}
-${writable ? noticeSection(session, kind, view, lang) : ''}
+${writable ? await noticeSection(u, session, kind, view, lang) : ''}
 </section>
 <section aria-labelledby="h-timeline"><h2 id="h-timeline">${d.timeline}</h2>${await timeline(u, req, kind, view, mayseeCpr(session.actor), lang, names)}</section>`;
   const flash = done && d.done[done] ? { kind: 'ok' as const, text: d.done[done] } : undefined;
@@ -449,36 +440,5 @@ export function registerRecord(app: FastifyInstance, u: UiContext): void {
       throw err;
     }
     return reply.redirect(`${recordHref(kind.type, req.params.id)}?done=${(Object.hasOwn(FORMS, form) ? FORMS[form]?.done : undefined) ?? 'event'}`, 303);
-  });
-
-  app.get<{ Params: { id: string } }>('/records/incidents/:id/notice', async (req, reply) => {
-    const session = requirePage(req, reply);
-    if (!session) return reply;
-    const { lang } = uiState(req);
-    const d = t(lang);
-    if (!(session.actor.role === 'area' || session.actor.role === 'institution')) return errorPage(req, reply, 403, d.noticeOnlyFilers);
-    const view = await getRecord(u.ctx, 'incident', req.params.id, session.actor, lang);
-    const preview = await previewPreliminaryNotice(u.ctx, req.params.id, session.actor);
-    const canSend = !!u.deps.mailer && preview.missing.length === 0 && !preview.alreadySentAt && preview.mail !== null;
-    const body = html`<p><a href="${recordHref('incident', req.params.id)}">← ${d.recordTitle(d.recordTypes['incident'] ?? '', view['journalNumber'] as string)}</a></p>
-${preview.alreadySentAt ? html`<div class="notice ok" role="status">${d.noticeAlreadySent(fmtInstant(preview.alreadySentAt, lang))}</div>` : ''}
-${preview.missing.length > 0 ? html`<div class="notice error" role="alert"><p>${d.noticeMissing}</p><ul>${preview.missing.map((m) => html`<li>${d.fields[m] ?? m} (${m})</li>`)}</ul></div>` : ''}
-${u.deps.mailer ? '' : html`<div class="notice warn" role="status">${d.noticeNoMailer}</div>`}
-<h2>${d.noticeRecipients}</h2><ul>${preview.recipients.map((r) => html`<li>${r}</li>`)}</ul>
-${preview.mail ? html`<h2>${d.textVersion}</h2><p><strong>${d.subject}:</strong> ${preview.mail.subject}</p><pre class="mail">${preview.mail.text}</pre>` : ''}
-<form method="post" action="/records/incidents/${req.params.id}/notice">${csrfField(session)}
-<p><button type="submit"${canSend ? '' : html` disabled aria-disabled="true"`}>${d.noticeSend}</button></p></form>`;
-    return sendHtml(reply, 200, page(req, { title: d.noticeTitle, body }));
-  });
-
-  app.post<{ Params: { id: string } }>('/records/incidents/:id/notice', async (req, reply) => {
-    const session = requireSession(req, reply);
-    if (!session) return reply;
-    if (!requireCsrf(req, reply, session)) return reply;
-    const d = t(uiState(req).lang);
-    if (!(session.actor.role === 'area' || session.actor.role === 'institution')) return errorPage(req, reply, 403, d.noticeOnlyFilers);
-    if (!u.deps.mailer) return errorPage(req, reply, 409, d.noticeNoMailer);
-    await sendPreliminaryNotice({ ctx: u.ctx, db: u.deps.database.db, mailer: u.deps.mailer, from: u.deps.mailFrom ?? 'fristvagt@kriminalforsorgen.invalid' }, req.params.id, session.actor);
-    return reply.redirect(`${recordHref('incident', req.params.id)}?done=notice`, 303);
   });
 }
