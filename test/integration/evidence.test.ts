@@ -17,7 +17,7 @@ import { sha256Hex } from '../../src/db/audit-hash.js';
 import { auditLog, notifications } from '../../src/db/schema.js';
 import { readZip, writeZip } from '../../src/evidence/zip.js';
 import { createLogger } from '../../src/logger.js';
-import { createArea } from '../../src/records/masterdata.js';
+import { createArea, createInstitution } from '../../src/records/masterdata.js';
 import { createRecord, recordEvent } from '../../src/records/service.js';
 import { putSetting } from '../../src/records/settings.js';
 import { createToken } from '../../src/records/tokens.js';
@@ -207,6 +207,18 @@ describe('evidence pack', () => {
     expect(after!.id).toBe(before!.id);
   });
 
+  it('an institution exports its own records (with CPR numbers, as it files the notices), not another institution\'s', async () => {
+    const db = h.db.database.db;
+    await createInstitution(h.ctx, { id: 'nord-arrest', areaId: 'nord', name: 'Arresthus Nord', kind: 'local_jail', dutyManagerEmail: 'vagt.nord@kf.test' }, ADMIN);
+    const own = (await createToken(db, { name: 'Vestre', role: 'institution', institutionId: 'vestre' }, ADMIN, h.clock.now)).token;
+    const other = (await createToken(db, { name: 'Arresthus Nord', role: 'institution', institutionId: 'nord-arrest' }, ADMIN, h.clock.now)).token;
+    const res = await download(own);
+    expect(res.status).toBe(200);
+    const record = JSON.parse((await readZip(res.body)).get('data/record.json')!.toString()) as { facts: Record<string, unknown> };
+    expect(record.facts['cpr']).toBe('010190-4321');
+    expect([403, 404]).toContain((await download(other)).status);
+  });
+
   it('the PDF opens, shows the deadlines table in Danish with page numbers, and its first page is not blank', async () => {
     const files = await readZip(areaPack);
     const pdf = files.get('bevismappe.pdf')!;
@@ -231,7 +243,9 @@ describe('evidence pack', () => {
     const dark = pixels.filter((p) => p < 128).length / pixels.length;
     expect(dark).toBeGreaterThan(0.01);
     expect(dark).toBeLessThan(0.5);
-    if (process.env['FRISTVAGT_KEEP_EVIDENCE_PNG']) writeFileSync(process.env['FRISTVAGT_KEEP_EVIDENCE_PNG'], readFileSync(join(dir, 'page-1.png')));
+    // To look at the pages: FRISTVAGT_KEEP_EVIDENCE=<dir> keeps the PDF and its first two pages as PNG there.
+    const keep = process.env['FRISTVAGT_KEEP_EVIDENCE'];
+    if (keep) for (const f of ['pack.pdf', 'page-1.png', 'page-2.png']) writeFileSync(join(keep, f), readFileSync(join(dir, f)));
   });
 
   it('fails, naming the file, when one byte of the JSON is changed', async () => {
@@ -298,6 +312,30 @@ describe('evidence pack', () => {
     expect(junk.stdout).toContain('not a readable ZIP file');
     const missing = await runCli(['evidence', 'verify', join(dir, 'no-such.zip')]);
     expect(missing.code).toBe(2);
+  });
+
+  it('`fristvagt evidence export` writes a pack as the operator, with a postponement and its reason and time', async () => {
+    h.clock.now = new Date('2026-03-30T10:30:00+02:00');
+    const cell = await createRecord(h.ctx, 'security_cell_placement', { institutionId: 'vestre', journalNumber: 'EV-CELL-1', placedAt: '2026-03-28T20:00:00+01:00', endedAt: '2026-03-29T06:00:00+02:00' }, ADMIN);
+    await recordEvent(h.ctx, 'security_cell_placement', cell.id, { type: 'follow_up_postponed', reason: 'Den indsatte er indlagt', newDate: '2026-04-08', at: '2026-03-30T09:00:00+02:00' }, ADMIN);
+    const file = join(dir, 'cli-export.zip');
+    const env = { DATABASE_URL: h.db.url ?? '' };
+    const out = await runCli(['evidence', 'export', 'security_cell_placement', cell.id, '--out', file], '', env);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    const [row] = await h.db.database.db.select().from(auditLog).orderBy(desc(auditLog.id)).limit(1);
+    expect(row).toMatchObject({ actor: 'cli', action: 'security_cell_placement.evidence_export', entityId: cell.id });
+    expect(out.stdout).toContain(`wrote ${file}`);
+    expect(out.stdout).toContain(`export entry #${row!.id}, chain head ${row!.hash}`);
+    const verified = await runCli(['evidence', 'verify', file]);
+    expect(verified.code).toBe(0);
+    const files = await readZip(readFileSync(file));
+    const record = JSON.parse(files.get('data/record.json')!.toString()) as { extensions: unknown[] };
+    expect(record.extensions).toEqual([{ kind: 'postponement', at: '2026-03-30T09:00:00.000+02:00', newDate: '2026-04-08', reason: 'Den indsatte er indlagt' }]);
+    expect(pdfToText(files.get('bevismappe.pdf')!)).toMatch(/Opfølgende samtale\s+mandag 30\.03\.2026 kl\. 09:00\s+onsdag 08\.04\.2026\s+Den indsatte er indlagt\s+–\s+udsat/);
+    // The collection name works as well; an unknown id or type is a usage error (exit 2).
+    expect((await runCli(['evidence', 'export', 'security-cell-placements', '00000000-0000-4000-8000-000000000000', '--out', file], '', env)).code).toBe(2);
+    expect((await runCli(['evidence', 'export', 'nothing', cell.id], '', env)).code).toBe(2);
   });
 
   it('the record page links the pack for an area office and the link downloads it', async () => {
