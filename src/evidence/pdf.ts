@@ -8,6 +8,7 @@
 import PDFDocument from 'pdfkit';
 import { fmtDay, fmtInstant } from '../ui/format.js';
 import { t } from '../ui/i18n.js';
+import { KIND_LABELS } from '../ui/pages/record.js';
 import type { EvidenceData, EvidenceDeadline, SettingVersion } from './pack.js';
 
 const d = t('da');
@@ -98,8 +99,12 @@ function listTable<T>(doc: Doc, items: readonly T[], none: string, spec: Array<[
   else table(doc, cols(doc, spec), items.map(row));
 }
 
-function fmtValue(v: unknown): string {
+/** Incident kinds, client categories and parole outcomes in words, as the record page shows them. */
+const CODED = new Set(['kind', 'clientCategory', 'outcome', 'fromKind', 'toKind']);
+
+function fmtValue(v: unknown, key = ''): string {
   if (v === null || v === undefined || v === '') return '–';
+  if (typeof v === 'string' && CODED.has(key)) return KIND_LABELS.da[v] ?? v;
   if (typeof v === 'boolean') return v ? 'Ja' : 'Nej';
   if (typeof v === 'string') {
     if (/^\d{4}-\d{2}-\d{2}T/.test(v)) return fmtInstant(v, 'da');
@@ -151,7 +156,7 @@ export function renderPdf(data: EvidenceData): Promise<Buffer> {
 
   heading(doc, 'Sagens oplysninger');
   const facts = Object.entries(data.facts).filter(([k, v]) => !FACT_SKIP.has(k) && v !== null && v !== undefined && v !== '' && !Array.isArray(v));
-  table(doc, cols(doc, [['Oplysning', 1], ['Værdi', 2]]), facts.map(([k, v]) => [d.fields[k] ?? k, fmtValue(v)]));
+  table(doc, cols(doc, [['Oplysning', 1], ['Værdi', 2]]), facts.map(([k, v]) => [d.fields[k] ?? k, fmtValue(v, k)]));
 
   heading(doc, 'Frister');
   listTable(doc, data.deadlines, 'Ingen frister.', [['Regel', 3], ['Hjemmel', 2.6], ['Grundlag', 1.1], ['Frist', 2], ['Status', 1.5], ['Overholdt?', 2]], (x) => [
@@ -185,7 +190,7 @@ export function renderPdf(data: EvidenceData): Promise<Buffer> {
     const verb = h.action.split('.').at(-1) ?? h.action;
     para(doc, `#${h.auditId}  ${fmtValue(h.at)}  ${h.actor}: ${d.events[verb] ?? h.action}`, { bold: true });
     // A new record lists its filled fields; ids and empty lists say nothing to a reader.
-    for (const c of h.changes.filter((x) => x.field !== 'id' && x.field !== 'type' && !(Array.isArray(x.after) && x.after.length === 0 && x.before === null))) para(doc, `${d.fields[c.field] ?? c.field}: før ${fmtValue(c.before)}; efter ${fmtValue(c.after)}`, { size: 8 });
+    for (const c of h.changes.filter((x) => x.field !== 'id' && x.field !== 'type' && !(Array.isArray(x.after) && x.after.length === 0 && x.before === null))) para(doc, `${d.fields[c.field] ?? c.field}: før ${fmtValue(c.before, c.field)}; efter ${fmtValue(c.after, c.field)}`, { size: 8 });
     doc.moveDown(0.3);
   }
 

@@ -228,6 +228,7 @@ describe('evidence pack', () => {
     expect(text).toMatch(/Foreløbig underretning\s+Cirkulære om dødsfald m\.v\.\s+Lov\s+onsdag 01\.04\.2026\s+Overholdt\s+Ja, mandag/);
     expect(text).toContain('Foreløbig underretning');
     expect(text).toContain('Cirkulære om dødsfald m.v. § 6, stk. 2');
+    expect(text).toMatch(/Art\s+Dødsfald/);
     expect(text).toContain('Mails');
     expect(text).toContain('Ændringshistorik');
     expect(text).toContain('Revisionslog og kontrol');

@@ -50,7 +50,7 @@ function completionApplies(kind: KindDescriptor, view: RecordView, event: string
   return true;
 }
 
-const KIND_LABELS: Record<Lang, Record<string, string>> = {
+export const KIND_LABELS: Record<Lang, Record<string, string>> = {
   da: {
     death: 'Dødsfald', suicide: 'Selvmord', qualified_suicide_attempt: 'Kvalificeret selvmordsforsøg', qualified_self_harm: 'Kvalificeret selvbeskadigende handling', other_self_harm_behaviour: 'Anden selvmords- eller selvbeskadigelsesadfærd',
     convicted_from_liberty: 'Dømt, indsat fra friheden', remand: 'Varetægtsarrestant', supervision: 'Tilsyn', measure_68_69: 'Foranstaltning efter straffelovens §§ 68–69', youth_home_detention: 'Ung, afsoning på bopælen',
