@@ -37,9 +37,10 @@ Commands:
       columns/fields are the API's field names. Summary as JSON; exit 2 when rows were rejected.
   retention [--dry-run]
       Anonymises records closed more than FRISTVAGT_RETENTION_YEARS (default 5) years ago.
-  evidence verify <pack.zip>
+  evidence verify <pack.zip> [--database]
       Checks an evidence pack offline: files against SHA256SUMS, the export entry, every audit
-      entry's hash; exit code 1 naming the entry and what differs.
+      entry's hash; exit code 1 naming the entry and what differs. --database also checks the
+      configured database's audit chain and that the pack's entries are in it.
   evidence export <type> <id> [--out file]
       Writes a record's evidence pack (ZIP: PDF, JSON, audit hash inputs); the export is audited.
   config check

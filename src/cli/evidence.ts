@@ -6,6 +6,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { PackReport } from '../evidence/verify.js';
 import { EXIT_FAILURE, UsageError } from './io.js';
 
 function args(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
@@ -17,9 +18,9 @@ function args(argv: string[], options: NonNullable<ParseArgsConfig['options']>) 
 }
 
 async function verify(argv: string[]): Promise<string> {
-  const { positionals } = args(argv, {});
+  const { values, positionals } = args(argv, { database: { type: 'boolean' } });
   const [file, ...extra] = positionals;
-  if (!file || extra.length > 0) throw new UsageError('evidence verify: give one pack file (evidence verify <pack.zip>)');
+  if (!file || extra.length > 0) throw new UsageError('evidence verify: give one pack file (evidence verify <pack.zip> [--database])');
   let zip: Buffer;
   try {
     zip = await readFile(file);
@@ -29,7 +30,24 @@ async function verify(argv: string[]): Promise<string> {
   const { formatReport, verifyPack } = await import('../evidence/verify.js');
   const report = await verifyPack(zip);
   if (!report.ok) process.exitCode = EXIT_FAILURE;
-  return formatReport(report);
+  if (!report.ok || values['database'] !== true) return formatReport(report);
+  return `${formatReport(report)}\n${await againstDatabase(report)}`;
+}
+
+/** --database: the whole chain verifies, and the pack's entries are the log's (only then is the database opened). */
+async function againstDatabase(report: PackReport): Promise<string> {
+  const [{ config }, { openConfiguredDatabase }, { checkPackAgainstDatabase }] = await Promise.all([import('./config.js'), import('../runtime.js'), import('../evidence/verify-db.js')]);
+  const db = await openConfiguredDatabase(config());
+  try {
+    const res = await checkPackAgainstDatabase(db.db, report, report.hashes);
+    if (!res.ok) {
+      process.exitCode = EXIT_FAILURE;
+      return `database: the pack does NOT match this database:\n${res.problems.map((p) => `  - ${p}`).join('\n')}`;
+    }
+    return `database: audit chain ok (${res.checked} entries); the export entry #${report.head?.id ?? '?'} and ${report.entries.length} audit entries of the pack are in the log with the same hashes`;
+  } finally {
+    await db.close();
+  }
 }
 
 async function exportPack(argv: string[]): Promise<string> {

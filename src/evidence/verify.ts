@@ -15,6 +15,8 @@ export interface PackReport {
   files: number;
   entries: number[];
   record?: { type: string; id: string; journalNumber: string };
+  /** Entry id → hash as the pack gives it (the export entry's is the sha256 of its hash input). */
+  hashes: Map<number, string>;
   /** The export entry: its hash is the audit chain's head right after the export. */
   head?: { id: number; hash: string; at: string; actor: string; manifestSha256: string };
 }
@@ -68,7 +70,8 @@ function parseJson(files: Map<string, Buffer>, name: string, problems: string[])
 /** Checks the files of an unpacked pack. */
 export function verifyFiles(files: Map<string, Buffer>): PackReport {
   const problems: string[] = [];
-  const report = (extra: Partial<PackReport> = {}): PackReport => ({ ok: problems.length === 0, problems, files: files.size, entries: [], ...extra });
+  const hashes = new Map<number, string>();
+  const report = (extra: Partial<PackReport> = {}): PackReport => ({ ok: problems.length === 0, problems, files: files.size, entries: [], hashes, ...extra });
 
   // 1. Every file against SHA256SUMS.
   const sums = files.get(SUMS_FILE);
@@ -120,6 +123,7 @@ export function verifyFiles(files: Map<string, Buffer>): PackReport {
       if (exportPayload.manifestSha256 !== manifest) problems.push(`export entry #${id}: records manifest sha256 ${String(exportPayload.manifestSha256)}, but ${SUMS_FILE} hashes to ${manifest} (${SUMS_FILE} was changed)`);
       if (record && (b['entityType'] !== record.type || b['entityId'] !== record.id)) problems.push(`export entry #${id}: is the export of ${String(b['entityType'])} ${String(b['entityId'])}, the pack's data is ${record.type} ${record.id}`);
       head = { id, hash: sha256Hex(buf), at: String(b['at']), actor: String(b['actor']), manifestSha256: manifest };
+      hashes.set(id, head.hash);
     }
   }
 
@@ -140,6 +144,7 @@ export function verifyFiles(files: Map<string, Buffer>): PackReport {
       continue;
     }
     const recomputed = sha256Hex(buf);
+    hashes.set(id, recomputed);
     if (recomputed !== e.hash) problems.push(`${tag}: hash recomputed from ${name} is ${recomputed}, ${DATA_FILES.audit} says ${String(e.hash)} (the entry or its hash was changed)`);
     const parsed = parseHashInput(buf.toString('utf8'), `${tag} (${name})`, problems);
     if (!parsed) continue;
@@ -173,7 +178,7 @@ export async function verifyPack(zip: Buffer): Promise<PackReport> {
   try {
     files = await readZip(zip);
   } catch (err) {
-    if (err instanceof PackFormatError) return { ok: false, problems: [err.message], files: 0, entries: [] };
+    if (err instanceof PackFormatError) return { ok: false, problems: [err.message], files: 0, entries: [], hashes: new Map() };
     throw err;
   }
   return verifyFiles(files);

@@ -118,6 +118,10 @@ describe('evidence pack', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('evidence pack ok: incident EV-1');
     expect(out.stdout).toContain(`chain head at export: #${exportRow!.id} ${exportRow!.hash}`);
+    // The office's side: the whole chain verifies and the pack's entries are in its log.
+    const office = await runCli(['evidence', 'verify', packFile, '--database'], '', { DATABASE_URL: h.db.url ?? '' });
+    expect(office.code).toBe(0);
+    expect(office.stdout).toMatch(new RegExp(`database: audit chain ok \\(\\d+ entries\\); the export entry #${exportRow!.id} and 4 audit entries of the pack are in the log with the same hashes`));
     // The manifest hash the audit log holds is the pack's SHA256SUMS.
     const files = await readZip(areaPack);
     expect((exportRow!.after as { manifestSha256: string }).manifestSha256).toBe(sha256Hex(files.get('SHA256SUMS')!));
@@ -302,6 +306,16 @@ describe('evidence pack', () => {
     const out2 = await verifyCli(zip2, 'prev.zip');
     expect(out2.code).toBe(1);
     expect(out2.stdout).toContain(`audit entry #${target.id}: prev_hash in ${name} is`);
+  });
+
+  it('--database fails on a database that does not hold the pack\'s entries', async () => {
+    const env = { DATABASE_URL: '', FRISTVAGT_DATA_DIR: join(dir, 'other-db') };
+    expect((await runCli(['migrate'], '', env)).code).toBe(0);
+    const out = await runCli(['evidence', 'verify', packFile, '--database'], '', env);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain('evidence pack ok');
+    expect(out.stdout).toMatch(/database: the pack does NOT match this database:\n {2}- audit entry #\d+: not in this database's audit log/);
+    expect(out.stdout).toMatch(/- export entry #\d+: not in this database's audit log/);
   });
 
   it('fails on a pack damaged byte-wise, and on a file that is no pack', async () => {
