@@ -245,7 +245,6 @@ export async function verifyAudit(db: Db, batchSize = 1000): Promise<VerifyResul
   return result();
 }
 
-
 export interface AuditRow extends HashedEntry {
   id: number;
   /** Fields whose personal data was erased by retention. */
