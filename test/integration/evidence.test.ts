@@ -24,6 +24,9 @@ import { createToken } from '../../src/records/tokens.js';
 import { runCli } from '../support/cli.js';
 import type { TestApp } from '../support/app.js';
 import { Client } from '../support/ui-client.js';
+import { planRecord } from '../../src/worker/planner.js';
+import { sendNotification } from '../../src/worker/send.js';
+import { loadWorkerSettings } from '../../src/worker/settings.js';
 import { ADMIN, startWorkerHarness, type WorkerHarness } from '../support/worker.js';
 
 const ADMIN_TOKEN = 'test-admin-token-evidence-0123456789';
@@ -351,6 +354,27 @@ describe('evidence pack', () => {
     // The collection name works as well; an unknown id or type is a usage error (exit 2).
     expect((await runCli(['evidence', 'export', 'security-cell-placements', '00000000-0000-4000-8000-000000000000', '--out', file], '', env)).code).toBe(2);
     expect((await runCli(['evidence', 'export', 'nothing', cell.id], '', env)).code).toBe(2);
+  });
+
+  it('a mail the server refused is in the pack as failed, with attempts and the refusal', async () => {
+    const inc = await createRecord(h.ctx, 'incident', { institutionId: 'vestre', journalNumber: 'EV-2', kind: 'death', occurredAt: '2026-03-30T08:00:00+02:00' }, ADMIN);
+    const db = h.db.database.db;
+    await planRecord(db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(db) }, 'incident', inc.id);
+    const [alert] = (await db.select().from(notifications).where(eq(notifications.recordId, inc.id))).filter((n) => n.stage === 'alert:area-director');
+    h.sink.refuseRcpt = (addr) => (addr === 'direktor@kf.test' ? 550 : undefined);
+    try {
+      await sendNotification(h.workers[0]!.deps.send, alert!.id);
+    } finally {
+      h.sink.refuseRcpt = undefined;
+    }
+    const res = await download(areaToken, inc.id);
+    expect(res.status).toBe(200);
+    const files = await readZip(res.body);
+    const { mails } = JSON.parse(files.get('data/mails.json')!.toString()) as { mails: Array<{ id: string; status: string; attempts: number; lastError: string | null; messageId: string | null }> };
+    const failed = mails.find((m) => m.id === alert!.id)!;
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1, messageId: null });
+    expect(failed.lastError).toMatch(/SMTP 550/);
+    expect(pdfToText(files.get('bevismappe.pdf')!)).toMatch(/alert:area-director\s+direktor@kf\.test[\s\S]*Fejlet[\s\S]*Fejl: /);
   });
 
   it('the record page links the pack for an area office and the link downloads it', async () => {
