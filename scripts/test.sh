@@ -12,6 +12,8 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 # The browser tests of the web UI drive Debian's Chromium through playwright-core.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# The evidence pack's test reads its PDF (pdftotext) and renders a page (pdftoppm).
+command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

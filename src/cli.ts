@@ -37,13 +37,19 @@ Commands:
       columns/fields are the API's field names. Summary as JSON; exit 2 when rows were rejected.
   retention [--dry-run]
       Anonymises records closed more than FRISTVAGT_RETENTION_YEARS (default 5) years ago.
+  evidence verify <pack.zip> [--database]
+      Checks an evidence pack offline: files against SHA256SUMS, the export entry, every audit
+      entry's hash; exit code 1 naming the entry and what differs. --database also checks the
+      configured database's audit chain and that the pack's entries are in it.
+  evidence export <type> <id> [--out file]
+      Writes a record's evidence pack (ZIP: PDF, JSON, audit hash inputs); the export is audited.
   config check
       Validates the environment and checks that Postgres (or PGlite's directory), Redis and SMTP answer.
 `;
 
 type Command = (argv: string[]) => Promise<string>;
 
-const SUBCOMMANDS = new Set(['token', 'audit', 'config']);
+const SUBCOMMANDS = new Set(['token', 'audit', 'config', 'evidence']);
 
 const commands: Record<string, Command> = {
   deadlines: async (argv) => {
@@ -61,6 +67,7 @@ const commands: Record<string, Command> = {
   import: async (argv) => (await import('./cli/import.js')).importCommand(argv),
   retention: async (argv) => (await import('./cli/retention.js')).retentionCommand(argv),
   config: async (argv) => (await import('./cli/config-check.js')).configCommand(argv),
+  evidence: async (argv) => (await import('./cli/evidence.js')).evidenceCommand(argv),
 };
 
 /** The one error text the command prints: loaded on the error path only (it imports the domain's CPR scrubber). */

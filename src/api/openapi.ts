@@ -35,6 +35,13 @@ function op(summary: string, opts: { body?: z.ZodType; query?: z.ZodObject; id?:
   return o;
 }
 
+/** The evidence pack: a ZIP, not JSON. */
+function evidenceOp(type: string): Record<string, unknown> {
+  const o = op(`The evidence pack of a ${type} (ZIP: PDF, JSON, audit hash inputs, SHA256SUMS); admin, area and institution tokens in scope; the export is audited`, { id: true });
+  o['responses'] = { ...(o['responses'] as Record<string, unknown>), 200: { description: 'The pack', content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } } } };
+  return o;
+}
+
 export function buildOpenApi(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const kind of Object.values(KINDS)) {
@@ -42,6 +49,7 @@ export function buildOpenApi(): Record<string, unknown> {
     paths[base] = { post: op(`Create a ${kind.type}`, { body: kind.create, status: '201' }), get: op(`List ${kind.collection}`) };
     paths[`${base}/{id}`] = { get: op(`A ${kind.type} with its deadlines, immediate duties, rules not yet in force (notInForce), missing data (incomplete) and missing notes (warnings)`, { id: true }), patch: op(`Correct fields of a ${kind.type}`, { id: true, body: kind.patch }) };
     paths[`${base}/{id}/events`] = { post: op(`Record a completion event on a ${kind.type}`, { id: true, body: kind.event }) };
+    paths[`${base}/{id}/evidence`] = { get: evidenceOp(kind.type) };
   }
   const notice = '/api/incidents/{id}/preliminary-notice';
   paths[notice] = {

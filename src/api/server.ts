@@ -22,6 +22,7 @@ import { authenticate, createToken, revokeToken } from '../records/tokens.js';
 import { buildOpenApi } from './openapi.js';
 import type { Mailer } from '../mail/transport.js';
 import { listNoticeArchive, previewPreliminaryNotice, readNoticeMessage, sendPreliminaryNotice, startPreliminaryNotice } from '../worker/notice.js';
+import { sendEvidencePack } from '../evidence/http.js';
 import { registerUi } from '../ui/index.js';
 import { registerOps, type OpsOptions } from '../ops/index.js';
 
@@ -213,6 +214,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       if (res.replayed) void reply.header('idempotent-replayed', 'true');
       return getRecord(ctx, type, res.id, actorOf(req));
     });
+    // The evidence pack (ZIP): admin, area and institution tokens in scope; each download is audited.
+    app.get<{ Params: { id: string } }>(`${base}/:id/evidence`, async (req, reply) => sendEvidencePack(reply, ctx, type, req.params.id, actorOf(req)));
   }
 
   app.get('/api/deadlines', async (req) => listDeadlines(ctx, actorOf(req), req.query));

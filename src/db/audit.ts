@@ -8,13 +8,15 @@
  * (`{"$personal": "<sha256>"}`) and the values live in `audit_personal`, which retention may delete
  * from. The chain still verifies after erasure, and a value changed in place is still detected.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gt, gte, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { insertJson } from './bulk.js';
 import { rowsOf, type Db, type Executor } from './client.js';
 import { auditLog, auditPersonal } from './schema.js';
+import { entryHash, GENESIS_HASH, PERSONAL_KEY, personalDigest, personalSideMatches, type HashedEntry } from './audit-hash.js';
 
-export const GENESIS_HASH = '0'.repeat(64);
+export { canonicalJson, entryHash, entryHashInput, GENESIS_HASH, PERSONAL_KEY, personalDigest } from './audit-hash.js';
+
 const AUDIT_LOCK = 7_347_002;
 
 export interface AuditEntry {
@@ -28,18 +30,11 @@ export interface AuditEntry {
   personal?: readonly string[];
 }
 
-export const PERSONAL_KEY = '$personal';
-
 export interface PersonalRow {
   field: string;
   salt: string;
   before: unknown;
   after: unknown;
-}
-
-/** The commitment stored in the chained entry: one salt per entry and field, so an unchanged value hashes alike before and after. */
-export function personalDigest(salt: string, value: unknown): string {
-  return createHash('sha256').update(salt).update('\n').update(canonicalJson(value)).digest('hex');
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -81,24 +76,6 @@ export async function erasePersonal(tx: Executor, entityType: string, entityId: 
     .where(inArray(auditPersonal.auditId, tx.select({ id: auditLog.id }).from(auditLog).where(and(eq(auditLog.entityType, entityType), eq(auditLog.entityId, entityId)))))
     .returning({ id: auditPersonal.auditId });
   return gone.length;
-}
-
-/** Stable JSON: keys sorted at every level, so jsonb's own key order never changes a hash. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-export function entryHash(prevHash: string, e: { at: Date; actor: string; action: string; entityType: string; entityId: string; before: unknown; after: unknown }): string {
-  const body = canonicalJson({ at: e.at.toISOString(), actor: e.actor, action: e.action, entityType: e.entityType, entityId: e.entityId, before: e.before ?? null, after: e.after ?? null });
-  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
 }
 
 /**
@@ -257,7 +234,7 @@ export async function verifyAudit(db: Db, batchSize = 1000): Promise<VerifyResul
     const personal = await db.select().from(auditPersonal).where(and(gte(auditPersonal.auditId, first), lte(auditPersonal.auditId, lastId)));
     for (const p of personal) {
       const entry = byId.get(p.auditId);
-      const ok = entry !== undefined && sideMatches(entry.before, p.field, p.salt, unwrapPersonal(p.before)) && sideMatches(entry.after, p.field, p.salt, unwrapPersonal(p.after));
+      const ok = entry !== undefined && personalSideMatches(entry.before, p.field, p.salt, unwrapPersonal(p.before)) && personalSideMatches(entry.after, p.field, p.salt, unwrapPersonal(p.after));
       if (!ok) return result({ ok: false, brokenAt: { id: p.auditId, reason: `personal data of the entry (field ${p.field}) does not match its digest (it was altered)` } });
     }
   }
@@ -268,21 +245,8 @@ export async function verifyAudit(db: Db, batchSize = 1000): Promise<VerifyResul
   return result();
 }
 
-function sideMatches(view: unknown, field: string, salt: string, value: unknown): boolean {
-  const stored = isObject(view) ? view[field] : undefined;
-  if (value === null || value === undefined) return stored === undefined || stored === null;
-  return isObject(stored) && stored[PERSONAL_KEY] === personalDigest(salt, value);
-}
-
-export interface AuditRow {
+export interface AuditRow extends HashedEntry {
   id: number;
-  at: Date;
-  actor: string;
-  action: string;
-  entityType: string;
-  entityId: string;
-  before: unknown;
-  after: unknown;
   /** Fields whose personal data was erased by retention. */
   erased: string[];
 }

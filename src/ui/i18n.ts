@@ -158,6 +158,7 @@ const da = {
   off: 'fra',
   policyParams: { enabled: 'slået til', workingDays: 'arbejdsdage', weeks: 'uger', month: 'måned', day: 'dag', youthWorkingDays: 'arbejdsdage (unge)', remandWeeks: 'uger (varetægt)' } as Record<string, string>,
   noticeTitle: 'Foreløbig underretning (§ 6, stk. 3 / § 13, stk. 2)',
+  evidenceLink: 'Bevismappe (ZIP)',
   noticePreview: 'Forhåndsvis foreløbig underretning',
   noticeRecipients: 'Modtagere',
   noticeMissing: 'Sagen mangler oplysninger, før underretningen kan sendes:',
@@ -219,6 +220,7 @@ const da = {
     municipalityContacted: 'Kommunen kontaktet samtidig', transitionPlacedAt: 'Placeret i udslusningsfængsel', transitionOwnerAssignedAt: 'Ansvarlig tildelt ved placering i udslusningsfængsel', notifiedAt: 'Meddelt',
   } as Record<string, string>,
   events: {
+    evidence_export: 'Bevismappe udleveret',
     preliminary_notice_sent: 'Foreløbig underretning sendt', preliminary_notice_archived: 'Foreløbig underretning modtaget af mailserveren og arkiveret', final_report_submitted: 'Endelig indberetning sendt', delay_notified: 'Forsinkelse meddelt',
     inmate_conversation_held: 'Samtale med den indsatte holdt', closing_letter_sent: 'Afsluttende brev sendt', media_attention: 'Mediebevågenhed', reclassified: 'Omklassificeret',
     ended: 'Anbringelsen ophørt', follow_up_held: 'Opfølgende samtale holdt', follow_up_postponed: 'Opfølgende samtale udsat', report_filed: 'Rapport udfærdiget', complaint_info_noted: 'Notat om klageadgang (§ 8) tilføjet',
@@ -500,6 +502,7 @@ const en: Dict = {
   off: 'off',
   policyParams: { enabled: 'enabled', workingDays: 'working days', weeks: 'weeks', month: 'month', day: 'day', youthWorkingDays: 'working days (youth)', remandWeeks: 'weeks (remand)' },
   noticeTitle: 'Preliminary notice (§ 6(3) / § 13(2))',
+  evidenceLink: 'Evidence pack (ZIP)',
   noticePreview: 'Preview the preliminary notice',
   noticeRecipients: 'Recipients',
   noticeMissing: 'The record lacks details the notice needs:',
@@ -560,6 +563,7 @@ const en: Dict = {
     municipalityContacted: 'Municipality contacted at the same time', transitionPlacedAt: 'Placed in a transition prison', transitionOwnerAssignedAt: 'Owner assigned on placement in a transition prison', notifiedAt: 'Told on',
   },
   events: {
+    evidence_export: 'Evidence pack exported',
     preliminary_notice_sent: 'Preliminary notice sent', preliminary_notice_archived: 'Preliminary notice accepted by the mail server and archived', final_report_submitted: 'Final report submitted', delay_notified: 'Delay notified',
     inmate_conversation_held: 'Conversation with the inmate held', closing_letter_sent: 'Closing letter sent', media_attention: 'Media attention', reclassified: 'Reclassified',
     ended: 'Placement ended', follow_up_held: 'Follow-up conversation held', follow_up_postponed: 'Follow-up conversation postponed', report_filed: 'Report filed', complaint_info_noted: 'Note on the right to complain (§ 8) added',

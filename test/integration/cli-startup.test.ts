@@ -5,7 +5,7 @@
  * bench/cli.ts's business, never a test's. `deadlines` prints exactly the bytes it printed before
  * (fixtures written by the command as it was before start-up was made lazy).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -50,7 +50,7 @@ describe('fristvagt --help', () => {
     const res = await traced(['--help']);
     expect(res.code).toBe(0);
     expect(res.stderr).toBe('');
-    for (const command of ['deadlines', 'rules', 'migrate', 'seed', 'token create', 'audit verify', 'api', 'worker', 'start', 'import', 'retention', 'config check']) {
+    for (const command of ['deadlines', 'rules', 'migrate', 'seed', 'token create', 'audit verify', 'api', 'worker', 'start', 'import', 'retention', 'evidence verify', 'evidence export', 'config check']) {
       expect(res.stdout, command).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     }
     expect([...res.packages]).toEqual([]);
@@ -120,6 +120,7 @@ describe('every sub-command still loads its own module when it runs', () => {
     [['import'], 'src/cli/import.js', /import: give exactly one file/, 2],
     [['retention', '--bogus'], 'src/cli/retention.js', /^fristvagt retention: Unknown option '--bogus'/, 2],
     [['config'], 'src/cli/config-check.js', /config: use "config check"/, 2],
+    [['evidence'], 'src/cli/evidence.js', /evidence: use "evidence verify <pack.zip>"/, 2],
     [['deadlines', '--bogus'], 'src/cli/deadlines.js', /^fristvagt deadlines: Unknown option '--bogus'/, 2],
   ] as const)('%j → %s', async (args, module, message, code) => {
     const res = await traced([...args]);
@@ -141,5 +142,16 @@ describe('every sub-command still loads its own module when it runs', () => {
       expect(HEAVY.filter((p) => res.packages.has(p)), args.join(' ')).toEqual([]);
       expect(res.dateHolidays).toBe(false);
     }
+  });
+
+  it('evidence verify reads a pack with the ZIP reader only: no database, server or PDF library', async () => {
+    const file = join(dir, 'not-a-pack.zip');
+    writeFileSync(file, 'not a zip');
+    const res = await traced(['evidence', 'verify', file]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain('not a readable ZIP file');
+    expect(res.own).toContain('src/evidence/verify.js');
+    // The ZIP module's two small libraries (reader and writer) and theirs: nothing else.
+    expect([...res.packages].sort()).toEqual(['buffer-crc32', 'pend', 'yauzl', 'yazl']);
   });
 });

@@ -11,6 +11,8 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudit, verifyAudit } from '../../src/db/audit.js';
 import { auditLog, noticeArchive, notifications } from '../../src/db/schema.js';
+import { readZip, writeZip } from '../../src/evidence/zip.js';
+import { verifyPack } from '../../src/evidence/verify.js';
 import { createSmtpMailer } from '../../src/mail/transport.js';
 import { anonymiseExpired } from '../../src/records/retention.js';
 import { seedMasterData, startTestApp, type TestApp } from '../support/app.js';
@@ -144,6 +146,37 @@ describe('preliminary notice', () => {
     expect(again.status).toBe(409);
     expect(sink.received).toHaveLength(3);
     expect(t.logs.join('')).not.toContain('4321');
+  });
+
+  it("puts each archived message in the record's evidence pack, proved by the hashed audit entry; a changed byte is named", async () => {
+    const id = await incident('SM-EV', { inmateName: 'Demo Person', cpr: '010190-4321', description: 'Fundet livløs i cellen ved morgentællingen.' });
+    const base = `/api/incidents/${id}/preliminary-notice`;
+    const fields = { ...(await t.req('GET', base, { token })).json.fields, ...SENDER };
+    const preview = await t.req('POST', `${base}/preview`, { token, body: fields });
+    const before = sink.received.length;
+    expect((await t.req('POST', base, { token, body: { ...fields, previewHash: preview.json.hash } })).status).toBe(200);
+    await sink.waitFor((all) => all.length === before + 3);
+    const mine = sink.received.slice(before);
+    const pack = await download(`/api/incidents/${id}/evidence`, token);
+    expect(pack.status).toBe(200);
+    const files = await readZip(pack.body);
+    const mails = JSON.parse(files.get('data/mails.json')!.toString()) as { archived: Array<{ sha256: string; file: string | null; smtpResponse: string }> };
+    expect(mails.archived).toHaveLength(3);
+    // The .eml files are the bytes the SMTP server received, and the pack verifies.
+    expect(mails.archived.map((a) => sha(files.get(a.file!)!)).sort()).toEqual(mine.map((m) => sha(m.raw)).sort());
+    expect((await verifyPack(pack.body)).problems).toEqual([]);
+    // One byte of a message changed (and SHA256SUMS rewritten to match): the chain's hash names it.
+    const target = mails.archived[0]!.file!;
+    const changed = Buffer.from(files.get(target)!);
+    changed.writeUInt8(changed.readUInt8(changed.length - 5) ^ 1, changed.length - 5);
+    files.set(target, changed);
+    const sums = [...files.entries()].filter(([p]) => p !== 'SHA256SUMS' && !p.startsWith('export/')).map(([p, d]) => `${sha(d)}  ${p}\n`).join('');
+    files.set('SHA256SUMS', Buffer.from(sums));
+    const report = await verifyPack(await writeZip([...files.entries()].map(([path, data]) => ({ path, data })), new Date('2026-04-01T00:00:00Z')));
+    expect(report.ok).toBe(false);
+    expect(report.problems.join('\n')).toContain(`file ${target}: its sha256`);
+    // A reader's pack would carry no message at all (the CPR number); readers may not export packs.
+    expect((await download(`/api/incidents/${id}/evidence`, readerToken)).status).toBe(403);
   });
 
   it('sent late, says so with the date it was due and never promises a past date for the final report', async () => {

@@ -12,6 +12,7 @@ import { ServiceError, type FieldIssue } from '../../records/errors.js';
 import { KIND_BY_COLLECTION, type KindDescriptor, type RecordTypeName } from '../../records/kinds.js';
 import { listAreas, listInstitutions, listStaff } from '../../records/masterdata.js';
 import { canWrite, getRecord, mayseeCpr, recordEvent, type RecordView } from '../../records/service.js';
+import { sendEvidencePack } from '../../evidence/http.js';
 import { mailView, yesNo } from '../components.js';
 import { caughtFor, mailOf } from '../data/mails.js';
 import { recordHref } from '../data/records.js';
@@ -348,7 +349,8 @@ async function renderRecord(u: UiContext, req: FastifyRequest, reply: FastifyRep
   // Field names in the reader's language; a review's `outcome` is its result, not a parole decision's.
   const label = (path: string): string => (prev?.form === 'review' && path === 'outcome' ? d.reviewOutcome : (d.fields[path] ?? path));
   const body = html`${prev ? errorSummary(lang, prev.issues, label) : ''}
-<section aria-labelledby="h-facts"><h2 id="h-facts">${d.recordFacts}</h2>${factsList(view, lang, names)}</section>
+<section aria-labelledby="h-facts"><h2 id="h-facts">${d.recordFacts}</h2>${factsList(view, lang, names)}
+${session.actor.role === 'reader' ? '' : html`<p class="no-print"><a class="button secondary" id="evidence-link" href="${recordHref(kind.type, id)}/evidence" download>${d.evidenceLink}</a></p>`}</section>
 <section aria-labelledby="h-deadlines"><h2 id="h-deadlines">${d.deadlines}</h2>${findingsSection(findingsOf(view), lang, (f) => kind.engineFieldToApi?.[f] ?? f)}${deadlinesTable(view.deadlines, lang)}${immediateList(view['immediate'] as ImmediateDuty[], lang)}</section>
 <section aria-labelledby="h-actions" class="no-print"><h2 id="h-actions">${d.actions}</h2>
 ${writable ? await actionForms(u, session, kind, view, lang, prev) : html`<p>${d.readOnly}</p>`}
@@ -421,6 +423,11 @@ export function registerRecord(app: FastifyInstance, u: UiContext): void {
     const session = requirePage(req, reply);
     if (!session) return reply;
     return renderRecord(u, req, reply, session, kindOf(req.params.collection), req.params.id, 200);
+  });
+
+  app.get<{ Params: { collection: string; id: string } }>('/records/:collection/:id/evidence', async (req, reply) => {
+    const session = requirePage(req, reply);
+    return session ? sendEvidencePack(reply, u.ctx, kindOf(req.params.collection).type, req.params.id, session.actor) : reply;
   });
 
   app.post<{ Params: { collection: string; id: string } }>('/records/:collection/:id/events', async (req, reply) => {
