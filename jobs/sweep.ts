@@ -1,7 +1,8 @@
 import { redisEpoch } from '../src/queue/epoch.js';
 import { parsePayload } from '../src/queue/registry.js';
 import { dueAnnualOverviews, planAnnualOverviews, recoverAnnualOverviews } from '../src/worker/annual.js';
-import { allDue, anyScheduledBy, enqueueAnnual, enqueueDue, rowsToEnqueue } from '../src/worker/enqueue-due.js';
+import { dueBacklogSummaries, recoverBacklogSummaries } from '../src/worker/backlog.js';
+import { allDue, anyScheduledBy, enqueueAnnual, enqueueBacklogSummaries, enqueueDue, rowsToEnqueue } from '../src/worker/enqueue-due.js';
 import type { SweepResult, WorkerDeps } from '../src/worker/runtime.js';
 import { catchUpChanges, recoverInterruptedSends } from '../src/worker/sweep.js';
 import { readWorkerState } from '../src/worker/worker-state.js';
@@ -11,7 +12,7 @@ import type { Processor } from './types.js';
  * One sweep, by the lease holder only: catch up on the change feed (and re-plan what a settings
  * change or an upgrade affects), hand back rows a crashed worker left half-sent, add the send jobs
  * Redis is missing for rows due within the horizon, and in January plan and add the § 22 annual
- * overviews. Single-flight per worker: runtime.ts's deps.sweep() runs it.
+ * overviews, and add the backlog summaries due (README "Go-live"). Single-flight per worker: runtime.ts's deps.sweep() runs it.
  */
 export async function sweepSteps(deps: WorkerDeps): Promise<SweepResult> {
   const now = deps.send.clock();
@@ -41,7 +42,9 @@ export async function sweepSteps(deps: WorkerDeps): Promise<SweepResult> {
   const annualPlanned = await planAnnualOverviews(deps.send, now);
   const annualRecovered = await recoverAnnualOverviews(db, now, deps.staleSendingMs);
   await enqueueAnnual(deps.enqueue, await dueAnnualOverviews(db, until), now);
-  return { leader: true, planned: caught.planned, recovered: recovered + annualRecovered, enqueued, annualPlanned, settled: caught.settled };
+  const backlogRecovered = await recoverBacklogSummaries(db, now, deps.staleSendingMs);
+  await enqueueBacklogSummaries(deps.enqueue, await dueBacklogSummaries(db, until), now);
+  return { leader: true, planned: caught.planned, recovered: recovered + annualRecovered + backlogRecovered, enqueued, annualPlanned, settled: caught.settled };
 }
 
 export const sweep: Processor = async (job, deps) => {

@@ -45,8 +45,11 @@ async function compose(ctx: ServiceContext, id: string, actor: Actor, senderName
   }
   if (incidentChapter(row.kind as never) === 5) throw validationError([{ path: 'kind', message: 'chapter 5 incidents have no reporting duty (§ 17)' }]);
   const { recipients } = await loadWorkerSettings(ctx.db);
-  const to = [area.officeEmail, recipients.ombudsman, recipients.directorate];
+  const to = [area.officeEmail, recipients.ombudsman, recipients.directorate].filter((r): r is string => r !== null);
   const missing: string[] = [];
+  // The external recipients are settings an administrator must set: no notice goes without them.
+  if (recipients.ombudsman === null) missing.push('recipients.ombudsman');
+  if (recipients.directorate === null) missing.push('recipients.directorate');
   if (!row.inmateName) missing.push('inmateName');
   if (!row.cpr) missing.push('cpr');
   if (!row.description || row.description.trim().length < 10) missing.push('description');

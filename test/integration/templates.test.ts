@@ -30,6 +30,7 @@ const examples: { [K in TemplateId]: Parameters<typeof renderTemplate<K>>[1] } =
   'preliminary-notice': { citation: 'Cirkulære om dødsfald m.v. § 6, stk. 2', areaName: 'Hovedstaden', institutionName: hostile, inmateName: 'Demo Person', cpr: '010190-4321', kindDa: 'Dødsfald', occurredAt: 'fredag 27.03.2026 kl. 14:00', description: 'Fundet livløs <b>i</b> cellen', journalNumber: 'SM-3', finalReportDue: 'fredag 24.04.2026', senderName: 'Jurist' },
   digest: { recipientName: 'ejer@kf.test', count: '2', dayDa: 'onsdag 08.07.2026', items: '- Handleplan oprettet, j.nr. HP-1\n- Handleplan oprettet, j.nr. HP-2', itemsEn: '- Action plan created', link: 'https://fristvagt.kf.test' },
   'annual-overview': { areaName: 'Kriminalforsorgen Hovedstaden', year: '2026', total: '3', noticeRate: '67 %', reportRate: '100 %', table: `${hostile}  Dødsfald  1`, csvName: 'aarsoversigt-2026-hovedstaden.csv', dueWeekday: 'søndag', dueDate: '31.01.2027', citation: 'Cirkulære om dødsfald m.v. § 22', link: 'https://fristvagt.kf.test' },
+  'backlog-summary': { areaName: hostile, count: '2', dayDa: 'mandag 30.11.2026', table: 'Journalnr.  Frist / varsel  Forfald  Dage over\nSM-9  Foreløbig underretning  01.04.2026  243', recencyDays: '2', link: 'https://fristvagt.kf.test/backlog' },
   'failure-report': { notificationId: 'n-1', journalNumber: 'SM-4', stage: 'force.report:escalation-1', recipient: 'omraade@kf.test', error: 'SMTP 550: mailbox unavailable' },
 };
 
