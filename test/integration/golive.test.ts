@@ -16,6 +16,7 @@ import { seedDemo } from '../../src/records/demo.js';
 import { importFile } from '../../src/records/import.js';
 import { createArea, createInstitution } from '../../src/records/masterdata.js';
 import { createRecord } from '../../src/records/service.js';
+import { putSetting } from '../../src/records/settings.js';
 import { planRecords, type RecordRef } from '../../src/worker/planner.js';
 import { loadWorkerSettings } from '../../src/worker/settings.js';
 import { ADMIN, startWorkerHarness, type WorkerHarness } from '../support/worker.js';
@@ -140,6 +141,14 @@ describe('go-live', () => {
     // A bare date on the event's own day is not "before" it.
     const sameDay = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'GL-F2', occurredAt: '2026-11-30T08:00:00+01:00', registeredAt: '2026-11-30' }, ADMIN);
     expect(sameDay.id).toBeDefined();
+  });
+
+  it('recency is a setting an administrator changes (audited); a bad value is refused naming the field', async () => {
+    await expect(putSetting(h.ctx, 'recency', { value: { workingDays: 31 } }, ADMIN)).rejects.toMatchObject({ code: 'VALIDATION', issues: [{ path: 'value.workingDays' }] });
+    await expect(putSetting(h.ctx, 'recency', { value: { workingDays: 2, days: 3 } }, ADMIN)).rejects.toMatchObject({ code: 'VALIDATION' });
+    await putSetting(h.ctx, 'recency', { value: { workingDays: 3 } }, ADMIN);
+    expect((await loadWorkerSettings(db())).recency).toEqual({ workingDays: 3 });
+    await putSetting(h.ctx, 'recency', { value: { workingDays: 2 } }, ADMIN);
   });
 
   it('the demo start mails only about recent events: alerts within the window, deadlines not yet breached when they arrived', async () => {
