@@ -1,5 +1,6 @@
 import type { JobName } from '../src/queue/registry.js';
 import { annualOverviewSend } from './annual-overview-send.js';
+import { backlogSummarySend } from './backlog-summary-send.js';
 import { notificationSend } from './notification-send.js';
 import { recordPlan } from './record-plan.js';
 import { retentionRun } from './retention.js';
@@ -13,4 +14,5 @@ export const PROCESSORS: Record<JobName, Processor> = {
   sweep,
   'retention.run': retentionRun,
   'annual-overview.send': annualOverviewSend,
+  'backlog-summary.send': backlogSummarySend,
 };

@@ -32,9 +32,10 @@ Commands:
   start
       API and worker in one process; PGlite, a private redis-server and the mail catcher unless
       DATABASE_URL, REDIS_URL and SMTP_URL are set.
-  import <file.csv|file.jsonl|file.ndjson> [--type TYPE] [--dry-run]
+  import <file.csv|file.jsonl|file.ndjson> [--type TYPE] [--dry-run] [--no-plan] [--historical]
       Imports records of one type (incident, security_cell_placement, force_use, action_plan);
       columns/fields are the API's field names. Summary as JSON; exit 2 when rows were rejected.
+      --historical: closed history only (every row needs closedAt); nothing is mailed.
   retention [--dry-run]
       Anonymises records closed more than FRISTVAGT_RETENTION_YEARS (default 5) years ago.
   evidence verify <pack.zip> [--database]

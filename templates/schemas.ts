@@ -59,6 +59,7 @@ export const TEMPLATE_SCHEMAS = {
     senderTitle: text,
   }),
   digest: z.strictObject({ recipientName: noCpr, count: z.string().regex(/^\d+$/), dayDa: noCpr, items: noCpr, itemsEn: noCpr, link: url }),
+  'backlog-summary': z.strictObject({ areaName: noCpr, count: z.string().regex(/^\d+$/), dayDa: noCpr, table: noCpr, recencyDays: z.string().regex(/^\d+$/), link: url }),
   'annual-overview': z.strictObject({
     areaName: noCpr,
     year: z.string().regex(/^\d{4}$/),

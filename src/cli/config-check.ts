@@ -120,6 +120,28 @@ export async function checkRedis(url: string): Promise<CheckStatus> {
   }
 }
 
+/**
+ * The external recipients (setting `recipients`): read from Postgres; PGlite's directory is not
+ * opened (see checkPglite). Unset is reported, not a failure of this check: a fresh installation
+ * sets them after its first start (README "Go-live"); /readyz fails until then.
+ */
+export async function checkRecipients(url: string | undefined): Promise<CheckStatus> {
+  if (!url) return { state: 'not configured', detail: 'not checked: the embedded database is not opened by this command; /readyz reports it' };
+  const sql = postgres(url, { max: 1, connect_timeout: TIMEOUT_S, idle_timeout: 1, onnotice: () => undefined });
+  try {
+    const rows = await withTimeout(sql<Array<{ value: unknown }>>`SELECT value FROM settings WHERE key = 'recipients'`, 'Postgres');
+    const value = (rows[0]?.value ?? {}) as Record<string, unknown>;
+    const unset = ['ombudsman', 'directorate'].filter((k) => typeof value[k] !== 'string');
+    if (unset.length === 0) return { state: 'ok' };
+    return { state: 'not configured', detail: `${unset.map((k) => `recipients.${k}`).join(' and ')} unset: nothing is sent to them until an administrator sets them (settings page, or PUT /api/settings/recipients)` };
+  } catch (err) {
+    // No settings table yet (not migrated): nothing is set.
+    return { state: 'not configured', detail: `not read: ${reasonOf(err)}` };
+  } finally {
+    await sql.end({ timeout: 1 }).catch(() => undefined);
+  }
+}
+
 export async function checkSmtp(cfg: Pick<Config, 'SMTP_URL' | 'SMTP_REQUIRE_TLS' | 'SMTP_TLS_REJECT_UNAUTHORIZED' | 'SMTP_ALLOW_INSECURE_AUTH'>): Promise<CheckStatus> {
   if (!cfg.SMTP_URL) return { state: 'not configured', detail: 'mail goes to the built-in catcher' };
   const mailer = createSmtpMailer({ url: cfg.SMTP_URL, requireTls: cfg.SMTP_REQUIRE_TLS, rejectUnauthorized: cfg.SMTP_TLS_REJECT_UNAUTHORIZED, allowInsecureAuth: cfg.SMTP_ALLOW_INSECURE_AUTH, maxConnections: 1 });
@@ -163,6 +185,7 @@ export async function configCommand(argv: string[]): Promise<string> {
     ? { name: 'redis', target: safeTarget(cfg.REDIS_URL), status: await checkRedis(cfg.REDIS_URL) }
     : { name: 'redis', status: { state: 'not configured', detail: '`fristvagt start` runs a private redis-server; `fristvagt worker` needs REDIS_URL' } });
   lines.push(cfg.SMTP_URL ? { name: 'smtp', target: safeTarget(cfg.SMTP_URL), status: await checkSmtp(cfg) } : { name: 'smtp', status: await checkSmtp(cfg) });
+  lines.push({ name: 'recipients', status: await checkRecipients(cfg.DATABASE_URL) });
   process.stdout.write(`${lines.map(formatLine).join('\n')}\n`);
   const failed = lines.filter((l) => l.status.state === 'unreachable').length;
   if (failed > 0) throw new Error(`${failed} configured service${failed > 1 ? 's' : ''} unreachable`);

@@ -2,6 +2,7 @@
  * `fristvagt import <file>`: bulk import of one record type from CSV or JSON Lines, through the
  * record service's batched create; the created records are planned in batches (planRecords) as
  * the import goes, and the command ends once they are (`--no-plan` leaves planning to the worker).
+ * `--historical` loads closed history for statistics: every row must be closed, nothing is mailed.
  */
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -119,13 +120,13 @@ export function progressReporter(out: ProgressOutput, totalBytes: number, opts: 
 export async function importCommand(argv: string[]): Promise<string> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { type: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'batch-size': { type: 'string' }, 'no-plan': { type: 'boolean' } }, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: argv, options: { type: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'batch-size': { type: 'string' }, 'no-plan': { type: 'boolean' }, historical: { type: 'boolean' } }, strict: true, allowPositionals: true });
   } catch (err) {
     throw new UsageError((err as Error).message, { cause: err });
   }
   const { values, positionals } = parsed;
   const [file, ...extra] = positionals;
-  if (!file || extra.length > 0) throw new UsageError('import: give exactly one file (import <file.csv|file.jsonl> [--type TYPE] [--dry-run] [--no-plan])');
+  if (!file || extra.length > 0) throw new UsageError('import: give exactly one file (import <file.csv|file.jsonl> [--type TYPE] [--dry-run] [--no-plan] [--historical])');
   const type = values['type'];
   if (type !== undefined && !isRecordType(type)) throw new UsageError(`--type: must be one of ${RECORD_TYPES.join(', ')}`);
   const format = formatFromPath(file);
@@ -148,6 +149,7 @@ export async function importCommand(argv: string[]): Promise<string> {
       format,
       type,
       dryRun,
+      historical: values['historical'] === true,
       batchSize,
       plan,
       actor: 'cli-import',

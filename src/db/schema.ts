@@ -180,6 +180,8 @@ export const securityCellPlacements = pgTable('security_cell_placements', {
   ...person,
   mechanicalRestraint: boolean('mechanical_restraint').notNull().default(false),
   placedAt: ts('placed_at').notNull(),
+  /** When the record was registered at its source (default: when it was created here); its arrival is created_at. */
+  registeredAt: ts('registered_at').notNull().defaultNow(),
   endedAt: ts('ended_at'),
   followUpHeldAt: ts('follow_up_held_at'),
   followUpPostponedReason: text('follow_up_postponed_reason'),
@@ -215,6 +217,8 @@ export const forceUses = pgTable('force_uses', {
   ...person,
   description: text('description'),
   occurredAt: ts('occurred_at').notNull(),
+  /** When the record was registered at its source (default: when it was created here); its arrival is created_at. */
+  registeredAt: ts('registered_at').notNull().defaultNow(),
   reportFiledAt: ts('report_filed_at'),
   /** § 8: the report notes that the inmate was told of the right to complain; null = not recorded. */
   reportComplaintInfoNoted: boolean('report_complaint_info_noted'),
@@ -235,6 +239,8 @@ export const actionPlans = pgTable('action_plans', {
   journalNumber: text('journal_number').notNull(),
   ...person,
   clientCategory: clientCategory('client_category').notNull(),
+  /** When the record was registered at its source (default: when it was created here); its arrival is created_at. */
+  registeredAt: ts('registered_at').notNull().defaultNow(),
   ownerId: uuid('owner_id').references(() => staff.id, { onDelete: 'set null' }),
   ownerAssignedAt: ts('owner_assigned_at'),
   admittedAt: ts('admitted_at'),
@@ -549,23 +555,30 @@ export const workerState = pgTable('worker_state', {
   updatedAt: ts('updated_at').notNull().defaultNow(),
 }, (t) => [check('worker_state_one_row', sql`${t.id} = 1`)]);
 
+/** What the outbox (src/worker/outbox.ts) reads and writes of a mail of its own table: the § 22 overview, the backlog summary. */
+function outboxColumns() {
+  return {
+    recipient: text('recipient').notNull(),
+    status: notificationStatus('status').notNull().default('scheduled'),
+    plannedAt: ts('planned_at').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    /** As notifications.claim_token: a claim whose answer was lost finds its rows by it. */
+    claimToken: uuid('claim_token'),
+    messageId: text('message_id'),
+    /** The SMTP server's reply that accepted the mail. */
+    smtpResponse: text('smtp_response'),
+    lastError: text('last_error'),
+    claimedAt: ts('claimed_at'),
+    sentAt: ts('sent_at'),
+  };
+}
+
 /** The § 22 annual overview: one per area and year, claimed and sent like a notification (once). */
 export const annualOverviews = pgTable('annual_overviews', {
   id: uuid('id').primaryKey().defaultRandom(),
   areaId: text('area_id').notNull().references(() => areas.id, { onDelete: 'restrict' }),
   year: integer('year').notNull(),
-  recipient: text('recipient').notNull(),
-  status: notificationStatus('status').notNull().default('scheduled'),
-  plannedAt: ts('planned_at').notNull(),
-  attempts: integer('attempts').notNull().default(0),
-  /** As notifications.claim_token. */
-  claimToken: uuid('claim_token'),
-  messageId: text('message_id'),
-  /** The SMTP server's reply that accepted the overview. */
-  smtpResponse: text('smtp_response'),
-  lastError: text('last_error'),
-  claimedAt: ts('claimed_at'),
-  sentAt: ts('sent_at'),
+  ...outboxColumns(),
   /** When the area office's copy was accepted: a retry for a refused directorate does not copy the office again. */
   officeCopySentAt: ts('office_copy_sent_at'),
   createdAt: ts('created_at').notNull().defaultNow(),
@@ -573,4 +586,45 @@ export const annualOverviews = pgTable('annual_overviews', {
 }, (t) => [
   uniqueIndex('annual_overviews_area_year_uq').on(t.areaId, t.year),
   check('annual_overviews_sent_has_id', sql`${t.status} <> 'sent' OR ${t.messageId} IS NOT NULL`),
+]);
+
+/**
+ * The backlog (README "Go-live"): deadlines already breached when their record arrived, and
+ * immediate alerts whose trigger was no longer recent then. Written by the planner the first time
+ * it finds an item (`listed_day`, the Copenhagen day), never mailed one by one: listed in the UI
+ * (/backlog) and in the area office's backlog summary of that day.
+ */
+export const backlogItems = pgTable('backlog_items', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  recordType: recordType('record_type').notNull(),
+  recordId: uuid('record_id').notNull(),
+  /** The deadline's key, or the alert's stage. */
+  itemKey: text('item_key').notNull(),
+  kind: text('kind').notNull(),
+  ruleId: text('rule_id').notNull(),
+  areaId: text('area_id').notNull().references(() => areas.id, { onDelete: 'restrict' }),
+  institutionId: text('institution_id').notNull().references(() => institutions.id, { onDelete: 'restrict' }),
+  journalNumber: text('journal_number').notNull(),
+  dueDate: day('due_date').notNull(),
+  dueAt: ts('due_at').notNull(),
+  listedDay: day('listed_day').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('backlog_items_record_key_uq').on(t.recordType, t.recordId, t.itemKey),
+  index('backlog_items_area_day_idx').on(t.areaId, t.listedDay),
+  check('backlog_items_kind', sql`${t.kind} IN ('deadline', 'alert')`),
+]);
+
+/** One backlog summary per area office and listing day, claimed and sent through the outbox like the annual overview. */
+export const backlogSummaries = pgTable('backlog_summaries', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  areaId: text('area_id').notNull().references(() => areas.id, { onDelete: 'restrict' }),
+  listedDay: day('listed_day').notNull(),
+  ...outboxColumns(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('backlog_summaries_area_day_uq').on(t.areaId, t.listedDay),
+  index('backlog_summaries_due_idx').on(t.status, t.plannedAt),
+  check('backlog_summaries_sent_has_id', sql`${t.status} <> 'sent' OR ${t.messageId} IS NOT NULL`),
 ]);

@@ -5,15 +5,16 @@
  * (src/ui/data/impact.ts) runs the same two functions for the saved and the proposed settings and
  * applies the diff in memory. There is one planner; nothing to keep in step.
  *
- *   desiredNotifications(record, deadlines, people, settings, now) → DesiredNotification[]
+ *   planNotifications(record, deadlines, people, settings, now)     → desired notifications + backlog
+ *   desiredNotifications(…)                                          → the desired notifications alone
  *   diffOutbox(existing rows, desired, now)                         → inserts and status/time changes
  *   applyOutboxDiff(existing rows, diff)                             → the rows as the worker leaves them
  */
 import type { Calendar } from './calendar.js';
 import type { Deadline, DeadlineSet } from './deadlines.js';
 import { formatIsoDate } from './dates.js';
-import { nextInWindow, planStages, type ScheduleConfig, type StageConfig } from './schedule.js';
-import { localDayOfInstant } from './zone.js';
+import { minutesOf, nextInWindow, planStages, type ScheduleConfig, type SendWindow, type StageConfig } from './schedule.js';
+import { instantOfLocal, localDayOfInstant } from './zone.js';
 
 export type NotificationKind = 'reminder' | 'escalation' | 'alert';
 
@@ -47,8 +48,8 @@ export interface PlanAddresses {
   /** The area's leadership (second level for plans); the area office when unset. */
   areaLeadership: string | null;
   dutyManager: string;
-  /** The directorate (second level for incidents). */
-  directorate: string;
+  /** The directorate (second level for incidents); null while an administrator has not set it: nothing goes to it. */
+  directorate: string | null;
 }
 
 /** A row of the outbox as the planner sees it. */
@@ -65,8 +66,14 @@ export interface OutboxRow {
 export interface PlanRecordInput {
   recordType: string;
   closed: boolean;
-  /** An incident's registration instant (its alerts' freshness and time); null for other records. */
-  registeredAt: Date | null;
+  /**
+   * When the record arrived in fristvagt: its creation, never a later edit. What was already
+   * breached then, or too old to alert of, is the backlog (listed and summarised, not mailed one
+   * by one); stored, so every later planning (an edit, a settings change, the sweep) decides alike.
+   */
+  arrivedAt: Date;
+  /** Policy (the `recency` setting): an immediate alert is sent only when the record arrived within this many working days of the alert's trigger. */
+  recentWorkingDays: number;
   addresses: PlanAddresses;
   set: DeadlineSet;
   calendar: Calendar;
@@ -78,8 +85,45 @@ export interface PlanRecordInput {
   planOwner(at: Date): string | null;
 }
 
-/** How long an immediate alert stays worth sending: an incident imported days later alerts no one. */
-export const ALERT_FRESHNESS_MS = 24 * 3600_000;
+/** The default of the `recency` setting (policy, not law): alerts for events registered at most 2 working days before they arrived. */
+export const DEFAULT_RECENT_WORKING_DAYS = 2;
+
+/**
+ * Whether an event at `eventMs` was recent when fristvagt learnt of it at `learntMs`: the learning
+ * day is at most `workingDays` working days after the event's local day (the event day not counted).
+ */
+export function isRecent(eventMs: number, learntMs: number, workingDays: number, calendar: Calendar): boolean {
+  const eventDay = localDayOfInstant(eventMs);
+  return localDayOfInstant(learntMs) <= calendar.addWorkingDaysEpoch(eventDay, workingDays);
+}
+
+/**
+ * An item of the backlog: a deadline already breached when its record arrived, or an immediate
+ * alert whose trigger was no longer recent then. Listed for the area (UI, backlog summary mail),
+ * never mailed on its own.
+ */
+export interface BacklogItem {
+  /** The deadline's key, or the alert's stage. */
+  key: string;
+  kind: 'deadline' | 'alert';
+  rule: string;
+  /** The due day (an alert: its trigger's day), local YYYY-MM-DD. */
+  dueDate: string;
+  dueAt: Date;
+}
+
+export interface NotificationPlan {
+  desired: DesiredNotification[];
+  backlog: BacklogItem[];
+  /** Stages left out because their recipient (the directorate) is not set. */
+  unaddressed: number;
+}
+
+/** When the backlog summary of the items listed on `now`'s day goes out: the send window's start on the next working day. */
+export function backlogSummaryAt(now: Date, calendar: Calendar, window: SendWindow): Date {
+  const day = calendar.addWorkingDaysEpoch(localDayOfInstant(now.getTime()), 1);
+  return new Date(instantOfLocal(day, minutesOf(window.from) * 60_000));
+}
 
 type Party = 'area_director' | 'area_office' | 'duty_manager';
 
@@ -109,8 +153,21 @@ export const ALERTS: Readonly<Record<string, { stage: string; template: string; 
 
 /** The notifications a record should have: reminders and escalations of its deadlines, alerts of its immediate duties. */
 export function desiredNotifications(p: PlanRecordInput): DesiredNotification[] {
+  return planNotifications(p).desired;
+}
+
+/**
+ * The notifications a record should have, and its backlog. A deadline already breached when the
+ * record arrived is backlog: no reminder, no escalation. An immediate alert is sent only when the
+ * record arrived within the recency window of its trigger; an older one is backlog. Of the other
+ * stages, one in the past when planned is stale (see below), and no reminder is planned after the
+ * deadline was breached.
+ */
+export function planNotifications(p: PlanRecordInput): NotificationPlan {
   const { now, addresses: a } = p;
-  if (p.closed) return [];
+  const out: NotificationPlan = { desired: [], backlog: [], unaddressed: 0 };
+  if (p.closed) return out;
+  const arrivedMs = p.arrivedAt.getTime();
   const partyEmail: Record<Party, string> = { area_director: a.areaDirector, area_office: a.areaOffice, duty_manager: a.dutyManager };
   const responsible = (d: Deadline, at: Date): Array<string | null> => {
     const listed = REMINDED[d.rule];
@@ -118,16 +175,30 @@ export function desiredNotifications(p: PlanRecordInput): DesiredNotification[] 
     return [p.recordType === 'action_plan' ? p.planOwner(at) : a.dutyManager];
   };
   const secondLevel = p.recordType === 'incident' ? a.directorate : (a.areaLeadership ?? a.areaOffice);
-  const desired: DesiredNotification[] = [];
+  const desired = out.desired;
+  const dueMs = new Map<string, number>();
   for (const d of p.set.deadlines) {
     // Ended by a reclassification: kept for the record and the figures, nobody is reminded.
     if (d.endedBy) continue;
+    const due = Date.parse(d.dueAt);
+    dueMs.set(d.key, due);
+    const watched = d.obligation === 'duty' && !(d.status === 'met' || d.status === 'met_late' || d.suspended);
+    if (watched && due < arrivedMs) {
+      // Breached before fristvagt knew of it: listed in the area's backlog, not escalated one mail each.
+      out.backlog.push({ key: d.key, kind: 'deadline', rule: d.rule, dueDate: d.dueDate, dueAt: new Date(due) });
+      continue;
+    }
     const stages = planStages(d, p.calendar, scheduleFor(d.rule, p.schedule));
     let noOwnerPlanned = false;
     for (const s of stages) {
       const at = new Date(s.plannedAt);
       const to = s.audience === 'area_office' ? [a.areaOffice] : s.audience === 'second_level' ? [secondLevel] : responsible(d, at);
       for (const recipient of to) {
+        if (recipient === null && s.audience === 'second_level') {
+          // The directorate's address is not set: nobody to send to (config check and /readyz say so).
+          out.unaddressed++;
+          continue;
+        }
         if (recipient === null) {
           // A plan without an owner (or whose owner and substitute are both away) goes to the area office at once, once.
           if (!noOwnerPlanned) desired.push({ deadlineKey: d.key, stage: `${d.key}:no-owner`, kind: 'reminder', template: 'reminder', recipient: a.areaOffice, plannedAt: new Date(Math.min(at.getTime(), now.getTime())), stale: false });
@@ -138,24 +209,27 @@ export function desiredNotifications(p: PlanRecordInput): DesiredNotification[] 
       }
     }
   }
-  if (p.registeredAt !== null) {
-    const registeredAt = p.registeredAt;
-    const fresh = now.getTime() - registeredAt.getTime() < ALERT_FRESHNESS_MS;
-    // Freshness decides whether an alert is planned, not whether a planned one survives: one
-    // still waiting after a long outage goes out late rather than being dropped unseen.
-    const planned = (stage: string): boolean => p.existing.some((n) => n.stage === stage && n.status !== 'superseded' && n.status !== 'cancelled');
-    for (const duty of p.set.immediate) {
-      const alert = ALERTS[duty.rule];
-      if (!alert || !(fresh || planned(alert.stage))) continue;
-      const recipient = partyEmail[alert.to];
-      const earlier = p.existing.find((n) => n.stage === alert.stage && n.recipient === recipient);
-      const plannedAt = alert.plannedAt === 'registered' ? registeredAt : (earlier?.plannedAt ?? now);
-      desired.push({ deadlineKey: null, stage: alert.stage, kind: 'alert', template: alert.template, recipient, plannedAt, stale: false });
+  // An alert once planned stays wanted (one still waiting after a long outage goes out late rather
+  // than being dropped unseen); a new one only when the record arrived while its trigger was recent.
+  const planned = (stage: string): boolean => p.existing.some((n) => n.stage === stage && n.status !== 'superseded' && n.status !== 'cancelled');
+  for (const duty of p.set.immediate) {
+    const alert = ALERTS[duty.rule];
+    if (!alert) continue;
+    const triggered = Date.parse(duty.triggeredAt);
+    if (!planned(alert.stage) && !isRecent(triggered, arrivedMs, p.recentWorkingDays, p.calendar)) {
+      out.backlog.push({ key: alert.stage, kind: 'alert', rule: duty.rule, dueDate: formatIsoDate(localDayOfInstant(triggered)), dueAt: new Date(triggered) });
+      continue;
     }
+    const recipient = partyEmail[alert.to];
+    const earlier = p.existing.find((n) => n.stage === alert.stage && n.recipient === recipient);
+    // Never before the record arrived: a record registered yesterday and entered today alerts now, not "yesterday".
+    const plannedAt = alert.plannedAt === 'registered' ? new Date(Math.max(triggered, arrivedMs)) : (earlier?.plannedAt ?? now);
+    desired.push({ deadlineKey: null, stage: alert.stage, kind: 'alert', template: alert.template, recipient, plannedAt, stale: false });
   }
 
-  // Stages already in the past when first planned (a record entered late): a past reminder is
-  // only worth sending when no later reminder is still to come, and then within the send window;
+  // Stages already in the past when first planned (a record planned late, a due date moved back):
+  // a past reminder is only worth sending when no later reminder is still to come, then within
+  // the send window and only while the deadline is not yet breached (never after its escalation);
   // of past escalations only the latest goes out. No burst of stale mails.
   const nowMs = now.getTime();
   const group = (d: DesiredNotification): string => `${d.deadlineKey}:${d.kind}:${d.recipient}`;
@@ -172,9 +246,13 @@ export function desiredNotifications(p: PlanRecordInput): DesiredNotification[] 
   }
   const window = p.schedule.window;
   for (const d of desired) {
-    if (d.kind === 'reminder' && d.plannedAt.getTime() < nowMs && !d.stale) d.plannedAt = new Date(nextInWindow(nowMs, p.calendar, window));
+    if (d.kind !== 'reminder' || d.plannedAt.getTime() >= nowMs || d.stale) continue;
+    const moved = nextInWindow(nowMs, p.calendar, window);
+    const due = d.deadlineKey === null ? undefined : dueMs.get(d.deadlineKey);
+    if (due !== undefined && moved > due) d.stale = true;
+    else d.plannedAt = new Date(moved);
   }
-  return desired;
+  return out;
 }
 
 export interface StaffMember {

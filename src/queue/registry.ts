@@ -14,6 +14,7 @@ export const JOBS = {
   sweep: z.strictObject({}),
   'retention.run': z.strictObject({}),
   'annual-overview.send': z.strictObject({ overviewId: z.uuid() }),
+  'backlog-summary.send': z.strictObject({ summaryId: z.uuid() }),
 } as const;
 
 export type JobName = keyof typeof JOBS;

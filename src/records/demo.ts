@@ -14,7 +14,9 @@
 import { eq } from 'drizzle-orm';
 import { areas, institutions, staff } from '../db/schema.js';
 import { daysFromCivil, formatIsoDate, formatLocalInstant, instantOfLocal, localDayOfInstant } from '../domain/index.js';
+import { settings } from '../db/schema.js';
 import { createArea, createInstitution, createStaff } from './masterdata.js';
+import { putSetting } from './settings.js';
 import { createRecords, type Actor, type ServiceContext } from './service.js';
 import type { RecordTypeName } from './kinds.js';
 
@@ -91,6 +93,10 @@ export async function seedDemo(ctx: ServiceContext, options: DemoOptions = {}): 
     if (exists.length > 0) continue;
     await createInstitution(ctx, { ...i, dutyManagerEmail: `${i.id}.vagthavende@${DOMAIN}` }, DEMO_ACTOR);
   }
+  // The external recipients are settings an administrator must set; the demo sets invented ones
+  // (never a real authority's address), unless an administrator already did.
+  const [recipients] = await ctx.db.select({ key: settings.key }).from(settings).where(eq(settings.key, 'recipients'));
+  if (!recipients) await putSetting(ctx, 'recipients', { value: { ombudsman: `ombudsmand@${DOMAIN}`, directorate: `direktorat@${DOMAIN}`, admins: [`drift@${DOMAIN}`] } }, DEMO_ACTOR);
   const staffByInstitution = new Map<string, string[]>();
   for (const i of INSTITUTIONS) {
     const ids: string[] = [];
@@ -114,6 +120,8 @@ export async function seedDemo(ctx: ServiceContext, options: DemoOptions = {}): 
     const t = from + days * 86_400_000 + int(1, 8) * 3_600_000;
     return t < nowMs ? formatLocalInstant(t) : undefined;
   };
+  /** When the record was registered at its source: minutes to hours after the event, never in the future. */
+  const registered = (event: number): string => formatLocalInstant(Math.min(event + int(5, 240) * 60_000, nowMs - 60_000));
   const person = (n: number) => {
     const birth = daysFromCivil(1960, 1, 1) + int(0, 365 * 40);
     const [y, m, d] = formatIsoDate(birth).split('-') as [string, string, string];
@@ -137,7 +145,7 @@ export async function seedDemo(ctx: ServiceContext, options: DemoOptions = {}): 
       type = 'incident';
       const occurred = past(int(1, 150));
       const kind = pick(INCIDENT_KINDS);
-      body = { ...base, kind, occurredAt: formatLocalInstant(occurred), description: 'Demohændelse (opdigtet).', mediaAttention: rnd() < 0.1 };
+      body = { ...base, kind, occurredAt: formatLocalInstant(occurred), registeredAt: registered(occurred), description: 'Demohændelse (opdigtet).', mediaAttention: rnd() < 0.1 };
       if (diligent) {
         const notice = after(occurred, rnd() < 0.8 ? 0 : 2);
         if (notice && kind !== 'other_self_harm_behaviour') body['preliminaryNoticeSentAt'] = notice;
@@ -151,7 +159,7 @@ export async function seedDemo(ctx: ServiceContext, options: DemoOptions = {}): 
       const placed = past(int(0, 90));
       // 000: staff at halfway houses do not use security means; such a placement goes to the area's local jail.
       const at = inst.kind === 'halfway_house' ? (INSTITUTIONS.find((i) => i.areaId === inst.areaId && i.kind === 'local_jail') ?? inst).id : inst.id;
-      body = { ...base, institutionId: at, placedAt: formatLocalInstant(placed), mechanicalRestraint: rnd() < 0.3 };
+      body = { ...base, institutionId: at, placedAt: formatLocalInstant(placed), registeredAt: registered(placed), mechanicalRestraint: rnd() < 0.3 };
       const ended = after(placed, rnd() < 0.5 ? 0 : int(1, 3));
       if (ended) {
         body['endedAt'] = ended;
@@ -161,7 +169,7 @@ export async function seedDemo(ctx: ServiceContext, options: DemoOptions = {}): 
     } else if (roll < 0.7) {
       type = 'force_use';
       const occurred = past(int(0, 90));
-      body = { ...base, occurredAt: formatLocalInstant(occurred), description: 'Demomagtanvendelse (opdigtet).' };
+      body = { ...base, occurredAt: formatLocalInstant(occurred), registeredAt: registered(occurred), description: 'Demomagtanvendelse (opdigtet).' };
       const report = diligent ? after(occurred, rnd() < 0.8 ? 0 : int(1, 4)) : undefined;
       if (report) body['reportFiledAt'] = report;
       if (rnd() < 0.15) {
@@ -173,7 +181,7 @@ export async function seedDemo(ctx: ServiceContext, options: DemoOptions = {}): 
       const category = pick(CLIENT_CATEGORIES);
       const start = past(int(5, 200));
       const owners = staffByInstitution.get(inst.id) ?? [];
-      body = { ...base, clientCategory: category };
+      body = { ...base, clientCategory: category, registeredAt: registered(start) };
       if (category === 'supervision') body['supervisionEstablishedAt'] = formatLocalInstant(start);
       else body['admittedAt'] = formatLocalInstant(start);
       if (category === 'convicted_from_liberty') {

@@ -445,6 +445,12 @@ export interface ImportOptions {
   /** From the file name, used when neither --type nor a `type` value says. */
   fallbackType?: RecordTypeName | undefined;
   dryRun?: boolean;
+  /**
+   * `--historical`: closed history for statistics only. Every row must carry `closedAt` (a row
+   * without it is rejected, naming the field): closed records get their deadlines (for the
+   * compliance figures) and no notification and no backlog entry at all, so nothing is mailed.
+   */
+  historical?: boolean;
   batchSize?: number;
   /** Audit actor name. */
   actor?: string;
@@ -482,6 +488,8 @@ export interface ImportSummary extends TypeCounts {
   format: ImportFormat;
   type: RecordTypeName;
   dryRun: boolean;
+  /** Closed history only (`--historical`): nothing mailed. */
+  historical: boolean;
   /** Rows whose journal number is stored with other values (counted in `rejected`). */
   conflicts: number;
   byType: Partial<Record<RecordTypeName, TypeCounts>>;
@@ -503,6 +511,8 @@ export interface ImportSummary extends TypeCounts {
 
 /** Batches written at once: Postgres works on as many cores, the audit chain waits its turn. */
 const WRITERS = 2;
+
+const HISTORICAL_NEEDS_CLOSED = 'is required with --historical (closed history only; import open cases without --historical, where what is already overdue goes into the backlog summary)';
 
 interface Pending {
   line: number;
@@ -590,7 +600,14 @@ export async function importRows(ctx: ServiceContext, source: RowSource, opts: I
   };
 
   /** One batch through the service's write path; `auditAfter` settles when the batch before has committed. */
-  const flush = async (rows: Pending[], auditAfter: Promise<unknown>): Promise<void> => {
+  const flush = async (all: Pending[], auditAfter: Promise<unknown>): Promise<void> => {
+    // --historical loads closed records only: an open one would be watched, reminded and escalated.
+    const rows: Pending[] = [];
+    for (const r of all) {
+      const closed = typeof r.body['closedAt'] === 'string' && r.body['closedAt'] !== '';
+      if (opts.historical === true && !closed) reject(r.line, [{ field: 'closedAt', reason: HISTORICAL_NEEDS_CLOSED }]);
+      else rows.push(r);
+    }
     if (rows.length === 0 || !kind) return;
     const t = kind.type;
     const outcomes = await createRecords(ctx, t, rows.map((r) => r.body), importer, { mode: 'each', existing: 'compare', dryRun, auditAfter });
@@ -678,6 +695,7 @@ export async function importRows(ctx: ServiceContext, source: RowSource, opts: I
     format: source.format,
     type: t,
     dryRun,
+    historical: opts.historical === true,
     read: counts.read,
     created: counts.created,
     unchanged: counts.unchanged,

@@ -6,7 +6,7 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
-import { CLIENT_CATEGORIES, CPR_MASK, formatCpr, formatIsoDate, INCIDENT_KINDS, incidentChapter, localDayOfInstant, scrubCpr, type IncidentKind, type RecordInput } from '../domain/index.js';
+import { CLIENT_CATEGORIES, CPR_MASK, formatCpr, formatIsoDate, INCIDENT_KINDS, incidentChapter, isInFuture, localDayOfInstant, parseWhen, scrubCpr, type IncidentKind, type RecordInput, type When } from '../domain/index.js';
 import type { Executor } from '../db/client.js';
 import { actionPlans, forceUses, incidentDelayNotices, incidentReclassifications, incidents, paroleDecisions, planEvaluations, planTransfers, securityCellPlacements } from '../db/schema.js';
 import { cprString, dateString, iso, journalNumber, personName, plainString, slug, toDateOnly, toTimestamp, toTimestampOrNull, whenString } from './values.js';
@@ -151,11 +151,19 @@ function fieldColumns(fields: FieldTable, renamed: Record<string, string> = {}):
   return out;
 }
 
-/** Column values of a new row for the fields a request may leave out. */
+/**
+ * When the record was registered at its source (every record type; default: when it is created
+ * here). Its arrival in fristvagt is its creation: what was breached or old by then is backlog.
+ */
+const registration = { registeredAt: whenString.optional() };
+/** Fields a new row that leaves them out gets the creation instant for (`defaults(now)`). */
+const NOW_DEFAULTS = new Set(Object.keys(registration));
+
+/** Column values of a new row for the fields a request may leave out (the creation-instant ones are added by `defaults(now)`). */
 function fieldDefaults(fields: FieldTable, renamed: Record<string, string> = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [field, schema] of Object.entries(fields)) {
-    if (!schema.safeParse(undefined).success) continue;
+    if (!schema.safeParse(undefined).success || NOW_DEFAULTS.has(field)) continue;
     const column = renamed[field] ?? field;
     if (schema.safeParse(null).success) out[column] = null;
     else if (valueSchema(schema)._zod.def.type === 'boolean') out[column] = false;
@@ -190,6 +198,7 @@ const incidentFields = {
   kind: z.enum(INCIDENT_KINDS),
   description: plainString().max(10_000).nullish(),
   occurredAt: whenString,
+  ...registration,
   mediaAttention: z.boolean().optional(),
   preliminaryNoticeSentAt: whenString.nullish(),
   finalReportSubmittedAt: whenString.nullish(),
@@ -360,6 +369,7 @@ const incidentKind: KindDescriptor = {
 const cellFields = {
   mechanicalRestraint: z.boolean().optional(),
   placedAt: whenString,
+  ...registration,
   endedAt: whenString.nullish(),
   followUpHeldAt: whenString.nullish(),
   followUpPostponedReason: plainString().trim().min(1).max(2000).nullish(),
@@ -394,7 +404,7 @@ const cellKind: KindDescriptor = {
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, cellColumns),
-  defaults: () => assignAll({}, cellDefaults),
+  defaults: (now) => assignAll({ registeredAt: now }, cellDefaults),
   patchEffect(_row, _body, columns) {
     // Withdrawing the postponement withdraws its time and new date with it (they need a reason).
     if (columns['followUpPostponedReason'] !== null) return { columns };
@@ -435,7 +445,7 @@ const cellKind: KindDescriptor = {
   toApi(row, opts) {
     const r = row as CellRow;
     return assignAll({ type: 'security_cell_placement' }, meta(r), person(r, opts.showCpr), {
-      mechanicalRestraint: r.mechanicalRestraint, placedAt: iso(r.placedAt), endedAt: iso(r.endedAt),
+      mechanicalRestraint: r.mechanicalRestraint, placedAt: iso(r.placedAt), registeredAt: iso(r.registeredAt), endedAt: iso(r.endedAt),
       followUpHeldAt: iso(r.followUpHeldAt), followUpPostponedReason: freeText(r.followUpPostponedReason, opts), followUpPostponedAt: iso(r.followUpPostponedAt), followUpRescheduledTo: r.followUpRescheduledTo,
       followUpOfferedAt: iso(r.followUpOfferedAt), followUpDeclinedAt: iso(r.followUpDeclinedAt), followUpNoteAt: iso(r.followUpNoteAt),
       caseReviewedAt: iso(r.caseReviewedAt), caseReviewer: freeText(r.caseReviewer, opts), caseReviewOutcome: freeText(r.caseReviewOutcome, opts),
@@ -447,6 +457,7 @@ const cellKind: KindDescriptor = {
 const forceFields = {
   description: plainString().max(10_000).nullish(),
   occurredAt: whenString,
+  ...registration,
   reportFiledAt: whenString.nullish(),
   /** § 8: the report notes that the inmate was told of the right to complain and of the deadline. */
   complaintInfoNoted: z.boolean().nullish(),
@@ -472,7 +483,7 @@ const forceKind: KindDescriptor = {
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, forceColumns),
-  defaults: () => assignAll({}, forceDefaults),
+  defaults: (now) => assignAll({ registeredAt: now }, forceDefaults),
   applyEvent(row, e, now) {
     switch (e.type) {
       case 'report_filed': return { columns: { reportFiledAt: when(e['at'], now), ...(typeof e['complaintInfoNoted'] === 'boolean' ? { reportComplaintInfoNoted: e['complaintInfoNoted'] } : {}) } };
@@ -491,13 +502,14 @@ const forceKind: KindDescriptor = {
   },
   toApi(row, opts) {
     const r = row as ForceRow;
-    return assignAll({ type: 'force_use' }, meta(r), person(r, opts.showCpr), { description: freeText(r.description, opts), occurredAt: iso(r.occurredAt), reportFiledAt: iso(r.reportFiledAt), complaintInfoNoted: r.reportComplaintInfoNoted, complaintReceivedAt: iso(r.complaintReceivedAt) });
+    return assignAll({ type: 'force_use' }, meta(r), person(r, opts.showCpr), { description: freeText(r.description, opts), occurredAt: iso(r.occurredAt), registeredAt: iso(r.registeredAt), reportFiledAt: iso(r.reportFiledAt), complaintInfoNoted: r.reportComplaintInfoNoted, complaintReceivedAt: iso(r.complaintReceivedAt) });
   },
 };
 
 // ---------------------------------------------------------------- action plans
 const planFields = {
   clientCategory: z.enum(CLIENT_CATEGORIES),
+  ...registration,
   ownerId: z.uuid().nullish(),
   ownerAssignedAt: whenString.nullish(),
   admittedAt: whenString.nullish(),
@@ -542,7 +554,7 @@ const planKind: KindDescriptor = {
     z.strictObject({ type: z.literal('closed'), at }),
   ]),
   columns: (body) => pick(body, planColumns),
-  defaults: () => assignAll({}, planDefaults, { evaluations: [], transfers: [], paroleDecisions: [] }),
+  defaults: (now) => assignAll({ registeredAt: now }, planDefaults, { evaluations: [], transfers: [], paroleDecisions: [] }),
   createChildren(body) {
     const ops: ChildOp[] = [];
     for (const e of (body['evaluations'] as string[] | undefined) ?? []) ops.push({ table: 'evaluations', evaluatedAt: toTimestamp(e) });
@@ -618,7 +630,7 @@ const planKind: KindDescriptor = {
   toApi(row, { showCpr }) {
     const r = row as PlanFull;
     return assignAll({ type: 'action_plan' }, meta(r), person(r, showCpr), {
-      clientCategory: r.clientCategory, ownerId: r.ownerId, ownerAssignedAt: iso(r.ownerAssignedAt),
+      clientCategory: r.clientCategory, registeredAt: iso(r.registeredAt), ownerId: r.ownerId, ownerAssignedAt: iso(r.ownerAssignedAt),
       admittedAt: iso(r.admittedAt), supervisionEstablishedAt: iso(r.supervisionEstablishedAt), sentenceStartDate: r.sentenceStartDate,
       possibleParoleDate: r.possibleParoleDate, expectedReleaseDate: r.expectedReleaseDate, expelled: r.expelled, planCreatedAt: iso(r.planCreatedAt),
       elaboratedAt: iso(r.elaboratedAt), municipalityContactedAt: iso(r.municipalityContactedAt), transitionPlacedAt: iso(r.transitionPlacedAt),
@@ -630,6 +642,37 @@ const planKind: KindDescriptor = {
   },
   engineFieldToApi: { createdAt: 'planCreatedAt' },
 };
+
+/** The event whose registration `registeredAt` is (an action plan: its admission or the establishing supervision conversation, whichever is earlier). */
+const REGISTERS: Record<RecordTypeName, readonly string[]> = {
+  incident: ['occurredAt'],
+  security_cell_placement: ['placedAt'],
+  force_use: ['occurredAt'],
+  action_plan: ['admittedAt', 'supervisionEstablishedAt'],
+};
+
+function whenOf(v: unknown): When | undefined {
+  if (v instanceof Date) return { day: localDayOfInstant(v.getTime()), ms: v.getTime(), text: v.toISOString() };
+  return typeof v === 'string' ? parseWhen(v) : undefined;
+}
+
+/**
+ * `registeredAt` may not be in the future (the clock tolerance of every other time field,
+ * `isInFuture`) nor before the event it registers; compared by local date when either side is a
+ * bare date. `values` are API field values (strings) or stored column values (Dates).
+ */
+export function registrationIssues(type: RecordTypeName, values: Record<string, unknown>, now: number): Array<{ path: string; message: string }> {
+  const reg = whenOf(values['registeredAt']);
+  if (!reg) return [];
+  if (isInFuture(reg, now)) return [{ path: 'registeredAt', message: `registeredAt (${reg.text}) is in the future` }];
+  const [field, event] = REGISTERS[type].flatMap((f) => {
+    const w = whenOf(values[f]);
+    return w ? [[f, w] as const] : [];
+  }).sort((a, b) => a[1].day - b[1].day)[0] ?? [];
+  if (!field || !event) return [];
+  const before = reg.ms !== null && event.ms !== null ? reg.ms < event.ms : reg.day < event.day;
+  return before ? [{ path: 'registeredAt', message: `registeredAt (${reg.text}) is before ${field} (${event.text}), the event it registers` }] : [];
+}
 
 export const KINDS: Record<RecordTypeName, KindDescriptor> = {
   incident: incidentKind,

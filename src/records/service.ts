@@ -16,7 +16,7 @@ import { idempotencyKeys, institutions, staff } from '../db/schema.js';
 import { loadRulesInForce, type RulesInForce } from './calendar.js';
 import { storeDeadlines, type DeadlinesOf } from './deadline-store.js';
 import { pgErrorInfo, ServiceError, validationError, type FieldIssue } from './errors.js';
-import { applyChildOps, assignAll, createChildRows, KINDS, personalFields, previewChildOps, provisionalRow, type AnyRow, type ChildOp, type IncidentFull, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
+import { applyChildOps, assignAll, createChildRows, KINDS, personalFields, previewChildOps, provisionalRow, registrationIssues, type AnyRow, type ChildOp, type IncidentFull, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
 
 export type Role = 'admin' | 'area' | 'institution' | 'reader';
 
@@ -285,12 +285,12 @@ function prepareCreate(kind: KindDescriptor, body: unknown, parsed: ReturnType<K
   }
   const input = parsed.data;
   const columns = kind.columns(input);
-  if (kind.type === 'incident') columns['registeredAt'] = now;
   const children = kind.createChildren?.(input) ?? [];
   const base = provisionalRow(kind, columns, now);
   const derived = kind.derivedColumns?.(previewChildOps(base, children));
   const record = (derived ? assignAll({}, base as unknown as Record<string, unknown>, derived) : base) as AnyRow;
   const stages: Array<() => FieldIssue[] | Refusal> = [
+    () => registrationIssues(kind.type, input, now.getTime()),
     () => {
       try {
         parseRecord(kind.toEngine(previewChildOps(record, children)), now.getTime());
@@ -473,7 +473,9 @@ async function settleExisting(db: Executor, kind: KindDescriptor, rows: Prepared
 }
 
 /** Columns an insert leaves to the database: the key, and what the change-feed trigger stamps. */
-const DB_MANAGED = new Set(['id', 'createdAt', 'updatedAt', 'changeSeq', 'version']);
+// created_at is written from the service's clock: it is the record's arrival, which the planner
+// judges the backlog by (README "Go-live"), and must agree with every other instant of the write.
+const DB_MANAGED = new Set(['id', 'updatedAt', 'changeSeq', 'version']);
 
 /**
  * Writes accepted creates inside the caller's transaction: the records (one INSERT), their child
@@ -540,7 +542,8 @@ function differingFields(kind: KindDescriptor, p: PreparedCreate, stored: AnyRow
   const s = stored as unknown as Record<string, unknown>;
   const out: string[] = [];
   // With a notice history given, the single delay fields are one of its notices: the history is compared instead.
-  const skip = new Set(['registeredAt', ...(p.input['delayNotices'] !== undefined ? ['delayNotifiedAt', 'finalReportExpectedAt', 'delayReason'] : [])]);
+  // registeredAt left out of the body is "now": not a difference from the stored record.
+  const skip = new Set([...(p.input['registeredAt'] === undefined ? ['registeredAt'] : []), ...(p.input['delayNotices'] !== undefined ? ['delayNotifiedAt', 'finalReportExpectedAt', 'delayReason'] : [])]);
   for (const [column, value] of Object.entries(p.columns)) {
     if (skip.has(column)) continue;
     if (!sameValue(value, s[column])) out.push(column);
@@ -598,6 +601,8 @@ async function change(ctx: ServiceContext, kind: KindDescriptor, id: string, act
     throw new ServiceError('CONFLICT', `version: the record is at version ${(before as { version: number }).version}, not ${expectedVersion}`, { issues: [{ path: 'version', message: 'stale version' }] });
   }
   const provisional = withDerived(kind, columns, previewChildOps({ ...before, ...columns } as AnyRow, children));
+  const registration = registrationIssues(kind.type, { ...(before as unknown as Record<string, unknown>), ...columns, ...(body !== null && typeof body === 'object' ? body : {}) }, now.getTime());
+  if (registration.length > 0) throw validationError(registration);
   validateWithEngine(kind, provisional, now);
   // A transfer moves the plan to another area, which the sending side cannot otherwise write to:
   // writing the current institution is what authorises it; the target only has to exist.

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { appendAudit } from '../db/audit.js';
 import { settings } from '../db/schema.js';
 import { z as zod } from 'zod';
-import { recipientsSetting, scheduleSetting } from '../worker/settings.js';
+import { recencySetting, recipientsSetting, scheduleSetting } from '../worker/settings.js';
 import { closureDaysSetting, policyByAreaSetting, policySetting } from './calendar.js';
 import { ServiceError, validationError } from './errors.js';
 import { zodIssues, type Actor, type ServiceContext } from './service.js';
@@ -41,6 +41,7 @@ export const SETTINGS: Record<string, z.ZodType<unknown>> = {
   schedule: scheduleSetting,
   recipients: recipientsSetting,
   digest: zod.boolean(),
+  recency: recencySetting,
 };
 
 export async function listSettings(ctx: ServiceContext, actor: Actor) {

@@ -13,6 +13,7 @@ import { NUL_MESSAGE } from '../records/values.js';
 import { CSS, JS } from './assets.js';
 import { parseLang, t } from './i18n.js';
 import { registerAuth } from './pages/auth.js';
+import { registerBacklog } from './pages/backlog.js';
 import { registerCompliance } from './pages/compliance.js';
 import { registerMail } from './pages/mail.js';
 import { registerOverview } from './pages/overview.js';
@@ -71,6 +72,7 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
     registerRecord(ui, uctx);
     registerNotice(ui, uctx);
     registerCompliance(ui, uctx);
+    registerBacklog(ui, uctx);
     registerSettings(ui, uctx);
     registerMail(ui, uctx);
   });

@@ -44,7 +44,7 @@ export function sendHtml(reply: FastifyReply, status: number, body: SafeHtml): F
     .send(body.value);
 }
 
-type NavKey = 'overview' | 'compliance' | 'mail' | 'settings';
+type NavKey = 'overview' | 'compliance' | 'backlog' | 'mail' | 'settings';
 
 /** The current URL with another `lang` (the switch keeps the reader where they are). */
 function langSwitchUrl(req: FastifyRequest, lang: Lang): string {
@@ -73,6 +73,7 @@ export function page(req: FastifyRequest, o: PageOptions): SafeHtml {
   <nav aria-label="${d.mainNav}"><ul>
     ${navItem('overview', '/', d.navOverview)}
     ${navItem('compliance', '/compliance', d.navCompliance)}
+    ${navItem('backlog', '/backlog', d.navBacklog)}
     ${navItem('mail', '/mail', d.navMail)}
     ${session.actor.role === 'admin' ? navItem('settings', '/settings', d.navSettings) : ''}
   </ul></nav>

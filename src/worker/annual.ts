@@ -21,36 +21,34 @@ import { renderTemplate } from '../mail/render.js';
 import { MailError } from '../mail/transport.js';
 import { loadRulesInForce } from '../records/calendar.js';
 import { messageIdFor, sendFromOutbox, type OutboxKind, type SendDeps, type SendOutcome } from './outbox.js';
+import { dueRows, recoverStale } from './outbox-table.js';
 
 /** Creates the overview rows of the year before for every area (idempotent); returns how many are new. */
 export async function planAnnualOverviews(deps: SendDeps, now: Date): Promise<number> {
   const rules = await loadRulesInForce(deps.db, deps.closureDays);
   const { schedule, recipients } = await deps.settings();
+  const directorate = recipients.directorate;
   const areaRows = await deps.db.select({ id: areas.id }).from(areas);
   // Each area under its own policy (policyByArea may move its due date).
   const values = areaRows.flatMap((a) => {
     const plan = annualOverviewPlan(now.getTime(), rules.calendar, schedule.window, rules.policyFor(a.id));
-    return plan ? [{ areaId: a.id, year: plan.year, recipient: recipients.directorate, plannedAt: new Date(plan.plannedAt) }] : [];
+    return plan ? [{ areaId: a.id, year: plan.year, plannedAt: new Date(plan.plannedAt) }] : [];
   });
   if (values.length === 0) return 0;
-  const inserted = await deps.db.insert(annualOverviews).values(values).onConflictDoNothing().returning({ id: annualOverviews.id });
+  if (directorate === null) {
+    // Nobody to send it to: planned once the directorate's address is set (config check and /readyz report it unset).
+    deps.logger.warn({ overviews: values.length }, "annual overview not planned: the directorate's address (setting recipients.directorate) is not set");
+    return 0;
+  }
+  const inserted = await deps.db.insert(annualOverviews).values(values.map((v) => ({ ...v, recipient: directorate }))).onConflictDoNothing().returning({ id: annualOverviews.id });
   return inserted.length;
 }
 
 /** Overviews due by `until` that still wait to be sent: the sweep puts them into the queue. */
-export async function dueAnnualOverviews(db: Db, until: Date): Promise<Array<{ id: string; plannedAt: Date; attempts: number; lastError: string | null; updatedAt: Date }>> {
-  return db.select({ id: annualOverviews.id, plannedAt: annualOverviews.plannedAt, attempts: annualOverviews.attempts, lastError: annualOverviews.lastError, updatedAt: annualOverviews.updatedAt }).from(annualOverviews).where(and(eq(annualOverviews.status, 'scheduled'), lte(annualOverviews.plannedAt, until)));
-}
+export const dueAnnualOverviews = (db: Db, until: Date) => dueRows(db, annualOverviews, until);
 
 /** Hands back overviews whose sender crashed between claim and mark. */
-export async function recoverAnnualOverviews(db: Db, now: Date, staleMs: number): Promise<number> {
-  const rows = await db
-    .update(annualOverviews)
-    .set({ status: 'scheduled', lastError: 'recovered after an interrupted send', updatedAt: now })
-    .where(and(eq(annualOverviews.status, 'sending'), lt(annualOverviews.claimedAt, new Date(now.getTime() - staleMs))))
-    .returning({ id: annualOverviews.id });
-  return rows.length;
-}
+export const recoverAnnualOverviews = (db: Db, now: Date, staleMs: number) => recoverStale(db, annualOverviews, now, staleMs);
 
 function outcome(status: string | undefined, completedAt: Date | null | undefined, dueAt: Date | undefined, now: Date): DeadlineOutcome {
   if (status === undefined || dueAt === undefined) return 'none';

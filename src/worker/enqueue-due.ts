@@ -134,7 +134,7 @@ async function markEnqueued(db: Db, epoch: string, rows: ReadonlyArray<{ id: str
   });
 }
 
-type SendJobName = 'notification.send' | 'annual-overview.send';
+type SendJobName = 'notification.send' | 'annual-overview.send' | 'backlog-summary.send';
 interface SendJob<N extends SendJobName> {
   jobId: string;
   fireAt: number;
@@ -192,5 +192,12 @@ export async function enqueueDue(deps: EnqueueDeps, epoch: string, rows: readonl
 export async function enqueueAnnual(deps: EnqueueDeps, rows: readonly SendRow[], now: Date): Promise<number> {
   const t = now.getTime();
   await addMissing(deps, 'annual-overview.send', rows.map((a) => ({ jobId: `annual-${a.id}`, fireAt: fireAtOf(deps, a, t), payload: { overviewId: a.id }, queued: false, priority: sendPriority('annual') })), t);
+  return rows.length;
+}
+
+/** The backlog summaries due: one per area office and day at most, so no marker; each is added (a no-op while it waits). */
+export async function enqueueBacklogSummaries(deps: EnqueueDeps, rows: readonly SendRow[], now: Date): Promise<number> {
+  const t = now.getTime();
+  await addMissing(deps, 'backlog-summary.send', rows.map((a) => ({ jobId: `backlog-${a.id}`, fireAt: fireAtOf(deps, a, t), payload: { summaryId: a.id }, queued: false, priority: sendPriority('backlog') })), t);
   return rows.length;
 }

@@ -158,12 +158,11 @@ async function compose(ctx: ServiceContext, id: string, actor: Actor, given: { f
   }
   if (incidentChapter(row.kind as never) === 5) throw validationError([{ path: 'kind', message: 'chapter 5 incidents have no reporting duty (§ 17)' }]);
   const { recipients } = await loadWorkerSettings(ctx.db);
-  // Typed loosely on purpose: the settings may leave an external address unset (null).
-  const external = recipients as { ombudsman: string | null; directorate: string | null };
+  // The external addresses are settings an administrator must set (null until then).
   const to: NoticeDraft['recipients'] = [
     { role: 'area_office', address: area.officeEmail },
-    { role: 'ombudsman', address: external.ombudsman ?? null },
-    { role: 'directorate', address: external.directorate ?? null },
+    { role: 'ombudsman', address: recipients.ombudsman },
+    { role: 'directorate', address: recipients.directorate },
   ];
   const unset = to.filter((r) => !r.address).map((r) => `recipients.${r.role}`);
   const missing: string[] = [];

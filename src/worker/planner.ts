@@ -9,15 +9,15 @@
  * (src/ui/data/impact.ts) calls the same function for the saved and the proposed settings.
  */
 import { and, inArray, sql } from 'drizzle-orm';
-import { DomainError, desiredNotifications, diffOutbox, formatPath, planOwnerOf, watchedDeadlineKeys, type Absence, type DeadlineSet, type DesiredNotification, type OutboxDiff, type OutboxRow, type StaffMember } from '../domain/index.js';
+import { backlogSummaryAt, DomainError, diffOutbox, formatIsoDate, formatPath, localDayOfInstant, planNotifications, planOwnerOf, watchedDeadlineKeys, type Absence, type BacklogItem, type DeadlineSet, type DesiredNotification, type OutboxDiff, type OutboxRow, type StaffMember } from '../domain/index.js';
 import { insertJson, updateJson } from '../db/bulk.js';
 import type { Db, Executor } from '../db/client.js';
-import { areas, institutions, notifications, staff, staffAbsences } from '../db/schema.js';
+import { areas, backlogItems, backlogSummaries, institutions, notifications, staff, staffAbsences } from '../db/schema.js';
 import { loadRulesInForce, type RulesInForce } from '../records/calendar.js';
 import { recordKey, storeDeadlines } from '../records/deadline-store.js';
 import { KINDS, type AnyRow, type PlanFull, type RecordTypeName } from '../records/kinds.js';
 import { computeForRecord } from '../records/service.js';
-import type { RecipientsSetting, ScheduleSetting, WorkerSettings } from './settings.js';
+import type { RecencySetting, RecipientsSetting, ScheduleSetting, WorkerSettings } from './settings.js';
 
 export interface PlanContext {
   closureDays: readonly string[];
@@ -55,6 +55,10 @@ export interface RecordPlan {
   closed: boolean;
   set: DeadlineSet;
   desired: DesiredNotification[];
+  /** Breached before the record arrived, or alerts too old when it arrived: listed, not mailed. */
+  backlog: BacklogItem[];
+  /** Stages with no recipient because the directorate's address is not set. */
+  unaddressed: number;
   diff: OutboxDiff;
 }
 
@@ -63,7 +67,7 @@ export interface RecordPlan {
  * it should have, and the diff against its outbox. Undefined when its institution or area is
  * unknown (nothing is planned for it); throws the engine's DomainError when the rules refuse it.
  */
-export function planInMemory(r: LoadedRecord, m: PlanMaster, rules: RulesInForce, settings: { schedule: ScheduleSetting; recipients: RecipientsSetting }, now: Date): RecordPlan | undefined {
+export function planInMemory(r: LoadedRecord, m: PlanMaster, rules: RulesInForce, settings: { schedule: ScheduleSetting; recipients: RecipientsSetting; recency: RecencySetting }, now: Date): RecordPlan | undefined {
   const inst = m.institutions.get((r.row as { institutionId: string }).institutionId);
   const area = inst ? m.areas.get(inst.areaId) : undefined;
   if (!inst || !area) return undefined;
@@ -73,10 +77,12 @@ export function planInMemory(r: LoadedRecord, m: PlanMaster, rules: RulesInForce
   const ownerId = r.type === 'action_plan' && !closed ? (r.row as PlanFull).ownerId : null;
   const owner = ownerId ? m.staff.get(ownerId) : undefined;
   const absences = [owner?.id, owner?.substituteId].flatMap((id) => (id ? (m.absences.get(id) ?? []) : []));
-  const desired = desiredNotifications({
+  const { desired, backlog, unaddressed } = planNotifications({
     recordType: r.type,
     closed,
-    registeredAt: r.type === 'incident' ? (r.row as { registeredAt: Date }).registeredAt : null,
+    // Arrival is the record's creation here, not a later edit (README "Go-live").
+    arrivedAt: (r.row as { createdAt: Date }).createdAt,
+    recentWorkingDays: settings.recency.workingDays,
     addresses: { areaDirector: area.directorEmail, areaOffice: area.officeEmail, areaLeadership: area.leadershipEmail, dutyManager: inst.dutyManagerEmail, directorate: settings.recipients.directorate },
     set,
     calendar: rules.calendar,
@@ -86,7 +92,7 @@ export function planInMemory(r: LoadedRecord, m: PlanMaster, rules: RulesInForce
     planOwner: planOwnerOf(ownerId, m.staff, absences),
   });
   const diff = diffOutbox(r.outbox, desired, { now, closed, watched: watchedDeadlineKeys(set) });
-  return { type: r.type, row: r.row, areaId: area.id, closed, set, desired, diff };
+  return { type: r.type, row: r.row, areaId: area.id, closed, set, desired, backlog, unaddressed, diff };
 }
 
 /** Institutions and areas (all: a few hundred rows), and the given plan owners with substitutes and absences. */
@@ -158,6 +164,9 @@ export interface BatchResult extends PlanResult {
   /** Deadline rows written (changed or new) and left alone (unchanged). */
   deadlinesWritten: number;
   deadlinesUnchanged: number;
+  /** Backlog items listed for the first time (README "Go-live"), and stages left without a recipient (directorate unset). */
+  backlogListed: number;
+  unaddressed: number;
 }
 
 /** Records per transaction: the locks, reads and writes of a batch are set-based. */
@@ -177,7 +186,7 @@ async function planBatch(db: Db, ctx: PlanContext, refs: readonly RecordRef[], e
     const rules = await loadRulesInForce(tx, ctx.closureDays);
     const owners = loaded.flatMap((l) => (l.type === 'action_plan' && (l.row as PlanFull).ownerId ? [(l.row as PlanFull).ownerId as string] : []));
     const master = await loadPlanMaster(tx, owners);
-    const result: BatchResult = { records: 0, deadlines: 0, scheduled: 0, cancelled: 0, moved: 0, refused: [], deadlinesWritten: 0, deadlinesUnchanged: 0 };
+    const result: BatchResult = { records: 0, deadlines: 0, scheduled: 0, cancelled: 0, moved: 0, refused: [], deadlinesWritten: 0, deadlinesUnchanged: 0, backlogListed: 0, unaddressed: 0 };
     const plans: RecordPlan[] = [];
     for (const l of loaded) {
       try {
@@ -194,7 +203,11 @@ async function planBatch(db: Db, ctx: PlanContext, refs: readonly RecordRef[], e
     result.deadlinesUnchanged = stored.unchanged;
     const inserts: Array<Record<string, unknown>> = [];
     const changes: Array<Record<string, unknown>> = [];
+    const backlog: Array<Record<string, unknown>> = [];
+    const listedDay = formatIsoDate(localDayOfInstant(ctx.now.getTime()));
     for (const p of plans) {
+      result.unaddressed += p.unaddressed;
+      for (const b of p.backlog) backlog.push({ recordType: p.type, recordId: p.row.id, itemKey: b.key, kind: b.kind, ruleId: b.rule, areaId: p.areaId, institutionId: (p.row as { institutionId: string }).institutionId, journalNumber: (p.row as { journalNumber: string }).journalNumber, dueDate: b.dueDate, dueAt: b.dueAt, listedDay });
       const ids = stored.ids.get(recordKey(p.type, p.row.id));
       const deadlineIdOf = (key: string | null): string | null => (key === null ? null : (ids?.get(key) ?? null));
       result.records++;
@@ -206,6 +219,19 @@ async function planBatch(db: Db, ctx: PlanContext, refs: readonly RecordRef[], e
       for (const c of p.diff.change) changes.push({ id: c.id, status: c.status, plannedAt: c.plannedAt, deadlineId: deadlineIdOf(c.deadlineKey), updatedAt: ctx.now, expected: c.from });
     }
     for (let i = 0; i < inserts.length; i += 2000) await insertJson(tx, notifications, inserts.slice(i, i + 2000), { onConflict: 'ON CONFLICT DO NOTHING' });
+    // The backlog: listed the first time it is found (a later planning finds the same items and
+    // writes nothing); each area with new items gets one summary for the day.
+    const listedAreas = new Set<string>();
+    for (let i = 0; i < backlog.length; i += 2000) {
+      const listed = await insertJson(tx, backlogItems, backlog.slice(i, i + 2000), { onConflict: 'ON CONFLICT DO NOTHING', returning: ['areaId'] });
+      result.backlogListed += listed.length;
+      for (const l of listed) listedAreas.add(l['areaId'] as string);
+    }
+    if (listedAreas.size > 0) {
+      const plannedAt = backlogSummaryAt(ctx.now, rules.calendar, ctx.settings.schedule.window);
+      const summaries = [...listedAreas].map((areaId) => ({ areaId, listedDay, recipient: (master.areas.get(areaId) as AreaRow).officeEmail, plannedAt }));
+      await insertJson(tx, backlogSummaries, summaries, { onConflict: 'ON CONFLICT DO NOTHING' });
+    }
     // Each change is made only if the row is still as the diff saw it: a sender may have claimed it meanwhile.
     for (let i = 0; i < changes.length; i += 2000) {
       await updateJson(tx, notifications, changes.slice(i, i + 2000), { assign: ['status', 'plannedAt', 'updatedAt'], set: 'version = t.version + 1, deadline_id = coalesce(u.deadline_id, t.deadline_id)', where: 't.status::text = u.expected' });
@@ -233,7 +259,7 @@ export async function planRecords(db: Db, ctx: PlanContext, refs: readonly Recor
 export const PLAN_WRITERS = 3;
 
 async function planRecordsWithErrors(db: Db, ctx: PlanContext, refs: readonly RecordRef[], errors: Map<string, DomainError>): Promise<BatchResult> {
-  const total: BatchResult = { records: 0, deadlines: 0, scheduled: 0, cancelled: 0, moved: 0, refused: [], deadlinesWritten: 0, deadlinesUnchanged: 0 };
+  const total: BatchResult = { records: 0, deadlines: 0, scheduled: 0, cancelled: 0, moved: 0, refused: [], deadlinesWritten: 0, deadlinesUnchanged: 0, backlogListed: 0, unaddressed: 0 };
   let next = 0;
   let failed = false;
   const writer = async (): Promise<void> => {
@@ -251,6 +277,8 @@ async function planRecordsWithErrors(db: Db, ctx: PlanContext, refs: readonly Re
       total.moved += r.moved;
       total.deadlinesWritten += r.deadlinesWritten;
       total.deadlinesUnchanged += r.deadlinesUnchanged;
+      total.backlogListed += r.backlogListed;
+      total.unaddressed += r.unaddressed;
       total.refused.push(...r.refused);
     }
   };

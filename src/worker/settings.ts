@@ -1,7 +1,7 @@
 /** The worker's tunable settings (schedule, recipients, digest), stored in `settings` and audited like the rest. */
 import { inArray } from 'drizzle-orm';
 import { z } from 'zod';
-import { DEFAULT_SCHEDULE, minutesOf, RULE_IDS } from '../domain/index.js';
+import { DEFAULT_RECENT_WORKING_DAYS, DEFAULT_SCHEDULE, minutesOf, RULE_IDS } from '../domain/index.js';
 import type { Executor } from '../db/client.js';
 import { settings } from '../db/schema.js';
 
@@ -38,37 +38,53 @@ export const scheduleSetting = z.strictObject({
 
 const email = z.email('not a valid e-mail address');
 export const recipientsSetting = z.strictObject({
-  ombudsman: email,
-  directorate: email,
+  /** Unset (null) until an administrator sets it: the preliminary notice refuses to go without it. */
+  ombudsman: email.nullable().default(null),
+  /** Unset (null) until an administrator sets it. */
+  directorate: email.nullable().default(null),
   admins: z.array(email).min(1).max(20),
+});
+
+/**
+ * Policy, not law (README "Go-live"): an immediate alert is mailed only when its record arrived
+ * within `workingDays` working days of the alert's trigger; older ones are listed in the backlog.
+ */
+export const recencySetting = z.strictObject({
+  workingDays: z.number().int().min(0).max(30),
 });
 
 export type ScheduleSetting = z.output<typeof scheduleSetting>;
 export type RecipientsSetting = z.output<typeof recipientsSetting>;
+export type RecencySetting = z.output<typeof recencySetting>;
 
-export const DEFAULT_RECIPIENTS: RecipientsSetting = {
-  ombudsman: 'post@ombudsmanden.dk',
-  directorate: 'csf@kriminalforsorgen.dk',
-  admins: ['fristvagt-drift@kriminalforsorgen.dk'],
-};
+export const DEFAULT_RECIPIENTS: RecipientsSetting = { ombudsman: null, directorate: null, admins: ['fristvagt-drift@kriminalforsorgen.dk'] };
+export const DEFAULT_RECENCY: RecencySetting = { workingDays: DEFAULT_RECENT_WORKING_DAYS };
 
 export interface WorkerSettings {
   schedule: ScheduleSetting;
   recipients: RecipientsSetting;
   digest: boolean;
+  recency: RecencySetting;
 }
 
 export async function loadWorkerSettings(db: Executor): Promise<WorkerSettings> {
-  const rows = await db.select().from(settings).where(inArray(settings.key, ['schedule', 'recipients', 'digest']));
+  const rows = await db.select().from(settings).where(inArray(settings.key, ['schedule', 'recipients', 'digest', 'recency']));
   const schedule = scheduleSetting.safeParse(rows.find((r) => r.key === 'schedule')?.value);
   const recipients = recipientsSetting.safeParse(rows.find((r) => r.key === 'recipients')?.value);
   const digest = z.boolean().safeParse(rows.find((r) => r.key === 'digest')?.value);
+  const recency = recencySetting.safeParse(rows.find((r) => r.key === 'recency')?.value);
   return {
     schedule: schedule.success ? schedule.data : DEFAULT_SCHEDULE,
     recipients: recipients.success ? recipients.data : DEFAULT_RECIPIENTS,
     digest: digest.success ? digest.data : true,
+    recency: recency.success ? recency.data : DEFAULT_RECENCY,
   };
 }
 
 /** The stages of one rule (the planning core's, src/domain/plan.ts). */
 export { scheduleFor } from '../domain/index.js';
+
+/** The external recipients an administrator has not set yet (config check, /readyz, the sweep's warning). */
+export function unsetRecipients(r: RecipientsSetting): Array<'ombudsman' | 'directorate'> {
+  return (['ombudsman', 'directorate'] as const).filter((k) => r[k] === null);
+}

@@ -2,7 +2,7 @@
  * The web UI in a real browser: Debian's chromium driven by playwright-core against the real
  * server (buildServer + listen) on a Postgres database with the demo data. Logs in, reads the
  * overview (and sees it refresh without a reload), records a completion, reads compliance and the
- * mail log, changes a reminder stage through the impact preview, saves it and finds the audit
+ * backlog and the mail log, changes a reminder stage through the impact preview, saves it and finds the audit
  * entry, switches to English and logs out. axe-core checks every page (no serious or critical
  * WCAG 2.1 A/AA violations) and every page is saved as a screenshot in test-results/screenshots/.
  */
@@ -77,7 +77,7 @@ describe('web UI in chromium', () => {
     }
     const mailer = createCatcherMailer(database.db);
     const silent = createLogger({ level: 'silent' });
-    const due = await database.db.select({ id: notifications.id }).from(notifications).where(and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, clock()), eq(notifications.template, 'escalation'))).limit(4);
+    const due = await database.db.select({ id: notifications.id }).from(notifications).where(and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, clock()))).limit(4);
     for (const n of due) await sendNotification({ db: database.db, mailer, clock, closureDays: [], settings: () => loadWorkerSettings(database.db), from: 'fristvagt <fristvagt@demo.fristvagt.invalid>', publicUrl: 'http://127.0.0.1', logger: silent }, n.id);
 
     app = await buildServer({
@@ -182,6 +182,13 @@ describe('web UI in chromium', () => {
     await check('05-compliance');
     const csv = await page.evaluate(async () => (await fetch('/compliance.csv')).text());
     expect(csv.split('\r\n')[0]).toMatch(/^area_id,area,institution_id/);
+
+    // The backlog: what the demo's history had already breached when it arrived (README "Go-live").
+    await page.getByRole('link', { name: 'Restancer' }).click();
+    await page.waitForURL(`${base}/backlog`);
+    expect(await page.locator('#backlog-table tbody tr').count()).toBeGreaterThan(5);
+    expect(await page.locator('#backlog-table tbody tr').first().textContent()).toMatch(/DEMO-2015-\d{5}/);
+    await check('05b-backlog');
 
     await page.getByRole('link', { name: 'Maillog' }).click();
     await page.waitForURL(`${base}/mail`);

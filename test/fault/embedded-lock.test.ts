@@ -196,6 +196,9 @@ describe('one process per embedded data directory', () => {
       // The first one's Redis is untouched and it still serves.
       expect(redisPids(dir)).toEqual(firstRedis);
       expect(existsSync(join(dir, 'redis', 'redis.sock'))).toBe(true);
+      // Ready needs the external recipients set (README "Go-live"), through the running process's API.
+      const recipients = await fetch(`${url}/api/settings/recipients`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ value: { ombudsman: 'ombudsmand@ombud.invalid', directorate: 'direktorat@ombud.invalid', admins: ['drift@ombud.invalid'] } }) });
+      expect(recipients.status).toBe(200);
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
 
       first.child.kill('SIGTERM');

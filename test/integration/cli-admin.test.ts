@@ -60,8 +60,12 @@ describe('operator commands on Postgres', () => {
       child.on('exit', (code) => reject(new Error(`api exited ${code}: ${out}`)));
     });
     const base = url;
+    // Not ready until an administrator has set the external recipients (README "Go-live").
     const health = await fetch(`${base}/readyz`);
-    expect(await health.json()).toMatchObject({ ok: true, postgres: 'ok' });
+    expect(await health.json()).toMatchObject({ ok: false, postgres: 'ok', recipients: 'unset' });
+    const set = await fetch(`${base}/api/settings/recipients`, { method: 'PUT', headers: { authorization: 'Bearer cli-admin-token-0123456789abcdef', 'content-type': 'application/json' }, body: JSON.stringify({ value: { ombudsman: 'ombudsmand@ombud.test', directorate: 'direktorat@kf.test', admins: ['drift@kf.test'] } }) });
+    expect(set.status).toBe(200);
+    expect(await (await fetch(`${base}/readyz`)).json()).toMatchObject({ ok: true, postgres: 'ok', recipients: 'ok' });
     const unauth = await fetch(`${base}/api/incidents`);
     expect(unauth.status).toBe(401);
     const authed = await fetch(`${base}/api/incidents`, { headers: { authorization: 'Bearer cli-admin-token-0123456789abcdef' } });

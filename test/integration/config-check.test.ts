@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { settings } from '../../src/db/schema.js';
 import { runCli } from '../support/cli.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp.js';
@@ -44,12 +45,21 @@ describe('config check', () => {
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const lines = res.stdout.trim().split('\n');
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
     expect(lines[0]).toBe('environment: ok');
     expect(lines[1]).toMatch(/^postgres \([^)]+\/fristvagt_t_\w+\): ok \(PostgreSQL \d+/);
     expect(lines[2]).toMatch(/^redis \([^)]+\): ok \(PONG\)$/);
     expect(lines[3]).toMatch(/^smtp \(127\.0\.0\.1:\d+\): ok$/);
+    // The external recipients are settings an administrator must set: reported, not a failure of the check.
+    expect(lines[4]).toMatch(/^recipients: not configured \(recipients\.ombudsman and recipients\.directorate unset: nothing is sent to them/);
     expect(res.stdout).not.toContain('not-printed-secret');
+
+    await db.database.db.insert(settings).values({ key: 'recipients', value: { ombudsman: 'ombudsmand@ombud.test', directorate: null, admins: ['drift@kf.test'] }, updatedAt: new Date(), updatedBy: 'test' });
+    const one = await runCli(['config', 'check'], '', { ...CLEAN, DATABASE_URL: db.url ?? '' });
+    expect(one.stdout).toMatch(/^recipients: not configured \(recipients\.directorate unset/m);
+    await db.database.db.update(settings).set({ value: { ombudsman: 'ombudsmand@ombud.test', directorate: 'direktorat@kf.test', admins: ['drift@kf.test'] } });
+    const set = await runCli(['config', 'check'], '', { ...CLEAN, DATABASE_URL: db.url ?? '' });
+    expect(set.stdout).toMatch(/^recipients: ok$/m);
   });
 
   it('names each unreachable service with a reason and exits 1', async () => {

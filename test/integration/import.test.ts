@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateImportBodies, seedBenchMasterData, toCsv, toJsonl } from '../../bench/import.js';
 import { verifyAudit } from '../../src/db/audit.js';
 import type { Db } from '../../src/db/client.js';
-import { actionPlans, auditLog, deadlines, forceUses, incidents, securityCellPlacements } from '../../src/db/schema.js';
+import { actionPlans, auditLog, backlogItems, deadlines, forceUses, incidents, notifications, securityCellPlacements } from '../../src/db/schema.js';
 import { importFile, parseCsv, typeFromFileName } from '../../src/records/import.js';
 import { KINDS, type IncidentFull, type RecordTypeName } from '../../src/records/kinds.js';
 import { createArea, createInstitution, createStaff } from '../../src/records/masterdata.js';
@@ -369,6 +369,22 @@ line description",`, // 13–14: good, a quoted line break
       expect(again.code).toBe(2);
       expect(JSON.parse(again.stdout)).toMatchObject({ created: 0, unchanged: 2, rejected: 10 });
       expect(await countOf(auditLog)).toBe(auditBefore);
+    });
+
+    it('--historical: closed rows are imported and planned with no notification or backlog; an open row is refused naming closedAt', async () => {
+      const path = file('incidents-history.csv', [
+        'institutionId,journalNumber,kind,occurredAt,registeredAt,closedAt',
+        'vestre,HIST-1,death,2019-03-01T10:00:00+01:00,2019-03-01T11:00:00+01:00,2019-06-01',
+        'vestre,HIST-2,qualified_self_harm,2020-05-04T10:00:00+02:00,2020-05-04,',
+      ].join('\r\n'));
+      const res = await runCli(['import', path, '--historical'], '', env());
+      expect(res.code).toBe(2);
+      expect(JSON.parse(res.stdout)).toMatchObject({ historical: true, created: 1, rejected: 1, planned: 1, rejections: [{ line: 3, issues: [{ field: 'closedAt', reason: expect.stringMatching(/^is required with --historical/) }] }] });
+      const [row] = await dbOf().select({ id: incidents.id, registeredAt: incidents.registeredAt }).from(incidents).where(eq(incidents.journalNumber, 'HIST-1'));
+      expect(row?.registeredAt.toISOString()).toBe('2019-03-01T10:00:00.000Z');
+      expect((await dbOf().select({ n: count() }).from(deadlines).where(eq(deadlines.recordId, row?.id ?? '')))[0]?.n).toBeGreaterThan(0);
+      expect(await dbOf().select().from(notifications).where(eq(notifications.recordId, row?.id ?? ''))).toEqual([]);
+      expect(await dbOf().select().from(backlogItems).where(eq(backlogItems.recordId, row?.id ?? ''))).toEqual([]);
     });
 
     it('refuses a CSV with an unknown column as a whole, naming it', async () => {

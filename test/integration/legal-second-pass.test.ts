@@ -146,10 +146,12 @@ describe('issue 10: the second legal pass through the records service, the plann
   });
 
   it('000: a postponement decided after the due day leaves the follow-up breached; one decided by then suspends it', async () => {
-    h.clock.now = at('2026-03-12T10:00:00+01:00');
+    // Entered before the due day (a record arriving already breached is backlog, not escalated).
+    h.clock.now = at('2026-03-05T10:00:00+01:00');
     const body = { institutionId: 'vestre', placedAt: '2026-03-02T01:00:00+01:00', endedAt: '2026-03-02T08:00:00+01:00' };
     const late = await createRecord(h.ctx, 'security_cell_placement', { ...body, journalNumber: 'L-C1' }, ADMIN);
     const timely = await createRecord(h.ctx, 'security_cell_placement', { ...body, journalNumber: 'L-C2' }, ADMIN);
+    h.clock.now = at('2026-03-12T10:00:00+01:00');
     // 7 days after Mon 02.03 = Mon 09.03. Recorded today (12.03), decided today:
     await recordEvent(h.ctx, 'security_cell_placement', late.id, { type: 'follow_up_postponed', reason: 'Indlagt på psykiatrisk afdeling' }, ADMIN);
     await plan('security_cell_placement', late.id);

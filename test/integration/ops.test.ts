@@ -494,7 +494,7 @@ describe('operations surface', () => {
     it('reports every configured dependency, 503 when one is unreachable', async () => {
       const ok = await req('GET', '/readyz', { token: null });
       expect(ok.status, ok.body).toBe(200);
-      expect(ok.json).toEqual({ ok: true, postgres: 'ok', redis: 'ok', smtp: 'ok' });
+      expect(ok.json).toEqual({ ok: true, postgres: 'ok', redis: 'ok', smtp: 'ok', recipients: 'ok' });
 
       const port = await closedPort();
       const deadMailer = createSmtpMailer({ url: `smtp://127.0.0.1:${port}`, requireTls: false });
@@ -504,7 +504,7 @@ describe('operations surface', () => {
       expect(Date.now() - started).toBeLessThan(8_000);
       deadMailer.close();
       expect(bad.status, bad.body).toBe(503);
-      expect(bad.json).toEqual({ ok: false, postgres: 'ok', redis: 'unreachable', smtp: 'unreachable' });
+      expect(bad.json).toEqual({ ok: false, postgres: 'ok', redis: 'unreachable', smtp: 'unreachable', recipients: 'ok' });
       expect(bad.body).not.toContain(String(port));
       // A scrape still answers, saying Redis is down.
       const m = await broken('GET', '/metrics', { token: METRICS_TOKEN });
@@ -517,9 +517,18 @@ describe('operations surface', () => {
       const plain = await extraApp({});
       const p = await plain('GET', '/readyz', { token: null });
       expect(p.status).toBe(200);
-      expect(p.json).toEqual({ ok: true, postgres: 'ok', redis: 'not configured', smtp: 'not configured' });
+      expect(p.json).toEqual({ ok: true, postgres: 'ok', redis: 'not configured', smtp: 'not configured', recipients: 'ok' });
       expect((await plain('GET', '/admin/queues')).status).toBe(503);
       expect((await plain('GET', '/healthz', { token: null })).json).toEqual({ ok: true });
+
+      // The directorate's address unset: the legally required mails to it cannot go, so not ready (README "Go-live").
+      const put = (directorate: string | null) => req('PUT', '/api/settings/recipients', { body: { value: { ombudsman: 'ombudsmand@ombud.test', directorate, admins: ['drift@kf.test'] } } });
+      expect((await put(null)).status).toBe(200);
+      const unset = await plain('GET', '/readyz', { token: null });
+      expect(unset.status).toBe(503);
+      expect(unset.json).toEqual({ ok: false, postgres: 'ok', redis: 'not configured', smtp: 'not configured', recipients: 'unset', unsetRecipients: ['recipients.directorate'] });
+      expect((await put('direktorat@kf.test')).status).toBe(200);
+      expect((await plain('GET', '/readyz', { token: null })).status).toBe(200);
     });
   });
 

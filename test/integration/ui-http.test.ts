@@ -49,13 +49,19 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(res.status, JSON.stringify(res.json)).toBe(201);
       tokens[name] = { id: res.json.id, token: res.json.token };
     }
+    // The external recipients are settings an administrator sets (README "Go-live"); invented ones here.
+    const recipients = await t.req('PUT', '/api/settings/recipients', { body: { value: { ombudsman: 'ombudsmand@ombud.test', directorate: 'direktorat@kf.test', admins: ['fristvagt-drift@kriminalforsorgen.dk'] } } });
+    expect(recipients.status, JSON.stringify(recipients.json)).toBe(200);
     const inc = await t.req('POST', '/api/incidents', { body: { institutionId: 'vestre', journalNumber: 'SM-UI-1', kind: 'death', occurredAt: '2026-11-17T14:00:00+01:00', inmateName: 'Demo Person', cpr: CPR, description: 'Fundet livløs i cellen ved morgentællingen.' } });
     expect(inc.status, JSON.stringify(inc.json)).toBe(201);
     ids['incident'] = inc.json.id;
     const cell = await t.req('POST', '/api/security-cell-placements', { body: { institutionId: 'vestre', journalNumber: 'SC-UI-1', placedAt: '2026-11-16T22:00:00+01:00', endedAt: '2026-11-17T08:00:00+01:00' } });
     expect(cell.status, JSON.stringify(cell.json)).toBe(201);
     ids['cell'] = cell.json.id;
+    // Entered the evening it happened (arriving a week late, its breached report would be backlog, not escalated).
+    t.clock.now = new Date('2026-11-10T16:00:00+01:00');
     const force = await t.req('POST', '/api/force-uses', { body: { institutionId: 'aalborg', journalNumber: 'MA-UI-1', occurredAt: '2026-11-10T15:00:00+01:00' } });
+    t.clock.now = new Date(NOW);
     expect(force.status).toBe(201);
     ids['force'] = force.json.id;
     const staff = await t.req('POST', '/api/staff', { body: { areaId: 'hovedstaden', institutionId: 'vestre', name: 'Plan Ejer', email: 'plan.ejer@kriminalforsorgen.test' } });
@@ -403,7 +409,7 @@ describe('web UI over HTTP (Postgres)', () => {
   describe('settings', () => {
     /** The form as the browser would send it, with reminder-2 moved from 2 to 4 working days before. */
     const settingsFields = (): Record<string, string | string[]> => {
-      const fields: Record<string, string | string[]> = { scope: 'default', window_from: '07:00', window_to: '18:00', noWait: ['incident.preliminary-notice', 'incident.final-report'], digest: '1', closureDays: '', ombudsman: 'post@ombudsmanden.dk', directorate: 'csf@kriminalforsorgen.dk', admins: 'fristvagt-drift@kriminalforsorgen.dk' };
+      const fields: Record<string, string | string[]> = { scope: 'default', window_from: '07:00', window_to: '18:00', noWait: ['incident.preliminary-notice', 'incident.final-report'], digest: '1', closureDays: '', ombudsman: 'ombudsmand@ombud.test', directorate: 'direktorat@kf.test', admins: 'fristvagt-drift@kriminalforsorgen.dk' };
       const stages = [['reminder-2', 'reminder', 'responsible', '4', '08:00'], ['reminder-1', 'reminder', 'responsible', '1', '08:00'], ['reminder-0', 'reminder', 'responsible', '0', '08:00'], ['escalation-1', 'escalation', 'area_office', '0', '00:00'], ['escalation-2', 'escalation', 'second_level', '1', '08:00']];
       stages.forEach(([id, kind, aud, wd, at], i) => Object.assign(fields, { [`s_id_${i}`]: id, [`s_kind_${i}`]: kind, [`s_aud_${i}`]: aud, [`s_wd_${i}`]: wd, [`s_at_${i}`]: at }));
       for (const p of [['incident.inmate-conversation', 'workingDays', '1'], ['incident.closing-letter', 'weeks', '4'], ['incident.annual-overview', 'month', '1'], ['incident.annual-overview', 'day', '31'], ['force.report', 'workingDays', '1'], ['plan.create', 'youthWorkingDays', '7'], ['plan.parole-update', 'workingDays', '7']]) fields[`policy__${p[0]}__${p[1]}`] = p[2] as string;

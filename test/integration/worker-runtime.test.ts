@@ -30,11 +30,12 @@ async function until(cond: () => Promise<boolean>): Promise<void> {
 }
 
 /** `n` uses of force written in one statement, as an integration writing the table does; their ids. */
+/** Written straight into the table, as an integration would; created_at (the arrival) is the test's clock. */
 async function insertForceUses(h: WorkerHarness, n: number, prefix: string, occurredAt: string): Promise<string[]> {
   const rows = rowsOf<{ id: string }>(
     await h.db.database.db.execute(sql`
-      INSERT INTO force_uses (institution_id, journal_number, occurred_at)
-      SELECT 'vestre', ${prefix} || '-' || g, ${occurredAt}::timestamptz FROM generate_series(1, ${n}) AS g RETURNING id`),
+      INSERT INTO force_uses (institution_id, journal_number, occurred_at, created_at)
+      SELECT 'vestre', ${prefix} || '-' || g, ${occurredAt}::timestamptz, ${h.clock.now.toISOString()}::timestamptz FROM generate_series(1, ${n}) AS g RETURNING id`),
   );
   return rows.map((r) => r.id);
 }

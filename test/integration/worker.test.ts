@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications } from '../../src/db/schema.js';
 import { QUEUE_NAME } from '../../src/queue/registry.js';
 import { createRecord, recordEvent } from '../../src/records/service.js';
-import { createStaff } from '../../src/records/masterdata.js';
+import { createArea, createInstitution, createStaff } from '../../src/records/masterdata.js';
 import { planRecord } from '../../src/worker/planner.js';
 import { retryDelayMs } from '../../src/worker/delivery.js';
 import { sendNotification } from '../../src/worker/send.js';
@@ -277,14 +277,24 @@ describe('watchdog worker', () => {
 
   it('retries SMTP 451 until it recovers, and records and reports a permanent 550', async () => {
     const w = h.workers[0]!;
-    h.clock.now = at('2026-10-01T07:00:00+02:00');
-    h.sink.refuseRcpt = (addr) => (addr === 'omraade@kf.test' ? 550 : undefined);
-    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'vestre', journalNumber: 'W-R1', occurredAt: '2026-09-29T10:00:00+02:00' }, ADMIN);
+    // Entered the day it happened (a record arriving already breached would be backlog, not escalated),
+    // at an institution of an area of its own, so that only its escalation meets the refusing address.
+    h.clock.now = at('2026-09-29T11:00:00+02:00');
+    await createArea(h.ctx, { id: 'refusing', name: 'Kriminalforsorgen Afvisning', officeEmail: 'omraade-afviser@kf.test', directorName: 'Områdedirektør', directorEmail: 'direktor-afviser@kf.test' }, ADMIN);
+    await createInstitution(h.ctx, { id: 'afviser', areaId: 'refusing', name: 'Fængsel Afviser', kind: 'prison', dutyManagerEmail: 'vagt-afviser@kf.test' }, ADMIN);
+    h.sink.refuseRcpt = (addr) => (addr === 'omraade-afviser@kf.test' ? 550 : undefined);
+    const f = await createRecord(h.ctx, 'force_use', { institutionId: 'afviser', journalNumber: 'W-R1', occurredAt: '2026-09-29T10:00:00+02:00' }, ADMIN);
     await w.deps.planAndEnqueue('force_use', f.id);
     // Due Wed 30.09, breached: escalation-1 to the area office (refused with 550) is due now.
     h.clock.now = at('2026-10-01T08:00:00+02:00');
     await w.sweep();
-    await h.sink.waitFor(() => sentTo('drift@kf.test', /^fristvagt: en mail kunne ikke afleveres/).length === 1);
+    // The report is a row of its own, written when the escalation fails; a sweep after that sends it
+    // (one already running when it was written may not see it: sweep until it is out).
+    await until(async () => {
+      await w.sweep();
+      return sentTo('drift@kf.test', /^fristvagt: en mail kunne ikke afleveres/).length >= 1;
+    });
+    expect(sentTo('drift@kf.test', /^fristvagt: en mail kunne ikke afleveres/)).toHaveLength(1);
     const failed = (await rows(f.id)).find((n) => n.stage === 'force.report:escalation-1')!;
     expect(failed.status).toBe('failed');
     expect(failed.lastError).toMatch(/550/);
@@ -407,7 +417,8 @@ describe('watchdog worker', () => {
     const inserted = new Promise<void>((resolve) => (written = resolve));
     let slowId = '';
     const slow = integration.begin(async (tx) => {
-      const [row] = await tx`INSERT INTO force_uses (institution_id, journal_number, occurred_at) VALUES ('vestre', 'W-T1', '2026-11-23T08:00:00+01:00') RETURNING id`;
+      // created_at is the record's arrival: the test's clock, not the database's.
+      const [row] = await tx`INSERT INTO force_uses (institution_id, journal_number, occurred_at, created_at) VALUES ('vestre', 'W-T1', '2026-11-23T08:00:00+01:00', '2026-11-23T09:00:00+01:00') RETURNING id`;
       slowId = (row as { id: string }).id;
       written();
       await open;
@@ -437,9 +448,8 @@ describe('watchdog worker', () => {
     h.clock.now = at('2026-11-26T09:00:00+01:00');
     await w.sweep();
     await h.sink.waitFor(() => sentTo('direktor@kf.test', /^Ny hændelse: selvmord \(j\.nr\. W-O1/).length === 1);
-    // An incident first registered two days late still alerts no one.
-    const late = await createRecord(h.ctx, 'incident', { institutionId: 'vestre', journalNumber: 'W-O2', kind: 'suicide', occurredAt: '2026-11-24T07:00:00+01:00' }, ADMIN);
-    await h.db.database.db.execute(sql`UPDATE incidents SET registered_at = '2026-11-24T08:00:00+01:00' WHERE id = ${late.id}`);
+    // An incident registered at its source more than two working days before it arrives here alerts no one (policy `recency`).
+    const late = await createRecord(h.ctx, 'incident', { institutionId: 'vestre', journalNumber: 'W-O2', kind: 'suicide', occurredAt: '2026-11-20T07:00:00+01:00', registeredAt: '2026-11-20T08:00:00+01:00' }, ADMIN);
     await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'incident', late.id);
     expect((await rows(late.id)).find((n) => n.stage === 'alert:area-director')).toBeUndefined();
   });
@@ -448,7 +458,7 @@ describe('watchdog worker', () => {
     const w = h.workers[0]!;
     h.clock.now = at('2026-11-25T09:00:00+01:00');
     // The API refuses such a journal number; an integration writing the table directly may not.
-    const [row] = rowsOf<{ id: string }>(await h.db.database.db.execute(sql`INSERT INTO force_uses (institution_id, journal_number, occurred_at) VALUES ('vestre', '010190-4321', '2026-11-25T08:00:00+01:00') RETURNING id`));
+    const [row] = rowsOf<{ id: string }>(await h.db.database.db.execute(sql`INSERT INTO force_uses (institution_id, journal_number, occurred_at, created_at) VALUES ('vestre', '010190-4321', '2026-11-25T08:00:00+01:00', '2026-11-25T09:00:00+01:00') RETURNING id`));
     await plan('force_use', row!.id);
     const r0 = (await rows(row!.id)).find((n) => n.stage === 'force.report:reminder-0')!;
     h.clock.now = r0.plannedAt;

@@ -43,8 +43,9 @@ describe('record field tables', () => {
   it('keeps the renamed column of a use of force and the defaults the database would give', () => {
     expect(KINDS.force_use.columns({ complaintInfoNoted: true })).toEqual({ reportComplaintInfoNoted: true });
     expect(KINDS.incident.defaults(NOW)).toMatchObject({ registeredAt: NOW, mediaAttention: false, description: null, delayNotices: [], reclassifications: [] });
-    expect(KINDS.security_cell_placement.defaults(NOW)).toMatchObject({ mechanicalRestraint: false, endedAt: null, caseReviewer: null });
-    expect(KINDS.action_plan.defaults(NOW)).toMatchObject({ expelled: false, ownerId: null, sentenceStartDate: null, evaluations: [] });
-    expect(KINDS.force_use.defaults(NOW)).toEqual({ description: null, reportFiledAt: null, reportComplaintInfoNoted: null, complaintReceivedAt: null, closedAt: null });
+    // registeredAt, on every record type, defaults to the creation instant (README "Go-live").
+    expect(KINDS.security_cell_placement.defaults(NOW)).toMatchObject({ registeredAt: NOW, mechanicalRestraint: false, endedAt: null, caseReviewer: null });
+    expect(KINDS.action_plan.defaults(NOW)).toMatchObject({ registeredAt: NOW, expelled: false, ownerId: null, sentenceStartDate: null, evaluations: [] });
+    expect(KINDS.force_use.defaults(NOW)).toEqual({ registeredAt: NOW, description: null, reportFiledAt: null, reportComplaintInfoNoted: null, complaintReceivedAt: null, closedAt: null });
   });
 });

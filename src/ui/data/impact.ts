@@ -11,7 +11,7 @@ import { settings as settingsTable } from '../../db/schema.js';
 import { closureDaysSetting, policyByAreaSetting, policySetting, rulesInForceOf, type PolicyByArea } from '../../records/calendar.js';
 import type { RecordTypeName } from '../../records/kinds.js';
 import { loadPlanMaster, loadRecords, planInMemory, type RecordPlan } from '../../worker/planner.js';
-import { loadWorkerSettings, type RecipientsSetting, type ScheduleSetting } from '../../worker/settings.js';
+import { loadWorkerSettings, type RecencySetting, type RecipientsSetting, type ScheduleSetting } from '../../worker/settings.js';
 import { RECORD_TABLES } from './records.js';
 
 /** The settings an administrator edits in the UI, as stored (closure days without the configuration's). */
@@ -23,9 +23,11 @@ export interface SettingsSet {
   schedule: ScheduleSetting;
   recipients: RecipientsSetting;
   digest: boolean;
+  /** Policy: the working days within which an immediate alert is still mailed (README "Go-live"). */
+  recency: RecencySetting;
 }
 
-export const SETTING_KEYS = ['closureDays', 'policy', 'policyByArea', 'schedule', 'recipients', 'digest'] as const;
+export const SETTING_KEYS = ['closureDays', 'policy', 'policyByArea', 'schedule', 'recipients', 'digest', 'recency'] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 export async function loadSettingsSet(db: Executor): Promise<SettingsSet> {
@@ -34,7 +36,7 @@ export async function loadSettingsSet(db: Executor): Promise<SettingsSet> {
   const policy = policySetting.safeParse(rows.find((r) => r.key === 'policy')?.value ?? {});
   const byArea = policyByAreaSetting.safeParse(rows.find((r) => r.key === 'policyByArea')?.value ?? {});
   const w = await loadWorkerSettings(db);
-  return { closureDays: closure.success ? closure.data : [], policy: policy.success ? policy.data : {}, policyByArea: byArea.success ? byArea.data : {}, schedule: w.schedule, recipients: w.recipients, digest: w.digest };
+  return { closureDays: closure.success ? closure.data : [], policy: policy.success ? policy.data : {}, policyByArea: byArea.success ? byArea.data : {}, schedule: w.schedule, recipients: w.recipients, digest: w.digest, recency: w.recency };
 }
 
 /** What the preview was computed against; a save refuses when the stored settings moved on meanwhile. */

@@ -117,8 +117,10 @@ function parseForm(b: FormBody, current: SettingsSet, areaList: readonly AreaRef
     policy,
     policyByArea: parseAreaPolicy(b, current, areaList),
     schedule,
-    recipients: { ombudsman: field(b, 'ombudsman') ?? '', directorate: field(b, 'directorate') ?? '', admins: lines(field(b, 'admins')) },
+    // An empty external address is unset (null): nothing is sent to it, and config check and /readyz say so.
+    recipients: { ombudsman: field(b, 'ombudsman') || null, directorate: field(b, 'directorate') || null, admins: lines(field(b, 'admins')) },
     digest: field(b, 'digest') === '1',
+    recency: field(b, 'recency') === undefined ? current.recency : { workingDays: numberOr(field(b, 'recency')) as number },
   };
   return { ...validate(candidate), map: { stageRows } };
 }
@@ -173,6 +175,7 @@ function issueLabel(lang: Lang, path: string, areaNames: ReadonlyMap<string, str
     }
     case 'recipients': return `${d.recipients} › ${rest[0] === 'ombudsman' ? d.ombudsman : rest[0] === 'directorate' ? d.directorate : d.admins}`;
     case 'digest': return d.digest;
+    case 'recency': return d.recency;
     default: return path;
   }
 }
@@ -272,7 +275,11 @@ ${areaPolicyFieldset(lang, s, areaList, inv)}
 <div class="field"><label for="ombudsman">${d.ombudsman}</label><input type="email" id="ombudsman" name="ombudsman" size="32" value="${s.recipients.ombudsman}"${inv('ombudsman')}></div>
 <div class="field"><label for="directorate">${d.directorate}</label><input type="email" id="directorate" name="directorate" size="32" value="${s.recipients.directorate}"${inv('directorate')}></div>
 <div class="field"><label for="admins">${d.admins}</label><textarea id="admins" name="admins" rows="3"${inv('admins')}>${s.recipients.admins.join('\n')}</textarea></div>
-</div></fieldset>
+</div><p class="small">${d.recipientsUnsetHelp}</p></fieldset>
+<fieldset><legend>${d.recency}</legend>
+<div class="field"><label for="recency">${d.recencyDays}</label><input type="number" min="0" max="30" id="recency" name="recency" value="${String(s.recency.workingDays)}"${inv('recency')} aria-describedby="recency-help"></div>
+<p class="small" id="recency-help">${d.recencyHelp}</p>
+</fieldset>
 <p><button type="submit">${d.preview}</button></p>
 </form>`;
 }
@@ -338,7 +345,7 @@ ${list.length > SHOW_ROWS ? html`<p>${d.impactMore(list.length - SHOW_ROWS)}</p>
 
 function impactView(impact: Impact, changed: SettingKey[], lang: Lang, now: Date): SafeHtml {
   const d = t(lang);
-  const labels: Record<SettingKey, string> = { closureDays: d.closureDays, policy: d.policy, policyByArea: d.policyByArea, schedule: d.scheduleStages, recipients: d.recipients, digest: d.digest };
+  const labels: Record<SettingKey, string> = { closureDays: d.closureDays, policy: d.policy, policyByArea: d.policyByArea, schedule: d.scheduleStages, recipients: d.recipients, digest: d.digest, recency: d.recency };
   const nothing = impact.deadlines.length === 0 && impact.moved.length === 0 && impact.added.length === 0 && impact.removed.length === 0;
   const section = (id: string, title: string, n: number, body: SafeHtml) => (n === 0 ? html`` : html`<section aria-labelledby="${id}"><h3 id="${id}">${title}</h3><div class="table-wrap">${body}</div></section>`);
   return html`<section id="impact" aria-labelledby="h-impact"><h2 id="h-impact">${d.impactTitle}</h2>
