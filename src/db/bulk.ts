@@ -102,8 +102,10 @@ export async function updateJson(tx: Executor, table: PgTable, rows: ReadonlyArr
  * without its per-value mapping: drizzle checks each field's class on every row (`is()`), which
  * cost about as much as the engine itself when planning read back 350,000 deadline rows.
  */
-export async function selectRows<T extends PgTable>(tx: Executor, table: T, where: SQL): Promise<Array<T['$inferSelect']>> {
-  const { list, text } = selectText(table);
+export async function selectRows<T extends PgTable>(tx: Executor, table: T, where: SQL): Promise<Array<T['$inferSelect']>>;
+export async function selectRows<T extends PgTable, K extends keyof T['$inferSelect'] & string>(tx: Executor, table: T, where: SQL, props: readonly K[]): Promise<Array<Pick<T['$inferSelect'], K>>>;
+export async function selectRows(tx: Executor, table: PgTable, where: SQL, props?: readonly string[]): Promise<Array<Record<string, unknown>>> {
+  const { list, text } = selectText(table, props);
   const rows = rowsOf<Record<string, unknown>>(await tx.execute(sql`${sql.raw(text)} ${where}`));
   for (const r of rows) {
     for (const [prop, col] of list) {
@@ -111,20 +113,31 @@ export async function selectRows<T extends PgTable>(tx: Executor, table: T, wher
       if (v !== null && v !== undefined) r[prop] = col.mapFromDriverValue(v);
     }
   }
-  return rows as Array<T['$inferSelect']>;
+  return rows;
 }
 
-const selectTexts = new WeakMap<PgTable, { list: Array<[string, Column]>; text: string }>();
+interface SelectText {
+  list: Array<[string, Column]>;
+  text: string;
+}
 
-function selectText(table: PgTable): { list: Array<[string, Column]>; text: string } {
-  let known = selectTexts.get(table);
+const selectTexts = new WeakMap<PgTable, Map<string, SelectText>>();
+
+function selectText(table: PgTable, props: readonly string[] | undefined): SelectText {
+  let byProps = selectTexts.get(table);
+  if (!byProps) selectTexts.set(table, (byProps = new Map()));
+  const key = props ? props.join(',') : '*';
+  let known = byProps.get(key);
   if (!known) {
-    const all = Object.entries(getTableColumns(table));
+    const columns = getTableColumns(table);
+    const all = props ? props.map((p) => [p, columns[p]] as [string, Column | undefined]) : Object.entries(columns);
+    for (const [p, c] of all) if (!c) throw new Error(`${getTableName(table)} has no column ${p}`);
+    const chosen = all as Array<[string, Column]>;
     // Only the columns whose driver values differ from what postgres.js gives (timestamps arrive
     // as text under drizzle's driver settings; bigints as text) are mapped.
-    const list = all.filter(([, c]) => c.mapFromDriverValue !== Column.prototype.mapFromDriverValue) as Array<[string, Column]>;
-    known = { list, text: `select ${all.map(([p, c]) => `"${c.name}" as "${p}"`).join(', ')} from "${getTableName(table)}" where` };
-    selectTexts.set(table, known);
+    const list = chosen.filter(([, c]) => c.mapFromDriverValue !== Column.prototype.mapFromDriverValue);
+    known = { list, text: `select ${chosen.map(([p, c]) => `"${c.name}" as "${p}"`).join(', ')} from "${getTableName(table)}" where` };
+    byProps.set(key, known);
   }
   return known;
 }

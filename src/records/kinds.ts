@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { CLIENT_CATEGORIES, CPR_MASK, formatCpr, formatIsoDate, INCIDENT_KINDS, incidentChapter, isInFuture, localDayOfInstant, parseWhen, scrubCpr, type IncidentKind, type RecordInput, type When } from '../domain/index.js';
 import type { Executor } from '../db/client.js';
 import { actionPlans, forceUses, incidentDelayNotices, incidentReclassifications, incidents, paroleDecisions, planEvaluations, planTransfers, securityCellPlacements } from '../db/schema.js';
+import { selectRows } from '../db/bulk.js';
 import { cprString, dateString, iso, journalNumber, personName, plainString, slug, toDateOnly, toTimestamp, toTimestampOrNull, whenString } from './values.js';
 
 export type RecordTypeName = 'incident' | 'security_cell_placement' | 'force_use' | 'action_plan';
@@ -322,7 +323,7 @@ const incidentKind: KindDescriptor = {
   async load(db, ids) {
     if (ids.length === 0) return [];
     const [rows, notices, recl] = await Promise.all([
-      db.select().from(incidents).where(inArray(incidents.id, ids)),
+      selectRows(db, incidents, inArray(incidents.id, ids)),
       db.select().from(incidentDelayNotices).where(inArray(incidentDelayNotices.incidentId, ids)).orderBy(asc(incidentDelayNotices.notifiedAt), asc(incidentDelayNotices.createdAt)),
       db.select().from(incidentReclassifications).where(inArray(incidentReclassifications.incidentId, ids)).orderBy(asc(incidentReclassifications.at), asc(incidentReclassifications.createdAt)),
     ]);
@@ -433,7 +434,7 @@ const cellKind: KindDescriptor = {
       default: return { columns: {} };
     }
   },
-  load: (db, ids) => db.select().from(securityCellPlacements).where(inArray(securityCellPlacements.id, ids)),
+  load: (db, ids) => selectRows(db, securityCellPlacements, inArray(securityCellPlacements.id, ids)),
   toEngine(row) {
     const r = row as CellRow;
     return {
@@ -495,7 +496,7 @@ const forceKind: KindDescriptor = {
       default: return { columns: {} };
     }
   },
-  load: (db, ids) => db.select().from(forceUses).where(inArray(forceUses.id, ids)),
+  load: (db, ids) => selectRows(db, forceUses, inArray(forceUses.id, ids)),
   toEngine(row) {
     const r = row as ForceRow;
     return { type: 'force_use', id: r.id, journalNumber: r.journalNumber, occurredAt: iso(r.occurredAt) as string, reportFiledAt: iso(r.reportFiledAt), complaintInfoNoted: r.reportComplaintInfoNoted, complaintReceivedAt: iso(r.complaintReceivedAt) };
@@ -602,7 +603,7 @@ const planKind: KindDescriptor = {
   },
   async load(db, ids) {
     if (ids.length === 0) return [];
-    const rows = await db.select().from(actionPlans).where(inArray(actionPlans.id, ids));
+    const rows = await selectRows(db, actionPlans, inArray(actionPlans.id, ids));
     const [evs, trs, pds] = await Promise.all([
       db.select().from(planEvaluations).where(inArray(planEvaluations.planId, ids)).orderBy(asc(planEvaluations.evaluatedAt)),
       db.select().from(planTransfers).where(inArray(planTransfers.planId, ids)).orderBy(asc(planTransfers.transferredAt)),

@@ -8,9 +8,9 @@
  * `planInMemory` runs it over a loaded record, and the settings page's impact preview
  * (src/ui/data/impact.ts) calls the same function for the saved and the proposed settings.
  */
-import { and, inArray, sql } from 'drizzle-orm';
+import { and, inArray, sql, type SQL } from 'drizzle-orm';
 import { backlogSummaryAt, DomainError, diffOutbox, formatIsoDate, formatPath, localDayOfInstant, planNotifications, planOwnerOf, watchedDeadlineKeys, type Absence, type BacklogItem, type DeadlineSet, type DesiredNotification, type OutboxDiff, type OutboxRow, type StaffMember } from '../domain/index.js';
-import { insertJson, updateJson } from '../db/bulk.js';
+import { insertJson, selectRows, updateJson } from '../db/bulk.js';
 import type { Db, Executor } from '../db/client.js';
 import { areas, backlogItems, backlogSummaries, institutions, notifications, staff, staffAbsences } from '../db/schema.js';
 import { loadRulesInForce, type RulesInForce } from '../records/calendar.js';
@@ -118,11 +118,13 @@ export async function loadPlanMaster(tx: Executor, ownerIds: readonly string[] |
 async function loadOutbox(tx: Executor, refs: readonly RecordRef[]): Promise<Map<string, OutboxRow[]>> {
   const out = new Map<string, OutboxRow[]>();
   if (refs.length === 0) return out;
-  const rows = await tx
-    .select({ id: notifications.id, recordType: notifications.recordType, recordId: notifications.recordId, stage: notifications.stage, recipient: notifications.recipient, kind: notifications.kind, status: notifications.status, plannedAt: notifications.plannedAt, version: notifications.version })
-    .from(notifications)
+  const rows = await selectRows(
+    tx,
+    notifications,
     // Both key columns, so that the unique index (record_type, record_id, …) finds them.
-    .where(and(inArray(notifications.recordType, [...new Set(refs.map((r) => r.type))]), inArray(notifications.recordId, [...new Set(refs.map((r) => r.id))])));
+    and(inArray(notifications.recordType, [...new Set(refs.map((r) => r.type))]), inArray(notifications.recordId, [...new Set(refs.map((r) => r.id))])) as SQL,
+    ['id', 'recordType', 'recordId', 'stage', 'recipient', 'kind', 'status', 'plannedAt', 'version'],
+  );
   for (const r of rows) {
     const k = recordKey(r.recordType, r.recordId);
     const list = out.get(k) ?? [];
@@ -229,7 +231,9 @@ async function planBatch(db: Db, ctx: PlanContext, refs: readonly RecordRef[], e
     }
     if (listedAreas.size > 0) {
       const plannedAt = backlogSummaryAt(ctx.now, rules.calendar, ctx.settings.schedule.window);
-      const summaries = [...listedAreas].map((areaId) => ({ areaId, listedDay, recipient: (master.areas.get(areaId) as AreaRow).officeEmail, plannedAt }));
+      // In area order: batches planned side by side insert the same areas' rows, and in different
+      // orders they deadlocked on the unique index.
+      const summaries = [...listedAreas].sort().map((areaId) => ({ areaId, listedDay, recipient: (master.areas.get(areaId) as AreaRow).officeEmail, plannedAt }));
       await insertJson(tx, backlogSummaries, summaries, { onConflict: 'ON CONFLICT DO NOTHING' });
     }
     // Each change is made only if the row is still as the diff saw it: a sender may have claimed it meanwhile.

@@ -154,6 +154,9 @@ describe('createRecords on Postgres', () => {
       expect(ours.length).toBeGreaterThan(0);
       expect(ours).toEqual(theirs);
     }
+    // A subset of the columns, as the planner reads the outbox.
+    const some = await selectRows(dbOf(), notifications, sql`true order by id`, ['id', 'plannedAt', 'status', 'version']);
+    expect(some).toEqual(await dbOf().select({ id: notifications.id, plannedAt: notifications.plannedAt, status: notifications.status, version: notifications.version }).from(notifications).orderBy(asc(notifications.id)));
   });
 });
 

@@ -441,11 +441,15 @@ describe('watchdog worker', () => {
   it('sends a planned alert late after a long outage instead of dropping it', async () => {
     const w = h.workers[0]!;
     h.clock.now = at('2026-11-24T09:00:00+01:00');
+    // The workers are down: nothing is taken from the queue until they come back (without this the
+    // running worker's change feed could send the alert at once, before the outage begins).
+    await w.queue.pause();
     const inc = await createRecord(h.ctx, 'incident', { institutionId: 'vestre', journalNumber: 'W-O1', kind: 'suicide', occurredAt: '2026-11-24T07:00:00+01:00' }, ADMIN);
     await planRecord(h.db.database.db, { closureDays: [], now: h.clock.now, settings: await loadWorkerSettings(h.db.database.db) }, 'incident', inc.id);
     expect((await rows(inc.id)).find((n) => n.stage === 'alert:area-director')?.status).toBe('scheduled');
     // The workers were down for two days; the first sweep afterwards re-plans the record.
     h.clock.now = at('2026-11-26T09:00:00+01:00');
+    await w.queue.resume();
     await w.sweep();
     await h.sink.waitFor(() => sentTo('direktor@kf.test', /^Ny hændelse: selvmord \(j\.nr\. W-O1/).length === 1);
     // An incident registered at its source more than two working days before it arrives here alerts no one (policy `recency`).
