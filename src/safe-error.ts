@@ -31,6 +31,8 @@ const MAX_FRAMES = 8;
  */
 export function safeText(text: string, sqlState?: string): string {
   let t = text.replace(/\n\s*params: [\s\S]*$/, ' [parameters withheld]');
+  // A bulk update's rows travel as a dollar-quoted literal (src/db/bulk.ts jsonLiteral).
+  t = t.replace(/(\$j[0-9]*\$)[\s\S]*?(\1|$)/g, '[payload withheld]');
   if (sqlState?.startsWith('22')) t = t.replace(/"[^"]*"/g, '"[withheld]"');
   // Mail addresses name staff (firstname.lastname@…): an SMTP reply quotes them back.
   t = scrubCpr(t.replace(/\s*\n\s*/g, ' ').trim()).replace(/[^\s<>"'(),;:[\]]+@[^\s<>"'(),;:[\]]+/g, '[address]');

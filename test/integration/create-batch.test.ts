@@ -7,7 +7,7 @@
 import { asc, count, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEntries, verifyAudit } from '../../src/db/audit.js';
-import { selectRows } from '../../src/db/bulk.js';
+import { jsonLiteral, selectRows, updateJson } from '../../src/db/bulk.js';
 import type { Db } from '../../src/db/client.js';
 import { auditLog, auditPersonal, deadlines, forceUses, incidents, notifications } from '../../src/db/schema.js';
 import { importRows, jsonlSource } from '../../src/records/import.js';
@@ -154,6 +154,12 @@ describe('createRecords on Postgres', () => {
       expect(ours.length).toBeGreaterThan(0);
       expect(ours).toEqual(theirs);
     }
+    // updateJson's rows travel as a dollar-quoted literal: quotes, backslashes and the tag itself survive.
+    const [n0] = await dbOf().select().from(notifications).limit(1);
+    const odd = `it's \\ "quoted" $j$ $j0$ ünïcode`;
+    expect(await updateJson(dbOf(), notifications, [{ id: n0!.id, lastError: odd }], { assign: ['lastError'] })).toEqual([n0!.id]);
+    expect((await dbOf().select({ e: notifications.lastError }).from(notifications).where(eq(notifications.id, n0!.id)))[0]?.e).toBe(odd);
+    expect(jsonLiteral('a $j$ b $j0$ c')).toBe('$j1$a $j$ b $j0$ c$j1$');
     // A subset of the columns, as the planner reads the outbox.
     const some = await selectRows(dbOf(), notifications, sql`true order by id`, ['id', 'plannedAt', 'status', 'version']);
     expect(some).toEqual(await dbOf().select({ id: notifications.id, plannedAt: notifications.plannedAt, status: notifications.status, version: notifications.version }).from(notifications).orderBy(asc(notifications.id)));

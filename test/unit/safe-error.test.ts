@@ -48,6 +48,17 @@ describe('safeError', () => {
     expect(out.cause).toMatchObject({ name: 'PostgresError', code: '23505', constraint: 'incidents_journal_number_key', table: 'incidents', message: 'duplicate key value violates unique constraint "incidents_journal_number_key"' });
   });
 
+  it("withholds a bulk update's dollar-quoted rows from the statement text, whatever tag they carry", () => {
+    const text = 'Failed query: with u as materialized (select (r->>0)::uuid as "id" from jsonb_array_elements($j$[["a","Jens Hansen"]]$j$::jsonb) as r) update "notifications" as t set x = 1';
+    expect(safeText(text)).not.toContain('Jens');
+    expect(safeText(text)).toContain('[payload withheld]::jsonb) as r) update "notifications"');
+    // A payload holding `$j$` gets another tag; an inner `$j$` does not end the withholding early.
+    const inner = 'Failed query: select $j0$[["x $j$ Jens Hansen"]]$j0$::jsonb';
+    expect(safeText(inner)).not.toContain('Jens');
+    // Cut off mid-literal (a bounded message): the rest is withheld too.
+    expect(safeText('Failed query: select $j$[["Jens Hansen')).not.toContain('Jens');
+  });
+
   it('withholds the values a data-exception message quotes, and masks CPR numbers anywhere', () => {
     const e = new PostgresError({ message: `invalid input syntax for type uuid: "${NAME}"`, code: '22P02' });
     expect(safeError(e).message).toBe('invalid input syntax for type uuid: "[withheld]"');
