@@ -119,10 +119,17 @@ async function main(): Promise<void> {
     for (const type of TYPES) {
       for (const r of rowsOf<{ id: string }>(await db.execute(sql.raw(`SELECT id FROM ${type === 'incident' ? 'incidents' : type === 'security_cell_placement' ? 'security_cell_placements' : type === 'force_use' ? 'force_uses' : 'action_plans'} ORDER BY journal_number`)))) refs.push({ type, id: r.id });
     }
+    // As if each record had been in fristvagt since it happened: arrival (created_at) before its
+    // deadlines, so that planning writes their reminders and escalations as the previous planner
+    // does, instead of listing the already-breached ones as go-live backlog (README "Go-live").
+    await db.execute(sql`UPDATE incidents SET created_at = occurred_at`);
+    await db.execute(sql`UPDATE security_cell_placements SET created_at = placed_at`);
+    await db.execute(sql`UPDATE force_uses SET created_at = occurred_at`);
+    await db.execute(sql`UPDATE action_plans SET created_at = LEAST(created_at, COALESCE(admitted_at, supervision_established_at, plan_created_at, created_at))`);
     const step = Math.max(1, Math.floor(refs.length / sample));
     const sampleRefs = refs.filter((_, i) => i % step === 0).slice(0, sample);
     const reset = async (): Promise<void> => {
-      await db.execute(sql`TRUNCATE notifications, deadlines CASCADE`);
+      await db.execute(sql`TRUNCATE notifications, deadlines, backlog_items, backlog_summaries CASCADE`);
       await db.execute(sql`VACUUM ANALYZE deadlines`);
       await db.execute(sql`VACUUM ANALYZE notifications`);
     };
@@ -180,7 +187,7 @@ async function main(): Promise<void> {
       `- Settings change over ${fmt(refs.length)} open records: ${fmt(settingsMs / 1000, 1)} s (target < 60 s) — ${settingsMs < 60_000 ? 'met' : 'NOT met'}; ${fmt(sc.moved)} waiting rows moved, ${fmt(sc.scheduled)} added, ${fmt(sc.cancelled)} superseded or cancelled.`,
       `- Nothing changed: ${fmt(idle.deadlinesWritten)} deadline rows and ${fmt(idle.scheduled + idle.moved + idle.cancelled)} notification rows written.`,
       '',
-      `Method: the records are stored with the importer, then \`TRUNCATE notifications, deadlines\` before each first-plan run, so both planners start from never-planned records (deadlines materialised, notification rows written). The previous planner is commit ${BASELINE_COMMIT} built in a git worktree and run as a child process against the same database, on an evenly spaced sample of ${fmt(sampleRefs.length)} records (it runs at ~100 records/s); runs alternate, ${rounds} rounds, medians. Planning only: enqueueing the due rows into Redis is the sweep's (see the worker section). now = ${NOW.toISOString()}.`,
+      `Method: the records are stored with the importer, with \`created_at\` then set to the event each record is about (as if it had been in fristvagt since then: its deadlines are planned as reminders and escalations, not listed as go-live backlog, so both planners write the same kind of rows), then \`TRUNCATE notifications, deadlines, backlog_items, backlog_summaries\` before each first-plan run, so both planners start from never-planned records (deadlines materialised, notification rows written). The previous planner is commit ${BASELINE_COMMIT} built in a git worktree and run as a child process against the same database, on an evenly spaced sample of ${fmt(sampleRefs.length)} records (it runs at ~100 records/s); runs alternate, ${rounds} rounds, medians. Planning only: enqueueing the due rows into Redis is the sweep's (see the worker section). now = ${NOW.toISOString()}.`,
     ].join('\n');
     writeSection(join(packageRoot(), 'bench/RESULTS.md'), 'planning', body);
     process.stdout.write(`${body}\n`);
