@@ -14,12 +14,13 @@ import { rowsOf, type Executor } from './client.js';
 /**
  * The payload as a dollar-quoted literal in the statement itself, not as a parameter (updateJson
  * only: its rows are ids, states and times, never personal data, and safe-error withholds the
- * literal from any error text all the same): a statement
- * with parameters costs postgres.js (as drizzle calls it, unprepared) two round trips, the first to
- * learn the parameters' types; one without is a single simple query. For the outbox's marks, a few
- * thousand a second, that was half their time and two socket writes each. Dollar quoting needs no
- * escaping whatever the text holds (quotes, backslashes) or `standard_conforming_strings` says; the
- * tag is chosen so that it does not occur in the payload.
+ * literal from any error text all the same): a statement with parameters costs postgres.js (as
+ * drizzle calls it, unprepared) two round trips, the first to learn the parameters' types; one
+ * without is a single simple query. Outside a transaction on Postgres, updateJson prepares its
+ * statement instead (the outbox's marks, a few thousand a second: 65–69 % of bare BullMQ's
+ * sending rate with the literal, 80–81 % prepared, same runs). Dollar quoting needs no escaping
+ * whatever the text holds (quotes, backslashes) or `standard_conforming_strings` says; the tag is
+ * chosen so that it does not occur in the payload.
  */
 export function jsonLiteral(payload: string): string {
   let tag = '$j$';
@@ -112,6 +113,10 @@ export async function updateJson(tx: Executor, table: PgTable, rows: ReadonlyArr
   if (!first) return [];
   const { cols, head, tail } = updateText(table, Object.keys(first), opts);
   const payload = JSON.stringify(rows.map((r) => cols.map((c) => r[c.prop] ?? null)));
+  // Outside a transaction on Postgres: a prepared statement of postgres.js's own (one per shape and
+  // connection; after the first, only the payload travels and Postgres neither parses nor plans).
+  const raw = (tx as { $client?: { unsafe?: (q: string, a: unknown[], o: { prepare: boolean }) => Promise<Array<{ id: string }>> } }).$client;
+  if (raw && typeof raw.unsafe === 'function') return (await raw.unsafe(`${head}$1${tail}`, [payload], { prepare: true })).map((r) => r.id);
   return rowsOf<{ id: string }>(await tx.execute(sql.raw(`${head}${jsonLiteral(payload)}${tail}`))).map((r) => r.id);
 }
 
