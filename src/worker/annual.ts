@@ -3,7 +3,7 @@
  * `annual_overviews`), then sent once through the outbox like a notification (outbox.ts:
  * scheduled → sending → sent with a deterministic Message-ID). The counting is in the domain.
  */
-import { and, eq, gte, inArray, lt, lte, type SQL } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt } from 'drizzle-orm';
 import {
   annualOverviewCsv,
   annualOverviewPlan,
@@ -21,7 +21,7 @@ import { renderTemplate } from '../mail/render.js';
 import { MailError } from '../mail/transport.js';
 import { loadRulesInForce } from '../records/calendar.js';
 import { messageIdFor, sendFromOutbox, type OutboxKind, type SendDeps, type SendOutcome } from './outbox.js';
-import { dueRows, recoverStale } from './outbox-table.js';
+import { dueRows, ownRowClaim, recoverStale } from './outbox-table.js';
 
 /** Creates the overview rows of the year before for every area (idempotent); returns how many are new. */
 export async function planAnnualOverviews(deps: SendDeps, now: Date): Promise<number> {
@@ -111,11 +111,7 @@ const overviewKind: OutboxKind<OverviewRow> = {
   label: 'annual overview',
   logKey: 'overviewId',
   extraKey: 'officeCopySentAt',
-  claimable: (_deps, now) => ({ own: and(eq(annualOverviews.status, 'scheduled'), lte(annualOverviews.plannedAt, now)) as SQL }),
-  async unclaimed(deps, overviewId) {
-    const [row] = await deps.db.select({ status: annualOverviews.status }).from(annualOverviews).where(eq(annualOverviews.id, overviewId));
-    return row?.status === 'scheduled' ? 'not-due' : 'not-claimable';
-  },
+  ...ownRowClaim(annualOverviews),
   async compose(deps, [claimed], now) {
     if (!claimed) return [];
     const [area] = await deps.db.select().from(areas).where(eq(areas.id, claimed.areaId));

@@ -6,7 +6,7 @@
  * scheduled → sending → sent with a deterministic Message-ID). The UI's /backlog page reads the
  * same list (`loadBacklog`).
  */
-import { and, asc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { formatDanishDate, localDayOfInstant, longDate, parseIsoDate, ruleById } from '../domain/index.js';
 import type { Db, Executor } from '../db/client.js';
 import { areas, backlogItems, backlogSummaries, deadlines } from '../db/schema.js';
@@ -14,7 +14,7 @@ import { renderTemplate } from '../mail/render.js';
 import { MailError } from '../mail/transport.js';
 import { KINDS, type RecordTypeName } from '../records/kinds.js';
 import { messageIdFor, sendFromOutbox, type OutboxKind, type SendDeps, type SendOutcome } from './outbox.js';
-import { dueRows, recoverStale } from './outbox-table.js';
+import { dueRows, ownRowClaim, recoverStale } from './outbox-table.js';
 
 export interface BacklogEntry {
   recordType: RecordTypeName;
@@ -98,11 +98,7 @@ const summaryKind: OutboxKind<SummaryRow> = {
   table: backlogSummaries,
   label: 'backlog summary',
   logKey: 'summaryId',
-  claimable: (_deps, now) => ({ own: and(eq(backlogSummaries.status, 'scheduled'), lte(backlogSummaries.plannedAt, now)) as SQL }),
-  async unclaimed(deps, summaryId) {
-    const [row] = await deps.db.select({ status: backlogSummaries.status }).from(backlogSummaries).where(eq(backlogSummaries.id, summaryId));
-    return row?.status === 'scheduled' ? 'not-due' : 'not-claimable';
-  },
+  ...ownRowClaim(backlogSummaries),
   async compose(deps, [claimed], now) {
     if (!claimed) return [];
     const [area] = await deps.db.select().from(areas).where(eq(areas.id, claimed.areaId));
