@@ -8,8 +8,9 @@
  *   row and, in the same statement, up to `batchSize − 1` other due rows nobody holds
  *   (`FOR UPDATE SKIP LOCKED`), immediate alerts first: one round trip for many mails. Rows that
  *   failed before are left to their own job, which runs after the row's backoff (delivery.ts).
- * - compose and send, a few mails at a time over the pooled transport, checking the SMTP circuit
- *   before each one.
+ * - compose and send, a few mails at a time over the pooled transport (SMTP lanes), checking the
+ *   SMTP circuit before each one. A lane's next mail ends its data only after the previous mail's
+ *   mark: never more than one mail per lane accepted and not yet recorded.
  * - mark: sent rows are recorded in group commits: the first accepted mail is written at once,
  *   those accepted while that write runs go together in the next one, so nothing waits between
  *   the SMTP server's 250 and the write but the write before it (README: delivery guarantee).
@@ -90,10 +91,11 @@ export const BATCH_SIZE = 50;
 export const BATCH_WINDOW_MS = 3_600_000;
 export const SEND_LANES = 5;
 /**
- * Group-commit writes of one Marker in flight at once. A lane is held until its mail is marked, so
- * the mark's wait is part of every mail's time: with one write in flight a mark waited for the
- * write before it and then its own (8.7 ms mean under load, as long as the SMTP conversation);
- * with two, one starts at once while the other runs (4.5 ms). Each is one statement on its own.
+ * Group-commit writes of one Marker in flight at once. A lane's next mail cannot end its data
+ * before the mark (Lanes), so the mark's wait can still reach into a mail's time: with one write in
+ * flight a mark waited for the write before it and then its own (8.7 ms mean under load, as long
+ * as the SMTP conversation); with two, one starts at once while the other runs (4.5 ms). Each is
+ * one statement on its own.
  */
 const MARK_WRITES = 2;
 
@@ -371,16 +373,17 @@ async function requeueOthers(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: 
 
 async function sendUnit(kind: OutboxKind<OutboxRow>, deps: SendDeps, unit: Unit<OutboxRow>): Promise<SendOutcome> {
   const { lead, rows } = unit;
-  // A lane is held from the send to the mark: no more mails of this process than lanes can be
-  // accepted and not yet recorded at any moment (what a crash could repeat).
-  return lanesOf(deps).run(async () => {
+  // A lane is held for the SMTP conversation; its next mail's data ends only after this mail's
+  // mark (Lanes): no more mails of this process than lanes are ever accepted and not yet recorded
+  // (what a crash could repeat).
+  const sent = await lanesOf(deps).run(async (lane): Promise<SendOutcome | { marking: Promise<void> }> => {
     let response: string;
     try {
       // The circuit may have opened while this mail waited for its lane: nothing more goes to a
       // server known to be down (given back, not an attempt).
       const until = deps.mailer.unavailableUntil?.();
       if (until !== undefined) throw new CircuitOpenError('SMTP', until);
-      const res = await deps.mailer.send({ messageId: unit.messageId, from: deps.from, to: unit.to, ...(kind.table === notifications ? { notificationId: lead.id } : {}), ...unit.mail });
+      const res = await deps.mailer.send({ messageId: unit.messageId, from: deps.from, to: unit.to, ...(kind.table === notifications ? { notificationId: lead.id } : {}), ...unit.mail, endAfter: lane.marked });
       if (unit.accept) unit.accept(res);
       else if (res.accepted.length === 0) throw new MailError('MAIL_PERMANENT', `rejected: ${res.rejected.join(', ')}`);
       response = res.response;
@@ -389,10 +392,17 @@ async function sendUnit(kind: OutboxKind<OutboxRow>, deps: SendDeps, unit: Unit<
     }
     // Accepted: from here on a failure must never lead to a retry of the send. Nothing runs between
     // the SMTP server's 250 and this write but the group commit it joins.
-    await markerOf(deps, kind).mark(rows, unit.messageId, response, extraOf(kind, lead) ?? null);
-    deps.logger.info({ [kind.logKey]: lead.id, grouped: rows.length > 1 ? rows.length : undefined }, `${kind.label} sent`);
-    return 'sent';
+    const marking = markerOf(deps, kind).mark(rows, unit.messageId, response, extraOf(kind, lead) ?? null);
+    lane.marked = marking.then(
+      () => undefined,
+      () => undefined,
+    );
+    return { marking };
   }, kind.urgent?.(lead) ?? false);
+  if (typeof sent === 'string') return sent;
+  await sent.marking;
+  deps.logger.info({ [kind.logKey]: lead.id, grouped: rows.length > 1 ? rows.length : undefined }, `${kind.label} sent`);
+  return 'sent';
 }
 
 function extraOf(kind: OutboxKind<OutboxRow>, row: OutboxRow): Date | null | undefined {
@@ -448,27 +458,40 @@ export async function settleFailure(kind: OutboxKind<OutboxRow>, deps: SendDeps,
  * At most `sendLanes` mails of this process on their way to one mailer at a time, whichever batch
  * they belong to, served in order: as many as the pool has connections, so that an outage costs a
  * handful of attempts before the circuit opens, and a batch's alert goes before its reminders.
+ *
+ * A lane is held for a mail's SMTP conversation. Its mark is written after the lane is free again,
+ * while the lane's next mail sends its envelope and body; that mail's data ends (the final `.`,
+ * when the SMTP server stores it) only once the mark has been written (`Lane.marked`, passed to the
+ * mailer as `endAfter`). So a lane has at most one mail accepted and not yet recorded, as when it
+ * was held until the mark, but the mark's round trip no longer idles the SMTP connection.
  */
+interface Lane {
+  /** The mark of the last mail this lane sent: settled (either way) once it is no longer pending. */
+  marked: Promise<void>;
+}
+
 class Lanes {
-  private busy = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly free: Lane[];
+  private readonly waiting: Array<(lane: Lane) => void> = [];
   private urgentWaiting = 0;
-  constructor(private readonly size: number) {}
+  constructor(size: number) {
+    this.free = Array.from({ length: size }, () => ({ marked: Promise.resolve() }));
+  }
 
   /** `urgent`: an alert, served before every routine mail still waiting for a lane. */
-  async run<T>(fn: () => Promise<T>, urgent = false): Promise<T> {
-    if (this.busy >= this.size) {
-      await new Promise<void>((resolve) => {
-        if (urgent) this.waiting.splice(this.urgentWaiting++, 0, () => (this.urgentWaiting--, resolve()));
+  async run<T>(fn: (lane: Lane) => Promise<T>, urgent = false): Promise<T> {
+    const lane =
+      this.free.pop() ??
+      (await new Promise<Lane>((resolve) => {
+        if (urgent) this.waiting.splice(this.urgentWaiting++, 0, (l) => (this.urgentWaiting--, resolve(l)));
         else this.waiting.push(resolve);
-      });
-    } else this.busy++;
+      }));
     try {
-      return await fn();
+      return await fn(lane);
     } finally {
       const next = this.waiting.shift();
-      if (next) next();
-      else this.busy--;
+      if (next) next(lane);
+      else this.free.push(lane);
     }
   }
 }

@@ -118,6 +118,9 @@ function deadlineVars(d: Deadline, en: Deadline | undefined, journalNumber: stri
 
 type NotificationRow = typeof notifications.$inferSelect;
 
+/** Mails of a batch composed between two turns of the event loop. */
+const COMPOSE_SLICE = 5;
+
 /** Renders a notification, or says why it should not be sent any more (its deadline was met meanwhile). */
 export async function composeNotification(deps: SendDeps, n: NotificationRow): Promise<{ mail: RenderedMail } | { cancel: string }> {
   return composeOne(deps, (await loadContexts(deps, [n]))(n.recordType, n.recordId), n);
@@ -306,8 +309,13 @@ const notificationKind = (digestEnabled: boolean): OutboxKind<NotificationRow> =
     const ctx = await loadContexts(deps, rows);
     const digest = digestEnabled ? rows.filter(digestEligible) : [];
     const out: Array<Decision<NotificationRow>> = digest.length > 0 ? composeDigest(deps, ctx, digest, now) : [];
+    let sliced = 0;
     for (const n of rows) {
       if (digest.includes(n)) continue;
+      // A batch is about 3 ms of CPU to compose: every few mails the event loop takes its turn, so
+      // that the other lanes' SMTP replies and marks are not held up behind it (each lane waits for
+      // its mark; see outbox.ts).
+      if (++sliced % COMPOSE_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       try {
         const composed = await composeOne(deps, ctx(n.recordType, n.recordId), n);
         out.push('cancel' in composed ? { cancel: [n], reason: composed.cancel } : { send: { rows: [n], lead: n, mail: composed.mail, to: [n.recipient], messageId: messageIdFor(n.id, deps.from) } });

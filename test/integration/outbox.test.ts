@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { notifications } from '../../src/db/schema.js';
+import type { Mailer } from '../../src/mail/transport.js';
 import { sendJobOptions, sendPriority } from '../../src/queue/job-options.js';
 import { enqueue, QUEUE_NAME } from '../../src/queue/registry.js';
 import { createInstitution } from '../../src/records/masterdata.js';
@@ -87,6 +88,32 @@ describe('outbox', () => {
     // A job of another version of the row (a re-plan) is not answered from that memory.
     expect(await sendNotification(w.deps.send, second.id, second.version + 1)).toBe('not-claimable');
     expect(mailsOf(due)).toHaveLength(12);
+  });
+
+  it("ends a lane's next mail only once the previous mail is marked: never more mails accepted and unrecorded than lanes", async () => {
+    const due = await dueReminders(Array.from({ length: 8 }, (_, i) => ({ journal: `O-L${i}` })));
+    const real = w.deps.send.mailer;
+    const accepted: string[] = [];
+    const unrecordedAtEnd: number[] = [];
+    // Where the transport would end a mail's data (the moment the server stores it): how many mails
+    // the server has taken that Postgres does not yet hold as sent.
+    const checking: Mailer = {
+      ...real,
+      async send(mail) {
+        const { endAfter, ...rest } = mail;
+        expect(endAfter).toBeInstanceOf(Promise);
+        await endAfter;
+        const ids = due.filter((r) => accepted.includes(messageIdFor(r.id, 'x@kriminalforsorgen.test'))).map((r) => r.id);
+        unrecordedAtEnd.push(ids.length === 0 ? 0 : (await rows(ids)).filter((r) => r.status !== 'sent').length);
+        const res = await real.send(rest);
+        accepted.push(mail.messageId);
+        return res;
+      },
+    };
+    expect(await sendNotification({ ...w.deps.send, mailer: checking, sendLanes: 1 }, (due[0] as Row).id)).toBe('sent');
+    expect(mailsOf(due)).toHaveLength(8);
+    expect(unrecordedAtEnd).toEqual(due.map(() => 0));
+    expect((await rows(due.map((r) => r.id))).every((r) => r.status === 'sent')).toBe(true);
   });
 
   it('never sends a row twice when two workers claim batches of the same rows at once', async () => {

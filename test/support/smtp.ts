@@ -31,6 +31,10 @@ export interface SmtpSink {
   attempts: number;
   /** AUTH commands that reached the server (with `auth`): a password was sent. */
   authCalls: number;
+  /** Bytes of message data (after DATA) received so far, stored or not: what has arrived of a mail still open. */
+  dataBytes: number;
+  /** Resolves once at least `n` bytes of message data have arrived in all. */
+  waitForBytes(n: number, timeoutMs?: number): Promise<void>;
   /** Stops listening and drops every open connection (an SMTP outage); `up()` listens again on the same port. */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -53,6 +57,23 @@ export async function startSmtpSink(opts: SinkOptions = {}): Promise<SmtpSink> {
     acceptDelayMs: 0,
     attempts: 0,
     authCalls: 0,
+    dataBytes: 0,
+    waitForBytes(n, timeoutMs = 15_000) {
+      if (sink.dataBytes >= n) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          events.off('bytes', check);
+          reject(new Error(`timed out waiting for ${n} bytes of message data; ${sink.dataBytes} arrived`));
+        }, timeoutMs);
+        const check = (): void => {
+          if (sink.dataBytes < n) return;
+          clearTimeout(timer);
+          events.off('bytes', check);
+          resolve();
+        };
+        events.on('bytes', check);
+      });
+    },
     down: () => stopServer(),
     up: () => listen(),
     waitFor(pred, timeoutMs = 15_000) {
@@ -123,7 +144,11 @@ export async function startSmtpSink(opts: SinkOptions = {}): Promise<SmtpSink> {
       },
       onData(stream, session, cb) {
         const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('data', (c: Buffer) => {
+          chunks.push(c);
+          sink.dataBytes += c.length;
+          events.emit('bytes');
+        });
         stream.on('end', () => {
           const raw = Buffer.concat(chunks);
           void simpleParser(raw).then((parsed) => {
