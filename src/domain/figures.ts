@@ -32,15 +32,16 @@ export function formatShare(n: number, total: number, lang: Lang): string {
 
 /**
  * One CSV field (RFC 4180 quoting). A leading = + - @ (or tab, CR) is defused with an apostrophe so
- * a spreadsheet never runs a cell as a formula; numbers are written as they are.
+ * a spreadsheet never runs a cell as a formula; numbers are written as they are. With `;` between
+ * fields a decimal comma needs no quotes (Danish Excel then reads "33,3" as a number).
  */
-export function csvField(v: string | number): string {
+export function csvField(v: string | number, sep: ',' | ';' = ','): string {
   let s = String(v);
   if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return (sep === ';' ? /[";\r\n]/ : /[",;\r\n]/).test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** CSV lines (CRLF), fields separated by `sep`. */
 export function csvLines(rows: ReadonlyArray<ReadonlyArray<string | number>>, sep: ',' | ';'): string {
-  return `${rows.map((r) => r.map(csvField).join(sep)).join('\r\n')}\r\n`;
+  return `${rows.map((r) => r.map((v) => csvField(v, sep)).join(sep)).join('\r\n')}\r\n`;
 }

@@ -108,7 +108,12 @@ figure.trend .target-text { margin: .2rem 0; }
 nav.outcomes ul { list-style: none; display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; padding: 0; margin: .6rem 0; }
 nav.outcomes a[aria-current="page"] { font-weight: 700; text-decoration-thickness: 3px; }
 .exports { display: flex; flex-wrap: wrap; gap: .5rem; }
-#targets input { width: 5rem; }
+#targets { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 17rem), 1fr)); align-items: end; }
+#targets input { width: 6rem; }
+/* A filter form (here and on the overview) shrinks to a 360 px screen: a long rule title in a select no longer widens the page. */
+fieldset { min-width: 0; }
+.field { min-width: 0; max-width: 100%; }
+select { max-width: 100%; }
 @media print {
   header.top, .skip, form, .no-print, .pagination { display: none !important; }
   main { max-width: none; padding: 0; }

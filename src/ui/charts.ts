@@ -52,7 +52,11 @@ export function stackedBars(id: string, caption: string, bars: Bar[], lang: Lang
       x += w;
       return r;
     });
-    const figures = SEGMENTS.map((s) => html`<a href="${href(b, OUTCOME_OF[s])}" data-count="${b[s]}" data-outcome="${OUTCOME_OF[s]}">${segmentLabel(s, lang)} ${b[s]} (${formatShare(b[s], total, lang)})</a>`);
+    // A figure of 0 leads nowhere: it is text, not a link to an empty list.
+    const figures = SEGMENTS.map((s) => {
+      const text = `${segmentLabel(s, lang)} ${b[s]} (${formatShare(b[s], total, lang)})`;
+      return b[s] === 0 ? html`<span>${text}</span>` : html`<a href="${href(b, OUTCOME_OF[s])}" data-count="${b[s]}" data-outcome="${OUTCOME_OF[s]}">${text}</a>`;
+    });
     return html`<li data-key="${b.key}">
 <p class="bar-head"><a href="${href(b)}" data-count="${total}" aria-label="${d.cp.barAll(b.label, total)}">${b.label}</a> <span class="muted">n = ${total}</span></p>
 <svg class="bar" width="100%" height="22" aria-hidden="true" focusable="false">${rects}<rect x="0" y="1" width="100%" height="20" fill="none" stroke="#1a1a1a" stroke-width="1" pointer-events="none"/></svg>
@@ -67,13 +71,17 @@ ${legend(lang, id)}
 </figure>`;
 }
 
-/** Geometry of the trend chart, in viewBox units (it scales to the column's width). */
-const W = 360;
-const H = 200;
-const X0 = 44;
-const X1 = 350;
-const Y0 = 14;
-const Y1 = 160;
+/**
+ * Geometry of the trend chart, in viewBox units. It scales to its column, which is about 320 px
+ * wide on a 360 px phone and wider on a desk: a unit is never much below a pixel, so 11–12 unit
+ * labels stay legible.
+ */
+const W = 320;
+const H = 196;
+const X0 = 40;
+const X1 = 312;
+const Y0 = 16;
+const Y1 = 156;
 
 function yOf(v: number): number {
   return Y1 - ((Y1 - Y0) * v) / 100;
@@ -89,14 +97,20 @@ export function trendChart(id: string, s: TrendSeries, lang: Lang, href: (month:
   const n = s.points.length;
   const step = (X1 - X0) / Math.max(1, n);
   const xOf = (i: number) => X0 + step * (i + 0.5);
-  const every = Math.max(1, Math.ceil(n / 12));
+  // Every month has a dot; at most six month names fit under the axis at a legible size.
+  const every = Math.max(1, Math.ceil(n / 6));
   const below = (v: number | undefined) => v !== undefined && s.target !== undefined && v < s.target;
 
-  const grid = [0, 25, 50, 75, 100].map((v) => html`<line x1="${X0}" x2="${X1}" y1="${yOf(v)}" y2="${yOf(v)}" stroke="${v === 0 ? '#1a1a1a' : '#d0d0d0'}" stroke-width="1"/><text x="${X0 - 5}" y="${yOf(v) + 3.5}" font-size="10" text-anchor="end" fill="#1a1a1a">${formatPercent(v, lang)}</text>`);
+  const grid = [0, 25, 50, 75, 100].map((v) => html`<line x1="${X0}" x2="${X1}" y1="${yOf(v)}" y2="${yOf(v)}" stroke="${v === 0 ? '#1a1a1a' : '#d0d0d0'}" stroke-width="1"/><text x="${X0 - 4}" y="${yOf(v) + 4}" font-size="11" text-anchor="end" fill="#1a1a1a">${formatPercent(v, lang)}</text>`);
+  const ticks = s.points.map((_p, i) => html`<line x1="${xOf(i).toFixed(1)}" x2="${xOf(i).toFixed(1)}" y1="${Y1}" y2="${Y1 + 4}" stroke="#1a1a1a" stroke-width="1"/>`);
+  // A year is written under the first labelled month and wherever the labelled year changes.
+  let lastYear = '';
   const labels = s.points.map((p, i) => {
     if (i % every !== 0) return html``;
-    const first = i === 0 || p.month.endsWith('-01');
-    return html`<text x="${xOf(i).toFixed(1)}" y="${Y1 + 14}" font-size="10" text-anchor="middle" fill="#1a1a1a">${fmtMonth(p.month, lang, true)}</text>${first ? html`<text x="${xOf(i).toFixed(1)}" y="${Y1 + 27}" font-size="10" text-anchor="middle" fill="#1a1a1a">${p.month.slice(0, 4)}</text>` : ''}`;
+    const year = p.month.slice(0, 4);
+    const showYear = year !== lastYear;
+    lastYear = year;
+    return html`<text x="${xOf(i).toFixed(1)}" y="${Y1 + 17}" font-size="12" text-anchor="middle" fill="#1a1a1a">${fmtMonth(p.month, lang, true)}</text>${showYear ? html`<text x="${xOf(i).toFixed(1)}" y="${Y1 + 32}" font-size="11" text-anchor="middle" fill="#1a1a1a">${year}</text>` : ''}`;
   });
   // The line breaks at months without a decided deadline.
   let path = '';
@@ -112,7 +126,7 @@ export function trendChart(id: string, s: TrendSeries, lang: Lang, href: (month:
   const dots = s.points.map((p, i) => (p.share === undefined ? html`` : html`<circle cx="${xOf(i).toFixed(1)}" cy="${yOf(p.share).toFixed(1)}" r="3.5" fill="${below(p.share) ? '#ffffff' : '#0b4f8a'}" stroke="#0b4f8a" stroke-width="1.5"><title>${fmtMonth(p.month, lang)}: ${formatPercent(p.share, lang)} (${p.met}/${p.decided})</title></circle>`));
   const target = s.target === undefined
     ? html``
-    : html`<g class="target"><line x1="${X0}" x2="${X1}" y1="${yOf(s.target).toFixed(1)}" y2="${yOf(s.target).toFixed(1)}" stroke="#a4161a" stroke-width="1.5" stroke-dasharray="6 4"/><text x="${X1}" y="${(s.target > 90 ? yOf(s.target) + 12 : yOf(s.target) - 4).toFixed(1)}" font-size="10.5" font-weight="600" text-anchor="end" fill="#1a1a1a">${d.cp.targetLabel(formatPercent(s.target, lang))}</text></g>`;
+    : html`<g class="target"><line x1="${X0}" x2="${X1}" y1="${yOf(s.target).toFixed(1)}" y2="${yOf(s.target).toFixed(1)}" stroke="#a4161a" stroke-width="1.5" stroke-dasharray="6 4"/><text x="${X0 + 4}" y="${(s.target > 94 ? yOf(s.target) + 14 : yOf(s.target) - 4).toFixed(1)}" font-size="12" font-weight="700" text-anchor="start" fill="#1a1a1a" stroke="#ffffff" stroke-width="3" paint-order="stroke">${d.cp.targetLabel(formatPercent(s.target, lang))}</text></g>`;
 
   const decidedMonths = s.points.filter((p) => p.share !== undefined);
   const reached = decidedMonths.filter((p) => !below(p.share)).length;
@@ -120,12 +134,12 @@ export function trendChart(id: string, s: TrendSeries, lang: Lang, href: (month:
   const pointsText = s.points.map((p) => `${fmtMonth(p.month, lang)}: ${p.share === undefined ? d.cp.noDecided : `${formatPercent(p.share, lang)} (${p.met}/${p.decided})`}`).join('; ');
   const caption = d.cp.trendCaption(s.label);
   const cell = (p: (typeof s.points)[number], v: number, outcome: CaseChoice) => (v === 0 ? html`0` : html`<a href="${href(p.month, outcome)}" data-count="${v}">${v}</a>`);
-  const table = html`<details><summary>${d.cp.showNumbers(s.label)}</summary><div class="table-wrap"><table class="trend-table">
+  const table = html`<details class="small"><summary>${d.cp.showNumbers(s.label)}</summary><div class="table-wrap"><table class="trend-table">
 <thead><tr><th scope="col">${d.month}</th><th scope="col" class="num">${d.cp.decided}</th><th scope="col" class="num">${d.metOnTime}</th><th scope="col" class="num">${d.cp.onTimeOfDecided}</th>${s.target !== undefined ? html`<th scope="col">${d.cp.vsTarget}</th>` : ''}</tr></thead>
 <tbody>${s.points.map((p) => html`<tr><th scope="row">${fmtMonth(p.month, lang)}</th><td class="num">${cell(p, p.decided, 'decided')}</td><td class="num">${cell(p, p.met, 'met')}</td><td class="num">${p.share === undefined ? '—' : formatPercent(p.share, lang)}</td>${s.target !== undefined ? html`<td>${p.share === undefined ? '—' : below(p.share) ? d.cp.notReached : d.cp.reached}</td>` : ''}</tr>`)}</tbody>
 </table></div></details>`;
   return html`<figure class="chart trend" id="${id}" data-key="${s.key}"${s.target !== undefined ? html` data-target="${s.target}"` : ''} aria-labelledby="${id}-cap">
-<figcaption id="${id}-cap">${caption}</figcaption>
+<figcaption id="${id}-cap">${s.label}</figcaption>
 <svg role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${W} ${H}" preserveAspectRatio="xMinYMin meet" focusable="false">
 <title id="${id}-title">${caption}</title>
 <desc id="${id}-desc">${d.cp.trendDesc(s.label, pointsText, s.target !== undefined ? `. ${targetText}` : '')}</desc>
@@ -133,6 +147,7 @@ ${grid}
 ${target}
 ${path ? html`<path d="${path}" fill="none" stroke="#0b4f8a" stroke-width="2"/>` : ''}
 ${dots}
+${ticks}
 ${labels}
 </svg>
 <p class="target-text small">${targetText}</p>

@@ -93,10 +93,7 @@ function targetsForm(session: UiSession, f: ComplianceFilter, by: TrendBy, targe
   return html`<form method="post" action="/compliance/targets" id="targets-form" class="no-print">${csrfField(session)}${hidden}
 <fieldset><legend>${d.cp.targetsTitle}</legend>
 <p class="small" id="targets-help">${d.cp.targetsIntro}</p>
-<div class="table-wrap"><table id="targets"><caption class="visually-hidden">${d.cp.targetsTitle}</caption>
-<thead><tr><th scope="col">${d.rule}</th><th scope="col">${d.cp.targetColumn}</th></tr></thead>
-<tbody>${COMPLIANCE_RULES.map((r) => html`<tr><th scope="row">${r.title[lang]}</th><td><label class="visually-hidden" for="target__${r.id}">${d.cp.targetFor(r.title[lang])} (%)</label><input type="text" inputmode="decimal" size="6" id="target__${r.id}" name="target__${r.id}" value="${value(r.id)}" aria-describedby="targets-help"${invalid.has(r.id) ? html` aria-invalid="true"` : ''}></td></tr>`)}</tbody>
-</table></div>
+<div class="fields" id="targets">${COMPLIANCE_RULES.map((r) => html`<div class="field"><label for="target__${r.id}">${r.title[lang]} (%)</label><input type="text" inputmode="decimal" size="6" id="target__${r.id}" name="target__${r.id}" value="${value(r.id)}" aria-describedby="targets-help"${invalid.has(r.id) ? html` aria-invalid="true"` : ''}></div>`)}</div>
 <p><button type="submit">${d.cp.saveTargets}</button></p>
 </fieldset></form>`;
 }
