@@ -140,9 +140,9 @@ ${barsOf('chart-month', d.byMonth, 'from', aggregate(rows, (r) => r.month, (r) =
   const seriesKey: keyof ComplianceFilter = trend.by === 'rule' ? 'rule' : trend.by === 'area' ? 'area' : 'institution';
   const hint = trend.by !== 'rule' && !f.rule ? d.cp.targetNeedsRule : undefined;
   const trendSection = html`<section id="trend" aria-labelledby="h-trend"><h2 id="h-trend">${d.cp.trendTitle}</h2>
-<p>${d.cp.trendIntro}</p>
-<p class="small">${d.cp.pointKey}</p>
-${series.length === 0 ? html`<p>${d.noData}</p>` : html`<div class="trend-grid">${series.map((s, i) => trendChart(`trend-${i}`, s, lang, (month, outcome) => casesHref(f, { [seriesKey]: s.key, from: month, to: month }, outcome), hint))}</div>`}
+${series.length === 0 ? html`<p>${d.noData}</p>` : html`<p>${d.cp.trendIntro}</p>
+<p class="small">${d.cp.pointKey}</p>`}
+${series.length === 0 ? '' : html`<div class="trend-grid">${series.map((s, i) => trendChart(`trend-${i}`, s, lang, (month, outcome) => casesHref(f, { [seriesKey]: s.key, from: month, to: month }, outcome), hint))}</div>`}
 ${session.actor.role === 'admin' ? targetsForm(session, f, trend.by, targets, lang, attempt?.typed, new Set((attempt?.issues ?? []).map((i) => i.path.replace(/^value\./, '')))) : targetsList(targets, lang)}
 </section>`;
   const labels = Object.fromEntries(COMPLIANCE_RULES.map((r) => [`value.${r.id}`, d.cp.targetFor(r.title[lang])]));
