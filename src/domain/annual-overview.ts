@@ -6,6 +6,7 @@
 import type { Calendar } from './calendar.js';
 import { daysFromCivil, formatIsoDate, parseIsoDate, type EpochDay } from './dates.js';
 import { computeDeadlinesForRecord, type PolicyOverrides } from './deadlines.js';
+import { csvLines, formatPercent } from './figures.js';
 import { parseRecord } from './records.js';
 import { planStages, type SendWindow } from './schedule.js';
 import { localDayOfInstant } from './zone.js';
@@ -140,21 +141,11 @@ export function summariseAnnualOverview(year: number, incidents: readonly Overvi
 
 const CSV_HEADER = ['institution', 'kind', 'kind_da', 'incidents', 'notice_on_time', 'notice_late', 'notice_missing_or_open', 'report_on_time', 'report_late', 'report_missing_or_open'];
 
-function csvField(s: string): string {
-  // A leading =, +, - or @ would be run as a formula by a spreadsheet: quote it with a leading apostrophe.
-  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
-  return /[",\r\n;]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
 /** RFC 4180 CSV (CRLF), one row per institution and kind, as attached to the mail. */
 export function annualOverviewCsv(o: AnnualOverview): string {
-  const lines = [CSV_HEADER.join(',')];
-  for (const r of o.rows) {
-    lines.push([r.institution, r.kind, KIND_LABEL_DA[r.kind], r.incidents, r.noticeOnTime, r.noticeLate, r.noticeMissing, r.reportOnTime, r.reportLate, r.reportMissing].map((v) => csvField(String(v))).join(','));
-  }
-  return `${lines.join('\r\n')}\r\n`;
+  return csvLines([CSV_HEADER, ...o.rows.map((r) => [r.institution, r.kind, KIND_LABEL_DA[r.kind], r.incidents, r.noticeOnTime, r.noticeLate, r.noticeMissing, r.reportOnTime, r.reportLate, r.reportMissing].map(String))], ',');
 }
 
 export function formatRate(rate: number | undefined): string {
-  return rate === undefined ? 'ingen frister' : `${(rate * 100).toFixed(0)} %`;
+  return rate === undefined ? 'ingen frister' : formatPercent(rate * 100, 'da');
 }

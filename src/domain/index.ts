@@ -1,4 +1,5 @@
 export * from './dates.js';
+export * from './figures.js';
 export * from './errors.js';
 export { Calendar, createCalendar, danishPublicHolidays, parseClosureDays, setHolidaysOutsideTable, type Holiday, type HolidaySource, type NonWorkingReason, type PublicHoliday } from './calendar.js';
 export * from './records.js';

@@ -4,6 +4,8 @@ import type { z } from 'zod';
 import { appendAudit } from '../db/audit.js';
 import { settings } from '../db/schema.js';
 import { z as zod } from 'zod';
+import type { Executor } from '../db/client.js';
+import { RULES } from '../domain/index.js';
 import { recencySetting, recipientsSetting, scheduleSetting } from '../worker/settings.js';
 import { closureDaysSetting, policyByAreaSetting, policySetting } from './calendar.js';
 import { ServiceError, validationError } from './errors.js';
@@ -33,6 +35,27 @@ function nulPath(v: unknown, path: string): string | undefined {
   return undefined;
 }
 
+/** The rules compliance is measured for: deadlines that are duties (the inmate's complaint window is a right). */
+export const COMPLIANCE_RULE_IDS: readonly string[] = RULES.filter((r) => r.timing === 'deadline' && r.obligation === 'duty').map((r) => r.id);
+
+/**
+ * Compliance targets an administrator sets: per rule, the share of decided deadlines (met on time,
+ * met late or breached) to be met on time, in percent with at most one decimal. A rule without an
+ * entry has no target.
+ */
+export const complianceTargetsSetting = zod.record(
+  zod.string().refine((id) => COMPLIANCE_RULE_IDS.includes(id), 'unknown rule id (or not a duty with a deadline)'),
+  zod.number().min(0).max(100).refine((v) => Math.abs(Math.round(v * 10) - v * 10) < 1e-9, 'at most one decimal'),
+);
+export type ComplianceTargets = Record<string, number>;
+
+/** The stored targets ({} when none are set, or when the stored value no longer parses). */
+export async function loadComplianceTargets(db: Executor): Promise<ComplianceTargets> {
+  const [row] = await db.select({ value: settings.value }).from(settings).where(eq(settings.key, 'complianceTargets'));
+  const parsed = complianceTargetsSetting.safeParse(row?.value ?? {});
+  return parsed.success ? parsed.data : {};
+}
+
 /** Known settings and their schemas; other keys are refused. The worker's keys join this table. */
 export const SETTINGS: Record<string, z.ZodType<unknown>> = {
   closureDays: closureDaysSetting,
@@ -42,6 +65,7 @@ export const SETTINGS: Record<string, z.ZodType<unknown>> = {
   recipients: recipientsSetting,
   digest: zod.boolean(),
   recency: recencySetting,
+  complianceTargets: complianceTargetsSetting,
 };
 
 export async function listSettings(ctx: ServiceContext, actor: Actor) {

@@ -93,6 +93,27 @@ figcaption { font-weight: 600; }
 .cols { display: flex; flex-wrap: wrap; gap: 0 2rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 th a { color: inherit; }
+/* Compliance: bars that lead to their cases, monthly trend with target, drill-through (src/ui/pages/compliance.ts, src/ui/charts.ts). */
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 26rem), 1fr)); gap: 0 2.5rem; }
+ul.bars { list-style: none; padding: 0; margin: .4rem 0 0; }
+ul.bars > li { margin: 0 0 .9rem; }
+ul.bars .bar-head { margin: 0 0 .15rem; font-weight: 600; overflow-wrap: anywhere; }
+ul.bars svg.bar { display: block; width: 100%; height: 22px; }
+ul.bars .bar-figures { margin: .15rem 0 0; line-height: 1.6; }
+svg.defs { position: absolute; width: 0; height: 0; overflow: hidden; }
+.trend-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 22rem), 1fr)); gap: .5rem 2rem; }
+figure.trend { margin: .8rem 0; }
+figure.trend svg { display: block; width: 100%; height: auto; max-width: 36rem; }
+figure.trend .target-text { margin: .2rem 0; }
+nav.outcomes ul { list-style: none; display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; padding: 0; margin: .6rem 0; }
+nav.outcomes a[aria-current="page"] { font-weight: 700; text-decoration-thickness: 3px; }
+.exports { display: flex; flex-wrap: wrap; gap: .5rem; }
+#targets { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 17rem), 1fr)); align-items: end; }
+#targets input { width: 6rem; }
+/* A filter form (here and on the overview) shrinks to a 360 px screen: a long rule title in a select no longer widens the page. */
+fieldset { min-width: 0; }
+.field { min-width: 0; max-width: 100%; }
+select { max-width: 100%; }
 @media print {
   header.top, .skip, form, .no-print, .pagination { display: none !important; }
   main { max-width: none; padding: 0; }

@@ -81,7 +81,15 @@ export function localDateTimeValue(now: Date): string {
   return formatLocalInstant(now.getTime()).slice(0, 16);
 }
 
-export function pct(n: number, total: number): string {
-  if (total === 0) return '0 %';
-  return `${((100 * n) / total).toFixed(n === total || n === 0 ? 0 : 1)} %`;
+const MONTHS: Record<Lang, readonly string[]> = {
+  da: ['januar', 'februar', 'marts', 'april', 'maj', 'juni', 'juli', 'august', 'september', 'oktober', 'november', 'december'],
+  en: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'],
+};
+
+/** "november 2026" from "2026-11"; `short`: "nov." / "Nov" without the year. */
+export function fmtMonth(month: string, lang: Lang, short = false): string {
+  const [y, m] = month.split('-');
+  const name = MONTHS[lang][Number(m) - 1] ?? m ?? month;
+  if (short) return lang === 'da' ? (name.length > 4 ? `${name.slice(0, 3)}.` : name) : name.slice(0, 3);
+  return `${name} ${y ?? ''}`;
 }

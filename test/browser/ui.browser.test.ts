@@ -6,28 +6,17 @@
  * entry, switches to English and logs out. axe-core checks every page (no serious or critical
  * WCAG 2.1 A/AA violations) and every page is saved as a screenshot in test-results/screenshots/.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { and, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
-import postgres from 'postgres';
+import { and, eq, gte, inArray, isNull } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer } from '../../src/api/server.js';
-import { migrate, openDatabase, type Database } from '../../src/db/client.js';
-import { deadlines, notifications } from '../../src/db/schema.js';
-import { createLogger } from '../../src/logger.js';
-import { createCatcherMailer } from '../../src/mail/transport.js';
-import { seedDemo } from '../../src/records/demo.js';
-import { KINDS, type RecordTypeName } from '../../src/records/kinds.js';
+import type { Database } from '../../src/db/client.js';
+import { deadlines } from '../../src/db/schema.js';
+import type { RecordTypeName } from '../../src/records/kinds.js';
 import { createRecord, recordEvent, type ServiceContext } from '../../src/records/service.js';
-import { planRecord } from '../../src/worker/planner.js';
-import { sendNotification } from '../../src/worker/send.js';
 import { recordInfo } from '../../src/ui/data/records.js';
-import { loadWorkerSettings } from '../../src/worker/settings.js';
+import { startDemoServer, type DemoServer } from '../support/browser-app.js';
 import { checkPage, launchChromium, shot as shotPage, SHOTS, type Browser } from '../support/browser.js';
-import { ADMIN_URL, RUN_STAMP, urlFor } from '../support/db.js';
 
 const ADMIN_TOKEN = 'browser-admin-token-0123456789abcdef';
 const NOW = '2026-11-18T10:00:00+01:00'; // a Wednesday
@@ -45,67 +34,23 @@ const COMPLETES: Record<string, string> = {
 };
 
 describe('web UI in chromium', () => {
-  let dbName = '';
+  let server: DemoServer;
   let database: Database;
-  let app: FastifyInstance;
   let base = '';
   let browser: Browser;
   let page: Page;
   let ctx: ServiceContext;
 
   beforeAll(async () => {
-    // A database of its own, migrated from scratch; named like the other test databases so an aborted run is cleaned up.
-    dbName = `fristvagt_t_${RUN_STAMP}_br${randomBytes(3).toString('hex')}`;
-    const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => undefined });
-    try {
-      await admin.unsafe(`CREATE DATABASE ${dbName}`);
-    } finally {
-      await admin.end();
-    }
-    const url = urlFor(dbName);
-    database = await openDatabase({ databaseUrl: url, maxConnections: 5 });
-    await migrate(database, { databaseUrl: url });
-
-    const clock = (): Date => new Date(NOW);
-    ctx = { db: database.db, clock, closureDays: [] };
-    await seedDemo(ctx, { records: 120 });
-    // The worker's planner fills the outbox, and a few due mails go through the built-in catcher.
-    const settings = await loadWorkerSettings(database.db);
-    for (const [type, kind] of Object.entries(KINDS) as Array<[RecordTypeName, (typeof KINDS)[RecordTypeName]]>) {
-      const rows = (await database.db.select({ id: kind.table.id }).from(kind.table)) as Array<{ id: string }>;
-      for (const r of rows) await planRecord(database.db, { closureDays: [], now: clock(), settings }, type, r.id);
-    }
-    const mailer = createCatcherMailer(database.db);
-    const silent = createLogger({ level: 'silent' });
-    const due = await database.db.select({ id: notifications.id }).from(notifications).where(and(eq(notifications.status, 'scheduled'), lte(notifications.plannedAt, clock()))).limit(4);
-    for (const n of due) await sendNotification({ db: database.db, mailer, clock, closureDays: [], settings: () => loadWorkerSettings(database.db), from: 'fristvagt <fristvagt@demo.fristvagt.invalid>', publicUrl: 'http://127.0.0.1', logger: silent }, n.id);
-
-    app = await buildServer({
-      database,
-      config: { FRISTVAGT_ADMIN_TOKEN: ADMIN_TOKEN, FRISTVAGT_BODY_LIMIT: 256 * 1024, FRISTVAGT_CLOSURE_DAYS: [] },
-      clock,
-      logger: createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
-      mailer,
-      mailFrom: 'fristvagt <fristvagt@demo.fristvagt.invalid>',
-    });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-
+    server = await startDemoServer({ now: NOW, adminToken: ADMIN_TOKEN, records: 120, plan: true, sendDue: 4 });
+    ({ base, database, ctx } = server);
     browser = await launchChromium();
     page = browser.page;
   }, 240_000);
 
   afterAll(async () => {
     await browser?.close();
-    await app?.close();
-    await database?.close();
-    if (dbName) {
-      const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => undefined });
-      try {
-        await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      } finally {
-        await admin.end();
-      }
-    }
+    await server?.close();
   });
 
   const shot = (name: string): Promise<void> => shotPage(page, name);
@@ -181,7 +126,7 @@ describe('web UI in chromium', () => {
     expect(await page.locator('#compliance-table tbody tr').count()).toBeGreaterThan(3);
     await check('05-compliance');
     const csv = await page.evaluate(async () => (await fetch('/compliance.csv')).text());
-    expect(csv.split('\r\n')[0]).toMatch(/^area_id,area,institution_id/);
+    expect(csv.split('\r\n')[0]).toMatch(/^\uFEFF?Område-id;Område;Institutions-id/);
 
     // The backlog: what the demo's history had already breached when it arrived (README "Go-live").
     await page.getByRole('link', { name: 'Restancer' }).click();

@@ -47,7 +47,7 @@ describe('annual overview (§ 22)', () => {
     expect(overview.to.sort()).toEqual(['direktorat@kf.test', 'omraade@kf.test']);
     expect(overview.text).toContain('Hændelser i alt: 3');
     // AO-1 notice on time; AO-2 and AO-3 not made: 1 of 3.
-    expect(overview.text).toContain('Foreløbige underretninger givet rettidigt: 33 %');
+    expect(overview.text).toContain('Foreløbige underretninger givet rettidigt: 33,3\u00a0%');
     expect(overview.text).toContain('søndag 31.01.2027');
     expect(overview.text).toContain('Cirkulære om dødsfald m.v. § 22');
     expect(overview.text + overview.html + overview.subject).not.toMatch(/0101904321|010190-4321|Demo Person/);

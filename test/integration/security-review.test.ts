@@ -355,8 +355,8 @@ describe('security review (Postgres)', () => {
     it('in UI query strings: never a 500', async () => {
       const c = new Client(t);
       await c.login(tokens['reader'] as string);
-      const params = ['area', 'institution', 'journal', 'recipient', 'rule', 'status', 'recordType', 'from', 'to', 'sort', 'dir', 'offset', 'lang', 'done'];
-      for (const page of ['/', '/overview/fragment', '/compliance', '/compliance.csv', '/mail']) {
+      const params = ['area', 'institution', 'journal', 'recipient', 'rule', 'status', 'recordType', 'from', 'to', 'sort', 'dir', 'offset', 'lang', 'done', 'outcome', 'trend'];
+      for (const page of ['/', '/overview/fragment', '/compliance', '/compliance.csv', '/compliance.xlsx', '/compliance/cases', '/mail']) {
         for (const p of params) {
           const res = await c.get(`${page}?${p}=a%00b`);
           expect(res.status, `${page}?${p}`).toBeLessThan(500);

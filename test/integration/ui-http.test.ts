@@ -79,13 +79,13 @@ describe('web UI over HTTP (Postgres)', () => {
   describe('without a session', () => {
     it('sends every page to the login form and refuses every action, fragment and export with 401', async () => {
       const c = new Client(t);
-      for (const url of ['/', `/records/incidents/${ids['incident']}`, `/records/incidents/${ids['incident']}/notice`, '/compliance', '/settings', '/mail', '/mail/notifications/00000000-0000-0000-0000-000000000000']) {
+      for (const url of ['/', `/records/incidents/${ids['incident']}`, `/records/incidents/${ids['incident']}/notice`, '/compliance', '/compliance/cases?outcome=breached', '/settings', '/mail', '/mail/notifications/00000000-0000-0000-0000-000000000000']) {
         const res = await c.get(url);
         expect(res.status, url).toBe(303);
         expect(res.headers['location'], url).toBe(`/login?next=${encodeURIComponent(url)}`);
       }
-      for (const url of ['/overview/fragment', '/compliance.csv']) expect((await c.get(url)).status, url).toBe(401);
-      for (const url of [`/records/incidents/${ids['incident']}/events`, `/records/incidents/${ids['incident']}/notice`, '/settings/preview', '/settings/save', '/logout']) {
+      for (const url of ['/overview/fragment', '/compliance.csv', '/compliance.xlsx']) expect((await c.get(url)).status, url).toBe(401);
+      for (const url of [`/records/incidents/${ids['incident']}/events`, `/records/incidents/${ids['incident']}/notice`, '/settings/preview', '/settings/save', '/compliance/targets', '/logout']) {
         const res = await c.post(url, { form: 'event', type: 'closed' }, 'whatever');
         expect(res.status, url).toBe(401);
       }
@@ -317,6 +317,7 @@ describe('web UI over HTTP (Postgres)', () => {
       const res = await admin.get('/compliance?from=2026-11&to=2026-12');
       expect(res.status).toBe(200);
       expect(res.body).toContain('<svg role="img"');
+      expect(res.body).toContain('<ul class="bars">');
       expect(res.body).toContain('Overholdt til tiden');
       expect(res.body).toContain('href="/compliance.csv?from=2026-11&amp;to=2026-12"');
       expect(res.body).not.toContain('Klagefrist');
@@ -327,10 +328,10 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(csv.headers['content-disposition']).toContain('attachment; filename="fristvagt-efterlevelse-2026-11-2026-12.csv"');
       expect(csv.body.startsWith('\uFEFF')).toBe(true);
       const lines = csv.body.slice(1).trim().split('\r\n');
-      expect(lines[0]).toBe('area_id,area,institution_id,institution,rule_id,rule,month,total,met_on_time,met_late,breached,open,pct_met_on_time,pct_met_late,pct_breached,pct_open');
-      const row = (rule: string) => lines.find((l) => l.includes(`,${rule},`))?.split(',');
+      expect(lines[0]).toBe('Område-id;Område;Institutions-id;Institution;Regel-id;Regel;Måned;I alt;Overholdt til tiden;Overholdt for sent;Overskredet;Åben;Andel overholdt til tiden (%);Andel overholdt for sent (%);Andel overskredet (%);Andel åben (%);Afgjorte;Til tiden af afgjorte (%);Mål (%)');
+      const row = (rule: string) => lines.find((l) => l.includes(`;${rule};`))?.split(';');
       // The force report of 10.11 was due 11.11 and never filed: breached.
-      expect(row('force.report')).toEqual(['nordjylland', 'Kriminalforsorgen Nordjylland', 'aalborg', 'Fængsel aalborg', 'force.report', 'Rapport om magtanvendelse', '2026-11', '1', '0', '0', '1', '0', '0.0', '0.0', '100.0', '0.0']);
+      expect(row('force.report')).toEqual(['nordjylland', 'Kriminalforsorgen Nordjylland', 'aalborg', 'Fængsel aalborg', 'force.report', 'Rapport om magtanvendelse', '2026-11', '1', '0', '0', '1', '0', '0', '0', '100', '0', '1', '0', '']);
       expect(row('cell.follow-up-conversation')?.slice(7, 12)).toEqual(['1', '1', '0', '0', '0']);
       expect(lines.some((l) => l.includes('force.complaint-window'))).toBe(false);
 
@@ -774,7 +775,7 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(todo.body).not.toContain('SM-I10-KAP4');
       expect(todo.body).toContain('SM-I10-DOD'); // the death's breached deadlines are still there to act on
       const csv = await area.get('/compliance.csv?from=2026-11&to=2026-11&institution=ellebaek');
-      expect(csv.body.split('\r\n').find((l) => l.includes(',incident.inmate-conversation,'))?.split(',').slice(7, 12)).toEqual(['1', '0', '0', '1', '0']);
+      expect(csv.body.split('\r\n').find((l) => l.includes(';incident.inmate-conversation;'))?.split(';').slice(7, 12)).toEqual(['1', '0', '0', '1', '0']);
       const en = await area.get(`${url}?lang=en`);
       expect(en.body).toContain('ended by reclassification');
       expect(en.body).toContain('Reclassified from Qualified self-harm to Other self-harm behaviour');

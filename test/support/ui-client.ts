@@ -31,6 +31,12 @@ export class Client {
     return { status: res.statusCode, body: res.body, headers: res.headers };
   }
 
+  /** A download: the body as bytes (an XLSX file, say). */
+  async getBytes(url: string): Promise<{ status: number; bytes: Buffer; headers: Record<string, unknown> }> {
+    const res = await this.t.app.inject({ method: 'GET', url, headers: this.cookies.size > 0 ? { cookie: this.cookieHeader() } : {} });
+    return { status: res.statusCode, bytes: res.rawPayload, headers: res.headers };
+  }
+
   /** A form post; `_csrf` is the session's unless given (null: leave it out). */
   async post(url: string, fields: Record<string, string | string[]>, csrf: string | null | undefined = undefined): Promise<Res> {
     const params = new URLSearchParams();
