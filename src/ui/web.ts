@@ -44,7 +44,7 @@ export function sendHtml(reply: FastifyReply, status: number, body: SafeHtml): F
     .send(body.value);
 }
 
-type NavKey = 'overview' | 'compliance' | 'backlog' | 'mail' | 'settings';
+type NavKey = 'overview' | 'compliance' | 'backlog' | 'mail' | 'masterdata' | 'settings';
 
 /** The current URL with another `lang` (the switch keeps the reader where they are). */
 function langSwitchUrl(req: FastifyRequest, lang: Lang): string {
@@ -75,6 +75,7 @@ export function page(req: FastifyRequest, o: PageOptions): SafeHtml {
     ${navItem('compliance', '/compliance', d.navCompliance)}
     ${navItem('backlog', '/backlog', d.navBacklog)}
     ${navItem('mail', '/mail', d.navMail)}
+    ${session.actor.role === 'admin' || session.actor.role === 'area' ? navItem('masterdata', '/masterdata', d.navMasterdata) : ''}
     ${session.actor.role === 'admin' ? navItem('settings', '/settings', d.navSettings) : ''}
   </ul></nav>
   <div class="user">
@@ -172,10 +173,17 @@ export function csrfField(session: UiSession): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${session.csrfToken}">`;
 }
 
-/** Field errors as a list at the top of a form, each naming its field in the reader's language. */
-export function errorSummary(lang: Lang, issues: FieldIssue[], label: (path: string) => string = (p) => t(lang).fields[p] ?? p): SafeHtml {
+/**
+ * Field errors as a list at the top of a form, each naming its field in the reader's language.
+ * With `anchor` (a path to its field's element id), each names the field as a link to it.
+ */
+export function errorSummary(lang: Lang, issues: FieldIssue[], label: (path: string) => string = (p) => t(lang).fields[p] ?? p, anchor?: (path: string) => string | undefined): SafeHtml {
   if (issues.length === 0) return html``;
-  return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${issues.map((i) => html`<li>${label(i.path)}${i.path ? ` (${i.path})` : ''}: ${scrubCpr(i.message)}</li>`)}</ul></div>`;
+  const item = (i: FieldIssue) => {
+    const id = anchor?.(i.path);
+    return id ? html`<li><a href="#${id}">${label(i.path)}</a>: ${scrubCpr(i.message)}</li>` : html`<li>${label(i.path)}${i.path ? ` (${i.path})` : ''}: ${scrubCpr(i.message)}</li>`;
+  };
+  return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${issues.map(item)}</ul></div>`;
 }
 
 export function issuesOf(err: unknown): FieldIssue[] | undefined {
