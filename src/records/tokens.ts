@@ -48,7 +48,7 @@ export async function createToken(db: Db, body: unknown, actor: Actor, now: Date
   if (input.institutionId && (await db.select().from(institutions).where(eq(institutions.id, input.institutionId))).length === 0) throw validationError([{ path: 'institutionId', message: `unknown institution "${input.institutionId}"` }]);
   const token = `fv_${randomBytes(32).toString('base64url')}`;
   const id = await db.transaction(async (tx) => {
-    const [row] = await tx.insert(apiTokens).values({ name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null, tokenHash: hashToken(token) }).returning({ id: apiTokens.id });
+    const [row] = await tx.insert(apiTokens).values({ name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null, tokenHash: hashToken(token), createdAt: now }).returning({ id: apiTokens.id });
     if (!row) throw new Error('insert returned nothing');
     await appendAudit(tx, { actor: actor.name, action: 'token.create', entityType: 'token', entityId: row.id, after: { name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null } }, now);
     return row.id;

@@ -97,7 +97,8 @@ th a { color: inherit; }
 nav.subnav ul { list-style: none; display: flex; flex-wrap: wrap; gap: .25rem 1.2rem; margin: 0 0 1rem; padding: 0 0 .4rem; border-bottom: 1px solid var(--line); }
 nav.subnav a[aria-current="page"] { font-weight: 700; text-decoration-thickness: 3px; }
 .md-form input, .md-form select { max-width: 100%; }
-.md-form .field { max-width: 100%; }
+.md-form .field { max-width: 100%; align-items: flex-start; }
+.md-form .fields { align-items: flex-start; }
 .md-form fieldset { max-width: 100%; min-width: 0; }
 .check-field > span { display: flex; gap: .4rem; align-items: baseline; }
 .check-field label { font-weight: 400; }
@@ -110,6 +111,7 @@ dl.md-facts dd { overflow-wrap: anywhere; }
   table.md-list tr { border: 1px solid var(--line); margin: 0 0 .6rem; }
   table.md-list th, table.md-list td { border: 0; overflow-wrap: anywhere; }
   table.md-list td[data-label]::before { content: attr(data-label); display: block; font-weight: 600; font-size: .9rem; }
+  table.md-list td:empty { display: none; }
 }
 @media print {
   header.top, .skip, form, .no-print, .pagination { display: none !important; }

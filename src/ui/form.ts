@@ -18,6 +18,8 @@ export interface FieldBase {
   error?: string | undefined;
   /** Adds "(valgfri)" to the label; a required field says nothing (most are required). */
   optional?: boolean;
+  /** The `required` attribute; by default every field not optional. A field required only with others (a row's dates) says false. */
+  required?: boolean;
   lang: Lang;
 }
 
@@ -43,7 +45,7 @@ function after(o: FieldBase, hintId: string, errId: string): SafeHtml {
 
 export function inputField(o: FieldBase & { value?: string | null | undefined; type?: 'text' | 'email'; size?: number; maxlength?: number; autocomplete?: string; pattern?: string; readonly?: boolean }): SafeHtml {
   const { id, hintId, errId, describedBy } = ids(o);
-  return html`<div class="field">${labelEl(o, id)}<input type="${o.type ?? 'text'}" id="${id}" name="${o.name}" value="${o.value ?? ''}"${o.size ? html` size="${String(o.size)}"` : ''}${o.maxlength ? html` maxlength="${String(o.maxlength)}"` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.pattern ? html` pattern="${o.pattern}"` : ''}${o.readonly ? html` readonly` : ''}${o.optional ? '' : html` required`}${aria(o, describedBy)}>${after(o, hintId, errId)}</div>`;
+  return html`<div class="field">${labelEl(o, id)}<input type="${o.type ?? 'text'}" id="${id}" name="${o.name}" value="${o.value ?? ''}"${o.size ? html` size="${String(o.size)}"` : ''}${o.maxlength ? html` maxlength="${String(o.maxlength)}"` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.pattern ? html` pattern="${o.pattern}"` : ''}${o.readonly ? html` readonly` : ''}${(o.required ?? !o.optional) ? html` required` : ''}${aria(o, describedBy)}>${after(o, hintId, errId)}</div>`;
 }
 
 export interface Option {

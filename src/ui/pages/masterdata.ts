@@ -104,10 +104,12 @@ function summaryOf(lang: Lang, state: FormState, label: (name: string) => string
  * A list: a head, and per row a heading cell and the others, each labelled with its column, which
  * the stacked layout of a phone's width shows above the value (assets.ts, table.md-list).
  */
-function listTable(id: string, caption: string, heads: readonly string[], rows: ReadonlyArray<{ cells: readonly [SafeHtml | string, ...Array<SafeHtml | string>]; attrs?: SafeHtml }>): SafeHtml {
+function listTable(id: string, caption: string, heads: readonly string[], rows: ReadonlyArray<{ cells: readonly [SafeHtml | string, ...Array<SafeHtml | string>]; attrs?: SafeHtml }>, o: { actions?: boolean } = {}): SafeHtml {
+  // A column of buttons needs no label above its button on a phone.
+  const label = (i: number) => (o.actions && i === heads.length - 1 ? html`` : html` data-label="${heads[i] ?? ''}"`);
   return html`<div class="table-wrap"><table id="${id}" class="md-list"><caption class="visually-hidden">${caption}</caption>
 <thead><tr>${heads.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead>
-<tbody>${rows.map((r) => html`<tr${r.attrs ?? ''}><th scope="row">${r.cells[0]}</th>${r.cells.slice(1).map((c, i) => html`<td data-label="${heads[i + 1] ?? ''}">${c}</td>`)}</tr>`)}</tbody></table></div>`;
+<tbody>${rows.map((r) => html`<tr${r.attrs ?? ''}><th scope="row">${r.cells[0]}</th>${r.cells.slice(1).map((c, i) => html`<td${label(i + 1)}>${c}</td>`)}</tr>`)}</tbody></table></div>`;
 }
 
 // --- areas -------------------------------------------------------------------------------------
@@ -323,8 +325,8 @@ function absenceFieldset(lang: Lang, state: FormState): SafeHtml {
     const had = v[`abs_had_${i}`] === '1';
     const common = (k: 'from' | 'until' | 'reason') => ({ lang, name: `abs_${k}_${i}`, label: k === 'from' ? d.md.absFrom : k === 'until' ? d.md.absUntil : d.md.absReason, value: v[`abs_${k}_${i}`], error: state.errors.get(`abs_${k}_${i}`) });
     return html`<fieldset class="absence" id="absence-${i}"><legend>${had ? d.md.absRow(i + 1) : d.md.absNewRow(i + 1)}</legend><div class="fields">
-${dateField({ ...common('from'), optional: !had })}
-${dateField({ ...common('until'), optional: !had })}
+${dateField({ ...common('from'), required: false })}
+${dateField({ ...common('until'), required: false })}
 ${inputField({ ...common('reason'), optional: true, size: 28, maxlength: 500, hint: d.md.absReasonHint, autocomplete: 'off' })}
 ${had ? html`<input type="hidden" name="abs_had_${i}" value="1">${checkboxField({ lang, name: `abs_del_${i}`, label: d.md.absRemove, checked: v[`abs_del_${i}`] === '1' })}` : ''}
 </div></fieldset>`;
@@ -409,7 +411,7 @@ function tokenTable(lang: Lang, session: UiSession, list: readonly TokenRow[], a
       : html`${r.id === session.actor.id ? html`<p class="small">${d.md.ownToken}</p>` : ''}<form method="post" action="${BASE}/tokens/${r.id}/revoke" class="inline">${csrfField(session)}<button type="submit" class="secondary">${d.md.revoke}<span class="visually-hidden"> ${r.name}</span></button></form>`;
   const heads = [d.md.fields['name'], d.md.fields['role'], d.md.scope, d.md.created, d.md.status, d.md.revoke].map(String);
   const status = (r: TokenRow) => (r.revokedAt ? html`<span class="badge badge-ended">${d.md.tokenRevoked(fmtShortDay(r.revokedAt.toISOString()))}</span>` : html`<span class="badge badge-met">${d.md.tokenActive}</span>`);
-  return listTable('token-list', d.md.tokens, heads, list.map((r) => ({ attrs: html` data-token="${r.id}"`, cells: [r.name, d.roles[r.role] ?? r.role, tokenScope(d, r, areaNames, instNames), timeEl(r.createdAt, lang), status(r), actions(r)] })));
+  return listTable('token-list', d.md.tokens, heads, list.map((r) => ({ attrs: html` data-token="${r.id}"`, cells: [r.name, d.roles[r.role] ?? r.role, tokenScope(d, r, areaNames, instNames), timeEl(r.createdAt, lang), status(r), actions(r)] })), { actions: true });
 }
 
 async function tokensPage(u: UiContext, req: FastifyRequest, reply: FastifyReply, session: UiSession, status: number, state: FormState): Promise<FastifyReply> {
