@@ -441,6 +441,55 @@ ${tokenTable(lang, session, list, areaNames, instNames)}`;
 
 // --- routes ------------------------------------------------------------------------------------
 
+/** Areas and institutions: created by admins from `/new`, read in scope at `/:id`, edited there by admins. */
+interface Editable {
+  section: 'areas' | 'institutions';
+  fields: readonly string[];
+  newTitle: (d: Dict) => string;
+  body: (b: FormBody, create: boolean) => Record<string, unknown>;
+  /** The create form (the edit form is part of the page). */
+  form: (lang: Lang, session: UiSession, state: FormState, create: true) => SafeHtml | Promise<SafeHtml>;
+  create: (body: Record<string, unknown>, actor: UiSession['actor']) => Promise<{ id: string } | undefined>;
+  update: (id: string, body: Record<string, unknown>, actor: UiSession['actor']) => Promise<unknown>;
+  page: (req: FastifyRequest, reply: FastifyReply, session: UiSession, id: string, status: number, state?: FormState) => Promise<FastifyReply>;
+}
+
+function registerEditable(app: FastifyInstance, e: Editable): void {
+  const base = `${BASE}/${e.section}`;
+  const newPage = async (req: FastifyRequest, reply: FastifyReply, session: UiSession, status: number, state: FormState) =>
+    send(req, reply, { status, title: e.newTitle(t(uiState(req).lang)), section: e.section, session, body: await e.form(uiState(req).lang, session, state, true) });
+
+  app.get(`${base}/new`, async (req, reply) => {
+    const session = pageSession(req, reply);
+    if (!session || !requireAdmin(req, reply, session)) return reply;
+    return newPage(req, reply, session, 200, fresh({ areaId: queryOf(req)['area'] }));
+  });
+
+  app.post(base, async (req, reply) => {
+    const session = actionSession(req, reply);
+    if (!session) return reply;
+    const b = formBody(req);
+    const res = await attempt(() => e.create(e.body(b, true), session.actor));
+    if ('issues' in res) return newPage(req, reply, session, res.status, refused(uiState(req).lang, typed(b), res.issues, e.fields));
+    return reply.redirect(`${base}/${encodeURIComponent(res.ok?.id ?? '')}?done=created`, 303);
+  });
+
+  app.get<{ Params: { id: string } }>(`${base}/:id`, async (req, reply) => {
+    const session = pageSession(req, reply);
+    if (!session) return reply;
+    return e.page(req, reply, session, req.params.id, 200);
+  });
+
+  app.post<{ Params: { id: string } }>(`${base}/:id`, async (req, reply) => {
+    const session = actionSession(req, reply);
+    if (!session) return reply;
+    const b = formBody(req);
+    const res = await attempt(() => e.update(req.params.id, e.body(b, false), session.actor));
+    if ('issues' in res) return e.page(req, reply, session, req.params.id, res.status, refused(uiState(req).lang, typed(b), res.issues, e.fields));
+    return reply.redirect(`${base}/${encodeURIComponent(req.params.id)}?done=saved`, 303);
+  });
+}
+
 export function registerMasterdata(app: FastifyInstance, u: UiContext): void {
   const db = u.deps.database.db;
 
@@ -458,37 +507,15 @@ ${listTable('area-list', d.md.areas, [d.md.fields['name'], d.md.fields['officeEm
     return send(req, reply, { status: 200, title: d.md.areas, section: 'areas', session, body });
   });
 
-  app.get(`${BASE}/areas/new`, async (req, reply) => {
-    const session = pageSession(req, reply);
-    if (!session || !requireAdmin(req, reply, session)) return reply;
-    const { lang } = uiState(req);
-    return send(req, reply, { status: 200, title: t(lang).md.newArea, section: 'areas', session, body: areaForm(lang, session, `${BASE}/areas`, fresh(), true) });
-  });
-
-  app.post(`${BASE}/areas`, async (req, reply) => {
-    const session = actionSession(req, reply);
-    if (!session) return reply;
-    const { lang } = uiState(req);
-    const b = formBody(req);
-    const res = await attempt(() => master.createArea(u.ctx, areaBody(b, true), session.actor));
-    if ('issues' in res) return send(req, reply, { status: res.status, title: t(lang).md.newArea, section: 'areas', session, body: areaForm(lang, session, `${BASE}/areas`, refused(lang, typed(b), res.issues, AREA_FIELDS), true) });
-    return reply.redirect(`${BASE}/areas/${res.ok?.id ?? ''}?done=created`, 303);
-  });
-
-  app.get<{ Params: { id: string } }>(`${BASE}/areas/:id`, async (req, reply) => {
-    const session = pageSession(req, reply);
-    if (!session) return reply;
-    return areaPage(u, req, reply, session, req.params.id, 200);
-  });
-
-  app.post<{ Params: { id: string } }>(`${BASE}/areas/:id`, async (req, reply) => {
-    const session = actionSession(req, reply);
-    if (!session) return reply;
-    const { lang } = uiState(req);
-    const b = formBody(req);
-    const res = await attempt(() => master.updateArea(u.ctx, req.params.id, areaBody(b, false), session.actor));
-    if ('issues' in res) return areaPage(u, req, reply, session, req.params.id, res.status, refused(lang, typed(b), res.issues, AREA_FIELDS));
-    return reply.redirect(`${BASE}/areas/${encodeURIComponent(req.params.id)}?done=saved`, 303);
+  registerEditable(app, {
+    section: 'areas',
+    fields: AREA_FIELDS,
+    newTitle: (d) => d.md.newArea,
+    body: areaBody,
+    form: (lang, session, state, create) => areaForm(lang, session, `${BASE}/areas`, state, create),
+    create: (body, actor) => master.createArea(u.ctx, body, actor),
+    update: (id, body, actor) => master.updateArea(u.ctx, id, body, actor),
+    page: (req, reply, session, id, status, state) => areaPage(u, req, reply, session, id, status, state),
   });
 
   app.get(`${BASE}/institutions`, async (req, reply) => {
@@ -503,42 +530,15 @@ ${institutionTable(d, list, areaNames)}`;
     return send(req, reply, { status: 200, title: d.md.institutions, section: 'institutions', session, body });
   });
 
-  app.get(`${BASE}/institutions/new`, async (req, reply) => {
-    const session = pageSession(req, reply);
-    if (!session || !requireAdmin(req, reply, session)) return reply;
-    const { lang } = uiState(req);
-    const q = queryOf(req);
-    const form = await institutionForm(u, lang, session, `${BASE}/institutions`, fresh({ areaId: q['area'] }), true);
-    return send(req, reply, { status: 200, title: t(lang).md.newInstitution, section: 'institutions', session, body: form });
-  });
-
-  app.post(`${BASE}/institutions`, async (req, reply) => {
-    const session = actionSession(req, reply);
-    if (!session) return reply;
-    const { lang } = uiState(req);
-    const b = formBody(req);
-    const res = await attempt(() => master.createInstitution(u.ctx, institutionBody(b, true), session.actor));
-    if ('issues' in res) {
-      const form = await institutionForm(u, lang, session, `${BASE}/institutions`, refused(lang, typed(b), res.issues, INSTITUTION_FIELDS), true);
-      return send(req, reply, { status: res.status, title: t(lang).md.newInstitution, section: 'institutions', session, body: form });
-    }
-    return reply.redirect(`${BASE}/institutions/${res.ok?.id ?? ''}?done=created`, 303);
-  });
-
-  app.get<{ Params: { id: string } }>(`${BASE}/institutions/:id`, async (req, reply) => {
-    const session = pageSession(req, reply);
-    if (!session) return reply;
-    return institutionPage(u, req, reply, session, req.params.id, 200);
-  });
-
-  app.post<{ Params: { id: string } }>(`${BASE}/institutions/:id`, async (req, reply) => {
-    const session = actionSession(req, reply);
-    if (!session) return reply;
-    const { lang } = uiState(req);
-    const b = formBody(req);
-    const res = await attempt(() => master.updateInstitution(u.ctx, req.params.id, institutionBody(b, false), session.actor));
-    if ('issues' in res) return institutionPage(u, req, reply, session, req.params.id, res.status, refused(lang, typed(b), res.issues, INSTITUTION_FIELDS));
-    return reply.redirect(`${BASE}/institutions/${encodeURIComponent(req.params.id)}?done=saved`, 303);
+  registerEditable(app, {
+    section: 'institutions',
+    fields: INSTITUTION_FIELDS,
+    newTitle: (d) => d.md.newInstitution,
+    body: institutionBody,
+    form: (lang, session, state, create) => institutionForm(u, lang, session, `${BASE}/institutions`, state, create),
+    create: (body, actor) => master.createInstitution(u.ctx, body, actor),
+    update: (id, body, actor) => master.updateInstitution(u.ctx, id, body, actor),
+    page: (req, reply, session, id, status, state) => institutionPage(u, req, reply, session, id, status, state),
   });
 
   app.get(`${BASE}/staff`, async (req, reply) => {
