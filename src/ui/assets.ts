@@ -100,8 +100,7 @@ nav.subnav a[aria-current="page"] { font-weight: 700; text-decoration-thickness:
 .md-form .field { max-width: 100%; align-items: flex-start; }
 .md-form .fields { align-items: flex-start; }
 .md-form fieldset { max-width: 100%; min-width: 0; }
-.check-field > span { display: flex; gap: .4rem; align-items: baseline; }
-.check-field label { font-weight: 400; }
+.md-form .field.check > span { display: flex; gap: .4rem; align-items: baseline; }
 fieldset.absence { margin: .4rem 0; }
 dl.md-facts dd { overflow-wrap: anywhere; }
 /* On a phone the lists stack: one block per row, each cell under its column's name (data-label). */

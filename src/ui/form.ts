@@ -1,51 +1,31 @@
 /**
- * Form fields as the UI draws them: a label, the control, a hint and the field's own error right
- * next to it (aria-describedby names hint and error, aria-invalid marks the control). Dates are
- * text in the Danish form dd.mm.åååå, parsed on the server, whatever a browser's locale would make
- * of a date input. The service's validation messages are shown in the reader's language.
+ * Form fields as the master data pages draw them: a label, the control, a hint and the field's own
+ * error right next to it (aria-describedby names hint and error, aria-invalid marks the control).
+ * Dates are text in the Danish form dd.mm.åååå, parsed on the server, whatever a browser's locale
+ * would make of a date input. No `pattern` or `required` attribute (forms carry `novalidate`: the
+ * server answers, in the page's language); `aria-required` tells assistive technology.
+ *
+ * The same API, ids (`f-<name>`, `…-hint`, `…-err`) and markup as the shared helper being written
+ * on the shell branch (src/ui/form-fields.ts and issues.ts there), so that this file can give way
+ * to it at the merge: textField, selectField, checkboxField, dateField(lang, …).
  */
 import { formatIsoDate, parseDanishDate, type Lang } from '../domain/index.js';
 import type { FieldIssue } from '../records/errors.js';
-import { html, type SafeHtml } from './html.js';
+import { html, type HtmlValue, type SafeHtml } from './html.js';
 import { t } from './i18n.js';
 
 export interface FieldBase {
   name: string;
-  label: string;
-  /** The element id; the name when not given (rows of repeated fields need their own). */
+  label: HtmlValue;
+  /** Default `f-<name>`. */
   id?: string;
-  hint?: string | undefined;
+  /** The field's error, already in the reader's language (fieldErrors). */
   error?: string | undefined;
-  /** Adds "(valgfri)" to the label; a required field says nothing (most are required). */
-  optional?: boolean;
-  /** The `required` attribute; by default every field not optional. A field required only with others (a row's dates) says false. */
+  /** Shown under the control; a date field shows its format when none is given. */
+  hint?: HtmlValue;
   required?: boolean;
-  lang: Lang;
-}
-
-function ids(o: FieldBase): { id: string; hintId: string; errId: string; describedBy: string } {
-  const id = o.id ?? o.name;
-  const hintId = `hint-${id}`;
-  const errId = `err-${id}`;
-  const describedBy = [o.hint ? hintId : '', o.error ? errId : ''].filter(Boolean).join(' ');
-  return { id, hintId, errId, describedBy };
-}
-
-function labelEl(o: FieldBase, id: string): SafeHtml {
-  return html`<label for="${id}">${o.label}${o.optional ? html` <span class="muted small">${t(o.lang).form.optional}</span>` : ''}</label>`;
-}
-
-function aria(o: FieldBase, describedBy: string): SafeHtml {
-  return html`${o.error ? html` aria-invalid="true"` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}`;
-}
-
-function after(o: FieldBase, hintId: string, errId: string): SafeHtml {
-  return html`${o.hint ? html`<span class="small muted" id="${hintId}">${o.hint}</span>` : ''}${o.error ? html`<span class="field-error" id="${errId}">${o.error}</span>` : ''}`;
-}
-
-export function inputField(o: FieldBase & { value?: string | null | undefined; type?: 'text' | 'email'; size?: number; maxlength?: number; autocomplete?: string; pattern?: string; readonly?: boolean }): SafeHtml {
-  const { id, hintId, errId, describedBy } = ids(o);
-  return html`<div class="field">${labelEl(o, id)}<input type="${o.type ?? 'text'}" id="${id}" name="${o.name}" value="${o.value ?? ''}"${o.size ? html` size="${String(o.size)}"` : ''}${o.maxlength ? html` maxlength="${String(o.maxlength)}"` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.pattern ? html` pattern="${o.pattern}"` : ''}${o.readonly ? html` readonly` : ''}${(o.required ?? !o.optional) ? html` required` : ''}${aria(o, describedBy)}>${after(o, hintId, errId)}</div>`;
+  /** Extra wrapper class. */
+  className?: string;
 }
 
 export interface Option {
@@ -53,20 +33,46 @@ export interface Option {
   label: string;
 }
 
-export function selectField(o: FieldBase & { value?: string | null | undefined; options: readonly Option[] }): SafeHtml {
-  const { id, hintId, errId, describedBy } = ids(o);
-  const opts = o.options.map((p) => html`<option value="${p.value}"${(o.value ?? '') === p.value ? html` selected` : ''}>${p.label}</option>`);
-  return html`<div class="field">${labelEl(o, id)}<select id="${id}" name="${o.name}"${aria(o, describedBy)}>${opts}</select>${after(o, hintId, errId)}</div>`;
+export function fieldId(name: string): string {
+  return `f-${name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 }
 
-export function checkboxField(o: FieldBase & { checked: boolean }): SafeHtml {
-  const { id, hintId, errId, describedBy } = ids(o);
-  return html`<div class="field check-field"><span><input type="checkbox" id="${id}" name="${o.name}" value="1"${o.checked ? html` checked` : ''}${aria(o, describedBy)}> <label for="${id}">${o.label}</label></span>${after(o, hintId, errId)}</div>`;
+function parts(o: FieldBase, defaultHint?: HtmlValue): { attrs: SafeHtml; label: SafeHtml; after: SafeHtml } {
+  const id = o.id ?? fieldId(o.name);
+  const hint = o.hint ?? defaultHint;
+  const hasHint = hint !== undefined && hint !== null && hint !== '';
+  const described = [hasHint ? `${id}-hint` : '', o.error ? `${id}-err` : ''].filter(Boolean).join(' ');
+  return {
+    attrs: html`id="${id}" name="${o.name}"${described ? html` aria-describedby="${described}"` : ''}${o.error ? html` aria-invalid="true"` : ''}${o.required ? html` aria-required="true"` : ''}`,
+    label: html`<label for="${id}">${o.label}</label>`,
+    after: html`${hasHint ? html`<span class="small muted field-hint" id="${id}-hint">${hint}</span>` : ''}${o.error ? html`<span class="field-error" id="${id}-err">${o.error}</span>` : ''}`,
+  };
 }
 
-/** A date as text, dd.mm.åååå (the pattern also allows d.m.åååå); the hint says so unless another is given. */
-export function dateField(o: FieldBase & { value?: string | null | undefined }): SafeHtml {
-  return inputField({ ...o, hint: o.hint ?? t(o.lang).form.dateHint, size: 10, maxlength: 10, autocomplete: 'off', pattern: '\\d{1,2}\\.\\d{1,2}\\.\\d{4}' });
+function wrap(o: FieldBase, inner: SafeHtml): SafeHtml {
+  return html`<div class="field${o.className ? ` ${o.className}` : ''}${o.error ? ' has-error' : ''}">${inner}</div>`;
+}
+
+export function textField(o: FieldBase & { value?: string | null | undefined; type?: 'text' | 'email'; size?: number; maxlength?: number; autocomplete?: string; readonly?: boolean }): SafeHtml {
+  const p = parts(o);
+  return wrap(o, html`${p.label}<input type="${o.type ?? 'text'}" ${p.attrs} value="${o.value ?? ''}"${o.size ? html` size="${String(o.size)}"` : ''}${o.maxlength ? html` maxlength="${String(o.maxlength)}"` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.readonly ? html` readonly` : ''}>${p.after}`);
+}
+
+export function selectField(o: FieldBase & { options: readonly Option[]; value?: string | null | undefined }): SafeHtml {
+  const p = parts(o);
+  const opts = o.options.map((x) => html`<option value="${x.value}"${x.value === (o.value ?? '') ? html` selected` : ''}>${x.label}</option>`);
+  return wrap(o, html`${p.label}<select ${p.attrs}>${opts}</select>${p.after}`);
+}
+
+export function checkboxField(o: FieldBase & { checked: boolean; value?: string }): SafeHtml {
+  const p = parts(o);
+  return wrap({ ...o, className: `check${o.className ? ` ${o.className}` : ''}` }, html`<span><input type="checkbox" ${p.attrs} value="${o.value ?? '1'}"${o.checked ? html` checked` : ''}> ${p.label}</span>${p.after}`);
+}
+
+/** A day, typed dd.mm.åååå (read with parseDateField); the hint says so unless another is given. */
+export function dateField(lang: Lang, o: FieldBase & { value?: string | null | undefined }): SafeHtml {
+  const p = parts(o, t(lang).form.dateHint);
+  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${o.value ?? ''}" size="10" maxlength="10" autocomplete="off" class="date">${p.after}`);
 }
 
 /** A date field's value as YYYY-MM-DD: undefined when empty, null when it is not a date. */
@@ -74,6 +80,11 @@ export function parseDateField(v: string | undefined): string | null | undefined
   if (v === undefined || v.trim() === '') return undefined;
   const day = parseDanishDate(v);
   return day === undefined ? null : formatIsoDate(day);
+}
+
+/** The label of a field that may stay empty: "Stilling (valgfri)". */
+export function optionalLabel(lang: Lang, label: string): SafeHtml {
+  return html`${label} <span class="muted small">${t(lang).form.optional}</span>`;
 }
 
 /** The service's messages (src/records: zod and its own), each to a key of the dictionary's form.issues. */
@@ -116,7 +127,7 @@ export function issueText(lang: Lang, message: string, empty = false): string {
 /**
  * The service's issues as errors by form field: `fieldOf` maps an issue path to the field's name
  * (undefined: no such field, listed in the summary only); `valueOf` says whether it was left empty.
- * The summary lists each issue under its field's label, for web.ts errorSummary.
+ * The summary has each issue under its field's name, in the reader's language.
  */
 export function fieldErrors(lang: Lang, issues: readonly FieldIssue[], fieldOf: (path: string) => string | undefined, valueOf: (name: string) => string | undefined): { byField: Map<string, string>; summary: FieldIssue[] } {
   const byField = new Map<string, string>();

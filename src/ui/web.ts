@@ -173,17 +173,10 @@ export function csrfField(session: UiSession): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${session.csrfToken}">`;
 }
 
-/**
- * Field errors as a list at the top of a form, each naming its field in the reader's language.
- * With `anchor` (a path to its field's element id), each names the field as a link to it.
- */
-export function errorSummary(lang: Lang, issues: FieldIssue[], label: (path: string) => string = (p) => t(lang).fields[p] ?? p, anchor?: (path: string) => string | undefined): SafeHtml {
+/** Field errors as a list at the top of a form, each naming its field in the reader's language. */
+export function errorSummary(lang: Lang, issues: FieldIssue[], label: (path: string) => string = (p) => t(lang).fields[p] ?? p): SafeHtml {
   if (issues.length === 0) return html``;
-  const item = (i: FieldIssue) => {
-    const id = anchor?.(i.path);
-    return id ? html`<li><a href="#${id}">${label(i.path)}</a>: ${scrubCpr(i.message)}</li>` : html`<li>${label(i.path)}${i.path ? ` (${i.path})` : ''}: ${scrubCpr(i.message)}</li>`;
-  };
-  return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${issues.map(item)}</ul></div>`;
+  return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${issues.map((i) => html`<li>${label(i.path)}${i.path ? ` (${i.path})` : ''}: ${scrubCpr(i.message)}</li>`)}</ul></div>`;
 }
 
 export function issuesOf(err: unknown): FieldIssue[] | undefined {

@@ -74,10 +74,10 @@ describe('master data in chromium', () => {
     await page.getByLabel('Områdekontorets e-mail').fill('omraadekontor.hovedstaden');
     await page.getByLabel('Områdeledelsens e-mail').fill('ledelse.hovedstaden@kriminalforsorgen.test');
     await page.getByRole('button', { name: 'Gem ændringerne' }).click();
-    await page.waitForSelector('#err-officeEmail');
-    expect(await page.locator('#err-officeEmail').textContent()).toBe('Ikke en gyldig e-mailadresse.');
+    await page.waitForSelector('#f-officeEmail-err');
+    expect(await page.locator('#f-officeEmail-err').textContent()).toBe('Ikke en gyldig e-mailadresse.');
     expect(await page.getByLabel('Områdekontorets e-mail').getAttribute('aria-invalid')).toBe('true');
-    expect(await page.getByLabel('Områdekontorets e-mail').getAttribute('aria-describedby')).toContain('err-officeEmail');
+    expect(await page.getByLabel('Områdekontorets e-mail').getAttribute('aria-describedby')).toContain('f-officeEmail-err');
     expect(await page.locator('#errors').textContent()).toContain('Områdekontorets e-mail: Ikke en gyldig e-mailadresse.');
     // What was typed stays; nothing was written.
     expect(await page.getByLabel('Områdeledelsens e-mail').inputValue()).toBe('ledelse.hovedstaden@kriminalforsorgen.test');
@@ -101,7 +101,9 @@ describe('master data in chromium', () => {
     // Everything empty: each required field says so, in Danish, next to itself.
     await page.getByRole('button', { name: 'Opret' }).click();
     await page.waitForSelector('#errors');
-    for (const name of ['id', 'name', 'areaId', 'kind', 'dutyManagerEmail']) expect(await page.locator(`#err-${name}`).textContent(), name).toBe('Skal udfyldes.');
+    for (const name of ['id', 'name', 'areaId', 'kind', 'dutyManagerEmail']) expect(await page.locator(`#f-${name}-err`).textContent(), name).toBe('Skal udfyldes.');
+    expect(await page.locator('#f-name').getAttribute('aria-required')).toBe('true');
+    expect(await page.locator('#errors a[href="#f-dutyManagerEmail"]').textContent()).toBe('Vagthavendes e-mail');
     await check('md-04-institution-errors');
 
     await page.getByLabel('Id (kort navn)').fill('Kragskovhede');
@@ -110,8 +112,8 @@ describe('master data in chromium', () => {
     await page.getByLabel('Type').selectOption('prison');
     await page.getByLabel('Vagthavendes e-mail').fill('vagt.kragskovhede@kriminalforsorgen.test');
     await page.getByRole('button', { name: 'Opret' }).click();
-    await page.waitForSelector('#err-id');
-    expect(await page.locator('#err-id').textContent()).toContain('Kun små bogstaver, tal og bindestreg');
+    await page.waitForSelector('#f-id-err');
+    expect(await page.locator('#f-id-err').textContent()).toContain('Kun små bogstaver, tal og bindestreg');
     await page.getByLabel('Id (kort navn)').fill('kragskovhede');
     await page.getByRole('button', { name: 'Opret' }).click();
     await page.waitForURL(`${base}/masterdata/institutions/kragskovhede?done=created`);
@@ -147,8 +149,8 @@ describe('master data in chromium', () => {
     await page.locator('#token-form').getByLabel('Navn', { exact: true }).fill('Jurist Hovedstaden');
     await page.getByLabel('Rolle').selectOption('area');
     await page.getByRole('button', { name: 'Opret' }).click();
-    await page.waitForSelector('#err-areaId');
-    expect(await page.locator('#err-areaId').textContent()).toBe('Skal vælges for rollen område.');
+    await page.waitForSelector('#f-areaId-err');
+    expect(await page.locator('#f-areaId-err').textContent()).toBe('Skal vælges for rollen område.');
     await page.getByLabel('Område').selectOption('hovedstaden');
     await page.getByRole('button', { name: 'Opret' }).click();
     await page.waitForSelector('#new-token');
@@ -211,51 +213,51 @@ describe('master data in chromium', () => {
 
     await page.goto(`${base}/masterdata/staff/new`);
     // Only its own area and institutions are offered.
-    expect(await page.locator('#areaId option').allTextContents()).toEqual(['Kriminalforsorgen Hovedstaden']);
-    expect(await page.locator('#institutionId option').allTextContents()).not.toContain('Fængsel aalborg');
-    expect(await page.locator('#substituteId').textContent()).not.toContain('Nora Nordmand');
+    expect(await page.locator('#f-areaId option').allTextContents()).toEqual(['Kriminalforsorgen Hovedstaden']);
+    expect(await page.locator('#f-institutionId option').allTextContents()).not.toContain('Fængsel aalborg');
+    expect(await page.locator('#f-substituteId').textContent()).not.toContain('Nora Nordmand');
     await page.getByLabel('Navn', { exact: true }).fill('Carla Christensen');
     await page.getByLabel('E-mail', { exact: true }).fill('carla.christensen@kriminalforsorgen.test');
     await page.getByLabel('Institution').selectOption('vestre');
     await page.getByLabel('Stedfortræder').selectOption(boId);
     // Dates are text in the Danish form, whatever the browser's locale.
-    const from = page.locator('#abs_from_0');
+    const from = page.locator('#f-abs_from_0');
     expect(await from.getAttribute('type')).toBe('text');
-    expect(await page.locator('#hint-abs_from_0').textContent()).toBe('dd.mm.åååå, fx 24.12.2026');
+    expect(await page.locator('#f-abs_from_0-hint').textContent()).toBe('dd.mm.åååå, fx 24.12.2026');
     await from.fill('24.12.2026');
-    await page.locator('#abs_until_0').fill('2026-12-31');
-    await page.locator('#abs_reason_0').fill('ferie');
+    await page.locator('#f-abs_until_0').fill('2026-12-31');
+    await page.locator('#f-abs_reason_0').fill('ferie');
     await page.getByRole('button', { name: 'Opret' }).click();
-    await page.waitForSelector('#err-abs_until_0');
-    expect(await page.locator('#err-abs_until_0').textContent()).toBe('Skriv datoen som dd.mm.åååå, fx 24.12.2026.');
+    await page.waitForSelector('#f-abs_until_0-err');
+    expect(await page.locator('#f-abs_until_0-err').textContent()).toBe('Skriv datoen som dd.mm.åååå, fx 24.12.2026.');
     expect(await page.locator('#errors').textContent()).toContain('Fravær 1 › Til og med');
-    expect(await page.locator('#abs_until_0').getAttribute('aria-invalid')).toBe('true');
-    expect(await page.locator('#abs_from_0').inputValue()).toBe('24.12.2026');
+    expect(await page.locator('#f-abs_until_0').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#f-abs_from_0').inputValue()).toBe('24.12.2026');
     await check('md-09-staff-date-error');
 
     // A Danish date, but before the first day: the service's check, by the field.
-    await page.locator('#abs_until_0').fill('23.12.2026');
+    await page.locator('#f-abs_until_0').fill('23.12.2026');
     await page.getByRole('button', { name: 'Opret' }).click();
-    await page.waitForSelector('#err-abs_until_0');
-    expect(await page.locator('#err-abs_until_0').textContent()).toBe('Ligger før «fra og med».');
+    await page.waitForSelector('#f-abs_until_0-err');
+    expect(await page.locator('#f-abs_until_0-err').textContent()).toBe('Ligger før «fra og med».');
     expect((await t.req('GET', '/api/staff')).json.items.map((s: any) => s.name)).not.toContain('Carla Christensen');
 
-    await page.locator('#abs_until_0').fill('2.1.2027');
+    await page.locator('#f-abs_until_0').fill('2.1.2027');
     await page.getByRole('button', { name: 'Opret' }).click();
     await page.waitForURL(/\/masterdata\/staff\/[0-9a-f-]{36}\?done=created$/);
     const carlaId = /\/staff\/([0-9a-f-]{36})/.exec(page.url())?.[1] as string;
     const carla = (await t.req('GET', `/api/staff/${carlaId}`)).json;
     expect(carla).toMatchObject({ areaId: 'hovedstaden', institutionId: 'vestre', substituteId: boId, active: true, absences: [{ from: '2026-12-24', until: '2027-01-02', reason: 'ferie' }] });
-    expect(await page.locator('#abs_from_0').inputValue()).toBe('24.12.2026');
-    expect(await page.locator('#abs_until_0').inputValue()).toBe('02.01.2027');
+    expect(await page.locator('#f-abs_from_0').inputValue()).toBe('24.12.2026');
+    expect(await page.locator('#f-abs_until_0').inputValue()).toBe('02.01.2027');
     expect(await page.getByLabel('Stedfortræder').inputValue()).toBe(boId);
     await check('md-10-staff');
     await widths('md-10-staff');
 
     // A second absence, and the first one moved.
-    await page.locator('#abs_until_0').fill('03.01.2027');
-    await page.locator('#abs_from_1').fill('01.02.2027');
-    await page.locator('#abs_until_1').fill('05.02.2027');
+    await page.locator('#f-abs_until_0').fill('03.01.2027');
+    await page.locator('#f-abs_from_1').fill('01.02.2027');
+    await page.locator('#f-abs_until_1').fill('05.02.2027');
     await page.getByRole('button', { name: 'Gem ændringerne' }).click();
     await page.waitForURL(/done=saved$/);
     expect((await t.req('GET', `/api/staff/${carlaId}`)).json.absences.map((a: any) => [a.from, a.until])).toEqual([['2026-12-24', '2027-01-03'], ['2027-02-01', '2027-02-05']]);
@@ -309,7 +311,7 @@ describe('master data in chromium', () => {
   it('reads in English too, with the dates still dd.mm.yyyy', async () => {
     await page.goto(`${base}/masterdata/staff/new?lang=en`);
     expect(await page.locator('h1').textContent()).toBe('New staff member');
-    expect(await page.locator('#hint-abs_from_0').textContent()).toBe('dd.mm.yyyy, e.g. 24.12.2026');
+    expect(await page.locator('#f-abs_from_0-hint').textContent()).toBe('dd.mm.yyyy, e.g. 24.12.2026');
     await check('md-13-staff-new-en');
     await page.goto(`${base}/masterdata/staff?lang=da`);
     // The refused submissions and the 403 pages answer 400 and 403 on purpose (the browser notes those statuses); nothing else.

@@ -7,18 +7,18 @@
  * institutions cannot be deleted (records point at them); a staff member is deactivated instead.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formatIsoDate, localDayOfInstant, type Lang } from '../../domain/index.js';
+import { formatIsoDate, localDayOfInstant, scrubCpr, type Lang } from '../../domain/index.js';
 import { ServiceError, type FieldIssue } from '../../records/errors.js';
 import * as master from '../../records/masterdata.js';
 import { zodIssues } from '../../records/service.js';
 import { createToken, listTokens, revokeToken } from '../../records/tokens.js';
 import { fmtShortDay, timeEl } from '../format.js';
-import { checkboxField, dateField, fieldErrors, inputField, parseDateField, selectField, type Option } from '../form.js';
-import { html, type SafeHtml } from '../html.js';
+import { checkboxField, dateField, fieldErrors, fieldId, optionalLabel, parseDateField, selectField, textField, type Option } from '../form.js';
+import { html, type HtmlValue, type SafeHtml } from '../html.js';
 import { t, type Dict } from '../i18n.js';
 import type { UiContext } from '../index.js';
 import type { UiSession } from '../session.js';
-import { csrfField, errorPage, errorSummary, field, formBody, page, queryOf, requireAdmin, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
+import { csrfField, errorPage, field, formBody, page, queryOf, requireAdmin, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
 
 const BASE = '/masterdata';
 type Section = 'areas' | 'institutions' | 'staff' | 'tokens';
@@ -96,8 +96,16 @@ function send(req: FastifyRequest, reply: FastifyReply, o: { status: number; tit
   return sendHtml(reply, o.status, page(req, { title: o.title, active: 'masterdata', flash, body: html`${subnav(d, o.session, o.section)}${o.body}` }));
 }
 
+/** The errors above a form, each naming its field as a link to it (in the reader's language: fieldErrors). */
 function summaryOf(lang: Lang, state: FormState, label: (name: string) => string): SafeHtml {
-  return errorSummary(lang, state.summary, label, (p) => (state.errors.has(p) ? p : undefined));
+  if (state.summary.length === 0) return html``;
+  const item = (i: FieldIssue) => html`<li>${state.errors.has(i.path) ? html`<a href="#${fieldId(i.path)}">${label(i.path)}</a>: ` : i.path ? `${label(i.path)}: ` : ''}${scrubCpr(i.message)}</li>`;
+  return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${state.summary.map(item)}</ul></div>`;
+}
+
+/** A field's options from the form's state: its label (marked when it may stay empty), value, error and hint. */
+function fieldOpts(lang: Lang, state: FormState, name: string, label: string, o: { optional?: boolean; hint?: HtmlValue } = {}) {
+  return { name, label: o.optional ? optionalLabel(lang, label) : label, value: state.values[name], error: state.errors.get(name), hint: o.hint, required: !o.optional };
 }
 
 /**
@@ -134,7 +142,7 @@ function areaValues(a: Awaited<ReturnType<typeof master.getArea>>): Values {
 function areaForm(lang: Lang, session: UiSession, action: string, state: FormState, create: boolean): SafeHtml {
   const d = t(lang);
   const f = (name: string, o: { type?: 'email'; optional?: boolean; size?: number } = {}) =>
-    inputField({ lang, name, label: d.md.fields[name] ?? name, value: state.values[name], error: state.errors.get(name), hint: d.md.hints[name], type: o.type ?? 'text', optional: o.optional ?? false, size: o.size ?? 40, maxlength: o.type === 'email' ? 320 : 200, autocomplete: 'off' });
+    textField({ ...fieldOpts(lang, state, name, d.md.fields[name] ?? name, { optional: o.optional ?? false, hint: d.md.hints[name] }), type: o.type ?? 'text', size: o.size ?? 40, maxlength: o.type === 'email' ? 320 : 200, autocomplete: 'off' });
   return html`${summaryOf(lang, state, (n) => d.md.fields[n] ?? n)}
 <form method="post" action="${action}" id="area-form" class="md-form" novalidate>${csrfField(session)}
 <div class="stack">
@@ -189,16 +197,16 @@ async function areaOptions(u: UiContext, d: Dict): Promise<Option[]> {
 
 async function institutionForm(u: UiContext, lang: Lang, session: UiSession, action: string, state: FormState, create: boolean): Promise<SafeHtml> {
   const d = t(lang);
-  const common = (name: string) => ({ lang, name, label: d.md.fields[name] ?? name, value: state.values[name], error: state.errors.get(name), hint: d.md.hints[name] });
+  const common = (name: string) => fieldOpts(lang, state, name, d.md.fields[name] ?? name, { hint: d.md.hints[name] });
   const kinds: Option[] = [{ value: '', label: d.md.choose }, ...INSTITUTION_KINDS.map((k) => ({ value: k, label: d.md.kinds[k] ?? k }))];
   return html`${summaryOf(lang, state, (n) => d.md.fields[n] ?? n)}
 <form method="post" action="${action}" id="institution-form" class="md-form" novalidate>${csrfField(session)}
 <div class="stack">
-${create ? inputField({ ...common('id'), size: 24, maxlength: 63, autocomplete: 'off' }) : ''}
-${inputField({ ...common('name'), size: 40, maxlength: 200, autocomplete: 'off' })}
+${create ? textField({ ...common('id'), size: 24, maxlength: 63, autocomplete: 'off' }) : ''}
+${textField({ ...common('name'), size: 40, maxlength: 200, autocomplete: 'off' })}
 ${selectField({ ...common('areaId'), options: await areaOptions(u, d) })}
 ${selectField({ ...common('kind'), options: kinds })}
-${inputField({ ...common('dutyManagerEmail'), type: 'email', size: 40, maxlength: 320, autocomplete: 'off' })}
+${textField({ ...common('dutyManagerEmail'), type: 'email', size: 40, maxlength: 320, autocomplete: 'off' })}
 <div><button type="submit">${create ? d.md.create : d.md.saveChanges}</button></div>
 </div></form>`;
 }
@@ -323,12 +331,13 @@ function absenceFieldset(lang: Lang, state: FormState): SafeHtml {
   const rows = absenceRows(v);
   const row = (i: number) => {
     const had = v[`abs_had_${i}`] === '1';
-    const common = (k: 'from' | 'until' | 'reason') => ({ lang, name: `abs_${k}_${i}`, label: k === 'from' ? d.md.absFrom : k === 'until' ? d.md.absUntil : d.md.absReason, value: v[`abs_${k}_${i}`], error: state.errors.get(`abs_${k}_${i}`) });
+    // A row's dates are required only together (an empty row is no absence): neither is marked either way.
+    const common = (k: 'from' | 'until' | 'reason', optional = false) => ({ ...fieldOpts(lang, state, `abs_${k}_${i}`, k === 'from' ? d.md.absFrom : k === 'until' ? d.md.absUntil : d.md.absReason, { optional }), required: false });
     return html`<fieldset class="absence" id="absence-${i}"><legend>${had ? d.md.absRow(i + 1) : d.md.absNewRow(i + 1)}</legend><div class="fields">
-${dateField({ ...common('from'), required: false })}
-${dateField({ ...common('until'), required: false })}
-${inputField({ ...common('reason'), optional: true, size: 28, maxlength: 500, hint: d.md.absReasonHint, autocomplete: 'off' })}
-${had ? html`<input type="hidden" name="abs_had_${i}" value="1">${checkboxField({ lang, name: `abs_del_${i}`, label: d.md.absRemove, checked: v[`abs_del_${i}`] === '1' })}` : ''}
+${dateField(lang, common('from'))}
+${dateField(lang, common('until'))}
+${textField({ ...common('reason', true), size: 28, maxlength: 500, hint: d.md.absReasonHint, autocomplete: 'off' })}
+${had ? html`<input type="hidden" name="abs_had_${i}" value="1">${checkboxField({ name: `abs_del_${i}`, label: d.md.absRemove, checked: v[`abs_del_${i}`] === '1' })}` : ''}
 </div></fieldset>`;
   };
   return html`<fieldset id="absences"><legend>${d.md.fields['absences']}</legend>
@@ -340,17 +349,17 @@ ${Array.from({ length: rows }, (_, i) => row(i))}
 
 function staffForm(lang: Lang, session: UiSession, action: string, state: FormState, choices: StaffChoices, create: boolean): SafeHtml {
   const d = t(lang);
-  const common = (name: string) => ({ lang, name, label: d.md.fields[name] ?? name, value: state.values[name], error: state.errors.get(name), hint: d.md.hints[name] });
+  const common = (name: string, optional = false) => fieldOpts(lang, state, name, d.md.fields[name] ?? name, { optional, hint: d.md.hints[name] });
   return html`${summaryOf(lang, state, staffLabel(d))}
 <form method="post" action="${action}" id="staff-form" class="md-form" novalidate>${csrfField(session)}
 <div class="stack">
 ${create ? selectField({ ...common('areaId'), options: choices.areas }) : ''}
-${inputField({ ...common('name'), size: 40, maxlength: 200, autocomplete: 'off' })}
-${inputField({ ...common('email'), type: 'email', size: 40, maxlength: 320, autocomplete: 'off' })}
-${inputField({ ...common('title'), optional: true, size: 40, maxlength: 200, autocomplete: 'off' })}
-${selectField({ ...common('institutionId'), optional: true, options: choices.institutions })}
-${selectField({ ...common('substituteId'), optional: true, options: choices.substitutes })}
-${checkboxField({ ...common('active'), label: d.md.activeLabel, hint: d.md.activeHint, checked: state.values['active'] === '1' })}
+${textField({ ...common('name'), size: 40, maxlength: 200, autocomplete: 'off' })}
+${textField({ ...common('email'), type: 'email', size: 40, maxlength: 320, autocomplete: 'off' })}
+${textField({ ...common('title', true), size: 40, maxlength: 200, autocomplete: 'off' })}
+${selectField({ ...common('institutionId', true), options: choices.institutions })}
+${selectField({ ...common('substituteId', true), options: choices.substitutes })}
+${checkboxField({ ...common('active', true), label: d.md.activeLabel, hint: d.md.activeHint, value: '1', checked: state.values['active'] === '1' })}
 ${absenceFieldset(lang, state)}
 <div><button type="submit">${create ? d.md.create : d.md.saveChanges}</button></div>
 </div></form>`;
@@ -422,16 +431,16 @@ async function tokensPage(u: UiContext, req: FastifyRequest, reply: FastifyReply
   const insts = await master.listInstitutions(u.ctx, session.actor);
   const areaNames = new Map(areaList.map((a) => [a.id, a.name]));
   const instNames = new Map(insts.map((i) => [i.id, i.name]));
-  const common = (name: string, label: string, hint?: string) => ({ lang, name, label, value: state.values[name], error: state.errors.get(name), hint });
+  const common = (name: string, optional = false, hint?: string) => fieldOpts(lang, state, name, d.md.fields[name] ?? name, { optional, hint });
   const body = html`<p>${d.md.tokensIntro}</p>
 <h2 id="h-new-token">${d.md.newToken}</h2>
 ${summaryOf(lang, state, (n) => d.md.fields[n] ?? n)}
 <form method="post" action="${BASE}/tokens" id="token-form" class="md-form" novalidate aria-labelledby="h-new-token">${csrfField(session)}
 <div class="stack">
-${inputField({ ...common('name', d.md.fields['name'] ?? 'name', d.md.hints['tokenName']), size: 40, maxlength: 100, autocomplete: 'off' })}
-${selectField({ ...common('role', d.md.fields['role'] ?? 'role'), options: [{ value: '', label: d.md.choose }, ...TOKEN_ROLES.map((r) => ({ value: r, label: d.md.roles[r] ?? r }))] })}
-${selectField({ ...common('areaId', d.md.fields['areaId'] ?? 'areaId', d.md.hints['tokenArea']), optional: true, options: [{ value: '', label: d.md.none }, ...areaList.map((a) => ({ value: a.id, label: a.name }))] })}
-${selectField({ ...common('institutionId', d.md.fields['institutionId'] ?? 'institutionId', d.md.hints['tokenInstitution']), optional: true, options: [{ value: '', label: d.md.none }, ...insts.map((i) => ({ value: i.id, label: `${i.name} – ${areaNames.get(i.areaId) ?? i.areaId}` }))] })}
+${textField({ ...common('name', false, d.md.hints['tokenName']), size: 40, maxlength: 100, autocomplete: 'off' })}
+${selectField({ ...common('role'), options: [{ value: '', label: d.md.choose }, ...TOKEN_ROLES.map((r) => ({ value: r, label: d.md.roles[r] ?? r }))] })}
+${selectField({ ...common('areaId', true, d.md.hints['tokenArea']), options: [{ value: '', label: d.md.none }, ...areaList.map((a) => ({ value: a.id, label: a.name }))] })}
+${selectField({ ...common('institutionId', true, d.md.hints['tokenInstitution']), options: [{ value: '', label: d.md.none }, ...insts.map((i) => ({ value: i.id, label: `${i.name} – ${areaNames.get(i.areaId) ?? i.areaId}` }))] })}
 <div><button type="submit">${d.md.create}</button></div>
 </div></form>
 <h2>${d.md.tokens}</h2>
@@ -603,7 +612,7 @@ ${list.length === 0 ? html`<p>${d.md.noStaff}</p>` : listTable('staff-list', d.m
     if ('issues' in res) return tokensPage(u, req, reply, session, res.status, refused(lang, typed(b), res.issues, TOKEN_FIELDS));
     // Shown once, in this answer only (no-store, no redirect that could put it in a URL or the history).
     const shown = html`<div class="notice ok" role="status"><p>${d.md.tokenCreatedIntro}</p></div>
-${inputField({ lang, name: 'token', id: 'new-token', label: d.md.tokenValue, value: res.ok.token, size: 50, readonly: true, autocomplete: 'off' })}
+${textField({ name: 'token', id: 'new-token', label: d.md.tokenValue, value: res.ok.token, size: 50, readonly: true, autocomplete: 'off' })}
 <dl class="facts md-facts"><dt>${d.md.fields['name']}</dt><dd>${String(body['name'])}</dd><dt>${d.md.fields['role']}</dt><dd>${d.roles[res.ok.role] ?? res.ok.role}</dd></dl>
 <p><a href="${BASE}/tokens">${d.md.backToTokens}</a></p>`;
     return send(req, reply, { status: 201, title: d.md.tokenCreatedTitle, section: 'tokens', session, body: shown });
