@@ -142,7 +142,7 @@ function areaValues(a: Awaited<ReturnType<typeof master.getArea>>): Values {
 function areaForm(lang: Lang, session: UiSession, action: string, state: FormState, create: boolean): SafeHtml {
   const d = t(lang);
   const f = (name: string, o: { type?: 'email'; optional?: boolean; size?: number } = {}) =>
-    textField({ ...fieldOpts(lang, state, name, d.md.fields[name] ?? name, { optional: o.optional ?? false, hint: d.md.hints[name] }), type: o.type ?? 'text', size: o.size ?? 40, maxlength: o.type === 'email' ? 320 : 200, autocomplete: 'off' });
+    textField({ ...fieldOpts(lang, state, name, d.md.fields[name] ?? name, { optional: o.optional ?? false, hint: d.md.hints[name] }), type: o.type ?? 'text', size: o.size ?? (o.type === 'email' ? 48 : 40), maxlength: o.type === 'email' ? 320 : 200, autocomplete: 'off' });
   return html`${summaryOf(lang, state, (n) => d.md.fields[n] ?? n)}
 <form method="post" action="${action}" id="area-form" class="md-form" novalidate>${csrfField(session)}
 <div class="stack">
@@ -206,7 +206,7 @@ ${create ? textField({ ...common('id'), size: 24, maxlength: 63, autocomplete: '
 ${textField({ ...common('name'), size: 40, maxlength: 200, autocomplete: 'off' })}
 ${selectField({ ...common('areaId'), options: await areaOptions(u, d) })}
 ${selectField({ ...common('kind'), options: kinds })}
-${textField({ ...common('dutyManagerEmail'), type: 'email', size: 40, maxlength: 320, autocomplete: 'off' })}
+${textField({ ...common('dutyManagerEmail'), type: 'email', size: 48, maxlength: 320, autocomplete: 'off' })}
 <div><button type="submit">${create ? d.md.create : d.md.saveChanges}</button></div>
 </div></form>`;
 }
@@ -355,7 +355,7 @@ function staffForm(lang: Lang, session: UiSession, action: string, state: FormSt
 <div class="stack">
 ${create ? selectField({ ...common('areaId'), options: choices.areas }) : ''}
 ${textField({ ...common('name'), size: 40, maxlength: 200, autocomplete: 'off' })}
-${textField({ ...common('email'), type: 'email', size: 40, maxlength: 320, autocomplete: 'off' })}
+${textField({ ...common('email'), type: 'email', size: 48, maxlength: 320, autocomplete: 'off' })}
 ${textField({ ...common('title', true), size: 40, maxlength: 200, autocomplete: 'off' })}
 ${selectField({ ...common('institutionId', true), options: choices.institutions })}
 ${selectField({ ...common('substituteId', true), options: choices.substitutes })}
