@@ -68,14 +68,14 @@ export function buildOpenApi(): Record<string, unknown> {
   };
   paths['/api/deadlines'] = { get: op('Deadlines, filtered and paginated', { query: deadlineQuery }) };
   paths['/api/areas'] = { get: op('Areas'), post: op('Create an area (admin)', { body: areaCreate, status: '201' }) };
-  paths['/api/areas/{id}'] = { patch: op('Update an area (admin)', { id: true, body: areaPatch }) };
+  paths['/api/areas/{id}'] = { get: op('An area with its addresses (an area token: its own; an institution token: its institution\'s)', { id: true }), patch: op('Update an area (admin); a changed address re-plans the open records of its institutions', { id: true, body: areaPatch }) };
   paths['/api/institutions'] = { get: op('Institutions in scope'), post: op('Create an institution (admin)', { body: institutionCreate, status: '201' }) };
-  paths['/api/institutions/{id}'] = { patch: op('Update an institution (admin)', { id: true, body: institutionPatch }) };
+  paths['/api/institutions/{id}'] = { get: op('An institution in scope', { id: true }), patch: op('Update an institution (admin); a changed duty manager address or area re-plans its open records', { id: true, body: institutionPatch }) };
   paths['/api/staff'] = { get: op('Staff in scope'), post: op('Create a staff member (admin, area)', { body: staffCreate, status: '201' }) };
-  paths['/api/staff/{id}'] = { get: op('A staff member', { id: true }), patch: op('Update a staff member', { id: true, body: staffPatch }) };
+  paths['/api/staff/{id}'] = { get: op('A staff member', { id: true }), patch: op('Update a staff member (admin, area); `absences` replaces the list; a changed address, active flag, substitute or absence re-plans the open plans they own or stand in for', { id: true, body: staffPatch }) };
   paths['/api/settings'] = { get: op('Settings (admin)') };
   paths['/api/settings/{key}'] = { put: op('Change a setting (admin, audited)', { body: z.object({ value: z.unknown() }) }) };
-  paths['/api/tokens'] = { post: op('Create an API token (admin); the token is shown once', { body: tokenCreate, status: '201' }) };
+  paths['/api/tokens'] = { get: op('API tokens (admin): name, role, scope, created, last used, revoked; never the token'), post: op('Create an API token (admin); the token is shown once', { body: tokenCreate, status: '201' }) };
   paths['/api/tokens/{id}'] = { delete: op('Revoke a token (admin)', { id: true, status: '204' }) };
   return {
     openapi: '3.1.0',

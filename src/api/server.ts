@@ -18,7 +18,7 @@ import * as master from '../records/masterdata.js';
 import { createRecord, getRecord, listRecords, recordEvent, updateRecord, type Actor, type ServiceContext } from '../records/service.js';
 import { listSettings, putSetting } from '../records/settings.js';
 import { plainString } from '../records/values.js';
-import { authenticate, createToken, revokeToken } from '../records/tokens.js';
+import { authenticate, createToken, listTokens, revokeToken } from '../records/tokens.js';
 import { buildOpenApi } from './openapi.js';
 import type { Mailer } from '../mail/transport.js';
 import { listNoticeArchive, previewPreliminaryNotice, readNoticeMessage, sendPreliminaryNotice, startPreliminaryNotice } from '../worker/notice.js';
@@ -227,9 +227,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return { items: await master.listAreas(ctx) };
   });
   app.post('/api/areas', async (req, reply) => reply.status(201).send(await master.createArea(ctx, req.body, actorOf(req))));
+  app.get<{ Params: { id: string } }>('/api/areas/:id', async (req) => master.getArea(ctx, req.params.id, actorOf(req)));
   app.patch<{ Params: { id: string } }>('/api/areas/:id', async (req) => master.updateArea(ctx, req.params.id, req.body, actorOf(req)));
   app.get('/api/institutions', async (req) => ({ items: await master.listInstitutions(ctx, actorOf(req)) }));
   app.post('/api/institutions', async (req, reply) => reply.status(201).send(await master.createInstitution(ctx, req.body, actorOf(req))));
+  app.get<{ Params: { id: string } }>('/api/institutions/:id', async (req) => master.getInstitution(ctx, req.params.id, actorOf(req)));
   app.patch<{ Params: { id: string } }>('/api/institutions/:id', async (req) => master.updateInstitution(ctx, req.params.id, req.body, actorOf(req)));
   app.get('/api/staff', async (req) => ({ items: await master.listStaff(ctx, actorOf(req)) }));
   app.post('/api/staff', async (req, reply) => reply.status(201).send(await master.createStaff(ctx, req.body, actorOf(req))));
@@ -239,16 +241,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get('/api/settings', async (req) => ({ items: await listSettings(ctx, actorOf(req)) }));
   app.put<{ Params: { key: string } }>('/api/settings/:key', async (req) => putSetting(ctx, req.params.key, req.body, actorOf(req)));
 
-  app.post('/api/tokens', async (req, reply) => {
-    const actor = actorOf(req);
-    if (actor.role !== 'admin') throw new ServiceError('FORBIDDEN', 'only admin tokens may create tokens');
-    return reply.status(201).send(await createToken(deps.database.db, req.body, actor, deps.clock()));
-  });
+  // Admin tokens only: the token service checks the role (the UI's token page calls the same functions).
+  app.get('/api/tokens', async (req) => ({ items: await listTokens(deps.database.db, actorOf(req)) }));
+  app.post('/api/tokens', async (req, reply) => reply.status(201).send(await createToken(deps.database.db, req.body, actorOf(req), deps.clock())));
   app.delete<{ Params: { id: string } }>('/api/tokens/:id', async (req, reply) => {
-    const actor = actorOf(req);
-    if (actor.role !== 'admin') throw new ServiceError('FORBIDDEN', 'only admin tokens may revoke tokens');
-    if (!/^[0-9a-f-]{36}$/i.test(req.params.id)) throw new ServiceError('NOT_FOUND', `no active token ${req.params.id}`);
-    await revokeToken(deps.database.db, req.params.id, actor, deps.clock());
+    await revokeToken(deps.database.db, req.params.id, actorOf(req), deps.clock());
     return reply.status(204).send();
   });
 

@@ -98,6 +98,20 @@ export function parseIsoDate(s: string): EpochDay | undefined {
   return text.length === 10 ? parseIsoDatePrefix(text) : undefined;
 }
 
+/**
+ * `dd.mm.yyyy` (also `d.m.yyyy`), the form Danish case workers write dates in, whatever a browser's
+ * locale would make of a date input; undefined for anything else, including 30.02.2026.
+ */
+export function parseDanishDate(s: string): EpochDay | undefined {
+  const m = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/.exec(typeof s === 'string' ? s.trim() : '');
+  if (!m) return undefined;
+  const day = Number(m[1]);
+  const month = Number(m[2]);
+  const year = Number(m[3]);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  return daysFromCivil(year, month, day);
+}
+
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }

@@ -1,6 +1,6 @@
 /** API tokens: random, shown once, stored as sha256. */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client.js';
 import { appendAudit } from '../db/audit.js';
@@ -25,7 +25,22 @@ export const tokenCreate = z.strictObject({
   if (t.role !== 'institution' && t.institutionId) ctx.addIssue({ code: 'custom', path: ['institutionId'], message: 'is only for role institution' });
 });
 
+/** Tokens are managed by admins only (the API, the UI and the CLI's admin actor alike). */
+function requireTokenAdmin(actor: Actor, what: string): void {
+  if (actor.role !== 'admin') throw new ServiceError('FORBIDDEN', `only admin tokens may ${what} tokens`);
+}
+
+/** Every token, newest first, without its hash: name, role, scope, when created, last used and revoked. */
+export async function listTokens(db: Db, actor: Actor) {
+  requireTokenAdmin(actor, 'list');
+  return db
+    .select({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, areaId: apiTokens.areaId, institutionId: apiTokens.institutionId, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, revokedAt: apiTokens.revokedAt })
+    .from(apiTokens)
+    .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id));
+}
+
 export async function createToken(db: Db, body: unknown, actor: Actor, now: Date): Promise<{ id: string; token: string; role: string }> {
+  requireTokenAdmin(actor, 'create');
   const r = tokenCreate.safeParse(body);
   if (!r.success) throw validationError(zodIssues(r.error));
   const input = r.data;
@@ -33,7 +48,7 @@ export async function createToken(db: Db, body: unknown, actor: Actor, now: Date
   if (input.institutionId && (await db.select().from(institutions).where(eq(institutions.id, input.institutionId))).length === 0) throw validationError([{ path: 'institutionId', message: `unknown institution "${input.institutionId}"` }]);
   const token = `fv_${randomBytes(32).toString('base64url')}`;
   const id = await db.transaction(async (tx) => {
-    const [row] = await tx.insert(apiTokens).values({ name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null, tokenHash: hashToken(token) }).returning({ id: apiTokens.id });
+    const [row] = await tx.insert(apiTokens).values({ name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null, tokenHash: hashToken(token), createdAt: now }).returning({ id: apiTokens.id });
     if (!row) throw new Error('insert returned nothing');
     await appendAudit(tx, { actor: actor.name, action: 'token.create', entityType: 'token', entityId: row.id, after: { name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null } }, now);
     return row.id;
@@ -42,6 +57,8 @@ export async function createToken(db: Db, body: unknown, actor: Actor, now: Date
 }
 
 export async function revokeToken(db: Db, id: string, actor: Actor, now: Date): Promise<void> {
+  requireTokenAdmin(actor, 'revoke');
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new ServiceError('NOT_FOUND', `no active token ${id}`);
   await db.transaction(async (tx) => {
     const rows = await tx.update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).returning({ id: apiTokens.id });
     if (rows.length === 0) throw new ServiceError('NOT_FOUND', `no active token ${id}`);

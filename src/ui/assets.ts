@@ -114,6 +114,25 @@ nav.outcomes a[aria-current="page"] { font-weight: 700; text-decoration-thicknes
 fieldset { min-width: 0; }
 .field { min-width: 0; max-width: 100%; }
 select { max-width: 100%; }
+/* --- master data pages (src/ui/pages/masterdata.ts) and form fields (src/ui/form.ts) --- */
+nav.subnav ul { list-style: none; display: flex; flex-wrap: wrap; gap: .25rem 1.2rem; margin: 0 0 1rem; padding: 0 0 .4rem; border-bottom: 1px solid var(--line); }
+nav.subnav a[aria-current="page"] { font-weight: 700; text-decoration-thickness: 3px; }
+.md-form input, .md-form select { max-width: 100%; }
+.md-form .field { max-width: 100%; align-items: flex-start; }
+.md-form .fields { align-items: flex-start; }
+.md-form fieldset { max-width: 100%; min-width: 0; }
+.md-form .field.check > span { display: flex; gap: .4rem; align-items: baseline; }
+fieldset.absence { margin: .4rem 0; }
+dl.md-facts dd { overflow-wrap: anywhere; }
+/* On a phone the lists stack: one block per row, each cell under its column's name (data-label). */
+@media (max-width: 40rem) {
+  table.md-list, table.md-list tbody, table.md-list tr, table.md-list th, table.md-list td { display: block; }
+  table.md-list thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.md-list tr { border: 1px solid var(--line); margin: 0 0 .6rem; }
+  table.md-list th, table.md-list td { border: 0; overflow-wrap: anywhere; }
+  table.md-list td[data-label]::before { content: attr(data-label); display: block; font-weight: 600; font-size: .9rem; }
+  table.md-list td:empty { display: none; }
+}
 @media print {
   header.top, .skip, form, .no-print, .pagination { display: none !important; }
   main { max-width: none; padding: 0; }

@@ -16,6 +16,7 @@ import { registerAuth } from './pages/auth.js';
 import { registerBacklog } from './pages/backlog.js';
 import { registerCompliance } from './pages/compliance.js';
 import { registerMail } from './pages/mail.js';
+import { registerMasterdata } from './pages/masterdata.js';
 import { registerOverview } from './pages/overview.js';
 import { registerNotice } from './pages/notice.js';
 import { registerRecord } from './pages/record.js';
@@ -75,5 +76,6 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
     registerBacklog(ui, uctx);
     registerSettings(ui, uctx);
     registerMail(ui, uctx);
+    registerMasterdata(ui, uctx);
   });
 }

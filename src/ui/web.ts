@@ -44,7 +44,7 @@ export function sendHtml(reply: FastifyReply, status: number, body: SafeHtml): F
     .send(body.value);
 }
 
-type NavKey = 'overview' | 'compliance' | 'backlog' | 'mail' | 'settings';
+type NavKey = 'overview' | 'compliance' | 'backlog' | 'mail' | 'masterdata' | 'settings';
 
 /** The current URL with another `lang` (the switch keeps the reader where they are). */
 function langSwitchUrl(req: FastifyRequest, lang: Lang): string {
@@ -75,6 +75,7 @@ export function page(req: FastifyRequest, o: PageOptions): SafeHtml {
     ${navItem('compliance', '/compliance', d.navCompliance)}
     ${navItem('backlog', '/backlog', d.navBacklog)}
     ${navItem('mail', '/mail', d.navMail)}
+    ${session.actor.role === 'admin' || session.actor.role === 'area' ? navItem('masterdata', '/masterdata', d.navMasterdata) : ''}
     ${session.actor.role === 'admin' ? navItem('settings', '/settings', d.navSettings) : ''}
   </ul></nav>
   <div class="user">
