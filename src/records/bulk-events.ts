@@ -41,6 +41,11 @@ export const bulkCompleteBody = z.strictObject({
 export interface BulkIssue extends FieldIssue {
   journalNumber: string;
   rule: string;
+  /** Why: not a deadline, not a step registered in bulk, already done, or refused by the record's own checks. */
+  reason: 'unknown' | 'not_bulk' | 'done' | 'refused';
+  /** The record's field the refusal names ('' when none), and the service's message about it. */
+  field: string;
+  detail: string;
 }
 
 export class BulkRefused extends ServiceError {
@@ -68,9 +73,10 @@ export async function completeInBulk(ctx: ServiceContext, actor: Actor, body: un
   ids.forEach((id, i) => {
     const r = byId.get(id);
     const path = `deadlineIds.${i}`;
-    if (!r) refused.push({ path, journalNumber: '?', rule: '', message: `no deadline ${id}` });
-    else if (!Object.hasOwn(BULK_SAFE, r.rule)) refused.push({ path, journalNumber: journals.get(r.recordId) ?? '?', rule: r.rule, message: `${r.rule} is not registered in bulk; open the case` });
-    else if (!r.active || r.completedAt || r.endedBy) refused.push({ path, journalNumber: journals.get(r.recordId) ?? '?', rule: r.rule, message: 'is already done' });
+    const refuse = (journalNumber: string, rule: string, reason: BulkIssue['reason'], detail: string): number => refused.push({ path, journalNumber, rule, reason, field: '', detail, message: detail });
+    if (!r) refuse('?', '', 'unknown', `no deadline ${id}`);
+    else if (!Object.hasOwn(BULK_SAFE, r.rule)) refuse(journals.get(r.recordId) ?? '?', r.rule, 'not_bulk', `${r.rule} is not registered in bulk; open the case`);
+    else if (!r.active || r.completedAt || r.endedBy) refuse(journals.get(r.recordId) ?? '?', r.rule, 'done', 'is already done');
   });
   if (refused.length > 0) throw new BulkRefused(refused, validationError(refused));
   const items = ids.map((id) => byId.get(id) as (typeof rows)[number]);
@@ -83,7 +89,7 @@ export async function completeInBulk(ctx: ServiceContext, actor: Actor, body: un
         if (!(err instanceof ServiceError)) throw err;
         const journalNumber = journals.get(r.recordId) ?? '?';
         const issues = err.issues.length > 0 ? err.issues : [{ path: '', message: err.message }];
-        throw new BulkRefused(issues.map((x) => ({ path: `deadlineIds.${i}${x.path ? `.${x.path}` : ''}`, journalNumber, rule: r.rule, message: x.path ? `${x.path}: ${x.message}` : x.message })), err);
+        throw new BulkRefused(issues.map((x) => ({ path: `deadlineIds.${i}${x.path ? `.${x.path}` : ''}`, journalNumber, rule: r.rule, reason: 'refused', field: x.path, detail: x.message, message: x.path ? `${x.path}: ${x.message}` : x.message })), err);
       }
     }
   });

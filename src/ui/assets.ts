@@ -105,6 +105,13 @@ ul.saved li { display: flex; gap: .4rem; align-items: center; }
 .small-button { padding: .05rem .5rem; font-size: .9rem; }
 td.pick input { width: 1.3rem; height: 1.3rem; margin: 0; }
 td.days { white-space: nowrap; }
+table.cards tbody th { font-weight: 400; }
+table.cards tbody th a { font-weight: 600; white-space: nowrap; }
+.esc-assign, .esc-comment { margin: .8rem 0 0; }
+#person-search p { margin: .4rem 0 0; }
+.tools { align-items: flex-start; }
+.tools > * { flex: 1 1 20rem; }
+#saved-filters h2 { font-size: 1.05rem; margin: .9rem 0 .3rem; }
 tr.row-breached > th:first-of-type { border-left: 4px solid #a4161a; }
 article.esc { border: 1px solid var(--line); border-left: 4px solid #0b3d6b; padding: .4rem .9rem .8rem; margin: .8rem 0; max-width: 60rem; }
 article.esc h2, article.esc h3 { margin-top: .4rem; }
@@ -113,9 +120,18 @@ article.esc h2, article.esc h3 { margin-top: .4rem; }
 ol.esc-comments { padding-left: 1.2rem; }
 ol.esc-comments li { margin-bottom: .4rem; }
 .esc-text { white-space: pre-wrap; overflow-wrap: anywhere; }
+/* Long unbroken words (addresses, token names, stage ids) wrap instead of widening the page. */
+main { overflow-wrap: break-word; }
 ol.timeline code, code { overflow-wrap: anywhere; }
+/* A fieldset is as wide as its widest control by default, and a select as its longest option: neither may push the page sideways. */
+fieldset { min-width: 0; }
+select, input, textarea { max-width: 100%; }
+.field { max-width: 100%; }
+/* Visually hidden text in a scrolled table is positioned absolutely: contained here, it cannot widen the page. */
+.table-wrap { position: relative; }
 @media (max-width: 40rem) {
   main { padding: .6rem; }
+  h1 { font-size: 1.3rem; }
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dd { margin-bottom: .3rem; }
   textarea { min-width: 0; width: 100%; }
@@ -123,8 +139,10 @@ ol.timeline code, code { overflow-wrap: anywhere; }
   table.cards caption { display: block; }
   table.cards thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
   table.cards tr { border: 1px solid var(--line); margin: 0 0 .6rem; }
-  table.cards td, table.cards tbody th { border: 0; border-top: 1px solid #e3e3e3; padding: .25rem .5rem; }
-  table.cards td::before, table.cards tbody th::before { content: attr(data-label); display: block; font-size: .8rem; font-weight: 600; color: var(--muted); }
+  /* A card per row: the column's name to the left of each value, so that a row is a few lines, not a screen. */
+  table.cards td, table.cards tbody th { border: 0; padding: .15rem .5rem .15rem 6.6rem; position: relative; min-height: 1.6rem; }
+  table.cards td::before, table.cards tbody th::before { content: attr(data-label); position: absolute; left: .5rem; top: .25rem; width: 5.8rem; font-size: .8rem; font-weight: 600; color: var(--muted); overflow-wrap: anywhere; }
+  table.cards tr { padding: .2rem 0; }
   table.cards td:empty { display: none; }
   tr.row-breached > th:first-of-type { border-left: 0; }
   table.cards tr.row-breached { border-left: 4px solid #a4161a; }

@@ -230,13 +230,13 @@ describe('escalation handling and the work queue (Postgres)', () => {
     const refused = await ui.post('/queue/bulk', { deadlineIds: [a, b], at: '2026-11-05T09:00', query: 'status=breached' });
     expect(refused.status, refused.body.slice(0, 300)).toBe(400);
     expect(refused.body).toContain('id="bulk-errors"');
-    expect(refused.body).toMatch(/<strong>BULK-B<\/strong>/);
+    expect(refused.body).toMatch(/<strong>BULK-B<\/strong> – Opfølgende samtale efter sikringscelle: Opfølgende samtale holdt \(followUpHeldAt\): /);
     expect(refused.body).not.toMatch(/<strong>BULK-A<\/strong>/);
     expect((await followUp(cells['BULK-A'] as string))?.completedAt).toBeNull();
     // A deadline already done is named too, and nothing of the rest is written.
     const done = await ui.post('/queue/bulk', { deadlineIds: [a, deadlineId] });
     expect(done.status).toBe(400);
-    expect(done.body).toMatch(/<strong>ESC-1<\/strong>[^<]*: is already done/);
+    expect(done.body).toMatch(/<strong>ESC-1<\/strong>[^<]*: er allerede udført/);
     expect((await followUp(cells['BULK-A'] as string))?.completedAt).toBeNull();
     const ok = await ui.post('/queue/bulk', { deadlineIds: [a, b], at: '2026-11-10T09:45', query: 'status=breached' });
     expect(ok.status, ok.body.slice(0, 300)).toBe(303);

@@ -71,7 +71,6 @@ export interface QueueItem {
   days: number;
   status: string;
   suspended: boolean;
-  citation: string;
   escalation: EscalationState | null;
   /** Offered for bulk registration (a safe rule, writable, not paused). */
   bulk: boolean;
@@ -136,7 +135,7 @@ export async function loadQueue(ctx: ServiceContext, actor: Actor, f: QueueFilte
         : sort === 'institution' ? [dir(sql`(SELECT ${institutions.name} FROM ${institutions} WHERE ${institutions.id} = ${deadlines.institutionId})`), asc(bucket)]
           : [asc(bucket), sql`(CASE WHEN ${deadlines.dueAt} < ${at} AND NOT ${deadlines.suspended} THEN ${deadlines.dueAt} END) DESC NULLS LAST`];
   const rows = await ctx.db
-    .select({ id: deadlines.id, rule: deadlines.ruleId, recordType: deadlines.recordType, recordId: deadlines.recordId, institutionId: deadlines.institutionId, areaId: deadlines.areaId, dueDate: deadlines.dueDate, suspended: deadlines.suspended, citation: deadlines.citation, status: effectiveStatus(now) })
+    .select({ id: deadlines.id, rule: deadlines.ruleId, recordType: deadlines.recordType, recordId: deadlines.recordId, institutionId: deadlines.institutionId, areaId: deadlines.areaId, dueDate: deadlines.dueDate, suspended: deadlines.suspended, status: effectiveStatus(now) })
     .from(deadlines)
     .where(cond)
     .orderBy(...order, asc(deadlines.dueAt), asc(deadlines.id))
@@ -159,7 +158,6 @@ export async function loadQueue(ctx: ServiceContext, actor: Actor, f: QueueFilte
     days: (parseIsoDate(r.dueDate) ?? todayDay) - todayDay,
     status: r.status,
     suspended: r.suspended,
-    citation: r.citation,
     escalation: escalations.get(r.id) ?? null,
     bulk: Object.hasOwn(BULK_SAFE, r.rule) && !r.suspended && canWrite(actor, { institutionId: r.institutionId, areaId: r.areaId }),
   }));

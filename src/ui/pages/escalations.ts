@@ -54,7 +54,7 @@ export async function escalationCard(u: UiContext, session: UiSession, e: Escala
   const status =
     e.state === 'unhandled' ? d.escUnhandledFor(fmtWaited(now - Date.parse(e.escalatedAt), lang))
       : e.state === 'acknowledged' ? d.escAcknowledgedBy(e.acknowledgedBy ?? '?', fmtInstant(e.acknowledgedAt, lang))
-        : d.escHandlingBy(e.handlingBy ?? '?', fmtInstant(e.handlingSince, lang));
+        : `${d.escHandlingBy(e.handlingBy ?? '?', fmtInstant(e.handlingSince, lang))}. ${d.escAcknowledgedBy(e.acknowledgedBy ?? '?', fmtInstant(e.acknowledgedAt, lang))}.`;
   const action = `/escalations/${id}`;
   const hidden = (a: string) => html`${csrfField(session)}<input type="hidden" name="action" value="${a}"><input type="hidden" name="back" value="${opts.back}">`;
   const invalid = (path: string) => (opts.issues?.some((i) => i.path === path) ? html` aria-invalid="true"` : html``);
@@ -162,12 +162,15 @@ export function registerEscalations(app: FastifyInstance, u: UiContext): void {
     const state = (STATE_FILTERS as readonly string[]).includes(q['state'] ?? '') ? (q['state'] as (typeof STATE_FILTERS)[number]) : 'unhandled';
     const offset = Math.max(0, Math.min(1_000_000, Number.parseInt(q['offset'] ?? '0', 10) || 0));
     const res = await listEscalations(u.ctx, session.actor, { state, limit: PAGE, offset });
+    const totals = new Map<string, number>();
+    for (const s of STATE_FILTERS) totals.set(s, s === state ? res.total : (await listEscalations(u.ctx, session.actor, { state: s, limit: 1 })).total);
     const now = u.ctx.clock().getTime();
     const link = (s: string, o = 0) => `/escalations${qs({ state: s === 'unhandled' ? undefined : s, offset: o > 0 ? o : undefined })}`;
-    const tabs = html`<nav aria-label="${d.escFilterLabel}" class="tabs"><ul>${STATE_FILTERS.map((s) => html`<li><a href="${link(s)}"${s === state ? html` aria-current="page"` : ''}>${s === 'open' ? d.escFilterOpen : (d.escStates[s] ?? s)}</a></li>`)}</ul></nav>`;
+    const tabs = html`<nav aria-label="${d.escFilterLabel}" class="tabs"><ul>${STATE_FILTERS.map((s) => html`<li><a href="${link(s)}"${s === state ? html` aria-current="page"` : ''}>${s === 'open' ? d.escFilterOpen : (d.escStates[s] ?? s)} (${totals.get(s) ?? 0})</a></li>`)}</ul></nav>`;
     const rows = res.items.map((e) => {
       const latest = e.comments.at(-1);
-      const waited = fmtWaited(now - Date.parse(e.escalatedAt), lang);
+      // Unhandled: how long it has waited so far; handled: how long it waited for someone to acknowledge it.
+      const waited = e.acknowledgedAt ? d.escWaitedUntilAck(fmtWaited(Date.parse(e.acknowledgedAt) - Date.parse(e.escalatedAt), lang)) : fmtWaited(now - Date.parse(e.escalatedAt), lang);
       return html`<tr>
 <th scope="row" data-label="${d.queueCase}"><a href="${recordHref(e.recordType, e.recordId)}">${e.journalNumber}</a></th>
 <td data-label="${d.rule}">${ruleTitle(e.rule, lang)}<br><span class="small">${d.due}: ${dayEl(e.dueDate, lang)}</span></td>
@@ -182,7 +185,7 @@ export function registerEscalations(app: FastifyInstance, u: UiContext): void {
     const body = html`<p>${d.escIntro}</p>
 ${tabs}
 ${res.items.length === 0 ? html`<p id="escalations-empty">${d.escNone}</p>` : html`<div class="table-wrap"><table id="escalation-list" class="cards">
-<caption>${d.escCaption(res.items.length, res.total)}: ${state === 'open' ? d.escFilterOpen : (d.escStates[state] ?? state)}</caption>
+<caption>${d.escCaption(res.items.length, res.total)} · ${state === 'open' ? d.escFilterOpen : (d.escStates[state] ?? state)}</caption>
 <thead><tr><th scope="col">${d.queueCase}</th><th scope="col">${d.rule}</th><th scope="col">${d.escEscalatedAt}</th><th scope="col">${d.escWaited}</th><th scope="col">${d.status}</th><th scope="col">${d.escAssignee}</th><th scope="col">${d.escLatestComment}</th><th scope="col"><span class="visually-hidden">${d.escHandle}</span></th></tr></thead>
 <tbody>${rows}</tbody></table></div>`}
 <nav aria-label="${d.pagination}" class="pagination">${offset > 0 ? html`<a href="${link(state, Math.max(0, offset - PAGE))}">${d.previous}</a> ` : ''}${offset + PAGE < res.total ? html`<a href="${link(state, offset + PAGE)}">${d.next}</a>` : ''}</nav>`;

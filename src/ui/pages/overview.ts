@@ -5,7 +5,7 @@
  * name or CPR number in a POST that never reaches a URL) and bulk registration where it is safe.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RULES, type Lang } from '../../domain/index.js';
+import { RULES, scrubCpr, type Lang } from '../../domain/index.js';
 import { BulkRefused, completeInBulk, type BulkIssue } from '../../records/bulk-events.js';
 import { ServiceError } from '../../records/errors.js';
 import { unhandledSummary } from '../../records/escalations.js';
@@ -16,7 +16,7 @@ import { loadIncomplete, type IncompleteRecord } from '../data/incomplete.js';
 import { loadOverview, type CountRow, type Overview, type OverviewFilter } from '../data/overview.js';
 import { loadQueue, PAGE_SIZE, QUEUE_STATUSES, type Queue, type QueueFilter, type QueueItem } from '../data/queue.js';
 import { findRecordsByPerson, recordHref } from '../data/records.js';
-import { dayEl, fmtDay, fmtTime, localDateTimeToIso, statusBadge } from '../format.js';
+import { dayEl, fmtDay, fmtTime, localDateTimeToIso, ruleTitle, statusBadge } from '../format.js';
 import { fieldInSentence } from './record-deadlines.js';
 import { html, join, qs, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
@@ -154,7 +154,8 @@ ${q.page > 1 ? html`<li>${link(q.page - 1, d.previous, 'prev')}</li>` : ''}${ite
 
 function bulkErrors(cases: BulkIssue[], lang: Lang): SafeHtml {
   const d = t(lang);
-  return html`<div class="notice error" role="alert" tabindex="-1" id="bulk-errors"><p>${d.queueBulkRefused}</p><ul>${cases.map((c) => html`<li><strong>${c.journalNumber}</strong>${c.rule ? html` (${t(lang).fields['rule']}: ${c.rule})` : ''}: ${c.message}</li>`)}</ul></div>`;
+  // The case, the step, and the field in the reader's language (the service's own words after it, as on the record page).
+  return html`<div class="notice error" role="alert" tabindex="-1" id="bulk-errors"><p>${d.queueBulkRefused}</p><ul>${cases.map((c) => html`<li><strong>${c.journalNumber}</strong>${c.rule ? html` – ${ruleTitle(c.rule, lang)}` : ''}: ${c.reason === 'refused' ? `${c.field ? `${d.fields[c.field] ?? c.field} (${c.field}): ` : ''}${scrubCpr(c.detail)}` : d.queueBulkReasons[c.reason]}</li>`)}</ul></div>`;
 }
 
 function queueSection(session: UiSession, q: Queue, f: QueueFilter, lang: Lang, scope: string, prev?: { checked: string[]; at: string; cases?: BulkIssue[]; message?: string }): SafeHtml {
@@ -165,7 +166,7 @@ function queueSection(session: UiSession, q: Queue, f: QueueFilter, lang: Lang, 
   const rows = q.items.map((i) => html`<tr${i.status === 'breached' ? html` class="row-breached"` : ''}>
 <td data-label="${d.queuePickColumn}" class="pick">${i.bulk ? html`<input type="checkbox" name="deadlineIds" value="${i.id}" id="pick-${i.id}"${checked.has(i.id) ? html` checked` : ''} aria-label="${d.queuePick(i.journalNumber, i.ruleTitle)}">` : ''}</td>
 <th scope="row" data-label="${d.queueCase}"><a href="${recordHref(i.recordType, i.recordId)}">${i.journalNumber}</a><br><span class="small muted">${d.recordTypes[i.recordType] ?? i.recordType}</span></th>
-<td data-label="${d.rule}">${i.ruleTitle}<br><span class="small">${i.citation}</span></td>
+<td data-label="${d.rule}">${i.ruleTitle}</td>
 <td data-label="${d.due}">${dayEl(i.dueDate, lang)}</td>
 <td data-label="${d.queueDays}" class="days">${daysCell(i, lang)}</td>
 <td data-label="${d.status}">${statusBadge(i.status, lang, i.suspended)}${i.escalation ? html` <a class="badge badge-esc-${i.escalation}" href="${recordHref(i.recordType, i.recordId)}#escalations">${d.navEscalations}: ${d.escStates[i.escalation] ?? i.escalation}</a>` : ''}</td>
@@ -184,10 +185,11 @@ function queueSection(session: UiSession, q: Queue, f: QueueFilter, lang: Lang, 
 <div class="field"><label for="bulk-at">${d.queueBulkAt}</label><input type="datetime-local" id="bulk-at" name="at" value="${prev?.at ?? ''}"></div>
 <div class="field"><button type="submit">${d.queueBulkButton}</button></div></div></fieldset>`
     : '';
+  // The registration sits above the list: the boxes are ticked on the way down, not after 50 rows.
   const body = html`${prev?.cases ? bulkErrors(prev.cases, lang) : prev?.message ? html`<div class="notice error" role="alert" id="bulk-errors"><p>${prev.message}</p></div>` : ''}
+${bulk}
 ${table}
-${pagination(q, f, lang)}
-${bulk}`;
+${pagination(q, f, lang)}`;
   return html`<section aria-labelledby="list" id="queue">
 <h2 id="list">${d.queueTitle}</h2>
 <p class="small" id="queue-scope">${scope} ${f.sort && f.sort !== 'urgency' ? html`<a href="/${filterQuery(f, { sort: undefined, dir: undefined })}#list">${d.queueSortUrgency}</a>` : d.queueOrder}</p>
@@ -242,9 +244,8 @@ function personSearchForm(session: UiSession, lang: Lang, value = ''): SafeHtml 
   if (!mayseeCpr(session.actor)) return html``;
   const d = t(lang);
   return html`<form method="post" action="/queue/person-search" class="no-print" id="person-search">${csrfField(session)}
-<fieldset><legend>${d.personSearchTitle}</legend><p class="small muted">${d.personSearchHelp}</p><div class="fields">
-<div class="field"><label for="ps-person">${d.personSearchLabel}</label><input type="search" id="ps-person" name="person" maxlength="200" autocomplete="off" value="${value}"></div>
-<div class="field"><button type="submit" class="secondary">${d.personSearchButton}</button></div></div></fieldset></form>`;
+<fieldset><legend>${d.personSearchTitle}</legend><div class="fields"><div class="field"><label for="ps-person">${d.personSearchLabel}</label><input type="search" id="ps-person" name="person" maxlength="200" autocomplete="off" value="${value}" aria-describedby="ps-help"></div>
+<div class="field"><button type="submit" class="secondary">${d.personSearchButton}</button></div></div><p class="small muted" id="ps-help">${d.personSearchHelp}</p></fieldset></form>`;
 }
 
 interface Extra {
@@ -266,14 +267,15 @@ async function renderOverview(u: UiContext, req: FastifyRequest, reply: FastifyR
   const summary = session.actor.role === 'reader' ? { count: 0, oldest: null } : await unhandledSummary(ctx, session.actor);
   // Every 30 s by default; `refresh` (ms, 1 s – 5 min) lets a wall display or a test choose.
   const every = Math.min(300_000, Math.max(1000, Number.parseInt(queryOf(req)['refresh'] ?? '', 10) || 30_000));
+  // The queue first (the work), then the figures that refresh themselves.
   const body = html`${unhandledNotice(summary, ctx.clock(), lang)}
 ${await filterForm(ctx, session.actor, f, q, lang)}
-${personSearchForm(session, lang)}
+<div class="cols tools">${await savedFiltersSection(u, session, f, lang, extra.saveFilter)}
+${personSearchForm(session, lang)}</div>
+${queueSection(session, q, f, lang, scopeLine(session.actor, q, names, lang), extra.bulk)}
 <div id="live" data-refresh="/overview/fragment${qs({ area: f.area, institution: f.institution })}" data-refresh-every="${every}">
 ${liveContent(o, inc, f, lang, ctx.clock())}
-</div>
-${queueSection(session, q, f, lang, scopeLine(session.actor, q, names, lang), extra.bulk)}
-${await savedFiltersSection(u, session, f, lang, extra.saveFilter)}`;
+</div>`;
   return sendHtml(reply, status, page(req, { title: d.overviewTitle, body, active: 'overview', flash: extra.flash }));
 }
 
