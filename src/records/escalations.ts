@@ -13,7 +13,7 @@
  * `start` from unhandled or acknowledged (acknowledging too); `assign` in any state (an unhandled
  * one becomes acknowledged: someone took it); `comment` in any state, changing none.
  */
-import { and, asc, eq, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { formatLocalInstant, scrubCpr } from '../domain/index.js';
 import { appendAudit } from '../db/audit.js';
@@ -95,14 +95,15 @@ function pendingBreach(now: Date): SQL {
   return and(eq(deadlines.active, true), eq(deadlines.obligation, 'duty'), isNull(deadlines.completedAt), isNull(deadlines.endedBy), eq(deadlines.suspended, false), sql`${deadlines.dueAt} < ${at}`) as SQL;
 }
 
-/** Per deadline: when its first escalation mail went out or was due (only deadlines that have one). */
-function escalatedSince(db: Executor, now: Date) {
-  return db
-    .select({ deadlineId: sql<string>`${notifications.deadlineId}`.as('esc_deadline_id'), since: sql<Date | string>`min(coalesce(${notifications.sentAt}, ${notifications.plannedAt}))`.as('esc_since') })
-    .from(notifications)
-    .where(and(eq(notifications.kind, 'escalation'), inArray(notifications.status, [...ESCALATED_STATUSES]), lte(notifications.plannedAt, now)))
-    .groupBy(notifications.deadlineId)
-    .as('esc');
+/**
+ * Per deadline: when its first escalation mail went out or was due (null: none yet). A lookup per
+ * deadline through the outbox's (record_type, record_id, …) index, never an aggregate of the outbox.
+ */
+function escalatedAt(now: Date): SQL<Date | string | null> {
+  const at = sql`${now.toISOString()}::timestamptz`;
+  return sql<Date | string | null>`(SELECT min(coalesce(${notifications.sentAt}, ${notifications.plannedAt})) FROM ${notifications}
+    WHERE ${notifications.recordType} = ${deadlines.recordType} AND ${notifications.recordId} = ${deadlines.recordId} AND ${notifications.deadlineId} = ${deadlines.id}
+    AND ${notifications.kind} = 'escalation' AND ${inArray(notifications.status, [...ESCALATED_STATUSES])} AND ${notifications.plannedAt} <= ${at})`;
 }
 
 const iso = (d: Date | string | null | undefined): string | null => (d === null || d === undefined ? null : formatLocalInstant(new Date(d).getTime()));
@@ -130,25 +131,24 @@ interface Row {
 }
 
 async function selectEscalations(db: Executor, now: Date, where: SQL[], page?: { limit: number; offset: number }): Promise<{ rows: Row[]; total: number }> {
-  const esc = escalatedSince(db, now);
-  const cond = and(pendingBreach(now), ...where);
+  const since = escalatedAt(now);
+  const cond = and(pendingBreach(now), sql`${since} IS NOT NULL`, ...where);
   const base = () =>
     db
       .select({
         deadlineId: deadlines.id, recordType: deadlines.recordType, recordId: deadlines.recordId, institutionId: deadlines.institutionId, areaId: deadlines.areaId,
-        rule: deadlines.ruleId, key: deadlines.key, dueDate: deadlines.dueDate, dueAt: deadlines.dueAt, since: esc.since,
+        rule: deadlines.ruleId, key: deadlines.key, dueDate: deadlines.dueDate, dueAt: deadlines.dueAt, since,
         state: escalationHandling.state, acknowledgedAt: escalationHandling.acknowledgedAt, acknowledgedBy: escalationHandling.acknowledgedBy,
         handlingSince: escalationHandling.handlingSince, handlingBy: escalationHandling.handlingBy, assigneeId: escalationHandling.assigneeId, assigneeName: staff.name,
         assignedAt: escalationHandling.assignedAt, assignedBy: escalationHandling.assignedBy,
       })
       .from(deadlines)
-      .innerJoin(esc, eq(esc.deadlineId, deadlines.id))
       .leftJoin(escalationHandling, eq(escalationHandling.deadlineId, deadlines.id))
       .leftJoin(staff, eq(staff.id, escalationHandling.assigneeId))
       .where(cond);
-  const [count] = await db.select({ n: sql<number>`count(*)::int` }).from(deadlines).innerJoin(esc, eq(esc.deadlineId, deadlines.id)).leftJoin(escalationHandling, eq(escalationHandling.deadlineId, deadlines.id)).where(cond);
+  const [count] = await db.select({ n: sql<number>`count(*)::int` }).from(deadlines).leftJoin(escalationHandling, eq(escalationHandling.deadlineId, deadlines.id)).where(cond);
   // Longest waiting first: the area office sees what has gone unhandled for longest at the top.
-  const q = base().orderBy(asc(esc.since), asc(deadlines.dueAt), asc(deadlines.id));
+  const q = base().orderBy(asc(since), asc(deadlines.dueAt), asc(deadlines.id));
   const rows = (page ? await q.limit(page.limit).offset(page.offset) : await q) as Row[];
   return { rows, total: count?.n ?? 0 };
 }
@@ -232,14 +232,13 @@ export async function escalationsOf(ctx: ServiceContext, actor: Actor, by: { rec
 /** How many open escalations are unhandled in the actor's scope, and since when the oldest waits (the overview's notice). */
 export async function unhandledSummary(ctx: ServiceContext, actor: Actor): Promise<{ count: number; oldest: string | null }> {
   const now = ctx.clock();
-  const esc = escalatedSince(ctx.db, now);
-  const where: SQL[] = [pendingBreach(now), isNull(escalationHandling.deadlineId)];
+  const since = escalatedAt(now);
+  const where: SQL[] = [pendingBreach(now), sql`${since} IS NOT NULL`, isNull(escalationHandling.deadlineId)];
   const allowed = await scopedInstitutions(ctx.db, actor, {});
   if (allowed) where.push(allowed.length > 0 ? inArray(deadlines.institutionId, allowed) : sql`false`);
   const [row] = await ctx.db
-    .select({ n: sql<number>`count(*)::int`, oldest: sql<Date | string | null>`min(${esc.since})` })
+    .select({ n: sql<number>`count(*)::int`, oldest: sql<Date | string | null>`min(${since})` })
     .from(deadlines)
-    .innerJoin(esc, eq(esc.deadlineId, deadlines.id))
     .leftJoin(escalationHandling, eq(escalationHandling.deadlineId, deadlines.id))
     .where(and(...where));
   return { count: row?.n ?? 0, oldest: iso(row?.oldest) };
