@@ -11,6 +11,7 @@ import { and, eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, auditPersonal, deadlines, escalationComments, escalationHandling, notifications, savedFilters } from '../../src/db/schema.js';
 import { anonymiseExpired } from '../../src/records/retention.js';
+import { loadQueue } from '../../src/ui/data/queue.js';
 import { planRecord } from '../../src/worker/planner.js';
 import { loadWorkerSettings } from '../../src/worker/settings.js';
 import { createTokens, seedMasterData, startTestApp, type TestApp } from '../support/app.js';
@@ -287,6 +288,21 @@ describe('escalation handling and the work queue (Postgres)', () => {
     const home = await admin.get('/?q=ESC');
     expect(home.body).not.toContain('id="person-search"');
     expect((await admin.post('/queue/person-search', { person: 'kvist' })).status).toBe(403);
+  });
+
+  it("gives an actor linked to a staff member the plans they own as \"mine\"", async () => {
+    const plan = await t.req('POST', '/api/action-plans', { body: { institutionId: 'vestre', journalNumber: 'HP-OWN-1', clientCategory: 'convicted_from_liberty', admittedAt: '2026-11-02', ownerId: staffIds['vestre'], ownerAssignedAt: '2026-11-02T10:00:00+01:00' } });
+    expect(plan.status, JSON.stringify(plan.json)).toBe(201);
+    const ctx = { db: t.db.database.db, clock: () => t.clock.now, closureDays: [] };
+    const person = { id: 'identity-test', name: 'identity-test', role: 'admin' as const, staffId: staffIds['vestre'] as string };
+    const mine = await loadQueue(ctx, person, {}, 'da');
+    expect(mine.view).toBe('mine');
+    expect(mine.items.length).toBeGreaterThan(0);
+    expect(new Set(mine.items.map((i) => i.journalNumber))).toEqual(new Set(['HP-OWN-1']));
+    const all = await loadQueue(ctx, person, { view: 'all' }, 'da');
+    expect(all.total).toBeGreaterThan(mine.total);
+    // Without a link there is no "mine": everything in scope.
+    expect((await loadQueue(ctx, { id: 'env-admin', name: 'admin', role: 'admin' }, {}, 'da')).view).toBe('all');
   });
 
   it('erases the comments with the record at the end of retention', async () => {
