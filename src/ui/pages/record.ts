@@ -209,8 +209,8 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
     const mail = await mailOf(u, req, n, caught.get(n.id), showCpr);
     entries.push({
       at: (sent ? (n.sentAt as Date) : n.plannedAt).getTime(),
-      // A cancelled or superseded mail was planned once; it is not "planned" any more.
-      kind: sent ? d.tlMailSent : n.status === 'scheduled' || n.status === 'sending' || n.status === 'failed' ? d.tlMailPlanned : d.tlMail,
+      // A cancelled, superseded or failed mail was planned once; it is not "planned" any more.
+      kind: sent ? d.tlMailSent : n.status === 'scheduled' || n.status === 'sending' ? d.tlMailPlanned : d.tlMail,
       title: html`${d.kinds[n.kind] ?? n.kind} <code>${n.stage}</code> → ${n.recipient} ${notificationBadge(n.status, lang)}`,
       body: html`<details><summary>${d.showMail}</summary>${mailView(mail, lang, mail.source === 'caught' ? `/mail/caught/${mail.caughtId ?? ''}/html` : `/mail/notifications/${n.id}/html`)}<p class="small"><a href="/mail/notifications/${n.id}">${d.mailDetail}</a></p></details>`,
     });
