@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { deadlineQuery } from '../records/deadline-list.js';
+import { escalationAction, escalationQuery } from '../records/escalations.js';
 import { KINDS } from '../records/kinds.js';
 import { areaCreate, areaPatch, institutionCreate, institutionPatch, staffCreate, staffPatch } from '../records/masterdata.js';
 import { tokenCreate } from '../records/tokens.js';
@@ -67,6 +68,10 @@ export function buildOpenApi(): Record<string, unknown> {
     },
   };
   paths['/api/deadlines'] = { get: op('Deadlines, filtered and paginated', { query: deadlineQuery }) };
+  paths['/api/escalations'] = { get: op('Open escalations in scope (a breached duty whose escalation mail went out or is due), longest waiting first: state (unhandled, acknowledged, under_handling), assignee, comments', { query: escalationQuery }) };
+  paths['/api/escalations/{deadlineId}'] = { get: { ...op('One open escalation (409 when the deadline has none open)'), parameters: [{ name: 'deadlineId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }] } };
+  const act = op('Handle an escalation: `acknowledge` (from unhandled), `start` (under handling; from unhandled or acknowledged), `assign` (`staffId`: an active staff member of the area, in scope), `comment` (`text`). Admin, area and institution tokens in write scope (403 otherwise); 409 when the transition is not allowed or the escalation is no longer open. State and audit entry in one transaction; returns the escalation', { body: escalationAction });
+  paths['/api/escalations/{deadlineId}/actions'] = { post: { ...act, parameters: [{ name: 'deadlineId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }, ...(act['parameters'] as unknown[])] } };
   paths['/api/areas'] = { get: op('Areas'), post: op('Create an area (admin)', { body: areaCreate, status: '201' }) };
   paths['/api/areas/{id}'] = { get: op('An area with its addresses (an area token: its own; an institution token: its institution\'s)', { id: true }), patch: op('Update an area (admin); a changed address re-plans the open records of its institutions', { id: true, body: areaPatch }) };
   paths['/api/institutions'] = { get: op('Institutions in scope'), post: op('Create an institution (admin)', { body: institutionCreate, status: '201' }) };

@@ -12,6 +12,7 @@ import type { Database } from '../db/client.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { scrubCpr } from '../domain/index.js';
 import { listDeadlines } from '../records/deadline-list.js';
+import { actOnEscalation, getEscalation, listEscalations } from '../records/escalations.js';
 import { pgErrorInfo, ServiceError, validationError } from '../records/errors.js';
 import { KINDS, type RecordTypeName } from '../records/kinds.js';
 import * as master from '../records/masterdata.js';
@@ -219,6 +220,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
 
   app.get('/api/deadlines', async (req) => listDeadlines(ctx, actorOf(req), req.query));
+
+  // Escalation handling (src/records/escalations.ts, the same write path as the UI's forms).
+  app.get('/api/escalations', async (req) => listEscalations(ctx, actorOf(req), req.query));
+  app.get<{ Params: { deadlineId: string } }>('/api/escalations/:deadlineId', async (req) => getEscalation(ctx, req.params.deadlineId, actorOf(req)));
+  app.post<{ Params: { deadlineId: string } }>('/api/escalations/:deadlineId/actions', async (req) => actOnEscalation(ctx, req.params.deadlineId, req.body, actorOf(req), writeOpts(req)));
 
   registerNoticeApi(app, ctx, deps, actorOf);
 

@@ -628,3 +628,61 @@ export const backlogSummaries = pgTable('backlog_summaries', {
   index('backlog_summaries_due_idx').on(t.status, t.plannedAt),
   check('backlog_summaries_sent_has_id', sql`${t.status} <> 'sent' OR ${t.messageId} IS NOT NULL`),
 ]);
+
+/**
+ * Escalation handling (issue 13): what the area office did about a breached deadline whose
+ * escalation went out. One row per deadline once someone acknowledged it, took it "under handling"
+ * or assigned it to a staff member; no row means unhandled. Written only by src/records/escalations.ts,
+ * in the same transaction as its audit entry. It never changes what is mailed.
+ */
+export const escalationState = pgEnum('escalation_state', ['acknowledged', 'under_handling']);
+
+export const escalationHandling = pgTable('escalation_handling', {
+  deadlineId: uuid('deadline_id').primaryKey().references(() => deadlines.id, { onDelete: 'cascade' }),
+  recordType: recordType('record_type').notNull(),
+  recordId: uuid('record_id').notNull(),
+  state: escalationState('state').notNull(),
+  acknowledgedAt: ts('acknowledged_at').notNull(),
+  /** Audit actor names (as in audit_log.actor). */
+  acknowledgedBy: text('acknowledged_by').notNull(),
+  handlingSince: ts('handling_since'),
+  handlingBy: text('handling_by'),
+  assigneeId: uuid('assignee_id').references(() => staff.id, { onDelete: 'set null' }),
+  assignedAt: ts('assigned_at'),
+  assignedBy: text('assigned_by'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  version: integer('version').notNull().default(1),
+}, (t) => [
+  index('escalation_handling_record_idx').on(t.recordType, t.recordId),
+  check('escalation_handling_since', sql`(${t.state} = 'under_handling') = (${t.handlingSince} IS NOT NULL)`),
+]);
+
+/** Comments on an escalation, in time order; free text (erased by retention with the record's other texts). */
+export const escalationComments = pgTable('escalation_comments', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  deadlineId: uuid('deadline_id').notNull().references(() => deadlines.id, { onDelete: 'cascade' }),
+  recordType: recordType('record_type').notNull(),
+  recordId: uuid('record_id').notNull(),
+  at: ts('at').notNull(),
+  actor: text('actor').notNull(),
+  text: text('text').notNull(),
+}, (t) => [
+  index('escalation_comments_deadline_idx').on(t.deadlineId, t.at),
+  index('escalation_comments_record_idx').on(t.recordId),
+]);
+
+/**
+ * The work queue's saved filters, per actor (`api_tokens.id`, or `env-admin`): a name and the
+ * queue's query string (only the queue's own filter keys, checked by src/records/saved-filters.ts).
+ */
+export const savedFilters = pgTable('saved_filters', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  actorId: text('actor_id').notNull(),
+  name: text('name').notNull(),
+  query: text('query').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('saved_filters_actor_name_uq').on(t.actorId, t.name),
+  check('saved_filters_name', sql`length(${t.name}) BETWEEN 1 AND 60`),
+  check('saved_filters_query', sql`length(${t.query}) <= 500`),
+]);

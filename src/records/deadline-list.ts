@@ -24,7 +24,7 @@ export const deadlineQuery = z.strictObject({
 export type DeadlineQuery = z.output<typeof deadlineQuery>;
 
 /** Status as of `now`: completion, or the end by a reclassification, decides; otherwise the due instant, except for rights and suspended deadlines. */
-function effectiveStatus(now: Date): SQL<string> {
+export function effectiveStatus(now: Date): SQL<string> {
   // An explicit cast: postgres.js sends a JS Date as text and Postgres cannot infer it inside CASE.
   const at = sql`${now.toISOString()}::timestamptz`;
   return sql<string>`(CASE

@@ -8,7 +8,7 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { CLIENT_CATEGORIES, CPR_MASK, formatCpr, formatIsoDate, INCIDENT_KINDS, incidentChapter, isInFuture, localDayOfInstant, parseWhen, scrubCpr, type IncidentKind, type RecordInput, type When } from '../domain/index.js';
 import type { Executor } from '../db/client.js';
-import { actionPlans, forceUses, incidentDelayNotices, incidentReclassifications, incidents, paroleDecisions, planEvaluations, planTransfers, securityCellPlacements } from '../db/schema.js';
+import { actionPlans, escalationComments, forceUses, incidentDelayNotices, incidentReclassifications, incidents, paroleDecisions, planEvaluations, planTransfers, securityCellPlacements } from '../db/schema.js';
 import { selectRows } from '../db/bulk.js';
 import { cprString, dateString, iso, journalNumber, personName, plainString, slug, toDateOnly, toTimestamp, toTimestampOrNull, whenString } from './values.js';
 
@@ -696,6 +696,9 @@ export interface PersonalChildText {
  * stay valid (a moved follow-up needs a reason), so they become a fixed text instead; so do the
  * reasons in child rows (`children`).
  */
+/** Comments on the record's escalations (src/records/escalations.ts): free text of every record type. */
+const ESCALATION_COMMENTS: PersonalChildText = { auditKey: 'escalationComments', table: escalationComments, parent: 'recordId', column: 'text' };
+
 export const PERSONAL_FIELDS: Record<RecordTypeName, { clear: readonly string[]; replace: readonly string[]; children: readonly PersonalChildText[] }> = {
   incident: {
     clear: ['inmateName', 'cpr', 'description'],
@@ -703,11 +706,12 @@ export const PERSONAL_FIELDS: Record<RecordTypeName, { clear: readonly string[];
     children: [
       { auditKey: 'delayNoticeReasons', table: incidentDelayNotices, parent: 'incidentId', column: 'reason' },
       { auditKey: 'reclassificationReasons', table: incidentReclassifications, parent: 'incidentId', column: 'reason' },
+      ESCALATION_COMMENTS,
     ],
   },
-  security_cell_placement: { clear: ['inmateName', 'cpr'], replace: ['followUpPostponedReason', 'caseReviewOutcome'], children: [] },
-  force_use: { clear: ['inmateName', 'cpr', 'description'], replace: [], children: [] },
-  action_plan: { clear: ['inmateName', 'cpr'], replace: [], children: [] },
+  security_cell_placement: { clear: ['inmateName', 'cpr'], replace: ['followUpPostponedReason', 'caseReviewOutcome'], children: [ESCALATION_COMMENTS] },
+  force_use: { clear: ['inmateName', 'cpr', 'description'], replace: [], children: [ESCALATION_COMMENTS] },
+  action_plan: { clear: ['inmateName', 'cpr'], replace: [], children: [ESCALATION_COMMENTS] },
 };
 
 /** Every personal field of a record type, for the audit log. */

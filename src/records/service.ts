@@ -27,6 +27,11 @@ export interface Actor {
   role: Role;
   areaId?: string | null;
   institutionId?: string | null;
+  /**
+   * The staff member this actor is, once sessions know people (identity is its own issue; none
+   * sets it today): the work queue's "mine" for roles without an institution or area of their own.
+   */
+  staffId?: string | null;
 }
 
 export interface ServiceContext {
@@ -63,7 +68,7 @@ export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []
   });
 }
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
   if (!r.success) throw validationError(zodIssues(r.error));
   return r.data;
@@ -173,8 +178,8 @@ async function replayFirst(ctx: ServiceContext, actor: Actor, opts: WriteOptions
   return replayIdempotent(ctx.db, actor, key, requestHash(opts.requestTarget ?? '', body));
 }
 
-/** Runs a write once per idempotency key; a retry returns the first result. */
-async function idempotent(ctx: ServiceContext, actor: Actor, opts: WriteOptions, body: unknown, run: (tx: Executor) => Promise<WriteResult>): Promise<WriteResult> {
+/** Runs a write once per idempotency key; a retry returns the first result (also src/records/escalations.ts). */
+export async function idempotent(ctx: ServiceContext, actor: Actor, opts: WriteOptions, body: unknown, run: (tx: Executor) => Promise<WriteResult>): Promise<WriteResult> {
   const key = opts.idempotencyKey;
   const early = await replayFirst(ctx, actor, opts, body);
   if (early) return early;

@@ -133,6 +133,61 @@ dl.md-facts dd { overflow-wrap: anywhere; }
   table.md-list td[data-label]::before { content: attr(data-label); display: block; font-weight: 600; font-size: .9rem; }
   table.md-list td:empty { display: none; }
 }
+/* --- work queue and escalation handling (issue 13, parts 3–4) --- */
+.badge-esc-unhandled { background: #a4161a; color: #ffffff; border-color: #a4161a; }
+.badge-esc-acknowledged { background: #fff1d6; color: #5c3900; }
+.badge-esc-under_handling { background: #e8f1fb; color: #0b3d6b; }
+a.badge { text-decoration: none; }
+.pagination ul, .tabs ul, ul.saved { list-style: none; display: flex; flex-wrap: wrap; gap: .3rem .8rem; margin: .3rem 0; padding: 0; align-items: center; }
+.pagination a[aria-current="page"], .tabs a[aria-current="page"] { font-weight: 700; text-decoration-thickness: 3px; }
+.pagination p { margin: .3rem 0 0; }
+ul.saved li { display: flex; gap: .4rem; align-items: center; }
+.small-button { padding: .05rem .5rem; font-size: .9rem; }
+td.pick input { width: 1.3rem; height: 1.3rem; margin: 0; }
+td.days { white-space: nowrap; }
+table.cards tbody th { font-weight: 400; }
+table.cards tbody th a { font-weight: 600; white-space: nowrap; }
+.esc-assign, .esc-comment { margin: .8rem 0 0; }
+#person-search p { margin: .4rem 0 0; }
+.tools { align-items: flex-start; }
+.tools > * { flex: 1 1 20rem; }
+#saved-filters h2 { font-size: 1.05rem; margin: .9rem 0 .3rem; }
+tr.row-breached > th:first-of-type { border-left: 4px solid #a4161a; }
+article.esc { border: 1px solid var(--line); border-left: 4px solid #0b3d6b; padding: .4rem .9rem .8rem; margin: .8rem 0; max-width: 60rem; }
+article.esc h2, article.esc h3 { margin-top: .4rem; }
+.esc-actions { display: flex; flex-wrap: wrap; gap: .5rem; margin: .6rem 0; }
+.esc-comment textarea { min-width: 0; width: 100%; max-width: 40rem; }
+ol.esc-comments { padding-left: 1.2rem; }
+ol.esc-comments li { margin-bottom: .4rem; }
+.esc-text { white-space: pre-wrap; overflow-wrap: anywhere; }
+/* Long unbroken words (addresses, token names, stage ids) wrap instead of widening the page. */
+main { overflow-wrap: break-word; }
+ol.timeline code, code { overflow-wrap: anywhere; }
+/* A fieldset is as wide as its widest control by default, and a select as its longest option: neither may push the page sideways. */
+fieldset { min-width: 0; }
+select, input, textarea { max-width: 100%; }
+.field { max-width: 100%; }
+/* Visually hidden text in a scrolled table is positioned absolutely: contained here, it cannot widen the page. */
+.table-wrap { position: relative; }
+@media (max-width: 40rem) {
+  main { padding: .6rem; }
+  h1 { font-size: 1.3rem; }
+  dl.facts { grid-template-columns: 1fr; }
+  dl.facts dd { margin-bottom: .3rem; }
+  textarea { min-width: 0; width: 100%; }
+  table.cards, table.cards tbody, table.cards tr, table.cards td, table.cards th { display: block; width: 100%; }
+  table.cards caption { display: block; }
+  table.cards thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+  table.cards tr { border: 1px solid var(--line); margin: 0 0 .6rem; }
+  /* A card per row: the column's name to the left of each value, so that a row is a few lines, not a screen. */
+  table.cards td, table.cards tbody th { border: 0; padding: .15rem .5rem .15rem 6.6rem; position: relative; min-height: 1.6rem; }
+  table.cards td::before, table.cards tbody th::before { content: attr(data-label); position: absolute; left: .5rem; top: .25rem; width: 5.8rem; font-size: .8rem; font-weight: 600; color: var(--muted); overflow-wrap: anywhere; }
+  table.cards tr { padding: .2rem 0; }
+  table.cards td:empty { display: none; }
+  tr.row-breached > th:first-of-type { border-left: 0; }
+  table.cards tr.row-breached { border-left: 4px solid #a4161a; }
+}
+/* --- end of work queue and escalation handling --- */
 @media print {
   header.top, .skip, form, .no-print, .pagination { display: none !important; }
   main { max-width: none; padding: 0; }

@@ -15,6 +15,7 @@ import { parseLang, t } from './i18n.js';
 import { registerAuth } from './pages/auth.js';
 import { registerBacklog } from './pages/backlog.js';
 import { registerCompliance } from './pages/compliance.js';
+import { registerEscalations } from './pages/escalations.js';
 import { registerMail } from './pages/mail.js';
 import { registerMasterdata } from './pages/masterdata.js';
 import { registerOverview } from './pages/overview.js';
@@ -70,6 +71,7 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
     const uctx: UiContext = { deps, ctx };
     registerAuth(ui, uctx);
     registerOverview(ui, uctx);
+    registerEscalations(ui, uctx);
     registerRecord(ui, uctx);
     registerNotice(ui, uctx);
     registerCompliance(ui, uctx);

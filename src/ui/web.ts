@@ -44,7 +44,7 @@ export function sendHtml(reply: FastifyReply, status: number, body: SafeHtml): F
     .send(body.value);
 }
 
-type NavKey = 'overview' | 'compliance' | 'backlog' | 'mail' | 'masterdata' | 'settings';
+type NavKey = 'overview' | 'escalations' | 'compliance' | 'backlog' | 'mail' | 'masterdata' | 'settings';
 
 /** The current URL with another `lang` (the switch keeps the reader where they are). */
 function langSwitchUrl(req: FastifyRequest, lang: Lang): string {
@@ -72,6 +72,7 @@ export function page(req: FastifyRequest, o: PageOptions): SafeHtml {
   <a class="brand" href="/">${d.appName}</a>
   <nav aria-label="${d.mainNav}"><ul>
     ${navItem('overview', '/', d.navOverview)}
+    ${navItem('escalations', '/escalations', d.navEscalations)}
     ${navItem('compliance', '/compliance', d.navCompliance)}
     ${navItem('backlog', '/backlog', d.navBacklog)}
     ${navItem('mail', '/mail', d.navMail)}

@@ -21,6 +21,8 @@ import { html, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
 import type { UiContext } from '../index.js';
 import type { UiSession } from '../session.js';
+import { replanNow } from '../replan.js';
+import { escalationSection } from './escalations.js';
 import { noticeSection } from './notice.js';
 import { deadlinesTable, findingsOf, findingsSection, immediateList } from './record-deadlines.js';
 import { csrfField, errorSummary, field, formBody, issuesOf, page, queryOf, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
@@ -107,7 +109,8 @@ function fmtValue(key: string, v: unknown, lang: Lang, names: Names): string {
   if (typeof v === 'string') {
     if (key === 'institutionId' || key === 'toInstitutionId') return names.institutions.get(v) ?? v;
     if (key === 'areaId') return names.areas.get(v) ?? v;
-    if (key === 'ownerId') return names.staff.get(v) ?? v;
+    if (key === 'ownerId' || key === 'assigneeId') return names.staff.get(v) ?? v;
+    if (key === 'escalationState') return t(lang).escStates[v] ?? v;
     if (key === 'kind' || key === 'clientCategory' || key === 'outcome') return KIND_LABELS[lang][v] ?? v;
     if (/^\d{4}-\d{2}-\d{2}T/.test(v)) return fmtInstant(v, lang);
     if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return fmtDay(v, lang);
@@ -206,7 +209,8 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
     const mail = await mailOf(u, req, n, caught.get(n.id), showCpr);
     entries.push({
       at: (sent ? (n.sentAt as Date) : n.plannedAt).getTime(),
-      kind: sent ? d.tlMailSent : d.tlMailPlanned,
+      // A cancelled, superseded or failed mail was planned once; it is not "planned" any more.
+      kind: sent ? d.tlMailSent : n.status === 'scheduled' || n.status === 'sending' ? d.tlMailPlanned : d.tlMail,
       title: html`${d.kinds[n.kind] ?? n.kind} <code>${n.stage}</code> → ${n.recipient} ${notificationBadge(n.status, lang)}`,
       body: html`<details><summary>${d.showMail}</summary>${mailView(mail, lang, mail.source === 'caught' ? `/mail/caught/${mail.caughtId ?? ''}/html` : `/mail/notifications/${n.id}/html`)}<p class="small"><a href="/mail/notifications/${n.id}">${d.mailDetail}</a></p></details>`,
     });
@@ -352,12 +356,14 @@ async function renderRecord(u: UiContext, req: FastifyRequest, reply: FastifyRep
 <section aria-labelledby="h-facts"><h2 id="h-facts">${d.recordFacts}</h2>${factsList(view, lang, names)}
 ${session.actor.role === 'reader' ? '' : html`<p class="no-print"><a class="button secondary" id="evidence-link" href="${recordHref(kind.type, id)}/evidence" download>${d.evidenceLink}</a></p>`}</section>
 <section aria-labelledby="h-deadlines"><h2 id="h-deadlines">${d.deadlines}</h2>${findingsSection(findingsOf(view), lang, (f) => kind.engineFieldToApi?.[f] ?? f)}${deadlinesTable(view.deadlines, lang)}${immediateList(view['immediate'] as ImmediateDuty[], lang)}</section>
+${await escalationSection(u, session, view, lang)}
 <section aria-labelledby="h-actions" class="no-print"><h2 id="h-actions">${d.actions}</h2>
 ${writable ? await actionForms(u, session, kind, view, lang, prev) : html`<p>${d.readOnly}</p>`}
 ${writable ? await noticeSection(u, session, kind, view, lang) : ''}
 </section>
 <section aria-labelledby="h-timeline"><h2 id="h-timeline">${d.timeline}</h2>${await timeline(u, req, kind, view, mayseeCpr(session.actor), lang, names)}</section>`;
-  const flash = done && d.done[done] ? { kind: 'ok' as const, text: d.done[done] } : undefined;
+  const doneText = done ? (d.done[done] ?? d.escDone[done]) : undefined;
+  const flash = doneText ? { kind: 'ok' as const, text: doneText } : undefined;
   return sendHtml(reply, status, page(req, { title, body, flash }));
 }
 
@@ -446,6 +452,8 @@ export function registerRecord(app: FastifyInstance, u: UiContext): void {
       if (found) return renderRecord(u, req, reply, session, kind, req.params.id, 400, { form, values: b, issues: found });
       throw err;
     }
+    // The page that follows shows the re-plan (cancelled reminders and escalations), not "Planlagt" until the worker gets to it.
+    await replanNow(u, req, [{ type: kind.type, id: req.params.id }]);
     return reply.redirect(`${recordHref(kind.type, req.params.id)}?done=${(Object.hasOwn(FORMS, form) ? FORMS[form]?.done : undefined) ?? 'event'}`, 303);
   });
 }
