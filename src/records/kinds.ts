@@ -712,7 +712,7 @@ const planKind: KindDescriptor = {
 };
 
 /** The event whose registration `registeredAt` is (an action plan: its admission or the establishing supervision conversation, whichever is earlier). */
-const REGISTERS: Record<RecordTypeName, readonly string[]> = {
+export const REGISTERS: Record<RecordTypeName, readonly string[]> = {
   incident: ['occurredAt'],
   security_cell_placement: ['placedAt'],
   force_use: ['occurredAt'],

@@ -146,7 +146,8 @@ export function registerOverview(app: FastifyInstance, { ctx }: UiContext): void
     const d = t(lang);
     // Every 30 s by default; `refresh` (ms, 1 s – 5 min) lets a wall display or a test choose.
     const every = Math.min(300_000, Math.max(1000, Number.parseInt(queryOf(req)['refresh'] ?? '', 10) || 30_000));
-    const body = html`${await filterForm(ctx, session.actor, f, lang)}
+    const body = html`${session.actor.role === 'reader' ? '' : html`<p class="no-print"><a class="button" id="new-record-link" href="/records/new">${d.rf.newRecord}</a></p>`}
+${await filterForm(ctx, session.actor, f, lang)}
 <div id="live" data-refresh="/overview/fragment${filterQuery(f)}" data-refresh-every="${every}">
 ${liveContent(o, inc, f, lang, ctx.clock())}
 </div>`;
