@@ -3,6 +3,11 @@ import type { Lang } from '../domain/index.js';
 
 export type { Lang };
 
+/** 10000 → 10.000 (record forms, issue 13). */
+function daNumber(digits: string): string {
+  return digits.replace(/\B(?=(\d{3})+$)/g, '.');
+}
+
 const da = {
   appName: 'fristvagt',
   skip: 'Gå til indhold',
@@ -380,7 +385,7 @@ const da = {
     hintNow: 'Tom = nu.',
     hintRegistered: 'Hvornår sagen blev registreret i kildesystemet. Tom = nu.',
     hintCpr: 'Skrives ddmmåå-xxxx.',
-    hintMax: (n: number) => `Højst ${String(n).replace(/\B(?=(\d{3})+$)/g, '.')} tegn.`,
+    hintMax: (n: number) => `Højst ${daNumber(String(n))} tegn.`,
     choose: 'Vælg …',
     notStated: 'Ikke angivet',
     preview: 'Vis fristerne',
@@ -389,6 +394,8 @@ const da = {
     register: 'Registrér handlingen',
     back: 'Tilbage til sagen',
     previewTitle: 'Forhåndsvisning af fristerne',
+    previewAfterCorrect: 'Forhåndsvisning af fristerne efter rettelsen',
+    previewAfterUndo: 'Forhåndsvisning af fristerne, hvis handlingen fortrydes',
     previewIntro: 'Sådan bliver sagens frister, når du gemmer. Intet er gemt endnu.',
     nothingChanged: 'Du har ikke ændret noget.',
     editLink: 'Ret sagens oplysninger',
@@ -414,6 +421,8 @@ const da = {
     correctLegend: (event: string) => `Ret: ${event}`,
     undoIntro: 'Handlingen fjernes, og det, den ændrede, sættes tilbage til det, det var før. Brug det, når handlingen slet ikke skulle være registreret.',
     reason: 'Begrundelse',
+    correctReason: 'Begrundelse for rettelsen',
+    undoReason: 'Begrundelse for at fortryde',
     reasonHint: 'Gemmes i revisionsloggen sammen med før og efter.',
     correct: 'Ret handlingen',
     undo: 'Fortryd handlingen',
@@ -813,6 +822,8 @@ const en: Dict = {
     register: 'Record the step',
     back: 'Back to the record',
     previewTitle: 'Preview of the deadlines',
+    previewAfterCorrect: 'Preview of the deadlines after the correction',
+    previewAfterUndo: 'Preview of the deadlines if the step is undone',
     previewIntro: 'These are the deadlines the record will have when you save. Nothing is saved yet.',
     nothingChanged: 'You changed nothing.',
     editLink: 'Correct the details',
@@ -838,6 +849,8 @@ const en: Dict = {
     correctLegend: (event: string) => `Correct: ${event}`,
     undoIntro: 'The step is removed, and what it changed is set back to what it was. Use it when the step should not have been recorded at all.',
     reason: 'Reason',
+    correctReason: 'Reason for the correction',
+    undoReason: 'Reason for undoing it',
     reasonHint: 'Kept in the audit log with before and after.',
     correct: 'Correct the step',
     undo: 'Undo the step',
@@ -920,9 +933,9 @@ export const ISSUES_DA: ReadonlyArray<readonly [RegExp, IssueText]> = [
   [/^must not look like a CPR number/, () => 'Må ikke ligne et CPR-nummer (6 + 4 cifre); brug sagens journalnummer, aldrig et personnummer.'],
   [/^not a valid CPR number/, () => 'Er ikke et gyldigt CPR-nummer (ddmmåå-xxxx med en rigtig dato).'],
   [/^must not contain a NUL character/, () => 'Må ikke indeholde et NUL-tegn.'],
-  [/^Too big: expected string to have <=\s?(\d+) characters?$/, (m) => `Må højst være ${m[1] ?? ''} tegn.`],
+  [/^Too big: expected string to have <=\s?(\d+) characters?$/, (m) => `Må højst være ${daNumber(m[1] ?? '')} tegn.`],
   [/^Too small: expected string to have >=\s?1 characters?$/, () => 'Skal udfyldes.'],
-  [/^Too small: expected string to have >=\s?(\d+) characters?$/, (m) => `Skal være mindst ${m[1] ?? ''} tegn.`],
+  [/^Too small: expected string to have >=\s?(\d+) characters?$/, (m) => `Skal være mindst ${daNumber(m[1] ?? '')} tegn.`],
   [/^(?:Invalid option: )?expected one of /, () => 'Vælg en af mulighederne.'],
   [/^(?:Invalid input: )?expected boolean/, () => 'Vælg ja eller nej.'],
   [/^(?:Invalid input: )?expected string/, () => 'Skal være tekst.'],

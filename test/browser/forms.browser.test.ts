@@ -204,13 +204,13 @@ describe('case work in chromium: forms, deadline preview, correction', () => {
     const before = await audits();
     await page.locator('#correct-form-at').fill('18.11.2026 08:05');
     await page.locator('#correct-form').getByRole('button', { name: 'Ret handlingen' }).click();
-    expect(await text('#correct-form-reason-err')).toBe('Skal udfyldes.');
-    expect(await text('#errors')).toContain('Begrundelse (reason): Skal udfyldes.');
+    expect(await text('#correct-form-correctionReason-err')).toBe('Skal udfyldes.');
+    expect(await text('#errors')).toContain('Begrundelse for rettelsen (reason): Skal udfyldes.');
     expect(await page.locator('#correct-form-at').inputValue()).toBe('18.11.2026 08:05');
     expect(await audits()).toBe(before);
     await check('48-correction-errors');
 
-    await page.locator('#correct-form-reason').fill('Tastefejl i klokkeslættet: sendt 08:05');
+    await page.locator('#correct-form-correctionReason').fill('Tastefejl i klokkeslættet: sendt 08:05');
     await page.locator('#correct-form').getByRole('button', { name: 'Vis fristerne' }).click();
     expect(await page.locator('#deadline-preview tr[data-rule="incident.preliminary-notice"]').textContent()).toContain('kl. 08:05');
     expect(await audits()).toBe(before);
@@ -236,7 +236,7 @@ describe('case work in chromium: forms, deadline preview, correction', () => {
     await page.getByRole('button', { name: 'Registrér handlingen' }).click();
     await page.waitForURL(/\?done=event$/);
     await page.locator('#recorded-events li[data-event="closed"]').getByRole('link', { name: /Ret eller fortryd/ }).click();
-    await page.locator('#undo-form-reason').fill('Forkert sag');
+    await page.locator('#undo-form-correctionReason').fill('Forkert sag');
     await page.locator('#undo-form').getByRole('button', { name: 'Fortryd handlingen' }).click();
     await page.waitForURL(/\?done=undone$/);
     expect(await page.locator('#recorded-events li[data-event="closed"]').getAttribute('data-status')).toBe('undone');

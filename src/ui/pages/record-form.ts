@@ -69,7 +69,8 @@ export function editFields(kind: KindDescriptor): FieldSpec[] {
   return Object.entries(kind.fields).filter(([name]) => name in patch && !derived.has(name)).map(([name, schema]) => describeField(name, schema));
 }
 
-const REASON: FieldSpec = describeField('reason', correctionReason);
+/** A correction's own reason; `correctionReason` in the form, as an event may have a `reason` of its own (a delay notice's). */
+const REASON: FieldSpec = describeField('correctionReason', correctionReason);
 
 // ------------------------------------------------------------------------------ labels, choices
 
@@ -193,9 +194,9 @@ function renderFieldset(fs: FieldsetSpec, lang: Lang, idPrefix: string): SafeHtm
   return html`<fieldset><legend>${fs.legend}</legend>${inner}</fieldset>`;
 }
 
-function previewSection(set: DeadlineSet, kind: KindDescriptor, lang: Lang): SafeHtml {
+function previewSection(set: DeadlineSet, kind: KindDescriptor, lang: Lang, title?: string): SafeHtml {
   const rf = t(lang).rf;
-  return html`<section id="deadline-preview" class="rf-preview" aria-labelledby="h-preview" tabindex="-1"><h2 id="h-preview">${rf.previewTitle}</h2><p>${rf.previewIntro}</p>
+  return html`<section id="deadline-preview" class="rf-preview" aria-labelledby="h-preview" tabindex="-1"><h2 id="h-preview">${title ?? rf.previewTitle}</h2><p>${rf.previewIntro}</p>
 ${findingsSection({ notInForce: set.notInForce, incomplete: set.incomplete, warnings: set.warnings }, lang, (f) => kind.engineFieldToApi?.[f] ?? f)}
 ${deadlinesTable(set.deadlines, lang)}${immediateList(set.immediate, lang)}</section>`;
 }
@@ -393,7 +394,9 @@ async function renderCorrection(u: UiContext, req: FastifyRequest, reply: Fastif
   const specs = eventSpecs(kind, ev.type);
   const mine = (form: 'correct' | 'undo') => (posted?.form === form ? posted : undefined);
   const base = `${recordHref(kind.type, id)}/events/${ev.id}`;
-  const reasonField = (form: 'correct' | 'undo'): FormField => ({ spec: REASON, label: rf.reason, hint: defaultHint(REASON, lang, rf.reasonHint), text: mine(form)?.texts['reason'] ?? '' });
+  const reasonField = (form: 'correct' | 'undo'): FormField => ({ spec: REASON, label: form === 'correct' ? rf.correctReason : rf.undoReason, hint: defaultHint(REASON, lang, rf.reasonHint), text: mine(form)?.texts[REASON.name] ?? '' });
+  // The service names the correction's reason `reason` and the event's fields `event.…`.
+  const strip = (p: string): string => (p === 'reason' ? REASON.name : p.replace(/^event\./, ''));
   const correctForm = renderForm(session, lang, {
     id: 'correct-form',
     action: `${base}/correct`,
@@ -401,7 +404,7 @@ async function renderCorrection(u: UiContext, req: FastifyRequest, reply: Fastif
     fieldsets: [{ legend: rf.correctLegend(d.events[ev.type] ?? ev.type), intro: rf.correctIntro, fields: [...eventFormFields(specs, ev.type, lang, c, (f) => mine('correct')?.texts[f.name] ?? fieldText(f, ev.values[f.name])), reasonField('correct')] }],
     submit: rf.correct,
     issues: mine('correct')?.issues ?? [],
-    strip: (p) => p.replace(/^event\./, ''),
+    strip,
   });
   const undoForm = renderForm(session, lang, {
     id: 'undo-form',
@@ -410,6 +413,7 @@ async function renderCorrection(u: UiContext, req: FastifyRequest, reply: Fastif
     fieldsets: [{ legend: rf.undoLegend(d.events[ev.type] ?? ev.type), intro: rf.undoIntro, fields: [reasonField('undo')] }],
     submit: rf.undo,
     issues: mine('undo')?.issues ?? [],
+    strip,
     danger: true,
   });
   const status_ = html`<p><span class="badge badge-ev-${ev.status}">${rf.eventStatus[ev.status] ?? ev.status}</span> ${rf.recordedBy(fmtInstant(ev.recordedAt, lang), ev.recordedBy)}</p>`;
@@ -417,7 +421,7 @@ async function renderCorrection(u: UiContext, req: FastifyRequest, reply: Fastif
   const title = d.recordTitle(d.recordTypes[kind.type] ?? kind.type, view['journalNumber'] as string);
   const body = html`${backLink(kind, id, lang, view['journalNumber'] as string)}
 <section aria-labelledby="h-recorded"><h2 id="h-recorded">${rf.whatRecorded}</h2>${status_}${changesList(ev, lang, names)}</section>
-${blocked}${posted?.preview ? previewSection(posted.preview, kind, lang) : ''}
+${blocked}${posted?.preview ? previewSection(posted.preview, kind, lang, posted.form === 'undo' ? rf.previewAfterUndo : rf.previewAfterCorrect) : ''}
 ${ev.changeable ? html`<section aria-labelledby="h-correct" class="no-print"><h2 id="h-correct">${rf.correctSection}</h2>${correctForm}</section><section aria-labelledby="h-undo" class="no-print"><h2 id="h-undo">${rf.undoSection}</h2>${undoForm}</section>` : ''}`;
   return sendHtml(reply, status, page(req, { title: rf.correctTitle(d.events[ev.type] ?? ev.type, title), body }));
 }
@@ -571,7 +575,7 @@ export function registerRecordForms(app: FastifyInstance, u: UiContext): void {
       const reason = readFields([REASON], b, lang);
       let texts = reason.texts;
       let issues = reason.issues;
-      let body: Record<string, unknown> = { ...reason.body };
+      let body: Record<string, unknown> = REASON.name in reason.body ? { reason: reason.body[REASON.name] } : {};
       if (mode === 'correct') {
         const ev = (await listEvents(u.ctx, kind.type, id, session.actor)).find((e) => String(e.id) === eventId);
         if (!ev) throw new ServiceError('NOT_FOUND', `no event ${eventId} on this record`);
