@@ -78,6 +78,36 @@ describe('record forms over HTTP (Postgres)', () => {
     expect(strip(twin.json)).toEqual(strip(api.json));
   });
 
+  it('corrects the details with a patch of what changed, previewed first', async () => {
+    const [inc] = await t.db.database.db.select().from(incidents).where(eq(incidents.journalNumber, 'UIF-1'));
+    const url = `/records/incidents/${inc?.id}/edit`;
+    const c = await client('vestre');
+    const page = await c.get(url);
+    expect(page.body).toContain('value="17.11.2026 22:15"');
+    const fields = (extra: Record<string, string>) => ({ journalNumber: 'UIF-1', kind: 'qualified_self_harm', description: '', occurredAt: '17.11.2026 22:15', registeredAt: '18.11.2026 10:00', inmateName: '', cpr: '', version: String(inc?.version), ...extra });
+    const before = await writes(t);
+    const same = await c.post(url, { ...fields({}), intent: 'save', _idem: 'p1' });
+    expect(same.status).toBe(200);
+    expect(same.body).toContain('Du har ikke ændret noget.');
+    const cleared = await c.post(url, { ...fields({ occurredAt: '' }), intent: 'save', _idem: 'p1' });
+    expect(cleared.status).toBe(400);
+    expect(cleared.body).toContain('<span class="field-error" id="edit-form-occurredAt-err">Skal udfyldes.</span>');
+    const preview = await c.post(url, { ...fields({ occurredAt: '16.11.2026 22:15' }), intent: 'preview', _idem: 'p1' });
+    expect(preview.body).toContain('id="deadline-preview"');
+    expect(preview.body).toContain('torsdag 19.11.2026');
+    expect(await writes(t)).toEqual(before);
+    const saved = await c.post(url, { ...fields({ occurredAt: '16.11.2026 22:15', description: 'Rettet tidspunkt' }), intent: 'save', _idem: 'p1' });
+    expect(saved.status).toBe(303);
+    const api = await t.req('GET', `/api/incidents/${inc?.id}`);
+    expect(api.json).toMatchObject({ occurredAt: '2026-11-16T22:15:00.000+01:00', description: 'Rettet tidspunkt', version: (inc?.version as number) + 1 });
+    const [audit] = await t.db.database.db.select().from(auditLog).where(eq(auditLog.action, 'incident.update'));
+    expect(audit?.entityId).toBe(inc?.id);
+    // A form from before that write is stale: refused (409 naming the version), nothing written.
+    const stale = await c.post(url, { ...fields({ description: 'Endnu en rettelse' }), intent: 'save', _idem: 'p2' });
+    expect(stale.status).toBe(400);
+    expect(stale.body).toContain('Sagen er ændret af en anden, siden du åbnede den.');
+  });
+
   it('records an event, corrects it and refuses the other roles, scopes and a missing CSRF token', async () => {
     const [inc] = await t.db.database.db.select().from(incidents).where(eq(incidents.journalNumber, 'UIF-1'));
     const base = `/records/incidents/${inc?.id}`;
