@@ -55,6 +55,11 @@ export interface EventChain {
 /** What readAudit gives for a personal value retention erased: recognised by identity. */
 const ERASED = Object.freeze({ erased: true });
 
+/** A value as an event's view shows it: an erased personal value is null there. */
+export function shownValue(v: unknown): unknown {
+  return v === ERASED ? null : v;
+}
+
 export function parseEventId(eventId: string): number {
   if (!/^[1-9]\d{0,14}$/.test(eventId)) throw new ServiceError('NOT_FOUND', `no event ${eventId} on this record`);
   return Number(eventId);

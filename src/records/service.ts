@@ -17,7 +17,7 @@ import { loadRulesInForce, type RulesInForce } from './calendar.js';
 import { storeDeadlines, type DeadlinesOf } from './deadline-store.js';
 import { pgErrorInfo, ServiceError, validationError, type FieldIssue } from './errors.js';
 import { iso } from './values.js';
-import { correctBody, eventChanges, loadEventChain, loadEventChains, lockedBy, parseEventId, recordedValues, revertEvent, undoBody } from './corrections.js';
+import { correctBody, eventChanges, loadEventChain, loadEventChains, lockedBy, parseEventId, recordedValues, revertEvent, shownValue, undoBody } from './corrections.js';
 import { applyChildOps, assignAll, createChildRows, KINDS, personalFields, previewChildOps, provisionalRow, registrationIssues, type AnyRow, type ChildOp, type IncidentFull, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
 
 export type Role = 'admin' | 'area' | 'institution' | 'reader';
@@ -875,7 +875,7 @@ export async function listEvents(ctx: ServiceContext, type: RecordTypeName, id: 
     const view: EventView = {
       id: c.id, type: c.type, status: c.status, at: typeof values['at'] === 'string' ? values['at'] : null,
       recordedAt: iso(root.at) as string, recordedBy: root.actor,
-      changes: fields, added, values,
+      changes: fields.map((f) => ({ field: f.field, before: shownValue(f.before), after: shownValue(f.after) })), added, values,
       history: c.entries.map((e) => ({ id: e.auditId, mode: e.mode, at: iso(e.at) as string, actor: e.actor, reason: e.reason })),
       changeable: c.status !== 'undone' && !locked && actor.role !== 'reader',
       ...(locked ? { locked } : {}),

@@ -128,11 +128,13 @@ export function renderField(f: FormField, lang: Lang, idPrefix = 'f'): SafeHtml 
   const hintId = f.hint ? `${id}-hint` : '';
   const errId = f.error ? `${id}-err` : '';
   const described = [hintId, errId].filter(Boolean).join(' ');
-  const aria = html`${described ? html` aria-describedby="${described}"` : ''}${f.error ? html` aria-invalid="true"` : ''}${spec.required ? html` required` : ''}`;
+  // A flag is always answered (unticked is no): never `required`, which on a checkbox means "must be ticked".
+  const flag = spec.input === 'boolean' && !spec.nullable;
+  const aria = html`${described ? html` aria-describedby="${described}"` : ''}${f.error ? html` aria-invalid="true"` : ''}${spec.required && !flag ? html` required` : ''}`;
   const hint = f.hint ? html`<span class="small muted rf-hint" id="${hintId}">${f.hint}</span>` : '';
   const error = f.error ? html`<span class="field-error" id="${errId}">${f.error}</span>` : '';
   const req = spec.required ? html` <span class="rf-req">(${rf.required})</span>` : '';
-  if (spec.input === 'boolean' && !spec.nullable) {
+  if (flag) {
     return html`<div class="field check rf-field"><span><input type="checkbox" id="${id}" name="${spec.name}" value="true"${f.text === 'true' ? html` checked` : ''}${aria}> <label for="${id}">${f.label}</label></span>${hint}${error}</div>`;
   }
   let input: SafeHtml;

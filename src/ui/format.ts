@@ -1,5 +1,5 @@
 /** Dates, times and badges as the UI shows them: Copenhagen local time, Danish date order. */
-import { formatLocalInstant, longDate, parseIsoDate, ruleById, type Lang } from '../domain/index.js';
+import { formatLocalInstant, instantOfLocal, longDate, parseIsoDate, ruleById, type Lang } from '../domain/index.js';
 import { html, type SafeHtml } from './html.js';
 import { t } from './i18n.js';
 
@@ -63,6 +63,17 @@ export function ruleTitle(ruleId: string, lang: Lang): string {
 
 export function ruleResponsible(ruleId: string, lang: Lang): string {
   return ruleById(ruleId)?.responsible[lang] ?? '';
+}
+
+/** `2026-11-22T10:30` (datetime-local) in Copenhagen → an instant with offset; undefined when malformed. */
+export function localDateTimeToIso(value: string): string | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::\d{2})?$/.exec(value.trim());
+  if (!m) return undefined;
+  const day = parseIsoDate(m[1] as string);
+  const h = Number(m[2]);
+  const min = Number(m[3]);
+  if (day === undefined || h > 23 || min > 59) return undefined;
+  return formatLocalInstant(instantOfLocal(day, (h * 60 + min) * 60_000));
 }
 
 /** The value for a datetime-local input showing `now` in Copenhagen. */

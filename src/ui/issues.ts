@@ -4,7 +4,6 @@
  * times as a Danish reader writes them, and the field named by its label.
  */
 import { scrubCpr } from '../domain/index.js';
-import type { FieldIssue } from '../records/errors.js';
 import { fmtDay, fmtInstant } from './format.js';
 import { ISSUES_DA, t, type Lang } from './i18n.js';
 import { KIND_LABELS } from './pages/record.js';
@@ -22,9 +21,9 @@ function valueText(lang: Lang, text: string): string {
   return KIND_LABELS[lang][text] ?? text;
 }
 
-/** The issue's message in the reader's language; a message with no Danish text yet is shown as given, marked. */
-export function issueMessage(lang: Lang, issue: FieldIssue, label: (path: string) => string = (p) => fieldLabel(lang, p)): string {
-  const message = scrubCpr(issue.message);
+/** An issue's message in the reader's language; a message with no Danish text yet is shown as given, marked. */
+export function issueMessage(lang: Lang, text: string, label: (path: string) => string = (p) => fieldLabel(lang, p)): string {
+  const message = scrubCpr(text);
   if (lang !== 'da') return message;
   for (const [pattern, text] of ISSUES_DA) {
     const m = pattern.exec(message);

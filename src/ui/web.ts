@@ -182,7 +182,7 @@ export function errorSummary(lang: Lang, issues: FieldIssue[], label: (path: str
   const item = (i: FieldIssue): SafeHtml => {
     const name = html`${label(i.path)}${i.path ? ` (${i.path})` : ''}`;
     const target = href?.(i.path);
-    return html`<li>${target ? html`<a href="${target}">${name}</a>` : name}: ${issueMessage(lang, i, label)}</li>`;
+    return html`<li>${target ? html`<a href="${target}">${name}</a>` : name}: ${issueMessage(lang, i.message, label)}</li>`;
   };
   return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${issues.map(item)}</ul></div>`;
 }

@@ -175,7 +175,7 @@ function attachIssues(fieldsets: FieldsetSpec[], issues: FieldIssue[], lang: Lan
   for (const fs of fieldsets) for (const f of fs.fields) byName.set(f.spec.name, f);
   for (const i of issues) {
     const f = byName.get(strip(i.path));
-    if (f && !f.error) f.error = issueMessage(lang, i, (p) => labelOrPath(lang, byName, strip, p));
+    if (f && !f.error) f.error = issueMessage(lang, i.message, (p) => labelOrPath(lang, byName, strip, p));
   }
   return (path) => (byName.has(strip(path)) ? `#${idPrefix}-${strip(path)}` : undefined);
 }

@@ -71,7 +71,7 @@ describe('forms from the field tables', () => {
 });
 
 describe('validation messages in Danish', () => {
-  const untranslated = (messages: Array<{ path: string; message: string }>) => messages.filter((i) => issueMessage('da', i).startsWith('Ikke gyldig ('));
+  const untranslated = (messages: Array<{ path: string; message: string }>) => messages.filter((i) => issueMessage('da', i.message).startsWith('Ikke gyldig ('));
 
   it('translates what the schemas say of a bad body of each type', () => {
     const bodies: Record<string, unknown> = {
@@ -108,10 +108,10 @@ describe('validation messages in Danish', () => {
       expect(issues.length, type).toBeGreaterThan(0);
       expect(untranslated(issues), type).toEqual([]);
     }
-    expect(issueMessage('da', { path: 'preliminaryNoticeSentAt', message: 'preliminaryNoticeSentAt (2026-11-17T21:00:00+01:00) is before occurredAt (2026-11-17T22:15:00+01:00)' })).toBe('Ligger før «Tidspunkt for hændelsen» (tirsdag 17.11.2026 kl. 22:15).');
-    expect(issueMessage('da', { path: 'admittedAt', message: 'admittedAt is required for clientCategory remand' })).toBe('Skal udfyldes for klientkategorien «Varetægtsarrestant».');
+    expect(issueMessage('da', 'preliminaryNoticeSentAt (2026-11-17T21:00:00+01:00) is before occurredAt (2026-11-17T22:15:00+01:00)')).toBe('Ligger før «Tidspunkt for hændelsen» (tirsdag 17.11.2026 kl. 22:15).');
+    expect(issueMessage('da', 'admittedAt is required for clientCategory remand')).toBe('Skal udfyldes for klientkategorien «Varetægtsarrestant».');
     // English readers get the API's own words.
-    expect(issueMessage('en', { path: 'at', message: 'is in the future' })).toBe('is in the future');
+    expect(issueMessage('en', 'is in the future')).toBe('is in the future');
   });
 
   it('translates the refusals of corrections and of the service', () => {
