@@ -123,8 +123,6 @@ button.danger:hover { background: #7a1013; border-color: #7a1013; }
   dl.facts { grid-template-columns: minmax(0, 1fr); gap: 0; }
   dl.facts dd { margin-bottom: .45rem; overflow-wrap: anywhere; }
   fieldset { padding: .5rem .6rem; }
-  /* A data table scrolls inside its wrapper (WCAG 1.4.10 allows it for tables) rather than squeezing every column. */
-  .table-wrap > table { min-width: 36rem; }
 }
 @media print {
   header.top, .skip, form, .no-print, .pagination { display: none !important; }
