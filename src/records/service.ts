@@ -733,6 +733,9 @@ function correctionSpec(ctx: ServiceContext, type: RecordTypeName, id: string, e
       if (event && event.type !== chain.type) throw validationError([{ path: 'event.type', message: `a correction keeps the event's type (${chain.type}); undo it and record the right one` }]);
       const revert = revertEvent(kind, row, chain, auditView(kind, row));
       const action = `${type}.event.${chain.type}.${mode}`;
+      if (!event && Object.keys(revert.columns).length === 0 && revert.children.length === 0) {
+        throw new ServiceError('CONFLICT', `event ${rootId}: the audit log shows no change by this event that could be put back`, { issues: [{ path: 'eventId', message: 'the event changed nothing that can be put back' }] });
+      }
       if (!event) return { ...revert, action };
       const reverted = previewChildOps({ ...row, ...revert.columns } as AnyRow, revert.children);
       const applied = applyEffect(kind, reverted, event, now, ['event']);

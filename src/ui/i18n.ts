@@ -945,6 +945,7 @@ export const ISSUES_DA: ReadonlyArray<readonly [RegExp, IssueText]> = [
   [/^a correction keeps the event's type/, () => 'En rettelse beholder handlingens art. Fortryd handlingen, og registrér den rigtige.'],
   [/^is undone already$/, () => 'Handlingen er allerede fortrudt.'],
   [/^the preliminary notice was sent by fristvagt$/, () => 'Den foreløbige underretning er sendt fra fristvagt og kan ikke fortrydes eller rettes.'],
+  [/^the event changed nothing that can be put back$/, () => 'Handlingen ændrede intet, der kan sættes tilbage (den registrerede den samme værdi, som sagen havde i forvejen). Ret i stedet sagens oplysninger.'],
   [/^the event (changed|removed) a history entry/, () => 'Handlingen ændrede historikken på en måde, der ikke kan sættes tilbage her.'],
   [/^choose one of the listed steps$/, () => 'Vælg en af de viste handlinger.'],
   [/^not a date and time/, () => 'Skal være en dato og et klokkeslæt: dd.mm.åååå tt:mm (fx 24.11.2026 14:05).'],

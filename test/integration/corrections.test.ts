@@ -155,6 +155,20 @@ describe('undo and correction of recorded events (Postgres)', () => {
     const planUrl = `/api/action-plans/${plan.json.id}`;
     const moved = await t.req('POST', `${planUrl}/events`, { body: { type: 'transferred', toInstitutionId: 'aalborg', at: '2026-11-18T09:00:00+01:00' } });
     expect(moved.json).toMatchObject({ institutionId: 'aalborg', transfers: [{ toInstitutionId: 'aalborg' }] });
+    // The plan's update after the transfer, undone: the transfer is waiting for it again.
+    const transferId = moved.json.transfers[0].id as string;
+    await t.req('POST', `${planUrl}/events`, { body: { type: 'transfer_plan_updated', transferId, at: '2026-11-19T09:00:00+01:00' } });
+    const updated = (await t.req('GET', `${planUrl}/events`)).json.items.find((e: { type: string }) => e.type === 'transfer_plan_updated');
+    expect(updated.values).toMatchObject({ transferId, at: '2026-11-19T09:00:00.000+01:00' });
+    const reopened = await t.req('POST', `${planUrl}/events/${updated.id}/undo`, { body: { reason: 'Planen er ikke opdateret endnu' } });
+    expect(reopened.status, JSON.stringify(reopened.json)).toBe(200);
+    expect(reopened.json.transfers).toMatchObject([{ id: transferId, planUpdatedAt: null }]);
+    expect(reopened.json.deadlines.find((d: { rule: string }) => d.rule === 'plan.transfer-update')).toMatchObject({ completedAt: null });
+    // An event that changed nothing (the value the record had already) has nothing to undo.
+    await t.req('POST', `${url}/events`, { body: { type: 'media_attention', value: false } });
+    const noop = (await t.req('GET', `${url}/events`)).json.items.find((e: { type: string }) => e.type === 'media_attention');
+    expect((await t.req('POST', `${url}/events/${noop.id}/undo`, { body: { reason: 'Fejl' } })).status).toBe(409);
+
     const [transfer] = (await t.req('GET', `${planUrl}/events`, { token: token('aalborg') })).json.items;
     expect(transfer.added).toMatchObject([{ list: 'transfers', item: { toInstitutionId: 'aalborg' } }]);
     expect((await t.req('POST', `${planUrl}/events/${transfer.id}/undo`, { body: { reason: 'Forkert sag' }, token: token('vestre') })).status).toBe(403);

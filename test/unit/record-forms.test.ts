@@ -121,6 +121,7 @@ describe('validation messages in Danish', () => {
       "a correction keeps the event's type (closed); undo it and record the right one",
       'is undone already',
       'the preliminary notice was sent by fristvagt',
+      'the event changed nothing that can be put back',
       'unknown institution "x"',
       "must be a staff member of area demo-oest (the plan's area)",
       'already exists',
