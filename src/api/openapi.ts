@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { deadlineQuery } from '../records/deadline-list.js';
 import { escalationAction, escalationQuery } from '../records/escalations.js';
+import { correctBodyOf, undoBody } from '../records/corrections.js';
 import { KINDS } from '../records/kinds.js';
 import { areaCreate, areaPatch, institutionCreate, institutionPatch, staffCreate, staffPatch } from '../records/masterdata.js';
 import { tokenCreate } from '../records/tokens.js';
@@ -36,6 +37,12 @@ function op(summary: string, opts: { body?: z.ZodType; query?: z.ZodObject; id?:
   return o;
 }
 
+/** An operation with one more path parameter after `id`. */
+function withParam(o: Record<string, unknown>, param: Record<string, unknown>): Record<string, unknown> {
+  const [id, ...rest] = o['parameters'] as unknown[];
+  return { ...o, parameters: [id, param, ...rest], responses: { ...(o['responses'] as Record<string, unknown>), 409: ERROR } };
+}
+
 /** The evidence pack: a ZIP, not JSON. */
 function evidenceOp(type: string): Record<string, unknown> {
   const o = op(`The evidence pack of a ${type} (ZIP: PDF, JSON, audit hash inputs, SHA256SUMS); admin, area and institution tokens in scope; the export is audited`, { id: true });
@@ -49,7 +56,13 @@ export function buildOpenApi(): Record<string, unknown> {
     const base = `/api/${kind.collection}`;
     paths[base] = { post: op(`Create a ${kind.type}`, { body: kind.create, status: '201' }), get: op(`List ${kind.collection}`) };
     paths[`${base}/{id}`] = { get: op(`A ${kind.type} with its deadlines, immediate duties, rules not yet in force (notInForce), missing data (incomplete) and missing notes (warnings)`, { id: true }), patch: op(`Correct fields of a ${kind.type}`, { id: true, body: kind.patch }) };
-    paths[`${base}/{id}/events`] = { post: op(`Record a completion event on a ${kind.type}`, { id: true, body: kind.event }) };
+    paths[`${base}/{id}/events`] = {
+      post: op(`Record a completion event on a ${kind.type}`, { id: true, body: kind.event }),
+      get: op(`The recorded events of a ${kind.type}, oldest first: each with its id (the audit entry that recorded it), status (recorded, corrected, undone), what it changed, its values as recorded, and every correction and undo with its reason`, { id: true }),
+    };
+    const eventId = { name: 'eventId', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
+    paths[`${base}/{id}/events/{eventId}/undo`] = { post: withParam(op(`Undo a recorded event of a ${kind.type}: what it changed goes back to what it was before (409, naming the field, when something changed it since); \`reason\` is required; audited with before/after and the reason, deadlines and mails re-planned`, { id: true, body: undoBody }), eventId) };
+    paths[`${base}/{id}/events/{eventId}/correct`] = { post: withParam(op(`Correct a recorded event of a ${kind.type}: undone and recorded again as \`event\` (same type) in one write; \`reason\` is required; audited with before/after and the reason, deadlines and mails re-planned`, { id: true, body: correctBodyOf(kind) }), eventId) };
     paths[`${base}/{id}/evidence`] = { get: evidenceOp(kind.type) };
   }
   const notice = '/api/incidents/{id}/preliminary-notice';

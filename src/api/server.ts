@@ -16,7 +16,7 @@ import { actOnEscalation, getEscalation, listEscalations } from '../records/esca
 import { pgErrorInfo, ServiceError, validationError } from '../records/errors.js';
 import { KINDS, type RecordTypeName } from '../records/kinds.js';
 import * as master from '../records/masterdata.js';
-import { createRecord, getRecord, listRecords, recordEvent, updateRecord, type Actor, type ServiceContext } from '../records/service.js';
+import { correctEvent, createRecord, getRecord, listEvents, listRecords, recordEvent, undoEvent, updateRecord, type Actor, type ServiceContext } from '../records/service.js';
 import { listSettings, putSetting } from '../records/settings.js';
 import { plainString } from '../records/values.js';
 import { authenticate, createToken, listTokens, revokeToken } from '../records/tokens.js';
@@ -215,6 +215,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       if (res.replayed) void reply.header('idempotent-replayed', 'true');
       return getRecord(ctx, type, res.id, actorOf(req));
     });
+    // Recorded events, each undone or corrected by its id with a reason (audited, re-planned).
+    app.get<{ Params: { id: string } }>(`${base}/:id/events`, async (req) => ({ items: await listEvents(ctx, type, req.params.id, actorOf(req)) }));
+    for (const [mode, run] of [['undo', undoEvent], ['correct', correctEvent]] as const) {
+      app.post<{ Params: { id: string; eventId: string } }>(`${base}/:id/events/:eventId/${mode}`, async (req, reply) => {
+        const res = await run(ctx, type, req.params.id, req.params.eventId, req.body, actorOf(req), writeOpts(req));
+        if (res.replayed) void reply.header('idempotent-replayed', 'true');
+        return getRecord(ctx, type, res.id, actorOf(req));
+      });
+    }
     // The evidence pack (ZIP): admin, area and institution tokens in scope; each download is audited.
     app.get<{ Params: { id: string } }>(`${base}/:id/evidence`, async (req, reply) => sendEvidencePack(reply, ctx, type, req.params.id, actorOf(req)));
   }

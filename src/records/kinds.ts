@@ -41,7 +41,15 @@ export type ChildOp =
   | { table: 'transfers'; transferredAt: Date; toInstitutionId: string }
   | { table: 'transfers-update'; id: string; planUpdatedAt: Date }
   | { table: 'parole'; decidedAt: Date; outcome: 'granted' | 'refused' }
-  | { table: 'parole-update'; id: string; planUpdatedAt: Date };
+  | { table: 'parole-update'; id: string; planUpdatedAt: Date }
+  /** Undoing or correcting an event (corrections.ts): the history row it added goes again. */
+  | { table: 'history-delete'; list: HistoryList; id: string }
+  /** Undoing or correcting a plan update after a transfer or parole decision: the time it had before. */
+  | { table: 'history-plan-updated'; list: 'transfers' | 'paroleDecisions'; id: string; planUpdatedAt: Date | null };
+
+/** The history lists of a record (child tables), by their name in the API view. */
+export type HistoryList = 'delayNotices' | 'reclassifications' | 'evaluations' | 'transfers' | 'paroleDecisions';
+export const HISTORY_LISTS: readonly HistoryList[] = ['delayNotices', 'reclassifications', 'evaluations', 'transfers', 'paroleDecisions'];
 
 export interface EventEffect {
   columns: Record<string, unknown>;
@@ -65,6 +73,11 @@ export interface KindDescriptor {
   collection: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the service treats the four tables alike.
   table: any;
+  /**
+   * The type's field table with the common fields first (institution, journal number, person):
+   * what the create schema takes besides the history lists, in the order forms show it.
+   */
+  fields: Readonly<Record<string, z.ZodType>>;
   create: z.ZodType<Record<string, unknown>>;
   patch: z.ZodType<Record<string, unknown>>;
   event: z.ZodType<{ type: string } & Record<string, unknown>>;
@@ -178,6 +191,56 @@ function patchFields(fields: FieldTable): Record<string, z.ZodType> {
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.optional()]));
 }
 
+/** How a form shows a field: derived from its schema, as the column and the converter are. */
+export type FieldInput = 'instant' | 'date' | 'boolean' | 'choice' | 'text' | 'longtext' | 'institution' | 'staff' | 'cpr' | 'id';
+
+export interface FieldSpec {
+  name: string;
+  input: FieldInput;
+  /** A request must give it (the schema refuses undefined). */
+  required: boolean;
+  /** null is a value of its own (a nullish boolean: yes, no or not stated). */
+  nullable: boolean;
+  options?: readonly string[];
+  max?: number;
+}
+
+/** Free text up to this length is one line; longer text gets a text area. */
+const ONE_LINE_MAX = 200;
+
+export function describeField(name: string, schema: z.ZodType): FieldSpec {
+  const inner = valueSchema(schema);
+  const required = !schema.safeParse(undefined).success;
+  const nullable = schema.safeParse(null).success;
+  const base = { name, required, nullable };
+  if (inner === whenString) return { ...base, input: 'instant' };
+  if (inner === dateString) return { ...base, input: 'date' };
+  if (inner === slug) return { ...base, input: 'institution' };
+  if (inner === cprString) return { ...base, input: 'cpr' };
+  const def = inner._zod.def as { type: string; entries?: Record<string, string> };
+  if (def.type === 'boolean') return { ...base, input: 'boolean' };
+  if (def.type === 'enum' && def.entries) return { ...base, input: 'choice', options: Object.values(def.entries) };
+  if ((inner as { format?: unknown }).format === 'uuid') return { ...base, input: name === 'ownerId' ? 'staff' : 'id' };
+  const max = (inner as { maxLength?: unknown }).maxLength;
+  if (typeof max === 'number') return { ...base, input: max > ONE_LINE_MAX ? 'longtext' : 'text', max };
+  return { ...base, input: 'text' };
+}
+
+/** The fields of one event type, from the kind's event schema (its `type` left out). */
+export function eventFields(kind: KindDescriptor, eventType: string): FieldSpec[] | undefined {
+  const option = eventOptions(kind).find(([t]) => t === eventType);
+  return option ? Object.entries(option[1]).filter(([k]) => k !== 'type').map(([k, v]) => describeField(k, v)) : undefined;
+}
+
+/** The event types of a kind, in the order its schema lists them, with each one's fields. */
+export function eventOptions(kind: KindDescriptor): Array<[string, Record<string, z.ZodType>]> {
+  const options = (kind.event._zod.def as unknown as { options: Array<{ shape: Record<string, z.ZodType> }> }).options;
+  return options.map((o) => {
+    const literal = o.shape['type']?._zod.def as { values?: string[] } | undefined;
+    return [literal?.values?.[0] ?? '', o.shape];
+  });
+}
+
 function person(row: { inmateName: string | null; cpr: string | null }, showCpr: boolean): Record<string, unknown> {
   return { inmateName: row.inmateName, cpr: row.cpr ? (showCpr ? formatCpr(row.cpr) : CPR_MASK) : null };
 }
@@ -233,6 +296,7 @@ function latestNotice<T extends { notifiedAt: Date }>(notices: readonly T[]): T 
 const incidentKind: KindDescriptor = {
   type: 'incident',
   collection: 'incidents',
+  fields: { ...common, ...incidentFields },
   table: incidents,
   create: z.strictObject({
     ...common,
@@ -391,6 +455,7 @@ const cellDefaults = fieldDefaults(cellFields);
 const cellKind: KindDescriptor = {
   type: 'security_cell_placement',
   collection: 'security-cell-placements',
+  fields: { ...common, ...cellFields },
   table: securityCellPlacements,
   create: z.strictObject({ ...common, ...cellFields }),
   patch: z.strictObject({ ...commonPatch, ...patchFields(cellFields) }),
@@ -473,6 +538,7 @@ const forceDefaults = fieldDefaults(forceFields, FORCE_RENAMED);
 const forceKind: KindDescriptor = {
   type: 'force_use',
   collection: 'force-uses',
+  fields: { ...common, ...forceFields },
   table: forceUses,
   create: z.strictObject({ ...common, ...forceFields }),
   patch: z.strictObject({ ...commonPatch, ...patchFields(forceFields) }),
@@ -532,6 +598,7 @@ const planDefaults = fieldDefaults(planFields);
 const planKind: KindDescriptor = {
   type: 'action_plan',
   collection: 'action-plans',
+  fields: { ...common, ...planFields },
   table: actionPlans,
   create: z.strictObject({
     ...common,
@@ -645,7 +712,7 @@ const planKind: KindDescriptor = {
 };
 
 /** The event whose registration `registeredAt` is (an action plan: its admission or the establishing supervision conversation, whichever is earlier). */
-const REGISTERS: Record<RecordTypeName, readonly string[]> = {
+export const REGISTERS: Record<RecordTypeName, readonly string[]> = {
   incident: ['occurredAt'],
   security_cell_placement: ['placedAt'],
   force_use: ['occurredAt'],
@@ -809,15 +876,44 @@ export async function applyChildOps(tx: Executor, parentId: string, ops: ChildOp
         if (id) await tx.update(paroleDecisions).set({ planUpdatedAt: op.planUpdatedAt }).where(eq(paroleDecisions.id, id));
         break;
       }
+      case 'history-delete': {
+        const { table, parent } = HISTORY_TABLES[op.list];
+        await tx.delete(table).where(and(eq(table.id, op.id), eq(table[parent], parentId)));
+        break;
+      }
+      case 'history-plan-updated': {
+        const table = op.list === 'transfers' ? planTransfers : paroleDecisions;
+        await tx.update(table).set({ planUpdatedAt: op.planUpdatedAt }).where(and(eq(table.id, op.id), eq(table.planId, parentId)));
+        break;
+      }
     }
   }
 }
 
+/** Each history list's table and the column naming its record. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the five child tables share `id` and a parent column.
+const HISTORY_TABLES: Record<HistoryList, { table: any; parent: string }> = {
+  delayNotices: { table: incidentDelayNotices, parent: 'incidentId' },
+  reclassifications: { table: incidentReclassifications, parent: 'incidentId' },
+  evaluations: { table: planEvaluations, parent: 'planId' },
+  transfers: { table: planTransfers, parent: 'planId' },
+  paroleDecisions: { table: paroleDecisions, parent: 'planId' },
+};
+
 /** Projects child ops onto an in-memory record so that the engine can validate the result before anything is written. */
 export function previewChildOps(row: AnyRow, ops: ChildOp[]): AnyRow {
   if (ops.length === 0) return row;
-  if ('delayNotices' in row) return previewIncident(row, ops);
-  return previewPlan(row as PlanFull, ops);
+  return previewHistoryReverts('delayNotices' in row ? previewIncident(row, ops) : previewPlan(row as PlanFull, ops), ops);
+}
+
+/** The reverting ops of a correction (history-delete, history-plan-updated) on the copied lists of `next`. */
+function previewHistoryReverts(next: AnyRow, ops: ChildOp[]): AnyRow {
+  const lists = next as unknown as Record<string, Array<{ id: string; planUpdatedAt?: Date | null }>>;
+  for (const op of ops) {
+    if (op.table === 'history-delete' && Array.isArray(lists[op.list])) lists[op.list] = (lists[op.list] ?? []).filter((x) => x.id !== op.id);
+    else if (op.table === 'history-plan-updated') lists[op.list] = (lists[op.list] ?? []).map((x) => (x.id === op.id ? { ...x, planUpdatedAt: op.planUpdatedAt } : x));
+  }
+  return next;
 }
 
 function previewIncident(row: IncidentFull, ops: ChildOp[]): IncidentFull {
@@ -849,7 +945,8 @@ function previewIncident(row: IncidentFull, ops: ChildOp[]): IncidentFull {
 }
 
 function previewPlan(row: PlanFull, ops: ChildOp[]): PlanFull {
-  const next: PlanFull = { ...row, evaluations: [...row.evaluations], transfers: [...row.transfers], paroleDecisions: [...row.paroleDecisions] };
+  // The rows are copied too: a `-update` below must not change the stored record the caller still holds (its audit `before`).
+  const next: PlanFull = { ...row, evaluations: [...row.evaluations], transfers: row.transfers.map((t) => ({ ...t })), paroleDecisions: row.paroleDecisions.map((p) => ({ ...p })) };
   let n = 0;
   for (const op of ops) {
     const id = `preview-${n++}`;

@@ -16,6 +16,8 @@ import { idempotencyKeys, institutions, staff } from '../db/schema.js';
 import { loadRulesInForce, type RulesInForce } from './calendar.js';
 import { storeDeadlines, type DeadlinesOf } from './deadline-store.js';
 import { pgErrorInfo, ServiceError, validationError, type FieldIssue } from './errors.js';
+import { iso } from './values.js';
+import { correctBody, eventChanges, loadEventChain, loadEventChains, lockedBy, parseEventId, recordedValues, revertEvent, shownValue, undoBody } from './corrections.js';
 import { applyChildOps, assignAll, createChildRows, KINDS, personalFields, previewChildOps, provisionalRow, registrationIssues, type AnyRow, type ChildOp, type IncidentFull, type KindDescriptor, type PlanFull, type RecordTypeName } from './kinds.js';
 
 export type Role = 'admin' | 'area' | 'institution' | 'reader';
@@ -594,14 +596,46 @@ function differingIncidentHistory(p: PreparedCreate, stored: IncidentFull): stri
   return out;
 }
 
-async function change(ctx: ServiceContext, kind: KindDescriptor, id: string, actor: Actor, opts: WriteOptions, body: unknown, action: string, compute: (row: AnyRow, now: Date) => { columns: Record<string, unknown>; children: ChildOp[]; expectedVersion?: number | undefined }): Promise<WriteResult> {
+/** What a change computes from the stored record: its column values, child-row operations and the version it expects. */
+interface Computed {
+  columns: Record<string, unknown>;
+  children: ChildOp[];
+  expectedVersion?: number | undefined;
+  /** The audit action, when only the stored record tells it (a correction names the event it corrects). */
+  action?: string;
+}
+
+/** One write to a stored record (a patch, an event, a correction or undo of an event), checked by `prepareChange`. */
+interface ChangeSpec {
+  kind: KindDescriptor;
+  id: string;
+  /** The request body: what an idempotency key must match, and the registration check reads. */
+  body: unknown;
+  action: string;
+  compute: (row: AnyRow, now: Date) => Computed | Promise<Computed>;
+  /** Keys added to the audit entry's `after` (a correction's reason and the entry it corrects), and which of them are personal. */
+  auditExtra?: { after: Record<string, unknown>; personal: readonly string[] };
+}
+
+interface PreparedChange {
+  now: Date;
+  before: AnyRow;
+  columns: Record<string, unknown>;
+  children: ChildOp[];
+  /** The record as it would be stored: what the engine validated and the preview computes. */
+  provisional: AnyRow;
+  areaId: string;
+  action: string;
+}
+
+/** Every check of a change, in order, against the stored record; nothing is written. */
+async function prepareChange(ctx: ServiceContext, actor: Actor, spec: ChangeSpec): Promise<PreparedChange> {
+  const { kind, id, body } = spec;
   if (actor.role === 'reader') throw new ServiceError('FORBIDDEN', 'reader tokens may not write');
-  const replay = await replayFirst(ctx, actor, opts, body);
-  if (replay) return replay;
   const now = ctx.clock();
   const before = await loadOne(ctx.db, kind, id);
   await requireScope(ctx.db, actor, (before as { institutionId: string }).institutionId, 'write');
-  const { columns, children, expectedVersion } = compute(before, now);
+  const { columns, children, expectedVersion, action } = await spec.compute(before, now);
   if (expectedVersion !== undefined && expectedVersion !== (before as { version: number }).version) {
     throw new ServiceError('CONFLICT', `version: the record is at version ${(before as { version: number }).version}, not ${expectedVersion}`, { issues: [{ path: 'version', message: 'stale version' }] });
   }
@@ -617,44 +651,160 @@ async function change(ctx: ServiceContext, kind: KindDescriptor, id: string, act
   const refused = newInstitution ? placementRefusedAt(kind.type, scope.kind) : undefined;
   if (refused) throw validationError([refused]);
   if (kind.type === 'action_plan') await requireOwnerInArea(ctx.db, columns['ownerId'], scope.areaId);
+  return { now, before, columns, children, provisional, areaId: scope.areaId, action: action ?? spec.action };
+}
 
-  return idempotent(ctx, actor, opts, body, async (tx) => {
+async function change(ctx: ServiceContext, actor: Actor, opts: WriteOptions, spec: ChangeSpec): Promise<WriteResult> {
+  if (actor.role === 'reader') throw new ServiceError('FORBIDDEN', 'reader tokens may not write');
+  const replay = await replayFirst(ctx, actor, opts, spec.body);
+  if (replay) return replay;
+  const { kind, id } = spec;
+  const { now, before, columns, children, areaId, action } = await prepareChange(ctx, actor, spec);
+
+  return idempotent(ctx, actor, opts, spec.body, async (tx) => {
     // Optimistic lock: the row must still be the version we validated against.
     const version = (before as { version: number }).version;
     const updated = await tx.update(kind.table).set(Object.keys(columns).length > 0 ? columns : { updatedAt: now }).where(and(eq(kind.table.id, id), eq(kind.table.version, version))).returning({ id: kind.table.id });
     if (updated.length === 0) throw new ServiceError('CONFLICT', 'the record changed meanwhile; reload and try again');
     if (children.length > 0) await applyChildOps(tx, id, children);
     const after = await loadOne(tx, kind, id);
-    await materialiseDeadlines(tx, { closureDays: ctx.closureDays, now }, kind, after, scope.areaId);
-    await appendAudit(tx, { actor: actor.name, action, entityType: kind.type, entityId: id, before: auditView(kind, before), after: auditView(kind, after), personal: personalFields(kind.type) }, now);
+    await materialiseDeadlines(tx, { closureDays: ctx.closureDays, now }, kind, after, areaId);
+    const extra = spec.auditExtra;
+    await appendAudit(tx, { actor: actor.name, action, entityType: kind.type, entityId: id, before: auditView(kind, before), after: assignAll(auditView(kind, after), extra?.after), personal: [...personalFields(kind.type), ...(extra?.personal ?? [])] }, now);
     return { id, created: false, replayed: false };
   });
 }
 
-export function updateRecord(ctx: ServiceContext, type: RecordTypeName, id: string, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
+/**
+ * The deadlines (and findings) a change would give the record, from the engine on the record as
+ * it would be stored, after every check the write itself makes; nothing is written.
+ */
+async function previewChange(ctx: ServiceContext, actor: Actor, spec: ChangeSpec, lang: Lang): Promise<DeadlineSet> {
+  const p = await prepareChange(ctx, actor, spec);
+  const rules = await loadRulesInForce(ctx.db, ctx.closureDays);
+  return maskTexts(computeForRecord(spec.kind, p.provisional, p.areaId, rules, p.now, lang), mayseeCpr(actor));
+}
+
+function updateSpec(type: RecordTypeName, id: string, body: unknown): ChangeSpec {
   const kind = KINDS[type];
   const input = parseBody(kind.patch, body);
   const { version, ...rest } = input as { version?: number } & Record<string, unknown>;
-  return change(ctx, kind, id, actor, opts, body, `${type}.update`, (row) => {
-    const columns = kind.columns(rest);
-    const effect = kind.patchEffect?.(row, rest, columns) ?? { columns };
-    if (effect.refuse) throw validationError([{ path: effect.refuse.path.join('.'), message: effect.refuse.message }]);
-    return { columns: effect.columns, children: effect.children ?? [], expectedVersion: version };
-  });
+  return {
+    kind, id, body, action: `${type}.update`,
+    compute: (row) => {
+      const columns = kind.columns(rest);
+      const effect = kind.patchEffect?.(row, rest, columns) ?? { columns };
+      if (effect.refuse) throw validationError([{ path: effect.refuse.path.join('.'), message: effect.refuse.message }]);
+      return { columns: effect.columns, children: effect.children ?? [], expectedVersion: version };
+    },
+  };
+}
+
+/**
+ * An event records a step that was done: one dated later than now is refused (a typo would leave
+ * the deadline quietly open), by the same rule for the API and the UI's forms.
+ */
+function parseEvent(ctx: ServiceContext, kind: KindDescriptor, body: unknown, prefix: string[] = []): { type: string } & Record<string, unknown> {
+  const r = kind.event.safeParse(body ?? {});
+  if (!r.success) throw validationError(zodIssues(r.error, prefix));
+  const event = r.data;
+  const at = typeof event['at'] === 'string' ? parseWhen(event['at']) : undefined;
+  if (at && isInFuture(at, ctx.clock().getTime())) throw validationError([{ path: formatPath([...prefix, 'at']), message: 'is in the future' }]);
+  return event;
+}
+
+function applyEffect(kind: KindDescriptor, row: AnyRow, event: { type: string } & Record<string, unknown>, now: Date, prefix: string[] = []): Computed {
+  const effect = kind.applyEvent(row, event, now);
+  if (effect.refuse) throw validationError([{ path: formatPath([...prefix, ...effect.refuse.path]), message: effect.refuse.message }]);
+  return { columns: effect.columns, children: effect.children ?? [] };
+}
+
+function eventSpec(ctx: ServiceContext, type: RecordTypeName, id: string, body: unknown): ChangeSpec {
+  const kind = KINDS[type];
+  const event = parseEvent(ctx, kind, body);
+  return { kind, id, body, action: `${type}.event.${event.type}`, compute: (row, now) => applyEffect(kind, row, event, now) };
+}
+
+/** Undoing a recorded event (`{ reason }`) or correcting it (`{ reason, event }`): corrections.ts works out what to revert. */
+function correctionSpec(ctx: ServiceContext, type: RecordTypeName, id: string, eventId: string, body: unknown, mode: 'undo' | 'correct'): ChangeSpec {
+  const kind = KINDS[type];
+  const input = parseBody(mode === 'undo' ? undoBody : correctBody, body) as { reason: string; event?: unknown };
+  const event = mode === 'correct' ? parseEvent(ctx, kind, input.event, ['event']) : undefined;
+  const rootId = parseEventId(eventId);
+  return {
+    kind, id, body, action: `${type}.event.${mode}`,
+    compute: async (row, now) => {
+      const chain = await loadEventChain(ctx.db, kind, id, rootId);
+      if (event && event.type !== chain.type) throw validationError([{ path: 'event.type', message: `a correction keeps the event's type (${chain.type}); undo it and record the right one` }]);
+      const revert = revertEvent(kind, row, chain, auditView(kind, row));
+      const action = `${type}.event.${chain.type}.${mode}`;
+      if (!event && Object.keys(revert.columns).length === 0 && revert.children.length === 0) {
+        throw new ServiceError('CONFLICT', `event ${rootId}: the audit log shows no change by this event that could be put back`, { issues: [{ path: 'eventId', message: 'the event changed nothing that can be put back' }] });
+      }
+      if (!event) return { ...revert, action };
+      const reverted = previewChildOps({ ...row, ...revert.columns } as AnyRow, revert.children);
+      const applied = applyEffect(kind, reverted, event, now, ['event']);
+      return { columns: { ...revert.columns, ...applied.columns }, children: [...revert.children, ...applied.children], action };
+    },
+    auditExtra: { after: { correctionOf: rootId, correctionReason: input.reason }, personal: ['correctionReason'] },
+  };
+}
+
+export function updateRecord(ctx: ServiceContext, type: RecordTypeName, id: string, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
+  return change(ctx, actor, opts, updateSpec(type, id, body));
 }
 
 export function recordEvent(ctx: ServiceContext, type: RecordTypeName, id: string, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
+  return change(ctx, actor, opts, eventSpec(ctx, type, id, body));
+}
+
+/**
+ * Undoes a recorded event (`eventId`: the audit entry that recorded it, as listEvents gives it):
+ * what it changed goes back to what it was, with a reason; audited (before/after, the reason, the
+ * entry undone) and the deadlines re-planned in the same transaction, as every write.
+ */
+export function undoEvent(ctx: ServiceContext, type: RecordTypeName, id: string, eventId: string, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
+  return change(ctx, actor, opts, correctionSpec(ctx, type, id, eventId, body, 'undo'));
+}
+
+/** Corrects a recorded event: undone and recorded again as `event` (same type) in one write, with a reason. */
+export function correctEvent(ctx: ServiceContext, type: RecordTypeName, id: string, eventId: string, body: unknown, actor: Actor, opts: WriteOptions = {}): Promise<WriteResult> {
+  return change(ctx, actor, opts, correctionSpec(ctx, type, id, eventId, body, 'correct'));
+}
+
+/** The deadlines a patch would give the record; nothing is written. */
+export function previewUpdate(ctx: ServiceContext, type: RecordTypeName, id: string, body: unknown, actor: Actor, lang: Lang = 'da'): Promise<DeadlineSet> {
+  return previewChange(ctx, actor, updateSpec(type, id, body), lang);
+}
+
+/** The deadlines an event would give the record; nothing is written. */
+export function previewEvent(ctx: ServiceContext, type: RecordTypeName, id: string, body: unknown, actor: Actor, lang: Lang = 'da'): Promise<DeadlineSet> {
+  return previewChange(ctx, actor, eventSpec(ctx, type, id, body), lang);
+}
+
+/** The deadlines an undo (`mode` undo) or a correction would give the record; nothing is written. */
+export function previewCorrection(ctx: ServiceContext, type: RecordTypeName, id: string, eventId: string, body: unknown, actor: Actor, mode: 'undo' | 'correct', lang: Lang = 'da'): Promise<DeadlineSet> {
+  return previewChange(ctx, actor, correctionSpec(ctx, type, id, eventId, body, mode), lang);
+}
+
+/**
+ * The deadlines a new record would get: every check createRecord makes (schema, engine,
+ * institution and scope, owner), then the engine on the record as it would be stored; nothing is
+ * written.
+ */
+export async function previewCreate(ctx: ServiceContext, type: RecordTypeName, body: unknown, actor: Actor, lang: Lang = 'da'): Promise<DeadlineSet> {
   const kind = KINDS[type];
-  const event = parseBody(kind.event, body);
-  // An event records a step that was done: one dated later than now is refused (a typo would
-  // leave the deadline quietly open), by the same rule for the API and the UI's forms.
-  const at = typeof event['at'] === 'string' ? parseWhen(event['at']) : undefined;
-  if (at && isInFuture(at, ctx.clock().getTime())) throw validationError([{ path: 'at', message: 'is in the future' }]);
-  return change(ctx, kind, id, actor, opts, body, `${type}.event.${event.type}`, (row, now) => {
-    const effect = kind.applyEvent(row, event, now);
-    if (effect.refuse) throw validationError([{ path: effect.refuse.path.join('.'), message: effect.refuse.message }]);
-    return { columns: effect.columns, children: effect.children ?? [] };
-  });
+  if (actor.role === 'reader') throw new ServiceError('FORBIDDEN', 'reader tokens may not write');
+  const now = ctx.clock();
+  const parsed = kind.create.safeParse(body ?? {});
+  if (!parsed.success) throw refusalError({ code: 'VALIDATION', issues: zodIssues(parsed.error) }, '');
+  const src = parsed.data;
+  const insts = new Set<string>([src['institutionId'] as string, ...((src['transfers'] as Array<{ toInstitutionId: string }> | undefined) ?? []).map((t) => t.toInstitutionId)]);
+  const lookup = await loadLookup(ctx.db, insts, new Set(typeof src['ownerId'] === 'string' ? [src['ownerId']] : []));
+  const r = prepareCreate(kind, body, parsed, lookup, actor, now, false);
+  if ('code' in r) throw refusalError(r, '');
+  const rules = await loadRulesInForce(ctx.db, ctx.closureDays);
+  return maskTexts(computeForRecord(kind, previewChildOps(r.record as unknown as AnyRow, r.children), r.areaId, rules, now, lang), mayseeCpr(actor));
 }
 
 export interface RecordView extends Record<string, unknown> {
@@ -685,6 +835,62 @@ function maskTexts(set: DeadlineSet, showCpr: boolean): DeadlineSet {
     return out as T;
   };
   return { deadlines: set.deadlines.map(mask), immediate: set.immediate.map(mask), notInForce: set.notInForce.map(mask), incomplete: set.incomplete.map(mask), warnings: set.warnings.map(mask) };
+}
+
+/** A recorded event with its corrections, as the API and the UI list them. */
+export interface EventView {
+  /** The audit entry that recorded it: the id to undo or correct it by. */
+  id: number;
+  type: string;
+  status: 'recorded' | 'corrected' | 'undone';
+  /** When the step was done, as it stands (the instant it set, or its history row's time). */
+  at: string | null;
+  recordedAt: string;
+  recordedBy: string;
+  /** The record's fields it changed (before the event → after its latest version). */
+  changes: Array<{ field: string; before: unknown; after: unknown }>;
+  /** History rows it added (a delay notice, a transfer, …). */
+  added: Array<{ list: string; item: Record<string, unknown> }>;
+  /** The event's own fields as recorded (latest version), for a correction to start from. */
+  values: Record<string, unknown>;
+  /** The registration, then every correction and undo, each with its reason. */
+  history: Array<{ id: number; mode: 'record' | 'correct' | 'undo'; at: string; actor: string; reason: string | null }>;
+  /** Whether it may still be undone or corrected; `locked` says why not when it is not undone. */
+  changeable: boolean;
+  locked?: 'notice_sent';
+}
+
+/** Strings with CPR-shaped numbers masked, deep (the roles that may not see CPR). */
+function scrubDeep<T>(v: T): T {
+  if (typeof v === 'string') return scrubCpr(v) as T;
+  if (Array.isArray(v)) return v.map(scrubDeep) as T;
+  if (v !== null && typeof v === 'object' && !(v instanceof Date)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrubDeep(x)])) as T;
+  return v;
+}
+
+/** The recorded events of a record, oldest first (`GET …/:id/events`); read scope as the record itself. */
+export async function listEvents(ctx: ServiceContext, type: RecordTypeName, id: string, actor: Actor): Promise<EventView[]> {
+  const kind = KINDS[type];
+  const row = await loadOne(ctx.db, kind, id);
+  await requireScope(ctx.db, actor, (row as { institutionId: string }).institutionId, 'read');
+  const chains = await loadEventChains(ctx.db, kind, id);
+  const out: EventView[] = [];
+  for (const c of chains) {
+    const { fields, added } = eventChanges(kind, row, c);
+    const values = recordedValues(kind, row, c);
+    const locked = await lockedBy(ctx.db, kind, id, c);
+    const root = c.entries[0] as (typeof c.entries)[number];
+    const view: EventView = {
+      id: c.id, type: c.type, status: c.status, at: typeof values['at'] === 'string' ? values['at'] : null,
+      recordedAt: iso(root.at) as string, recordedBy: root.actor,
+      changes: fields.map((f) => ({ field: f.field, before: shownValue(f.before), after: shownValue(f.after) })), added, values,
+      history: c.entries.map((e) => ({ id: e.auditId, mode: e.mode, at: iso(e.at) as string, actor: e.actor, reason: e.reason })),
+      changeable: c.status !== 'undone' && !locked && actor.role !== 'reader',
+      ...(locked ? { locked } : {}),
+    };
+    out.push(mayseeCpr(actor) ? view : scrubDeep(view));
+  }
+  return out;
 }
 
 export interface ListOptions {

@@ -188,6 +188,37 @@ select, input, textarea { max-width: 100%; }
   table.cards tr.row-breached { border-left: 4px solid #a4161a; }
 }
 /* --- end of work queue and escalation handling --- */
+/* --- record forms (issue 13: src/ui/pages/record-form.ts, src/ui/form-fields.ts) --- */
+fieldset { min-width: 0; }
+.field { min-width: 0; max-width: 100%; }
+.field select, .field input[type="text"], .field textarea { max-width: 100%; }
+form.rf fieldset, details.rf-fold { max-width: 48rem; }
+.rf-fields { display: flex; flex-direction: column; gap: .9rem; }
+.rf-field { max-width: 100%; align-items: flex-start; }
+.rf-field.rf-wide { align-items: stretch; }
+.rf-field input[type="text"], .rf-field select { max-width: 100%; }
+.rf-field textarea { min-width: 0; width: 100%; max-width: 40rem; }
+.rf-req { font-weight: 400; color: var(--muted); }
+.rf-hint { max-width: 40rem; }
+.rf-actions { display: flex; flex-wrap: wrap; gap: .6rem; }
+details.rf-fold { margin: .6rem 0; }
+details.rf-fold > summary, details.rf-more > summary { font-weight: 600; padding: .3rem 0; color: var(--link); }
+.rf-preview { border: 2px solid #0b3d6b; padding: .2rem .9rem .6rem; margin: 1rem 0; }
+.rf-preview h2 { margin-top: .6rem; }
+.rf-links { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .4rem 1rem; }
+.rf-events, .rf-history { padding-left: 1.2rem; }
+.rf-events > li { margin: 0 0 .7rem; }
+button.danger { background: #a4161a; border-color: #a4161a; }
+button.danger:hover { background: #7a1013; border-color: #7a1013; }
+.badge-ev-recorded { background: #e4f4e7; color: #14532d; }
+.badge-ev-corrected { background: #fff1d6; color: #5c3900; }
+.badge-ev-undone { background: #efefef; color: #333333; }
+@media (max-width: 40rem) {
+  main { padding: .6rem; }
+  dl.facts { grid-template-columns: minmax(0, 1fr); gap: 0; }
+  dl.facts dd { margin-bottom: .45rem; overflow-wrap: anywhere; }
+  fieldset { padding: .5rem .6rem; }
+}
 @media print {
   header.top, .skip, form, .no-print, .pagination { display: none !important; }
   main { max-width: none; padding: 0; }

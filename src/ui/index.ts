@@ -21,6 +21,7 @@ import { registerMasterdata } from './pages/masterdata.js';
 import { registerOverview } from './pages/overview.js';
 import { registerNotice } from './pages/notice.js';
 import { registerRecord } from './pages/record.js';
+import { registerRecordForms } from './pages/record-form.js';
 import { registerSettings } from './pages/settings.js';
 import { resolveSession, SESSION_COOKIE, setSessionLang } from './session.js';
 import { errorPage, queryOf, uiState } from './web.js';
@@ -72,6 +73,7 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
     registerAuth(ui, uctx);
     registerOverview(ui, uctx);
     registerEscalations(ui, uctx);
+    registerRecordForms(ui, uctx);
     registerRecord(ui, uctx);
     registerNotice(ui, uctx);
     registerCompliance(ui, uctx);

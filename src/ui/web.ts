@@ -9,6 +9,7 @@ import { scrubCpr } from '../domain/index.js';
 import { ServiceError, type FieldIssue } from '../records/errors.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 import { t } from './i18n.js';
+import { fieldLabel, issueMessage } from './issues.js';
 import { sameToken, type UiSession } from './session.js';
 
 declare module 'fastify' {
@@ -174,10 +175,18 @@ export function csrfField(session: UiSession): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${session.csrfToken}">`;
 }
 
-/** Field errors as a list at the top of a form, each naming its field in the reader's language. */
-export function errorSummary(lang: Lang, issues: FieldIssue[], label: (path: string) => string = (p) => t(lang).fields[p] ?? p): SafeHtml {
+/**
+ * Field errors as a list at the top of a form, each naming its field and saying what is wrong in
+ * the reader's language (issues.ts); `href` links an entry to its field on the page.
+ */
+export function errorSummary(lang: Lang, issues: FieldIssue[], label: (path: string) => string = (p) => fieldLabel(lang, p), href?: (path: string) => string | undefined): SafeHtml {
   if (issues.length === 0) return html``;
-  return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${issues.map((i) => html`<li>${label(i.path)}${i.path ? ` (${i.path})` : ''}: ${scrubCpr(i.message)}</li>`)}</ul></div>`;
+  const item = (i: FieldIssue): SafeHtml => {
+    const name = html`${label(i.path)}${i.path ? ` (${i.path})` : ''}`;
+    const target = href?.(i.path);
+    return html`<li>${target ? html`<a href="${target}">${name}</a>` : name}: ${issueMessage(lang, i.message, label)}</li>`;
+  };
+  return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${issues.map(item)}</ul></div>`;
 }
 
 export function issuesOf(err: unknown): FieldIssue[] | undefined {

@@ -264,7 +264,7 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(badAt.body).toContain('Tidspunkt (at)');
       const future = await inst.post(url, { form: 'event', type: 'follow_up_held', at: '2026-12-01T10:00' });
       expect(future.status).toBe(400);
-      expect(future.body).toContain('Tidspunkt (at): is in the future');
+      expect(future.body).toContain('Tidspunkt (at): Ligger i fremtiden.');
       const postponeNoReason = await inst.post(url, { form: 'postpone', reason: '' });
       expect(postponeNoReason.status).toBe(400);
       expect(postponeNoReason.body).toContain('Begrundelse (reason)');

@@ -268,7 +268,8 @@ async function renderOverview(u: UiContext, req: FastifyRequest, reply: FastifyR
   // Every 30 s by default; `refresh` (ms, 1 s – 5 min) lets a wall display or a test choose.
   const every = Math.min(300_000, Math.max(1000, Number.parseInt(queryOf(req)['refresh'] ?? '', 10) || 30_000));
   // The queue first (the work), then the figures that refresh themselves.
-  const body = html`${unhandledNotice(summary, ctx.clock(), lang)}
+  const body = html`${session.actor.role === 'reader' ? '' : html`<p class="no-print"><a class="button" id="new-record-link" href="/records/new">${d.rf.newRecord}</a></p>`}
+${unhandledNotice(summary, ctx.clock(), lang)}
 ${await filterForm(ctx, session.actor, f, q, lang)}
 <div class="cols tools">${await savedFiltersSection(u, session, f, lang, extra.saveFilter)}
 ${personSearchForm(session, lang)}</div>

@@ -16,7 +16,8 @@ import { sendEvidencePack } from '../../evidence/http.js';
 import { mailView, yesNo } from '../components.js';
 import { caughtFor, mailOf } from '../data/mails.js';
 import { recordHref } from '../data/records.js';
-import { fmtDay, fmtInstant, localDateTimeToIso, notificationBadge, timeEl } from '../format.js';
+import { fmtDay, fmtInstant, notificationBadge, timeEl } from '../format.js';
+import { danishDateInput, parseDanishDate, parseDanishInstant } from '../form-fields.js';
 import { html, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
 import type { UiContext } from '../index.js';
@@ -24,6 +25,7 @@ import type { UiSession } from '../session.js';
 import { replanNow } from '../replan.js';
 import { escalationSection } from './escalations.js';
 import { noticeSection } from './notice.js';
+import { recordedEventsSection, recordFormLinks } from './record-form.js';
 import { deadlinesTable, findingsOf, findingsSection, immediateList } from './record-deadlines.js';
 import { csrfField, errorSummary, field, formBody, issuesOf, page, queryOf, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
 
@@ -93,16 +95,18 @@ interface History {
   reclassifications?: ReclassificationView[];
 }
 const AUDIT_SKIP = new Set(['updatedAt', 'version', 'createdAt']);
+/** What a correction or undo adds to its audit entry (records/corrections.ts): shown as its reason, not as changed fields. */
+const CORRECTION_KEYS = new Set(['correctionOf', 'correctionReason']);
 /** Lists kept as history: the audit entry shows how many there are (each has its own timeline entry). */
 const HISTORY_LISTS = new Set(['evaluations', 'transfers', 'paroleDecisions', 'delayNotices', 'reclassifications']);
 
-interface Names {
+export interface Names {
   institutions: Map<string, string>;
   areas: Map<string, string>;
   staff: Map<string, string>;
 }
 
-function fmtValue(key: string, v: unknown, lang: Lang, names: Names): string {
+export function fmtValue(key: string, v: unknown, lang: Lang, names: Names): string {
   if (v === null || v === undefined) return '—';
   if (typeof v === 'boolean') return yesNo(v, lang);
   if (typeof v === 'number') return String(v);
@@ -119,7 +123,7 @@ function fmtValue(key: string, v: unknown, lang: Lang, names: Names): string {
   return JSON.stringify(v);
 }
 
-async function namesFor(u: UiContext, session: UiSession): Promise<Names> {
+export async function namesFor(u: UiContext, session: UiSession): Promise<Names> {
   const [areas, insts, staff] = await Promise.all([listAreas(u.ctx), listInstitutions(u.ctx, { ...session.actor, role: 'reader' }), listStaff(u.ctx, { ...session.actor, role: 'reader' })]);
   return { areas: new Map(areas.map((a) => [a.id, a.name])), institutions: new Map(insts.map((i) => [i.id, i.name])), staff: new Map(staff.map((s) => [s.id, s.name])) };
 }
@@ -193,12 +197,16 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
     const action = a.action.startsWith(`${kind.type}.event.`) ? a.action.slice(`${kind.type}.event.`.length) : a.action.split('.').at(-1) ?? a.action;
     const before = (a.before ?? {}) as Record<string, unknown>;
     const after = (a.after ?? {}) as Record<string, unknown>;
-    const changed = Object.keys(after).filter((k) => !AUDIT_SKIP.has(k) && JSON.stringify(before[k] ?? null) !== JSON.stringify(after[k] ?? null) && (a.before !== null || (after[k] !== null && after[k] !== false)));
+    const changed = Object.keys(after).filter((k) => !AUDIT_SKIP.has(k) && !CORRECTION_KEYS.has(k) && JSON.stringify(before[k] ?? null) !== JSON.stringify(after[k] ?? null) && (a.before !== null || (after[k] !== null && after[k] !== false)));
+    // A correction or undo of an event (record-form.ts): named as such, with its reason.
+    const [eventName = '', mode] = action.split('.');
+    const title = mode === 'correct' ? d.rf.timelineCorrect(d.events[eventName] ?? eventName) : mode === 'undo' ? d.rf.timelineUndo(d.events[eventName] ?? eventName) : (d.events[action] ?? a.action);
+    const reason = typeof after['correctionReason'] === 'string' ? after['correctionReason'] : undefined;
     entries.push({
       at: a.at.getTime(),
       kind: d.tlAudit,
-      title: html`${d.events[action] ?? a.action} <span class="muted">${d.by} ${a.actor}</span>`,
-      body: changed.length > 0 ? html`<details><summary>${d.changedFields} (${changed.length})</summary><ul class="small">${changed.map((k) => html`<li>${d.fields[k] ?? k}: ${HISTORY_LISTS.has(k) ? String((after[k] as unknown[] | null)?.length ?? 0) : shown(fmtValue(k, after[k], lang, names))}</li>`)}</ul></details>` : html``,
+      title: html`${title} <span class="muted">${d.by} ${a.actor}</span>`,
+      body: html`${reason ? html`<br><span class="small">${d.rf.reason}: <q>${shown(reason)}</q></span>` : ''}${changed.length > 0 ? html`<details><summary>${d.changedFields} (${changed.length})</summary><ul class="small">${changed.map((k) => html`<li>${d.fields[k] ?? k}: ${HISTORY_LISTS.has(k) ? String((after[k] as unknown[] | null)?.length ?? 0) : shown(fmtValue(k, after[k], lang, names))}</li>`)}</ul></details>` : ''}`,
     });
   }
 
@@ -241,7 +249,7 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
     forms.push(html`<form method="post" action="${action}" id="form-event">${csrfField(session)}<input type="hidden" name="form" value="event">
 <fieldset><legend>${d.registerCompletion}</legend><div class="fields">
 <div class="field"><label for="ev-type">${d.eventType}</label><select id="ev-type" name="type"${invalid(iss('event'), 'type')}>${pending.map(([e]) => html`<option value="${e}"${val(p('event'), 'type') === e ? html` selected` : ''}>${d.events[e] ?? e}</option>`)}</select></div>
-<div class="field"><label for="ev-at">${d.eventAt}</label><input type="datetime-local" id="ev-at" name="at" value="${val(p('event'), 'at')}"${invalid(iss('event'), 'at')}></div>
+<div class="field"><label for="ev-at">${d.eventAt}</label>${danishDateInput({ id: `ev-at`, name: 'at', value: val(p('event'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('event'), 'at')}` })}</div>
 <div class="field"><button type="submit">${d.register}</button></div>
 </div></fieldset></form>`);
   }
@@ -252,9 +260,9 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
     if (final && !final.completedAt && !final.endedBy) {
       forms.push(html`<form method="post" action="${action}" id="form-delay">${csrfField(session)}<input type="hidden" name="form" value="delay">
 <fieldset><legend>${d.delayTitle}</legend><p class="small">${d.delayIntro}</p><div class="fields">
-<div class="field"><label for="dl-date">${d.expectedDate}</label><input type="date" id="dl-date" name="expectedDate" required value="${val(p('delay'), 'expectedDate')}"${invalid(iss('delay'), 'expectedDate')}></div>
+<div class="field"><label for="dl-date">${d.expectedDate}</label>${danishDateInput({ id: `dl-date`, name: 'expectedDate', value: val(p('delay'), 'expectedDate'), kind: 'date', lang, attrs: html` required${invalid(iss('delay'), 'expectedDate')}` })}</div>
 <div class="field"><label for="dl-reason">${d.reason}</label><input type="text" id="dl-reason" name="reason" required size="40" value="${val(p('delay'), 'reason')}"${invalid(iss('delay'), 'reason')}></div>
-<div class="field"><label for="dl-at">${d.notifiedAt}</label><input type="datetime-local" id="dl-at" name="at" value="${val(p('delay'), 'at')}"${invalid(iss('delay'), 'at')}></div>
+<div class="field"><label for="dl-at">${d.notifiedAt}</label>${danishDateInput({ id: `dl-at`, name: 'at', value: val(p('delay'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('delay'), 'at')}` })}</div>
 <div class="field"><button type="submit">${d.registerDelay}</button></div>
 </div></fieldset></form>`);
     }
@@ -264,8 +272,8 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
     forms.push(html`<form method="post" action="${action}" id="form-postpone">${csrfField(session)}<input type="hidden" name="form" value="postpone">
 <fieldset><legend>${d.postponeTitle}</legend><p class="small">${d.postponeIntro}</p><div class="fields">
 <div class="field"><label for="pp-reason">${d.reason}</label><input type="text" id="pp-reason" name="reason" required size="40" value="${val(p('postpone'), 'reason')}"${invalid(iss('postpone'), 'reason')}></div>
-<div class="field"><label for="pp-date">${d.newDate}</label><input type="date" id="pp-date" name="newDate" value="${val(p('postpone'), 'newDate')}"${invalid(iss('postpone'), 'newDate')}></div>
-<div class="field"><label for="pp-at">${d.postponeDecidedAt}</label><input type="datetime-local" id="pp-at" name="at" value="${val(p('postpone'), 'at')}"${invalid(iss('postpone'), 'at')}></div>
+<div class="field"><label for="pp-date">${d.newDate}</label>${danishDateInput({ id: `pp-date`, name: 'newDate', value: val(p('postpone'), 'newDate'), kind: 'date', lang, attrs: html`${invalid(iss('postpone'), 'newDate')}` })}</div>
+<div class="field"><label for="pp-at">${d.postponeDecidedAt}</label>${danishDateInput({ id: `pp-at`, name: 'at', value: val(p('postpone'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('postpone'), 'at')}` })}</div>
 <div class="field"><button type="submit">${d.postpone}</button></div>
 </div></fieldset></form>`);
   }
@@ -274,7 +282,7 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
 <fieldset><legend>${d.caseReviewTitle}</legend><div class="fields">
 <div class="field"><label for="rv-reviewer">${d.reviewer}</label><input type="text" id="rv-reviewer" name="reviewer" required maxlength="200" size="30" value="${val(p('review'), 'reviewer')}"${invalid(iss('review'), 'reviewer')}></div>
 <div class="field"><label for="rv-outcome">${d.reviewOutcome}</label><textarea id="rv-outcome" name="outcome" required maxlength="2000" rows="3"${invalid(iss('review'), 'outcome')}>${val(p('review'), 'outcome')}</textarea></div>
-<div class="field"><label for="rv-at">${d.eventAt}</label><input type="datetime-local" id="rv-at" name="at" value="${val(p('review'), 'at')}"${invalid(iss('review'), 'at')}></div>
+<div class="field"><label for="rv-at">${d.eventAt}</label>${danishDateInput({ id: `rv-at`, name: 'at', value: val(p('review'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('review'), 'at')}` })}</div>
 <div class="field"><button type="submit">${d.registerReview}</button></div>
 </div></fieldset></form>`);
   }
@@ -282,7 +290,7 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
     const noted = prev?.form === 'report' ? val(p('report'), 'complaintInfoNoted') === '1' : false;
     forms.push(html`<form method="post" action="${action}" id="form-report">${csrfField(session)}<input type="hidden" name="form" value="report">
 <fieldset><legend>${d.reportTitle}</legend><div class="fields">
-<div class="field"><label for="rp-at">${d.eventAt}</label><input type="datetime-local" id="rp-at" name="at" value="${val(p('report'), 'at')}"${invalid(iss('report'), 'at')}></div>
+<div class="field"><label for="rp-at">${d.eventAt}</label>${danishDateInput({ id: `rp-at`, name: 'at', value: val(p('report'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('report'), 'at')}` })}</div>
 <div class="field check"><span><input type="checkbox" id="rp-noted" name="complaintInfoNoted" value="1"${noted ? html` checked` : ''}${invalid(iss('report'), 'complaintInfoNoted')}> <label for="rp-noted">${d.complaintInfoNotedLabel}</label></span></div>
 <div class="field"><button type="submit">${d.registerReport}</button></div>
 </div></fieldset></form>`);
@@ -300,7 +308,7 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
 <fieldset><legend>${d.reclassifyTitle}</legend><p class="small">${d.reclassifyIntro}</p><div class="fields">
 <div class="field"><label for="rc-kind">${d.newKind}</label><select id="rc-kind" name="kind"${invalid(iss('reclassify'), 'kind')}>${kinds.map((k) => html`<option value="${k}"${val(p('reclassify'), 'kind') === k ? html` selected` : ''}>${KIND_LABELS[lang][k] ?? k}</option>`)}</select></div>
 <div class="field"><label for="rc-reason">${d.reason}</label><input type="text" id="rc-reason" name="reason" required size="40" value="${val(p('reclassify'), 'reason')}"${invalid(iss('reclassify'), 'reason')}></div>
-<div class="field"><label for="rc-at">${d.reclassifiedAt}</label><input type="datetime-local" id="rc-at" name="at" value="${val(p('reclassify'), 'at')}"${invalid(iss('reclassify'), 'at')}></div>
+<div class="field"><label for="rc-at">${d.reclassifiedAt}</label>${danishDateInput({ id: `rc-at`, name: 'at', value: val(p('reclassify'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('reclassify'), 'at')}` })}</div>
 <div class="field"><button type="submit">${d.registerReclassify}</button></div>
 </div></fieldset></form>`);
   }
@@ -310,7 +318,7 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
     const contacted = val(p('plancreated'), 'municipalityContacted') === '1';
     forms.push(html`<form method="post" action="${action}" id="form-plancreated">${csrfField(session)}<input type="hidden" name="form" value="plancreated">
 <fieldset><legend>${d.planCreatedTitle}</legend><div class="fields">
-<div class="field"><label for="pc-at">${d.eventAt}</label><input type="datetime-local" id="pc-at" name="at" value="${val(p('plancreated'), 'at')}"${invalid(iss('plancreated'), 'at')}></div>
+<div class="field"><label for="pc-at">${d.eventAt}</label>${danishDateInput({ id: `pc-at`, name: 'at', value: val(p('plancreated'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('plancreated'), 'at')}` })}</div>
 ${youth ? html`<div class="field check"><span><input type="checkbox" id="pc-municipality" name="municipalityContacted" value="1"${contacted ? html` checked` : ''}${invalid(iss('plancreated'), 'municipalityContacted')}> <label for="pc-municipality">${d.municipalityContactedLabel}</label></span></div>` : ''}
 <div class="field"><button type="submit">${d.registerPlanCreated}</button></div>
 </div></fieldset></form>`);
@@ -329,13 +337,13 @@ ${youth ? html`<div class="field check"><span><input type="checkbox" id="pc-muni
     for (const tr of plan.transfers.filter((x) => !x.planUpdatedAt)) {
       forms.push(html`<form method="post" action="${action}">${csrfField(session)}<input type="hidden" name="form" value="transfer"><input type="hidden" name="transferId" value="${tr.id}">
 <fieldset><legend>${d.transferUpdateTitle} (${fmtInstant(tr.at, lang)})</legend><div class="fields">
-<div class="field"><label for="tr-at-${tr.id}">${d.eventAt}</label><input type="datetime-local" id="tr-at-${tr.id}" name="at"></div>
+<div class="field"><label for="tr-at-${tr.id}">${d.eventAt}</label>${danishDateInput({ id: `tr-at-${tr.id}`, name: 'at', value: '', kind: 'instant', lang })}</div>
 <div class="field"><button type="submit">${d.markUpdated}</button></div></div></fieldset></form>`);
     }
     for (const pd of plan.paroleDecisions.filter((x) => !x.planUpdatedAt)) {
       forms.push(html`<form method="post" action="${action}">${csrfField(session)}<input type="hidden" name="form" value="parole"><input type="hidden" name="decisionId" value="${pd.id}">
 <fieldset><legend>${d.paroleUpdateTitle} (${fmtInstant(pd.at, lang)})</legend><div class="fields">
-<div class="field"><label for="pd-at-${pd.id}">${d.eventAt}</label><input type="datetime-local" id="pd-at-${pd.id}" name="at"></div>
+<div class="field"><label for="pd-at-${pd.id}">${d.eventAt}</label>${danishDateInput({ id: `pd-at-${pd.id}`, name: 'at', value: '', kind: 'instant', lang })}</div>
 <div class="field"><button type="submit">${d.markUpdated}</button></div></div></fieldset></form>`);
     }
   }
@@ -359,10 +367,12 @@ ${session.actor.role === 'reader' ? '' : html`<p class="no-print"><a class="butt
 ${await escalationSection(u, session, view, lang)}
 <section aria-labelledby="h-actions" class="no-print"><h2 id="h-actions">${d.actions}</h2>
 ${writable ? await actionForms(u, session, kind, view, lang, prev) : html`<p>${d.readOnly}</p>`}
+${writable ? recordFormLinks(kind, view, lang) : ''}
 ${writable ? await noticeSection(u, session, kind, view, lang) : ''}
 </section>
+${await recordedEventsSection(u, session, kind, view, lang, writable)}
 <section aria-labelledby="h-timeline"><h2 id="h-timeline">${d.timeline}</h2>${await timeline(u, req, kind, view, mayseeCpr(session.actor), lang, names)}</section>`;
-  const doneText = done ? (d.done[done] ?? d.escDone[done]) : undefined;
+  const doneText = done ? (d.done[done] ?? d.escDone[done] ?? d.rf.done[done]) : undefined;
   const flash = doneText ? { kind: 'ok' as const, text: doneText } : undefined;
   return sendHtml(reply, status, page(req, { title, body, flash }));
 }
@@ -386,6 +396,8 @@ const FORMS: Record<string, { type: string; fields: string[]; flags?: (b: FormBo
   parole: { type: 'parole_plan_updated', fields: ['decisionId'], done: 'event' },
 };
 
+const DATE_FIELDS = new Set(['expectedDate', 'newDate']);
+
 /** The API body of a form post; only the fields that event takes, so the strict schemas never see strays. */
 function eventBody(kind: KindDescriptor, b: FormBody): { body: Record<string, unknown>; issues: FieldIssue[] } {
   const issues: FieldIssue[] = [];
@@ -400,7 +412,8 @@ function eventBody(kind: KindDescriptor, b: FormBody): { body: Record<string, un
     out['type'] = spec.type;
     for (const name of spec.fields) {
       const v = field(b, name);
-      if (v !== undefined) out[name] = v;
+      // Dates are written the Danish way (dd.mm.åååå); what does not read as one goes on to the service, which names it.
+      if (v !== undefined) out[name] = DATE_FIELDS.has(name) ? (parseDanishDate(v) ?? v) : v;
     }
     Object.assign(out, spec.flags?.(b));
   } else {
@@ -409,9 +422,9 @@ function eventBody(kind: KindDescriptor, b: FormBody): { body: Record<string, un
   }
   const at = field(b, 'at');
   if (at) {
-    const iso = localDateTimeToIso(at);
+    const iso = parseDanishInstant(at);
     // A step dated in the future is refused by recordEvent (the API's rule), and shown on the form like this one.
-    if (!iso) issues.push({ path: 'at', message: 'not a date and time (YYYY-MM-DDTHH:MM)' });
+    if (!iso) issues.push({ path: 'at', message: 'not a date and time (dd.mm.åååå tt:mm)' });
     else out['at'] = iso;
   }
   return { body: out, issues };
