@@ -541,7 +541,7 @@ interface Implementation {
 }
 
 const CURRENT: Implementation = {
-  label: 'fristvagt worker (outbox: batched claim, group-commit marks)',
+  label: 'fristvagt worker (outbox: batched claim, group-commit marks, lanes free at the 250)',
   startWorker,
   options: (r, delayMs) => sendJobOptions(`send-${r.id}-${r.version}`, delayMs, 2_000, sendPriority(r.stage)),
 };
@@ -549,7 +549,8 @@ const CURRENT: Implementation = {
 async function baselineImplementation(root: string): Promise<Implementation> {
   const runtime = (await import(pathToFileURL(join(root, 'dist/src/worker/runtime.js')).href)) as { startWorker: typeof startWorker };
   const rev = existsSync(join(root, 'REVISION')) ? readFileSync(join(root, 'REVISION'), 'utf8').trim() : root;
-  return { label: `baseline worker (${rev}: one claim per mail)`, startWorker: runtime.startWorker, options: (r, delayMs) => sendJobOpts(r.id, r.version, delayMs) };
+  // The baseline's own outbox with this tree's mail transport (the bench passes the mailer in).
+  return { label: `baseline worker (${rev}, its own outbox)`, startWorker: runtime.startWorker, options: (r, delayMs) => sendJobOpts(r.id, r.version, delayMs) };
 }
 
 /**
@@ -799,7 +800,7 @@ function sendingSection(o: Options, env: { redis: string; postgres: string; load
     `Mails are about ${fmt(mailBytes)} characters of text and HTML (one rendered force.report reminder); the bare reference sends the same subject and bodies.`,
     '',
     'Method: `node dist/bench/worker.js --send-only [--baseline <root>]` (or the full run without `--send-only`). For each concurrency, in this order and in one process: bare BullMQ with a no-op processor, bare BullMQ + nodemailer (one mail per job, the same pooled transport, 5 connections), then fristvagt\'s worker, then the baseline worker if given. ' +
-      'The fristvagt runs arm the same 10,000 rows for a new T (version + 1), enqueue them as the sweep does (the deterministic job ids and the job options of `src/queue/job-options.ts`, with `sendPriority` for this tree; without a priority for the baseline, as its sweep did) and start a fresh worker with the real clock and the production transport. ' +
+      'The fristvagt runs arm the same 10,000 rows for a new T (version + 1), enqueue them as the sweep does (the deterministic job ids and the job options of `src/queue/job-options.ts`, with `sendPriority` for this tree; without a priority for the baseline, whatever its own sweep did: only the alert's figure depends on it) and start a fresh worker with the real clock and the production transport. ' +
       `${ALERT_AFTER_MS} ms after T, while the burst is being sent, the alert row is armed (due now) and its job added as the change feed's planning adds it; "queued → delivered" is its arrival at the sink minus that instant, and "after it" counts the reminders delivered later. The bare reference adds one more plain job at the same moment. ` +
       'Rate is delivered ÷ (T → last reminder); the ratios compare with bare BullMQ + nodemailer at the same concurrency in the same run. The baseline\'s build: `git archive <commit> | tar -x -C node_modules/.fristvagt-baseline && (cd node_modules/.fristvagt-baseline && ../../node_modules/.bin/tsc -p tsconfig.build.json)`, with the commit written to its `REVISION` file. The machine is shared: compare figures within this section.',
   ].join('\n');
