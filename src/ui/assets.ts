@@ -93,6 +93,10 @@ figcaption { font-weight: 600; }
 .cols { display: flex; flex-wrap: wrap; gap: 0 2rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 th a { color: inherit; }
+/* ── Shell (issue 13, parts 6–7): shared form fields (src/ui/form-fields.ts) ── */
+input.date, input.datetime, input.time { font-variant-numeric: tabular-nums; }
+.field-hint { font-weight: 400; }
+.field.has-error label { color: #a4161a; }
 @media print {
   header.top, .skip, form, .no-print, .pagination { display: none !important; }
   main { max-width: none; padding: 0; }

@@ -65,20 +65,60 @@ export function ruleResponsible(ruleId: string, lang: Lang): string {
   return ruleById(ruleId)?.responsible[lang] ?? '';
 }
 
-/** `2026-11-22T10:30` (datetime-local) in Copenhagen → an instant with offset; undefined when malformed. */
-export function localDateTimeToIso(value: string): string | undefined {
-  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::\d{2})?$/.exec(value.trim());
+/**
+ * A day typed in a form → `YYYY-MM-DD`; undefined when it is not a real date. Forms show dates the
+ * Danish way (dd.mm.åååå) whatever the browser's locale, so that is what people type; the ISO form
+ * (what an API client or an older bookmark sends) is accepted too. "1.4.2026", "01-04-2026" and
+ * "01/04/2026" are the same day.
+ */
+export function parseFormDate(value: string): string | undefined {
+  const s = value.trim();
+  const iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  const dk = /^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$/.exec(s);
+  const text = iso ? s : dk ? `${dk[3]}-${(dk[2] as string).padStart(2, '0')}-${(dk[1] as string).padStart(2, '0')}` : undefined;
+  return text !== undefined && parseIsoDate(text) !== undefined ? text : undefined;
+}
+
+/** A time of day typed in a form (24-hour: "8:00", "08.00", "0800") → `HH:MM`; undefined when it is none. */
+export function parseFormTime(value: string): string | undefined {
+  const m = /^(\d{1,2})(?:[:.]?(\d{2}))$/.exec(value.trim().replace(/^kl\.?\s*/i, ''));
   if (!m) return undefined;
-  const day = parseIsoDate(m[1] as string);
-  const h = Number(m[2]);
-  const min = Number(m[3]);
-  if (day === undefined || h > 23 || min > 59) return undefined;
-  return formatLocalInstant(instantOfLocal(day, (h * 60 + min) * 60_000));
+  const h = Number(m[1]);
+  const min = Number(m[2]);
+  return h <= 23 && min <= 59 ? `${String(h).padStart(2, '0')}:${m[2] as string}` : undefined;
+}
+
+/**
+ * A local date and time typed in a form, in Copenhagen → an instant with offset; undefined when
+ * malformed. "18.11.2026 14:05" and "18.11.2026 kl. 14.05" (the forms' Danish format) and
+ * "2026-11-18T14:05" (datetime-local, ISO) all read the same.
+ */
+export function localDateTimeToIso(value: string): string | undefined {
+  const m = /^(\S+?)(?:[T ]|\s+kl\.?\s*|,\s*)(\S+)$/i.exec(value.trim());
+  if (!m) return undefined;
+  const date = parseFormDate(m[1] as string);
+  // datetime-local may carry seconds ("14:05:00"); a form's minute is what counts.
+  const time = parseFormTime((m[2] as string).replace(/^(\d{1,2}[:.]\d{2}):\d{2}$/, '$1'));
+  const day = date === undefined ? undefined : parseIsoDate(date);
+  if (day === undefined || time === undefined) return undefined;
+  return formatLocalInstant(instantOfLocal(day, minutesOfDay(time) * 60_000));
+}
+
+function minutesOfDay(hhmm: string): number {
+  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 }
 
 /** The value for a datetime-local input showing `now` in Copenhagen. */
 export function localDateTimeValue(now: Date): string {
   return formatLocalInstant(now.getTime()).slice(0, 16);
+}
+
+/** "18.11.2026 14:05": an instant as a form's Danish date-time field shows it (Copenhagen, 24-hour). */
+export function formDateTimeValue(v: Date | string): string {
+  const ms = toMs(v);
+  if (!Number.isFinite(ms)) return String(v);
+  const local = formatLocalInstant(ms);
+  return `${fmtShortDay(local.slice(0, 10))} ${local.slice(11, 16)}`;
 }
 
 export function pct(n: number, total: number): string {

@@ -9,6 +9,7 @@ import { scrubCpr } from '../domain/index.js';
 import { ServiceError, type FieldIssue } from '../records/errors.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 import { t } from './i18n.js';
+import { fieldLabel, issueMessage } from './issues.js';
 import { sameToken, type UiSession } from './session.js';
 
 declare module 'fastify' {
@@ -172,10 +173,17 @@ export function csrfField(session: UiSession): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${session.csrfToken}">`;
 }
 
-/** Field errors as a list at the top of a form, each naming its field in the reader's language. */
-export function errorSummary(lang: Lang, issues: FieldIssue[], label: (path: string) => string = (p) => t(lang).fields[p] ?? p): SafeHtml {
+/**
+ * Field errors as a list at the top of a form, each naming its field in the reader's language and
+ * saying what is wrong in it too (issues.ts: the services' English becomes Danish on a Danish page).
+ */
+export function errorSummary(lang: Lang, issues: FieldIssue[], label: (path: string) => string = (p) => fieldLabel(lang, p)): SafeHtml {
   if (issues.length === 0) return html``;
-  return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${issues.map((i) => html`<li>${label(i.path)}${i.path ? ` (${i.path})` : ''}: ${scrubCpr(i.message)}</li>`)}</ul></div>`;
+  const line = (i: FieldIssue): string => {
+    const message = issueMessage(lang, i.message, label);
+    return i.path ? `${label(i.path)}: ${message.charAt(0).toLowerCase()}${message.slice(1)}` : message;
+  };
+  return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${issues.map((i) => html`<li>${scrubCpr(line(i))}</li>`)}</ul></div>`;
 }
 
 export function issuesOf(err: unknown): FieldIssue[] | undefined {

@@ -1,0 +1,91 @@
+/**
+ * The shared form fields: Danish dates and times whatever the browser's locale (parsed on the
+ * server), each field's error next to it, and the services' English validation messages in Danish.
+ */
+import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import { zodIssues } from '../../src/records/service.js';
+import { scheduleSetting } from '../../src/worker/settings.js';
+import { dateField, dateTimeField, selectField, textField, timeField } from '../../src/ui/form-fields.js';
+import { localDateTimeToIso, parseFormDate, parseFormTime } from '../../src/ui/format.js';
+import { issueMessage } from '../../src/ui/issues.js';
+import { errorSummary } from '../../src/ui/web.js';
+
+describe('Danish dates and times in forms', () => {
+  it('reads dd.mm.åååå (and ISO) as a day, and refuses what is no day', () => {
+    expect(parseFormDate('18.11.2026')).toBe('2026-11-18');
+    expect(parseFormDate('1.4.2026')).toBe('2026-04-01');
+    expect(parseFormDate('01-04-2026')).toBe('2026-04-01');
+    expect(parseFormDate('2026-04-01')).toBe('2026-04-01');
+    expect(parseFormDate('31.02.2026')).toBeUndefined();
+    expect(parseFormDate('11/18/2026')).toBeUndefined();
+    expect(parseFormDate('')).toBeUndefined();
+  });
+
+  it('reads 24-hour times and Copenhagen date-times, with the offset of the day', () => {
+    expect(parseFormTime('8:00')).toBe('08:00');
+    expect(parseFormTime('08.30')).toBe('08:30');
+    expect(parseFormTime('kl. 14:05')).toBe('14:05');
+    expect(parseFormTime('24:00')).toBeUndefined();
+    expect(parseFormTime('12:00 AM')).toBeUndefined();
+    expect(localDateTimeToIso('18.11.2026 14:05')).toBe('2026-11-18T14:05:00.000+01:00');
+    expect(localDateTimeToIso('18.11.2026 kl. 14.05')).toBe('2026-11-18T14:05:00.000+01:00');
+    expect(localDateTimeToIso('01.07.2026 09:00')).toBe('2026-07-01T09:00:00.000+02:00');
+    expect(localDateTimeToIso('2026-11-18T14:05')).toBe('2026-11-18T14:05:00.000+01:00');
+    expect(localDateTimeToIso('2026-11-18T14:05:30')).toBe('2026-11-18T14:05:00.000+01:00');
+    expect(localDateTimeToIso('2026-13-45T25:00')).toBeUndefined();
+    expect(localDateTimeToIso('18.11.2026')).toBeUndefined();
+  });
+
+  it('shows stored values the Danish way, the format beside the field and the error next to it', () => {
+    const date = dateField('da', { name: 'expectedDate', label: 'Forventet dato', value: '2026-11-30', error: 'Er ikke en dato.' }).value;
+    expect(date).toContain('type="text"');
+    expect(date).toContain('value="30.11.2026"');
+    expect(date).toContain('dd.mm.åååå');
+    expect(date).toMatch(/aria-describedby="f-expectedDate-hint f-expectedDate-err" aria-invalid="true"/);
+    expect(date).toContain('<span class="field-error" id="f-expectedDate-err">Er ikke en dato.</span>');
+    expect(date).not.toMatch(/type="date"|pattern=|\srequired/);
+    const dt = dateTimeField('da', { name: 'at', label: 'Tidspunkt', value: '2026-11-18T09:30:00.000Z' }).value;
+    expect(dt).toContain('value="18.11.2026 10:30"');
+    expect(dateTimeField('da', { name: 'at', label: 'T', value: 'i går' }).value).toContain('value="i går"');
+    const time = timeField('en', { name: 'at', label: 'At', value: '08:00', hiddenLabel: true, showHint: false }).value;
+    expect(time).toContain('<label for="f-at" class="visually-hidden">');
+    expect(time).not.toContain('field-hint');
+    const sel = selectField({ name: 'kind', label: 'Art', value: 'b', options: [{ value: 'a', label: 'A' }, { value: 'b', label: 'B' }], required: true }).value;
+    expect(sel).toContain('<option value="b" selected>B</option>');
+    expect(sel).toContain('aria-required="true"');
+    expect(textField({ name: 'reason', label: 'Begrundelse', value: '<b>' }).value).toContain('value="&lt;b&gt;"');
+  });
+});
+
+describe('validation messages in the UI', () => {
+  it('says in Danish what the services say in English, naming the fields it mentions', () => {
+    expect(issueMessage('da', 'is in the future')).toBe('Må ikke ligge i fremtiden.');
+    expect(issueMessage('da', 'is required')).toBe('Skal udfyldes.');
+    expect(issueMessage('da', 'placedAt (2026-11-18T10:00:00+01:00) is before occurredAt (2026-11-19)')).toBe('«Anbragt» (18.11.2026 10:00) ligger før «Tidspunkt for hændelsen» (19.11.2026).');
+    expect(issueMessage('da', 'followUpPostponedReason is required with followUpPostponedAt (only in very special cases)')).toBe('«Begrundelse for udsættelse» skal udfyldes sammen med «Udsættelse besluttet».');
+    expect(issueMessage('da', 'unknown institution "x"')).toBe('Ukendt institution «x».');
+    expect(issueMessage('da', 'not a valid e-mail address')).toBe('Er ikke en gyldig e-mailadresse.');
+    // English pages keep the meaning, in English.
+    expect(issueMessage('en', 'is in the future')).toBe('Must not be in the future.');
+    // Unknown messages come through unchanged rather than guessed.
+    expect(issueMessage('da', 'something new')).toBe('something new');
+  });
+
+  it('knows zod’s own messages, as the settings and record schemas raise them', () => {
+    const bad = scheduleSetting.safeParse({ stages: [{ id: 'reminder-x', kind: 'reminder', audience: 'responsible', workingDays: 31, at: '25:00' }], window: { from: '18:00', to: '07:00' }, noWaitRules: ['nope'] });
+    expect(bad.success).toBe(false);
+    const messages = zodIssues((bad as { error: z.ZodError }).error).map((i) => issueMessage('da', i.message));
+    expect(messages).toEqual(expect.arrayContaining(['Må højst være 30.', 'Er ikke et klokkeslæt. Skriv tt:mm (24-timers), fx 08:00.', '«Fra kl.» skal ligge før «Til kl.».', 'Ukendt regel.']));
+    const typed = z.strictObject({ n: z.number().int(), s: z.string().min(10), e: z.enum(['a', 'b']), extra: z.string() }).safeParse({ n: 'x', s: 'kort', e: 'c', other: 1 });
+    const all = zodIssues((typed as { error: z.ZodError }).error).map((i) => issueMessage('da', i.message));
+    expect(all).toEqual(expect.arrayContaining(['Skal være et helt tal.', 'Skal være mindst 10 tegn.', 'Vælg en af mulighederne.', 'Skal udfyldes.', 'Ukendt felt.']));
+  });
+
+  it('lists the issues above a form in the page’s language, without the API’s field names', () => {
+    const summary = errorSummary('da', [{ path: 'at', message: 'is in the future' }]).value;
+    expect(summary).toContain('<li>Tidspunkt: må ikke ligge i fremtiden.</li>');
+    expect(summary).not.toContain('(at)');
+    expect(errorSummary('en', [{ path: 'at', message: 'is in the future' }]).value).toContain('<li>When: must not be in the future.</li>');
+  });
+});
