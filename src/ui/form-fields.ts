@@ -46,8 +46,10 @@ function idOf(o: FieldBase): string {
 
 interface Parts {
   id: string;
-  /** Attributes every input carries: id, name, aria-describedby, aria-invalid, aria-required. */
+  /** id and name, first in every input. */
   attrs: SafeHtml;
+  /** aria-describedby, aria-invalid, aria-required: last in every input. */
+  aria: SafeHtml;
   label: SafeHtml;
   after: SafeHtml;
 }
@@ -57,10 +59,11 @@ function parts(o: FieldBase, defaultHint?: HtmlValue): Parts {
   const hint = o.showHint === false ? undefined : (o.hint ?? defaultHint);
   const hasHint = hint !== undefined && hint !== null && hint !== '';
   const described = [o.describedBy, hasHint ? `${id}-hint` : '', o.error ? `${id}-err` : ''].filter(Boolean).join(' ');
-  const attrs = html`id="${id}" name="${o.name}"${described ? html` aria-describedby="${described}"` : ''}${o.error ? html` aria-invalid="true"` : ''}${o.required ? html` aria-required="true"` : ''}`;
+  const attrs = html`id="${id}" name="${o.name}"`;
+  const aria = html`${described ? html` aria-describedby="${described}"` : ''}${o.error ? html` aria-invalid="true"` : ''}${o.required ? html` aria-required="true"` : ''}`;
   const label = html`<label for="${id}"${o.hiddenLabel ? html` class="visually-hidden"` : ''}>${o.label}</label>`;
   const after = html`${hasHint ? html`<span class="small muted field-hint" id="${id}-hint">${hint}</span>` : ''}${o.error ? html`<span class="field-error" id="${id}-err">${o.error}</span>` : ''}`;
-  return { id, attrs, label, after };
+  return { id, attrs, aria, label, after };
 }
 
 function wrap(o: FieldBase, inner: SafeHtml): SafeHtml {
@@ -86,23 +89,23 @@ function inputExtras(o: Pick<TextOptions, 'size' | 'maxlength' | 'min' | 'max' |
 export function textField(o: TextOptions): SafeHtml {
   const p = parts(o);
   const value = o.value === null || o.value === undefined ? '' : String(o.value);
-  return wrap(o, html`${p.label}<input type="${o.type ?? 'text'}" ${p.attrs} value="${value}"${inputExtras(o)}>${p.after}`);
+  return wrap(o, html`${p.label}<input type="${o.type ?? 'text'}" ${p.attrs} value="${value}"${inputExtras(o)}${p.aria}>${p.after}`);
 }
 
 export function textareaField(o: FieldBase & { value?: string | null | undefined; rows?: number; maxlength?: number }): SafeHtml {
   const p = parts(o);
-  return wrap(o, html`${p.label}<textarea ${p.attrs} rows="${String(o.rows ?? 3)}"${o.maxlength ? html` maxlength="${String(o.maxlength)}"` : ''}>${o.value ?? ''}</textarea>${p.after}`);
+  return wrap(o, html`${p.label}<textarea ${p.attrs} rows="${String(o.rows ?? 3)}"${o.maxlength ? html` maxlength="${String(o.maxlength)}"` : ''}${p.aria}>${o.value ?? ''}</textarea>${p.after}`);
 }
 
 export function selectField(o: FieldBase & { options: readonly Option[]; value?: string | null | undefined }): SafeHtml {
   const p = parts(o);
   const opts = o.options.map((x) => html`<option value="${x.value}"${x.value === (o.value ?? '') ? html` selected` : ''}>${x.label}</option>`);
-  return wrap(o, html`${p.label}<select ${p.attrs}>${opts}</select>${p.after}`);
+  return wrap(o, html`${p.label}<select ${p.attrs}${p.aria}>${opts}</select>${p.after}`);
 }
 
 export function checkboxField(o: FieldBase & { checked: boolean; value?: string }): SafeHtml {
   const p = parts(o);
-  return wrap({ ...o, className: `check${o.className ? ` ${o.className}` : ''}` }, html`<span><input type="checkbox" ${p.attrs} value="${o.value ?? '1'}"${o.checked ? html` checked` : ''}> ${p.label}</span>${p.after}`);
+  return wrap({ ...o, className: `check${o.className ? ` ${o.className}` : ''}` }, html`<span><input type="checkbox" ${p.attrs} value="${o.value ?? '1'}"${o.checked ? html` checked` : ''}${p.aria}> ${p.label}</span>${p.after}`);
 }
 
 /** A stored day (`YYYY-MM-DD`) as the date field shows it; anything else (what was typed) as it is. */
@@ -125,19 +128,27 @@ export function dateTimeFieldValue(v: string | Date | null | undefined): string 
 export function dateField(lang: Lang, o: FieldBase & { value?: string | null | undefined }): SafeHtml {
   const f = t(lang).ff;
   const p = parts(o, f.dateHint);
-  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${dateFieldValue(o.value)}" size="10" maxlength="10" placeholder="${f.datePlaceholder}" autocomplete="off" class="date">${p.after}`);
+  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${dateFieldValue(o.value)}" size="10" maxlength="10" placeholder="${f.datePlaceholder}" autocomplete="off" class="date"${p.aria}>${p.after}`);
 }
 
 /** A local date and time in Copenhagen, shown and typed dd.mm.åååå tt:mm (parse with format.ts localDateTimeToIso). */
 export function dateTimeField(lang: Lang, o: FieldBase & { value?: string | Date | null | undefined }): SafeHtml {
   const f = t(lang).ff;
   const p = parts(o, f.dateTimeHint);
-  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${dateTimeFieldValue(o.value)}" size="16" maxlength="22" placeholder="${f.dateTimePlaceholder}" autocomplete="off" class="datetime">${p.after}`);
+  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${dateTimeFieldValue(o.value)}" size="16" maxlength="22" placeholder="${f.dateTimePlaceholder}" autocomplete="off" class="datetime"${p.aria}>${p.after}`);
+}
+
+/** A month (`YYYY-MM` stored), shown and typed mm.åååå (parse with format.ts parseFormMonth). */
+export function monthField(lang: Lang, o: FieldBase & { value?: string | null | undefined }): SafeHtml {
+  const f = t(lang).ff;
+  const p = parts(o, f.monthHint);
+  const iso = /^(\d{4})-(\d{2})$/.exec(o.value ?? '');
+  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${iso ? `${iso[2] as string}.${iso[1] as string}` : (o.value ?? '')}" size="7" maxlength="7" placeholder="${f.monthPlaceholder}" autocomplete="off" class="month"${p.aria}>${p.after}`);
 }
 
 /** A time of day, 24-hour tt:mm (parse with format.ts parseFormTime). */
 export function timeField(lang: Lang, o: FieldBase & { value?: string | null | undefined }): SafeHtml {
   const f = t(lang).ff;
   const p = parts(o, f.timeHint);
-  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${o.value ?? ''}" size="5" maxlength="5" placeholder="${f.timePlaceholder}" autocomplete="off" class="time">${p.after}`);
+  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${o.value ?? ''}" size="5" maxlength="5" placeholder="${f.timePlaceholder}" autocomplete="off" class="time"${p.aria}>${p.after}`);
 }

@@ -1,5 +1,5 @@
 /** Dates, times and badges as the UI shows them: Copenhagen local time, Danish date order. */
-import { formatLocalInstant, instantOfLocal, longDate, parseIsoDate, ruleById, type Lang } from '../domain/index.js';
+import { formatLocalInstant, instantOfLocal, longDate, notificationStageName, parseIsoDate, ruleById, type Lang, type StageConfig } from '../domain/index.js';
 import { html, type SafeHtml } from './html.js';
 import { t } from './i18n.js';
 
@@ -61,6 +61,18 @@ export function ruleTitle(ruleId: string, lang: Lang): string {
   return ruleById(ruleId)?.title[lang] ?? ruleId;
 }
 
+/**
+ * An outbox stage in plain words with its rule: "Opfølgende samtale …: Påmindelse 2 arbejdsdage
+ * før" for `cell.follow-up-conversation:reminder-2`. `stagesOf` gives the stages in force per rule
+ * (data/mails.ts stageTitles reads them from the settings).
+ */
+export function stageTitle(stage: string, lang: Lang, stagesOf?: (rule: string) => readonly StageConfig[]): string {
+  const name = notificationStageName(stage, lang, stagesOf);
+  const sep = stage.lastIndexOf(':');
+  const rule = ruleById(sep < 0 ? '' : (stage.slice(0, sep).split('#')[0] ?? ''));
+  return rule ? `${rule.title[lang]}: ${name}` : name;
+}
+
 export function ruleResponsible(ruleId: string, lang: Lang): string {
   return ruleById(ruleId)?.responsible[lang] ?? '';
 }
@@ -77,6 +89,16 @@ export function parseFormDate(value: string): string | undefined {
   const dk = /^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$/.exec(s);
   const text = iso ? s : dk ? `${dk[3]}-${(dk[2] as string).padStart(2, '0')}-${(dk[1] as string).padStart(2, '0')}` : undefined;
   return text !== undefined && parseIsoDate(text) !== undefined ? text : undefined;
+}
+
+/** A month typed in a form: "11.2026" (the forms' Danish mm.åååå), "11-2026" or "2026-11" → `YYYY-MM`. */
+export function parseFormMonth(value: string): string | undefined {
+  const s = value.trim();
+  const iso = /^(\d{4})-(\d{1,2})$/.exec(s);
+  const dk = /^(\d{1,2})[./-](\d{4})$/.exec(s);
+  const year = iso ? iso[1] : dk?.[2];
+  const month = Number(iso ? iso[2] : dk?.[1]);
+  return year !== undefined && month >= 1 && month <= 12 ? `${year}-${String(month).padStart(2, '0')}` : undefined;
 }
 
 /** A time of day typed in a form (24-hour: "8:00", "08.00", "0800") → `HH:MM`; undefined when it is none. */

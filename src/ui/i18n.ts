@@ -361,13 +361,14 @@ const da = {
   pagination: 'Sider',
 
   // ── Shell: menu, form fields, validation, settings history (issue 13, parts 6–7) ──
-  navQueue: 'Kø',
-  navQueueLabel: 'Købrættet (jobkøen, åbner bull-board)',
+  navQueue: 'Jobkø',
   /** Shown next to a date field: the format forms take, whatever the browser's language. */
   ff: {
     dateHint: 'dd.mm.åååå',
     dateTimeHint: 'dd.mm.åååå tt:mm',
     timeHint: 'tt:mm (24-timers)',
+    monthHint: 'mm.åååå',
+    monthPlaceholder: 'mm.åååå',
     datePlaceholder: 'dd.mm.åååå',
     dateTimePlaceholder: 'dd.mm.åååå tt:mm',
     timePlaceholder: 'tt:mm',
@@ -386,6 +387,9 @@ const da = {
     notDateTime: 'Er ikke en dato og et klokkeslæt. Skriv dd.mm.åååå tt:mm, fx 18.11.2026 14:05.',
     notDateOrInstant: (v: string) => `«${v}» er ikke en dato eller et tidspunkt (dd.mm.åååå tt:mm).`,
     notTime: 'Er ikke et klokkeslæt. Skriv tt:mm (24-timers), fx 08:00.',
+    notMonth: 'Er ikke en måned. Skriv mm.åååå, fx 11.2026.',
+    after: (g: string) => `Ligger efter ${g}.`,
+    notClosureDay: (v: string) => `«${v}» er ikke en lukkedag. Skriv MM-DD (hvert år) eller ÅÅÅÅ-MM-DD (én gang).`,
     notInteger: 'Skal være et helt tal.',
     notText: 'Skal være tekst.',
     notYesNo: 'Skal være ja eller nej.',
@@ -814,12 +818,13 @@ const en: Dict = {
   pagination: 'Pages',
 
   // ── Shell: menu, form fields, validation, settings history (issue 13, parts 6–7) ──
-  navQueue: 'Queue',
-  navQueueLabel: 'The job queue (opens bull-board)',
+  navQueue: 'Job queue',
   ff: {
     dateHint: 'dd.mm.yyyy',
     dateTimeHint: 'dd.mm.yyyy hh:mm',
     timeHint: 'hh:mm (24-hour)',
+    monthHint: 'mm.yyyy',
+    monthPlaceholder: 'mm.yyyy',
     datePlaceholder: 'dd.mm.yyyy',
     dateTimePlaceholder: 'dd.mm.yyyy hh:mm',
     timePlaceholder: 'hh:mm',
@@ -837,6 +842,9 @@ const en: Dict = {
     notDateTime: 'Not a date and time. Write dd.mm.yyyy hh:mm, e.g. 18.11.2026 14:05.',
     notDateOrInstant: (v: string) => `“${v}” is not a date or a time (dd.mm.yyyy hh:mm).`,
     notTime: 'Not a time of day. Write hh:mm (24-hour), e.g. 08:00.',
+    notMonth: 'Not a month. Write mm.yyyy, e.g. 11.2026.',
+    after: (g: string) => `Is after ${g}.`,
+    notClosureDay: (v: string) => `“${v}” is not a closure day. Write MM-DD (every year) or YYYY-MM-DD (once).`,
     notInteger: 'Must be a whole number.',
     notText: 'Must be text.',
     notYesNo: 'Must be yes or no.',

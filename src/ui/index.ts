@@ -7,6 +7,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../api/server.js';
 import { scrubCpr } from '../domain/index.js';
+import { BOARD_PATH } from '../ops/queue-board.js';
 import { ServiceError } from '../records/errors.js';
 import type { ServiceContext } from '../records/service.js';
 import { NUL_MESSAGE } from '../records/values.js';
@@ -33,6 +34,8 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
     await ui.register(cookie);
     await ui.register(formbody);
     const env = deps.config.FRISTVAGT_ADMIN_TOKEN;
+    // The ops layer serves the queue board when Redis is configured (src/ops/index.ts uses the same two).
+    const queueBoard = (deps.redis?.url ?? deps.config.REDIS_URL) ? BOARD_PATH : undefined;
 
     ui.addHook('onRequest', async (req, reply) => {
       if (req.url.startsWith('/ui/')) return undefined;
@@ -42,7 +45,7 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
         await setSessionLang(deps.database.db, session.id, asked);
         session.lang = asked;
       }
-      req.ui = { lang: asked ?? session?.lang ?? 'da', session };
+      req.ui = { lang: asked ?? session?.lang ?? 'da', session, queueBoard };
       // The API's request log line names the actor; the UI's does the same.
       if (session) req.actor = session.actor;
       // Pages hand their filters to SQL, and Postgres text cannot hold U+0000 (a 500 there). Forms

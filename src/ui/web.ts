@@ -21,6 +21,8 @@ declare module 'fastify' {
 export interface UiState {
   lang: Lang;
   session: UiSession | undefined;
+  /** Where the queue board is served (Redis configured): administrators find it in the menu. */
+  queueBoard?: string | undefined;
 }
 
 export function uiState(req: FastifyRequest): UiState {
@@ -77,6 +79,7 @@ export function page(req: FastifyRequest, o: PageOptions): SafeHtml {
     ${navItem('backlog', '/backlog', d.navBacklog)}
     ${navItem('mail', '/mail', d.navMail)}
     ${session.actor.role === 'admin' ? navItem('settings', '/settings', d.navSettings) : ''}
+    ${session.actor.role === 'admin' && uiState(req).queueBoard ? html`<li><a href="${uiState(req).queueBoard}" id="nav-queue">${d.navQueue}</a></li>` : ''}
   </ul></nav>
   <div class="user">
     <span>${d.loggedInAs} ${session.actor.name} (${d.roles[session.actor.role] ?? session.actor.role})</span>

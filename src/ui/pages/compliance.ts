@@ -5,9 +5,11 @@ import { listAreas, listInstitutions } from '../../records/masterdata.js';
 import type { Actor } from '../../records/service.js';
 import { stackedBars } from '../charts.js';
 import { aggregate, loadCompliance, parseComplianceFilter, toCsv, totalOf, type ComplianceFilter, type ComplianceRow } from '../data/compliance.js';
+import { monthField } from '../form-fields.js';
 import { pct } from '../format.js';
 import { html, qs, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
+import { fieldErrors } from '../issues.js';
 import type { UiContext } from '../index.js';
 import { errorPage, errorSummary, page, queryOf, requirePage, requireSession, sendHtml, uiState } from '../web.js';
 
@@ -23,19 +25,19 @@ function filterQuery(f: ComplianceFilter): string {
   return qs({ area: f.area, institution: f.institution, rule: f.rule, from: f.from, to: f.to });
 }
 
-async function filterForm(ctx: UiContext['ctx'], actor: Actor, f: ComplianceFilter, lang: Lang, invalid: Set<string>): Promise<SafeHtml> {
+async function filterForm(ctx: UiContext['ctx'], actor: Actor, f: ComplianceFilter, lang: Lang, errors: ReadonlyMap<string, string>): Promise<SafeHtml> {
   const d = t(lang);
   const insts = await listInstitutions(ctx, actor);
   const areas = (await listAreas(ctx)).filter((a) => insts.some((i) => i.areaId === a.id));
   const opt = (value: string, label: string, selected: string | undefined) => html`<option value="${value}"${(selected ?? '') === value ? html` selected` : ''}>${label}</option>`;
   const rules = RULES.filter((r) => r.timing === 'deadline' && r.obligation === 'duty');
-  const inv = (k: string) => (invalid.has(k) ? html` aria-invalid="true"` : html``);
-  return html`<form method="get" action="/compliance" class="no-print"><fieldset><legend>${d.filters}</legend><div class="fields">
+  const inv = (k: string) => (errors.has(k) ? html` aria-invalid="true"` : html``);
+  return html`<form method="get" action="/compliance" class="no-print" novalidate><fieldset><legend>${d.filters}</legend><div class="fields">
 <div class="field"><label for="c-area">${d.area}</label><select id="c-area" name="area"${inv('area')}>${opt('', d.all, f.area)}${areas.map((a) => opt(a.id, a.name, f.area))}</select></div>
 <div class="field"><label for="c-inst">${d.institution}</label><select id="c-inst" name="institution"${inv('institution')}>${opt('', d.all, f.institution)}${insts.map((i) => opt(i.id, i.name, f.institution))}</select></div>
 <div class="field"><label for="c-rule">${d.rule}</label><select id="c-rule" name="rule"${inv('rule')}>${opt('', d.all, f.rule)}${rules.map((r) => opt(r.id, r.title[lang], f.rule))}</select></div>
-<div class="field"><label for="c-from">${d.fromMonth}</label><input type="month" id="c-from" name="from" value="${f.from}"${inv('from')}></div>
-<div class="field"><label for="c-to">${d.toMonth}</label><input type="month" id="c-to" name="to" value="${f.to}"${inv('to')}></div>
+${monthField(lang, { name: 'from', id: 'c-from', label: d.fromMonth, value: f.from, error: errors.get('from') })}
+${monthField(lang, { name: 'to', id: 'c-to', label: d.toMonth, value: f.to, error: errors.get('to') })}
 <div class="field"><button type="submit">${d.applyFilters}</button></div>
 </div></fieldset></form>`;
 }
@@ -59,10 +61,11 @@ export function registerCompliance(app: FastifyInstance, { ctx }: UiContext): vo
     const { lang } = uiState(req);
     const d = t(lang);
     const { filter, issues } = parseComplianceFilter(queryOf(req), ctx.clock());
-    const form = await filterForm(ctx, session.actor, filter, lang, new Set(issues.map((i) => i.path)));
+    const labels: Record<string, string> = { from: d.fromMonth, to: d.toMonth, area: d.area, institution: d.institution, rule: d.rule };
+    const label = (p: string): string => labels[p] ?? p;
+    const form = await filterForm(ctx, session.actor, filter, lang, fieldErrors(lang, issues, label));
     if (issues.length > 0) {
-      const labels: Record<string, string> = { from: d.fromMonth, to: d.toMonth, area: d.area, institution: d.institution, rule: d.rule };
-      return sendHtml(reply, 400, page(req, { title: d.complianceTitle, active: 'compliance', body: html`${errorSummary(lang, issues, (p) => labels[p] ?? p)}${form}` }));
+      return sendHtml(reply, 400, page(req, { title: d.complianceTitle, active: 'compliance', body: html`${errorSummary(lang, issues, label)}${form}` }));
     }
     const rows = await loadCompliance(ctx, session.actor, filter, lang);
     const charts = rows.length === 0

@@ -86,7 +86,7 @@ function listTable(o: Overview, f: OverviewFilter, lang: Lang): SafeHtml {
 <td>${d.basisLabels[i.basis] ?? i.basis}<br><span class="small">${i.citation}</span></td>
 <td>${i.institutionName}</td>
 </tr>`);
-  return html`<div class="table-wrap"><table id="deadline-list">
+  return html`<div class="table-wrap"><table id="deadline-list" class="stack-narrow">
 <caption>${d.openDeadlines}: ${statusFilterLabel(f.status ?? '', lang)}</caption>
 <thead><tr>${sortHeader(d.rule, 'rule', f, lang)}${sortHeader(d.journalNumber, 'journal', f, lang)}${sortHeader(d.responsible, 'responsible', f, lang)}${sortHeader(d.due, 'due', f, lang)}${sortHeader(d.status, 'status', f, lang)}<th scope="col">${d.basis}</th>${sortHeader(d.institution, 'institution', f, lang)}</tr></thead>
 <tbody>${rows}</tbody>

@@ -54,7 +54,7 @@ ${x.postponedLate ? html`<br><strong class="small late">${d.postponedLate}</stro
 export function deadlinesTable(list: Deadline[], lang: Lang): SafeHtml {
   const d = t(lang);
   if (list.length === 0) return html`<p>${d.noDeadlines}</p>`;
-  return html`<div class="table-wrap"><table id="record-deadlines">
+  return html`<div class="table-wrap"><table id="record-deadlines" class="stack-narrow">
 <caption class="visually-hidden">${d.deadlines}</caption>
 <thead><tr><th scope="col">${d.rule}</th><th scope="col">${d.due}</th><th scope="col">${d.status}</th><th scope="col">${d.basis}</th><th scope="col">${d.explanation}</th></tr></thead>
 <tbody>${list.map((x) => html`<tr data-rule="${x.rule}" data-key="${x.key}"${x.endedBy ? html` data-ended-by="${x.endedBy}"` : ''}>

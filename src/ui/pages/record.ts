@@ -14,7 +14,7 @@ import { listAreas, listInstitutions, listStaff } from '../../records/masterdata
 import { canWrite, getRecord, mayseeCpr, recordEvent, type RecordView } from '../../records/service.js';
 import { sendEvidencePack } from '../../evidence/http.js';
 import { mailView, yesNo } from '../components.js';
-import { caughtFor, mailOf } from '../data/mails.js';
+import { caughtFor, mailOf, stageTitles } from '../data/mails.js';
 import { recordHref } from '../data/records.js';
 import { fmtDay, fmtInstant, localDateTimeToIso, notificationBadge, timeEl } from '../format.js';
 import { html, type SafeHtml } from '../html.js';
@@ -200,6 +200,7 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
   }
 
   const notes = await db.select().from(notifications).where(eq(notifications.recordId, id)).orderBy(asc(notifications.plannedAt));
+  const stageOf = await stageTitles(db, lang);
   const caught = await caughtFor(db, notes.map((n) => n.id));
   for (const n of notes) {
     const sent = n.status === 'sent' && n.sentAt;
@@ -207,7 +208,7 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
     entries.push({
       at: (sent ? (n.sentAt as Date) : n.plannedAt).getTime(),
       kind: sent ? d.tlMailSent : d.tlMailPlanned,
-      title: html`${d.kinds[n.kind] ?? n.kind} <code>${n.stage}</code> → ${n.recipient} ${notificationBadge(n.status, lang)}`,
+      title: html`${stageOf(n.stage)} → ${n.recipient} ${notificationBadge(n.status, lang)}`,
       body: html`<details><summary>${d.showMail}</summary>${mailView(mail, lang, mail.source === 'caught' ? `/mail/caught/${mail.caughtId ?? ''}/html` : `/mail/notifications/${n.id}/html`)}<p class="small"><a href="/mail/notifications/${n.id}">${d.mailDetail}</a></p></details>`,
     });
   }
