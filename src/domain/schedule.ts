@@ -172,7 +172,7 @@ const SPECIAL_STAGES: Record<string, Record<StageLang, string>> = {
   'alert:area-director': { da: 'Varsel til områdedirektøren', en: 'Alert to the area director' },
   'alert:directorate-phone': { da: 'Varsel: direktoratet skal ringes op', en: 'Alert: phone the directorate' },
   'notice:preliminary': { da: 'Foreløbig underretning', en: 'Preliminary notice' },
-  'no-owner': { da: 'Påmindelse: handleplanen har ingen ansvarlig', en: 'Reminder: the plan has no owner' },
+  'no-owner': { da: 'Påmindelse (handleplanen har ingen ansvarlig)', en: 'Reminder (the plan has no owner)' },
   failure: { da: 'Fejlrapport (en mail kunne ikke sendes)', en: 'Failure report (a mail could not be sent)' },
 };
 

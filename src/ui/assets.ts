@@ -94,9 +94,17 @@ figcaption { font-weight: 600; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 th a { color: inherit; }
 /* ── Shell (issue 13, parts 6–7): shared form fields (src/ui/form-fields.ts) ── */
-input.date, input.datetime, input.time, input.month { font-variant-numeric: tabular-nums; }
+input.date, input.datetime, input.time, input.month { font-variant-numeric: tabular-nums; align-self: flex-start; }
+input.time { width: 5.5em; }
+input.month { width: 7em; }
+input.date { width: 8.5em; }
+input.datetime { width: 12em; }
 .field-hint { font-weight: 400; }
 .field.has-error label { color: #a4161a; }
+ul.diff { margin: .3rem 0; padding-left: 1.2rem; }
+ul.diff del { color: var(--muted); }
+ul.diff ins { text-decoration: none; font-weight: 600; }
+#settings-audit ul.diff { margin-bottom: 0; }
 /* ── Shell: the layout down to 360 px (a phone on the floor); nothing is wider than the window ── */
 fieldset { min-width: 0; }
 /* Hidden labels are positioned: inside a scrolling table they must be held by its box, not stick out of the page. */
@@ -130,7 +138,8 @@ td, th, dd, li, p { overflow-wrap: break-word; }
   table.stack-narrow[data-stacked] tbody tr { display: block; border: 1px solid var(--line); margin: 0 0 .6rem; }
   table.stack-narrow[data-stacked] tbody td, table.stack-narrow[data-stacked] tbody th { display: block; border: 0; padding: .25rem .5rem; }
   table.stack-narrow[data-stacked] tbody th[scope="row"] { background: var(--head); }
-  table.stack-narrow[data-stacked] tbody td[data-label]::before { content: attr(data-label); display: block; font-size: .85rem; font-weight: 600; color: var(--muted); }
+  table.stack-narrow[data-stacked] tbody td:empty { display: none; }
+  table.stack-narrow[data-stacked] tbody td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; color: var(--muted); }
 }
 @media print {
   header.top, .skip, form, .no-print, .pagination { display: none !important; }
@@ -193,7 +202,12 @@ export const JS = `(function () {
       var table = tables[i];
       var heads = table.querySelectorAll('thead th');
       var names = [];
-      for (var h = 0; h < heads.length; h++) names.push((heads[h].textContent || '').replace(/[\u25b2\u25bc]/g, '').trim());
+      for (var h = 0; h < heads.length; h++) {
+        // A column whose heading is for screen readers only (a link column) gets no visible label.
+        var hidden = heads[h].querySelector('.visually-hidden');
+        var text = (heads[h].textContent || '').replace(/[\u25b2\u25bc]/g, '').trim();
+        names.push(hidden && (hidden.textContent || '').trim() === text ? '' : text);
+      }
       var rows = table.querySelectorAll('tbody tr');
       for (var r = 0; r < rows.length; r++) {
         for (var c = 0; c < rows[r].cells.length; c++) {

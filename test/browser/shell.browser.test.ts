@@ -172,6 +172,8 @@ describe('page shell in chromium', () => {
     await page.setViewportSize({ width: 360, height: 800 });
     await page.reload();
     await page.waitForLoadState('networkidle');
+    const o = await overflow();
+    expect(o.scrollWidth, `the queue board at 360 px scrolls sideways: ${o.offenders.join(', ')}`).toBeLessThanOrEqual(o.innerWidth);
     await shot(page, 'shell-queue-board-360');
     expect(external).toEqual([]);
     await page.goto(`${base}/`);
@@ -233,9 +235,9 @@ describe('page shell in chromium', () => {
     await page.locator('#history').scrollIntoViewIfNeeded();
     await checkPage(page, 'shell-settings-history', { all: true });
 
-    await first.getByRole('link', { name: /^Gendan Påmindelser og rykkere som før ændringen/ }).click();
+    await first.getByRole('link', { name: /^Gendan «Påmindelser og rykkere» som før ændringen/ }).click();
     await page.waitForURL(/\/settings\/revert\?change=\d+/);
-    expect(await page.locator('h1').textContent()).toContain('Gendan Påmindelser og rykkere som før ændringen onsdag 18.11.2026 kl. 10:00');
+    expect(await page.locator('h1').textContent()).toContain('Gendan «Påmindelser og rykkere» som før ændringen onsdag 18.11.2026 kl. 10:00');
     expect(await text('#settings-diff')).toContain('Påmindelse 3 arbejdsdage før › Arbejdsdage: 3 → 2');
     await checkPage(page, 'shell-settings-revert', { all: true });
     await page.getByRole('button', { name: 'Gem', exact: true }).click();
@@ -255,7 +257,7 @@ describe('page shell in chromium', () => {
     await page.waitForURL(/\/login/);
   });
 
-  it('shows times in forms in Danish 24-hour form in a browser whose language is English', async () => {
+  it('shows times and months in forms the Danish way (24-hour, mm.åååå) in a browser whose language is English', async () => {
     const en = await launchChromium({ locale: 'en-US' });
     try {
       const p = en.page;
@@ -269,6 +271,13 @@ describe('page shell in chromium', () => {
       expect(await p.locator('#window_to').inputValue()).toBe('18:00');
       expect(await p.locator('[id="window_from-hint"]').textContent()).toBe('tt:mm (24-timers)');
       await p.locator('#window_from').screenshot({ path: 'test-results/screenshots/shell-time-field-en-US.png' });
+      // Months too: "11.2026", not "November 2026" from the browser.
+      await p.goto(`${base}/compliance?from=11.2026&to=2026-11`);
+      expect(await p.locator('#c-from').inputValue()).toBe('11.2026');
+      expect(await p.locator('#c-to').inputValue()).toBe('11.2026');
+      expect(await p.locator('main input[type="month"], main input[type="date"], main input[type="time"]').count()).toBe(0);
+      await p.locator('#compliance-table').waitFor();
+      await shot(p, 'shell-compliance-en-US');
       expect(en.consoleErrors).toEqual([]);
     } finally {
       await en.close();

@@ -6,8 +6,10 @@ import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { zodIssues } from '../../src/records/service.js';
 import { scheduleSetting } from '../../src/worker/settings.js';
-import { dateField, dateTimeField, selectField, textField, timeField } from '../../src/ui/form-fields.js';
-import { localDateTimeToIso, parseFormDate, parseFormTime } from '../../src/ui/format.js';
+import { DEFAULT_STAGES, notificationStageName, stageName } from '../../src/domain/index.js';
+import { dateField, dateTimeField, monthField, selectField, textField, timeField } from '../../src/ui/form-fields.js';
+import { localDateTimeToIso, parseFormDate, parseFormMonth, parseFormTime, stageTitle } from '../../src/ui/format.js';
+import { settingDiff } from '../../src/ui/pages/settings-diff.js';
 import { issueMessage } from '../../src/ui/issues.js';
 import { errorSummary } from '../../src/ui/web.js';
 
@@ -35,6 +37,14 @@ describe('Danish dates and times in forms', () => {
     expect(localDateTimeToIso('2026-11-18T14:05:30')).toBe('2026-11-18T14:05:00.000+01:00');
     expect(localDateTimeToIso('2026-13-45T25:00')).toBeUndefined();
     expect(localDateTimeToIso('18.11.2026')).toBeUndefined();
+  });
+
+  it('reads and shows months as mm.åååå', () => {
+    expect(parseFormMonth('11.2026')).toBe('2026-11');
+    expect(parseFormMonth('1-2027')).toBe('2027-01');
+    expect(parseFormMonth('2026-11')).toBe('2026-11');
+    expect(parseFormMonth('13.2026')).toBeUndefined();
+    expect(monthField('da', { name: 'from', label: 'Fra måned', value: '2026-11' }).value).toContain('value="11.2026"');
   });
 
   it('shows stored values the Danish way, the format beside the field and the error next to it', () => {
@@ -87,5 +97,34 @@ describe('validation messages in the UI', () => {
     expect(summary).toContain('<li>Tidspunkt: må ikke ligge i fremtiden.</li>');
     expect(summary).not.toContain('(at)');
     expect(errorSummary('en', [{ path: 'at', message: 'is in the future' }]).value).toContain('<li>When: must not be in the future.</li>');
+  });
+});
+
+describe('stages and settings in plain words', () => {
+  it('names a stage by what it does, under the stages in force', () => {
+    expect(DEFAULT_STAGES.map((s) => stageName(s, 'da'))).toEqual(['Påmindelse 2 arbejdsdage før', 'Påmindelse 1 arbejdsdag før', 'Påmindelse på fristdagen', 'Rykker dagen efter fristen', 'Rykker 1 arbejdsdag efter overskridelsen']);
+    expect(stageName({ kind: 'escalation', workingDays: 3 }, 'en')).toBe('Escalation 3 working days after the breach');
+    // An administrator moved reminder-2 to three days: the outbox's stage is named after what it does now.
+    const moved = () => [{ id: 'reminder-2', kind: 'reminder' as const, audience: 'responsible' as const, workingDays: 3, at: '08:00' }];
+    expect(notificationStageName('cell.follow-up-conversation:reminder-2', 'da', moved)).toBe('Påmindelse 3 arbejdsdage før');
+    expect(stageTitle('cell.follow-up-conversation:reminder-2', 'da')).toMatch(/^.+: Påmindelse 2 arbejdsdage før$/);
+    expect(stageTitle('plan.evaluate#2:no-owner', 'da')).toMatch(/: Påmindelse \(handleplanen har ingen ansvarlig\)$/);
+    expect(stageTitle('alert:area-director', 'da')).toBe('Varsel til områdedirektøren');
+    expect(stageTitle('notice:preliminary', 'en')).toBe('Preliminary notice');
+  });
+
+  it('describes a change of a setting line by line', () => {
+    const stages = DEFAULT_STAGES.map((s) => ({ ...s }));
+    const after = stages.map((s) => (s.id === 'reminder-2' ? { ...s, workingDays: 3 } : s)).filter((s) => s.id !== 'reminder-0');
+    const lines = settingDiff('da', 'schedule', { stages, window: { from: '07:00', to: '18:00' }, noWaitRules: [] }, { stages: after, window: { from: '08:00', to: '18:00' }, noWaitRules: ['incident.final-report'] });
+    expect(lines).toEqual(expect.arrayContaining([
+      { what: 'Standardtrin (gælder alle regler uden egne trin) › Påmindelse 2 arbejdsdage før › Arbejdsdage', kind: 'changed', before: '2', after: '3' },
+      { what: 'Standardtrin (gælder alle regler uden egne trin) › Påmindelse på fristdagen', kind: 'removed', before: 'Den ansvarlige, kl. 08:00' },
+      { what: 'Sendevindue (arbejdsdage) › Fra kl.', kind: 'changed', before: '07:00', after: '08:00' },
+      { what: 'Rykkere sendes straks, også uden for sendevinduet, for reglerne', kind: 'added', after: 'Endelig indberetning' },
+    ]));
+    expect(settingDiff('da', 'closureDays', ['06-05'], ['06-05', '2026-11-19'])).toEqual([{ what: 'Lukkedage', kind: 'added', after: '19.11.2026' }]);
+    expect(settingDiff('da', 'policy', {}, { 'force.report': { workingDays: 3 } })[0]).toMatchObject({ before: 'standard (1)', after: '3' });
+    expect(settingDiff('da', 'digest', true, true)).toEqual([]);
   });
 });

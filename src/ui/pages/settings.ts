@@ -25,7 +25,7 @@ import { issueMessage } from '../issues.js';
 import { diffList, issueLabel, rulePath, settingDiff, settingKeyLabel, settingsSetDiff } from './settings-diff.js';
 import type { UiContext } from '../index.js';
 import type { UiSession } from '../session.js';
-import { csrfField, errorPage, field, fieldAll, formBody, page, queryOf, requireAdmin, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
+import { csrfField, errorPage, errorSummary, field, fieldAll, formBody, page, queryOf, requireAdmin, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
 
 const MAX_STAGES = 10;
 const SHOW_ROWS = 200;
@@ -257,7 +257,7 @@ function settingsForm(session: UiSession, lang: Lang, s: SettingsSet, scope: str
 <fieldset><legend>${d.scheduleStages}: ${scopeTitle}</legend>
 ${scope !== 'default' ? html`<p class="check"><input type="checkbox" id="useDefault" name="useDefault" value="1"${ownStages ? '' : html` checked`}> <label for="useDefault">${d.useDefault}</label></p>` : ''}
 <p class="small" id="stage-days-help">${d.stageDaysHelp}</p>
-<div class="table-wrap"><table id="stages"><thead><tr><th scope="col">${d.sh.stageName}</th><th scope="col">${d.stageKind}</th><th scope="col">${d.stageAudience}</th><th scope="col">${d.stageDays}</th><th scope="col">${d.stageAt} <span class="small muted">(${d.ff.timeHint})</span></th><th scope="col">${d.stageRemove}</th></tr></thead>
+<div class="table-wrap"><table id="stages" class="stack-narrow"><thead><tr><th scope="col">${d.sh.stageName}</th><th scope="col">${d.stageKind}</th><th scope="col">${d.stageAudience}</th><th scope="col">${d.stageDays}</th><th scope="col">${d.stageAt} <span class="small muted">(${d.ff.timePlaceholder})</span></th><th scope="col">${d.stageRemove}</th></tr></thead>
 <tbody>${rows.map((st, i) => stageRow(st, i))}</tbody></table></div>
 </fieldset>
 <fieldset><legend>${d.window}</legend><div class="fields">
@@ -317,7 +317,9 @@ async function recentChanges(db: Db, lang: Lang, areaNames: ReadonlyMap<string, 
 <thead><tr><th scope="col">${d.when}</th><th scope="col">${d.changedBy}</th><th scope="col">${d.sh.change}</th><th scope="col"><span class="visually-hidden">${d.sh.revert}</span></th></tr></thead>
 <tbody>${rows.map((r) => {
     const what = settingKeyLabel(d, r.entityId);
-    return html`<tr data-change="${String(r.id)}"><td>${timeEl(r.at, lang)}</td><td>${r.actor}</td><td><strong>${what}</strong>${diffList(lang, settingDiff(lang, r.entityId, was(r.entityId, r.before), r.after, areaNames))}</td>
+    // Under the setting's name, its lines need not repeat it.
+    const lines = settingDiff(lang, r.entityId, was(r.entityId, r.before), r.after, areaNames).map((l) => (l.what.startsWith(`${what} › `) ? { ...l, what: l.what.slice(what.length + 3) } : l));
+    return html`<tr data-change="${String(r.id)}"><td>${timeEl(r.at, lang)}</td><td>${r.actor}</td><td><strong>${what}</strong>${diffList(lang, lines)}</td>
 <td><a class="button secondary" href="/settings/revert?change=${String(r.id)}" aria-label="${d.sh.revertLabel(what, fmtInstant(r.at, lang))}">${d.sh.revert}</a></td></tr>`;
   })}</tbody></table></div>`;
 }
@@ -336,12 +338,8 @@ async function settingsPage(u: UiContext, req: FastifyRequest, reply: FastifyRep
   const areaList = await areasOf(u);
   const areaNames = new Map(areaList.map((a) => [a.id, a.name]));
   const done = queryOf(req)['done'];
-  const summary = (i: FieldIssue): string => {
-    const m = issueMessage(lang, i.message);
-    return `${issueLabel(lang, i.path, areaNames)}: ${m.charAt(0).toLowerCase()}${m.slice(1)}`;
-  };
   const body = html`<p>${d.settingsIntro}</p>
-${issues.length > 0 ? html`<div class="notice error" role="alert" id="errors"><p>${d.fixErrors}</p><ul>${issues.map((i) => html`<li>${summary(i)}</li>`)}</ul></div>` : ''}
+${errorSummary(lang, issues, (p) => issueLabel(lang, p, areaNames))}
 ${scope !== 'default' ? html`<p><a href="/settings">${d.editDefault}</a></p>` : ''}
 ${settingsForm(session, lang, values, scope, inputErrors(lang, issues, map, scope), u.deps.config.FRISTVAGT_CLOSURE_DAYS, areaList)}
 <h2>${d.perRule}</h2>
