@@ -8,15 +8,16 @@
  * test-results/screenshots/shell-*.png.
  */
 import { randomBytes } from 'node:crypto';
-import { and, eq, inArray, lte } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lte } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, caughtMail, incidents, institutions, notifications } from '../../src/db/schema.js';
+import { auditLog, caughtMail, incidents, institutions, notifications, securityCellPlacements } from '../../src/db/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { createCatcherMailer } from '../../src/mail/transport.js';
 import { seedDemo } from '../../src/records/demo.js';
 import type { ServiceContext } from '../../src/records/service.js';
 import { recordHref, RECORD_TABLES } from '../../src/ui/data/records.js';
+import { formDateTimeValue } from '../../src/ui/format.js';
 import { planRecords, type RecordRef } from '../../src/worker/planner.js';
 import { sendNotification } from '../../src/worker/send.js';
 import { loadWorkerSettings } from '../../src/worker/settings.js';
@@ -257,7 +258,7 @@ describe('page shell in chromium', () => {
     await page.waitForURL(/\/login/);
   });
 
-  it('shows times and months in forms the Danish way (24-hour, mm.åååå) in a browser whose language is English', async () => {
+  it('shows dates, times and months in forms the Danish way (dd.mm.åååå, 24-hour, mm.åååå) in a browser whose language is English', async () => {
     const en = await launchChromium({ locale: 'en-US' });
     try {
       const p = en.page;
@@ -278,7 +279,37 @@ describe('page shell in chromium', () => {
       expect(await p.locator('main input[type="month"], main input[type="date"], main input[type="time"]').count()).toBe(0);
       await p.locator('#compliance-table').waitFor();
       await shot(p, 'shell-compliance-en-US');
-      expect(en.consoleErrors).toEqual([]);
+
+      // A record's forms: dates and times typed the Danish way, read on the server, refused in Danish next to the field.
+      const db = t.db.database.db;
+      const [cell] = await db.select({ id: securityCellPlacements.id, endedAt: securityCellPlacements.endedAt }).from(securityCellPlacements)
+        .where(and(isNotNull(securityCellPlacements.endedAt), isNull(securityCellPlacements.followUpHeldAt), isNull(securityCellPlacements.followUpDeclinedAt), isNull(securityCellPlacements.closedAt), lte(securityCellPlacements.endedAt, new Date(Date.parse(NOW) - 3_600_000)))).limit(1);
+      expect(cell, 'the demo has an ended placement without its follow-up conversation').toBeDefined();
+      const href = recordHref('security_cell_placement', cell?.id ?? '');
+      await p.goto(`${base}${href}`);
+      expect(await p.locator('main input[type="date"], main input[type="datetime-local"], main input[type="time"]').count()).toBe(0);
+      expect(await p.locator('#ev-at').getAttribute('placeholder')).toBe('dd.mm.åååå tt:mm');
+      await p.locator('#ev-type').selectOption('follow_up_held');
+      await p.locator('#ev-at').fill('31.02.2026 10:00');
+      await p.getByRole('button', { name: 'Registrér', exact: true }).click();
+      await p.waitForLoadState('load');
+      expect(await p.locator('#ev-at').inputValue()).toBe('31.02.2026 10:00');
+      expect(await p.locator('[id="ev-at-err"]').textContent()).toBe('Er ikke en dato og et klokkeslæt. Skriv dd.mm.åååå tt:mm, fx 18.11.2026 14:05.');
+      await p.locator('#ev-at').fill('01.12.2026 10:00');
+      await p.getByRole('button', { name: 'Registrér', exact: true }).click();
+      await p.waitForLoadState('load');
+      expect(await p.locator('[id="ev-at-err"]').textContent()).toBe('Må ikke ligge i fremtiden.');
+      expect(await p.locator('#errors').textContent()).toContain('Tidspunkt: må ikke ligge i fremtiden.');
+      await checkPage(p, 'shell-record-form-error-en-US', { all: true });
+      const heldAt = new Date((cell?.endedAt as Date).getTime() + 30 * 60_000);
+      await p.locator('#ev-type').selectOption('follow_up_held');
+      await p.locator('#ev-at').fill(formDateTimeValue(heldAt));
+      await p.getByRole('button', { name: 'Registrér', exact: true }).click();
+      await p.waitForURL(/done=event/);
+      const [after] = await db.select({ held: securityCellPlacements.followUpHeldAt }).from(securityCellPlacements).where(eq(securityCellPlacements.id, cell?.id ?? ''));
+      expect(after?.held?.getTime()).toBe(Math.floor(heldAt.getTime() / 60_000) * 60_000);
+      // The two refused forms answered 400, which the browser logs; nothing else.
+      expect(en.consoleErrors.filter((e) => !/responded with a status of 400/.test(e))).toEqual([]);
     } finally {
       await en.close();
     }
