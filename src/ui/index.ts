@@ -13,6 +13,7 @@ import type { ServiceContext } from '../records/service.js';
 import { NUL_MESSAGE } from '../records/values.js';
 import { CSS, JS } from './assets.js';
 import { parseLang, t } from './i18n.js';
+import { fieldLabel, issueMessage } from './issues.js';
 import { registerAuth } from './pages/auth.js';
 import { registerBacklog } from './pages/backlog.js';
 import { registerCompliance } from './pages/compliance.js';
@@ -58,6 +59,8 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
 
     ui.setErrorHandler(async (err: unknown, req, reply) => {
       const lang = uiState(req).lang;
+      // A refusal with field issues says them in the page's language (issues.ts), as the forms do.
+      if (err instanceof ServiceError && err.issues.length > 0 && err.code === 'VALIDATION') return errorPage(req, reply, err.status, err.issues.map((i) => `${i.path ? `${fieldLabel(lang, i.path)}: ` : ''}${issueMessage(lang, i.message)}`).join(' '));
       if (err instanceof ServiceError) return errorPage(req, reply, err.status, err.status === 403 ? `${t(lang).forbidden} (${err.message})` : err.message);
       const e = err as { code?: string; statusCode?: number; message?: string };
       if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errorPage(req, reply, 413, 'body: too large');
