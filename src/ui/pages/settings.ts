@@ -275,6 +275,8 @@ ${textareaField({ name: 'closureDays', id: 'closureDays', label: d.closureDays, 
 <fieldset><legend>${d.policy}</legend><div class="fields">
 ${POLICY_PARAMS.map((p) => {
     const name = `policy__${p.rule}__${p.param}`;
+    // A switch is on or off, not a number to type.
+    if (p.param === 'enabled') return selectField({ name, id: name, label: `${ruleTitle(p.rule, lang)}: ${d.policyParams[p.param] ?? p.param}`, options: [{ value: '1', label: d.on }, { value: '0', label: d.off }], value: String(s.policy[p.rule]?.[p.param] ?? p.def), hint: d.policyHelp(p.def === 0 ? d.off : d.on), error: err(name) });
     return textField({ name, id: name, label: `${ruleTitle(p.rule, lang)}: ${d.policyParams[p.param] ?? p.param}`, type: 'number', min: 0, max: 366, value: String(s.policy[p.rule]?.[p.param] ?? p.def), hint: d.policyHelp(String(p.def)), error: err(name) });
   })}
 </div></fieldset>
