@@ -152,7 +152,7 @@ export function fieldErrors(lang: Lang, issues: readonly FieldIssue[], label?: (
 }
 
 /** Messages that, said of a field left empty, only mean it must be filled in (zod's text for "" is not an e-mail address, not a slug, no option…). */
-const EMPTY_MEANS_REQUIRED = /^(?:is required|not a valid e-mail address|Invalid email address|must be lower-case letters, digits and dashes|Invalid option|Invalid UUID|not a date|Too small: expected string to have >=\s?1 characters?$)/;
+const EMPTY_MEANS_REQUIRED = /^(?:is required$|not a valid e-mail address|Invalid email address|must be lower-case letters, digits and dashes|Invalid option|Invalid UUID|not a date|Too small: expected string to have >=\s?1 characters?$)/;
 
 /**
  * The service's issues by form field, for a form whose field names differ from the API's paths:

@@ -75,8 +75,9 @@ describe('validation messages in the UI', () => {
   it('says in Danish what the services say in English, naming the fields it mentions', () => {
     expect(issueMessage('da', 'is in the future')).toBe('Må ikke ligge i fremtiden.');
     expect(issueMessage('da', 'is required')).toBe('Skal udfyldes.');
-    expect(issueMessage('da', 'placedAt (2026-11-18T10:00:00+01:00) is before occurredAt (2026-11-19)')).toBe('«Anbragt» (18.11.2026 10:00) ligger før «Tidspunkt for hændelsen» (19.11.2026).');
-    expect(issueMessage('da', 'followUpPostponedReason is required with followUpPostponedAt (only in very special cases)')).toBe('«Begrundelse for udsættelse» skal udfyldes sammen med «Udsættelse besluttet».');
+    expect(issueMessage('da', 'placedAt (2026-11-18T10:00:00+01:00) is before occurredAt (2026-11-19)')).toBe('Ligger før «Tidspunkt for hændelsen» (torsdag 19.11.2026).');
+    expect(issueMessage('da', 'followUpPostponedReason is required with followUpPostponedAt (only in very special cases)')).toBe('Skal udfyldes, når udsættelsen er besluttet (kun i helt særlige tilfælde, med begrundelsen noteret).');
+    expect(issueMessage('da', 'transitionOwnerAssignedAt is required with transitionPlacedAt')).toBe('«Ansvarlig tildelt ved placering i udslusningsfængsel» skal udfyldes sammen med «Placeret i udslusningsfængsel».');
     expect(issueMessage('da', 'unknown institution "x"')).toBe('Ukendt institution «x».');
     expect(issueMessage('da', 'not a valid e-mail address')).toBe('Er ikke en gyldig e-mailadresse.');
     // English pages keep the meaning, in English.

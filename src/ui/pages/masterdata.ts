@@ -7,7 +7,7 @@
  * institutions cannot be deleted (records point at them); a staff member is deactivated instead.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formatIsoDate, localDayOfInstant, scrubCpr, type Lang } from '../../domain/index.js';
+import { formatIsoDate, localDayOfInstant, type Lang } from '../../domain/index.js';
 import { ServiceError, type FieldIssue } from '../../records/errors.js';
 import * as master from '../../records/masterdata.js';
 import { zodIssues } from '../../records/service.js';
