@@ -221,7 +221,7 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
       at: (sent ? (n.sentAt as Date) : n.plannedAt).getTime(),
       // A cancelled, superseded or failed mail was planned once; it is not "planned" any more.
       kind: sent ? d.tlMailSent : n.status === 'scheduled' || n.status === 'sending' ? d.tlMailPlanned : d.tlMail,
-      title: html`${stageOf(n.stage)} → ${n.recipient} ${notificationBadge(n.status, lang)}`,
+      title: html`<span data-stage="${n.stage}">${stageOf(n.stage)}</span> → ${n.recipient} ${notificationBadge(n.status, lang)}`,
       body: html`<details><summary>${d.showMail}</summary>${mailView(mail, lang, mail.source === 'caught' ? `/mail/caught/${mail.caughtId ?? ''}/html` : `/mail/notifications/${n.id}/html`)}<p class="small"><a href="/mail/notifications/${n.id}">${d.mailDetail}</a></p></details>`,
     });
   }
