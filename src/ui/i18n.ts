@@ -716,7 +716,7 @@ const da = {
     unknownArea: (v: string) => `Ukendt område «${v}».`,
     unknownStaff: 'Ukendt medarbejder.',
     staffOfArea: (a: string) => `Skal være en medarbejder i handleplanens område (${a}).`,
-    staleVersion: 'Sagen er ændret af en anden imens. Genindlæs siden og prøv igen.',
+    staleVersion: 'Sagen er ændret af en anden, siden du åbnede den. Genindlæs sagen, og prøv igen.',
     notCpr: 'Er ikke et gyldigt CPR-nummer (ddmmåå-xxxx med en rigtig dato).',
     looksLikeCpr: 'Må ikke ligne et CPR-nummer (6 + 4 cifre).',
     nul: 'Må ikke indeholde tegnet NUL (\\u0000).',
