@@ -251,9 +251,6 @@ td, th, dd, li, p { overflow-wrap: break-word; }
   .fields .field > input:not([type="checkbox"]), .fields .field > select, .fields .field > textarea { width: 100%; }
   dl.facts { grid-template-columns: minmax(0, 1fr); gap: 0; }
   dl.facts dd { margin-bottom: .5rem; overflow-wrap: anywhere; }
-  /* A chart keeps the size its labels are drawn for (13 px text) and scrolls inside its frame, rather than shrinking to 6 px. */
-  figure.chart { overflow-x: auto; }
-  figure.chart > svg { min-width: 47.5rem; }
   /* Lists (table.stack-narrow, labelled by app.js) become one card per row: nothing to scroll sideways for. */
   table.stack-narrow[data-stacked] { display: block; border: 0; margin-top: 0; }
   table.stack-narrow[data-stacked] caption { display: block; }
