@@ -46,7 +46,7 @@ const RULES: Rule[] = [
   // Master data: an absence's "until" before its "from".
   [/^is before from$/, (_m, v) => v.untilBeforeFrom],
   [/^is before (\w+)$/, (m, v, q) => v.before(q(g(m, 1)))],
-  [/^(?:not a date \(YYYY-MM-DD\)|not a date|Invalid ISO date)$/, (_m, v) => v.notDate],
+  [/^(?:not a date(?: \((?:YYYY-MM-DD|dd\.mm\.yyyy)\))?|Invalid ISO date)$/, (_m, v) => v.notDate],
   [/^(?:not a date and time.*|Invalid ISO datetime)$/, (_m, v) => v.notDateTime],
   [/^"(.*)" is not a date \(YYYY-MM-DD\) or an instant/, (m, v) => v.notDateOrInstant(g(m, 1))],
   [/^must be a time of day/, (_m, v) => v.notTime],
