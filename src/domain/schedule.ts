@@ -136,3 +136,62 @@ export function planStages(d: ScheduleInput, calendar: Calendar, config: Schedul
   return out.sort((a, b) => a.plannedAt - b.plannedAt);
 }
 
+
+/**
+ * Stages in plain words, for every place a stage is shown (settings, impact preview, mail log,
+ * record timeline): "2 arbejdsdage før" rather than "reminder-2". Named from what the stage does
+ * (its kind and working days), not from its id: an administrator may move reminder-2 to three days.
+ */
+type StageLang = 'da' | 'en';
+
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+/** When the stage fires, relative to the deadline: "2 arbejdsdage før", "dagen efter fristen". */
+export function stageWhen(s: Pick<StageConfig, 'kind' | 'workingDays'>, lang: StageLang): string {
+  const n = s.workingDays;
+  if (s.kind === 'reminder') {
+    if (n === 0) return lang === 'da' ? 'på fristdagen' : 'on the due day';
+    return lang === 'da' ? `${plural(n, 'arbejdsdag', 'arbejdsdage')} før` : `${plural(n, 'working day', 'working days')} before`;
+  }
+  // An escalation counts from the breach day, the day after the due day (planStages).
+  if (n === 0) return lang === 'da' ? 'dagen efter fristen' : 'the day after the due day';
+  return lang === 'da' ? `${plural(n, 'arbejdsdag', 'arbejdsdage')} efter overskridelsen` : `${plural(n, 'working day', 'working days')} after the breach`;
+}
+
+const KIND_WORD: Record<StageLang, Record<string, string>> = {
+  da: { reminder: 'Påmindelse', escalation: 'Rykker', alert: 'Varsel' },
+  en: { reminder: 'Reminder', escalation: 'Escalation', alert: 'Alert' },
+};
+
+/** "Påmindelse 2 arbejdsdage før", "Rykker dagen efter fristen". */
+export function stageName(s: Pick<StageConfig, 'kind' | 'workingDays'>, lang: StageLang): string {
+  return `${KIND_WORD[lang][s.kind] ?? s.kind} ${stageWhen(s, lang)}`;
+}
+
+const SPECIAL_STAGES: Record<string, Record<StageLang, string>> = {
+  'alert:area-director': { da: 'Varsel til områdedirektøren', en: 'Alert to the area director' },
+  'alert:directorate-phone': { da: 'Varsel: direktoratet skal ringes op', en: 'Alert: phone the directorate' },
+  'notice:preliminary': { da: 'Foreløbig underretning', en: 'Preliminary notice' },
+  'no-owner': { da: 'Påmindelse (handleplanen har ingen ansvarlig)', en: 'Reminder (the plan has no owner)' },
+  failure: { da: 'Fejlrapport (en mail kunne ikke sendes)', en: 'Failure report (a mail could not be sent)' },
+};
+
+/**
+ * An outbox stage (`<deadline key>:<stage id>`, `alert:…`, `notice:preliminary`, `failure:<id>`)
+ * in plain words. `stagesOf(rule)` gives the stages in force for the rule (its own or the default
+ * ones); a stage id no longer among them is named after the default stage of that id, else by its kind.
+ */
+export function notificationStageName(stage: string, lang: StageLang, stagesOf: (rule: string) => readonly StageConfig[] = () => DEFAULT_STAGES): string {
+  const special = SPECIAL_STAGES[stage.startsWith('notice:preliminary') ? 'notice:preliminary' : stage];
+  if (special) return special[lang];
+  if (stage.startsWith('failure:')) return (SPECIAL_STAGES['failure'] as Record<StageLang, string>)[lang];
+  const sep = stage.lastIndexOf(':');
+  const key = sep < 0 ? '' : stage.slice(0, sep);
+  const id = sep < 0 ? stage : stage.slice(sep + 1);
+  if (id === 'no-owner') return (SPECIAL_STAGES['no-owner'] as Record<StageLang, string>)[lang];
+  const rule = key.split('#')[0] ?? '';
+  const found = stagesOf(rule).find((s) => s.id === id) ?? DEFAULT_STAGES.find((s) => s.id === id);
+  if (found) return stageName(found, lang);
+  const kind = /^(reminder|escalation)-/.exec(id)?.[1];
+  return kind ? `${KIND_WORD[lang][kind]} (${id})` : stage;
+}

@@ -2,6 +2,10 @@
  * bull-board at /admin/queues for the `fristvagt` queue, for admins only. The board can retry,
  * remove and promote jobs, so it sits behind the same admin check as the rest, and a browser
  * session may only change things from our own pages (see sameOriginWrite).
+ *
+ * Like every page, the board makes no request to another host: its page links a web font from
+ * fonts.googleapis.com, which is taken out (it falls back to the system font; offline it would
+ * fail), and a Content-Security-Policy keeps whatever the board loads on this server.
  */
 import { createBullBoard } from '@bull-board/api';
 import type { IServerAdapter } from '@bull-board/api/typings/app';
@@ -12,6 +16,14 @@ import { callerOf, errorBody, forbidden, sameOriginWrite, unauthenticated, type 
 import type { OpsRedis } from './redis.js';
 
 export const BOARD_PATH = '/admin/queues';
+
+/** The board's own pages may use inline style (React) but load nothing from another host. */
+const BOARD_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'self'";
+
+/** The board's HTML without links to other hosts (its web font); everything else is served from here. */
+export function withoutExternalLinks(page: string): string {
+  return page.replace(/<link\b[^>]*\bhref="(?:https?:)?\/\/[^"]*"[^>]*>\s*/gi, '');
+}
 
 export function registerQueueBoard(app: FastifyInstance, opts: { redis: OpsRedis | undefined; auth: AuthDeps }): void {
   const guard = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
@@ -41,10 +53,15 @@ export function registerQueueBoard(app: FastifyInstance, opts: { redis: OpsRedis
       scope.all(`${BOARD_PATH}/*`, unavailable);
       return;
     }
+    scope.addHook('onSend', async (_req, reply, payload) => {
+      if (!String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;
+      void reply.header('content-security-policy', BOARD_CSP).header('referrer-policy', 'same-origin');
+      return typeof payload === 'string' ? withoutExternalLinks(payload) : payload;
+    });
     const serverAdapter = new FastifyAdapter();
     serverAdapter.setBasePath(BOARD_PATH);
     // @bull-board/fastify carries its own copy of @bull-board/api's types (one patch version apart); the runtime contract is the same.
-    createBullBoard({ queues: [new BullMQAdapter(opts.redis.queue)], serverAdapter: serverAdapter as unknown as IServerAdapter, options: { uiConfig: { boardTitle: 'fristvagt' } } });
+    createBullBoard({ queues: [new BullMQAdapter(opts.redis.queue)], serverAdapter: serverAdapter as unknown as IServerAdapter, options: { uiConfig: { boardTitle: 'fristvagt', locale: { lng: 'da-DK' }, hideDocsLink: true, miscLinks: [{ text: 'fristvagt', url: '/' }] } } });
     await scope.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
   });
 }

@@ -219,6 +219,51 @@ button.danger:hover { background: #7a1013; border-color: #7a1013; }
   dl.facts dd { margin-bottom: .45rem; overflow-wrap: anywhere; }
   fieldset { padding: .5rem .6rem; }
 }
+/* ── Shell (issue 13, parts 6–7): shared form fields (src/ui/form-fields.ts) ── */
+input.date, input.datetime, input.time, input.month { font-variant-numeric: tabular-nums; align-self: flex-start; }
+input.time { width: 5.5em; }
+input.month { width: 7em; }
+input.date { width: 8.5em; }
+input.datetime { width: 12em; }
+.field-hint { font-weight: 400; }
+.field.has-error label { color: #a4161a; }
+ul.diff { margin: .3rem 0; padding-left: 1.2rem; }
+ul.diff del { color: var(--muted); }
+ul.diff ins { text-decoration: none; font-weight: 600; }
+#settings-audit ul.diff { margin-bottom: 0; }
+/* ── Shell: the layout down to 360 px (a phone on the floor); nothing is wider than the window ── */
+fieldset { min-width: 0; }
+/* Hidden labels are positioned: inside a scrolling table they must be held by its box, not stick out of the page. */
+.table-wrap { position: relative; }
+img, svg, iframe { max-width: 100%; }
+input, select, textarea { max-width: 100%; }
+textarea { min-width: min(20rem, 100%); }
+.field { min-width: 0; max-width: 100%; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+td, th, dd, li, p { overflow-wrap: break-word; }
+@media (max-width: 40rem) {
+  main { padding: .75rem .6rem; }
+  header.top { padding: .5rem .6rem; gap: .4rem 1rem; }
+  header.top .user { margin-left: 0; }
+  h1 { font-size: 1.35rem; }
+  fieldset { padding: .5rem .6rem; }
+  .fields { flex-direction: column; align-items: stretch; }
+  .fields .field > input:not([type="checkbox"]), .fields .field > select, .fields .field > textarea { width: 100%; }
+  dl.facts { grid-template-columns: minmax(0, 1fr); gap: 0; }
+  dl.facts dd { margin-bottom: .5rem; overflow-wrap: anywhere; }
+  /* Lists (table.stack-narrow, labelled by app.js) become one card per row: nothing to scroll sideways for. */
+  table.stack-narrow[data-stacked] { display: block; border: 0; margin-top: 0; }
+  table.stack-narrow[data-stacked] caption { display: block; }
+  table.stack-narrow[data-stacked] thead tr { display: flex; flex-wrap: wrap; gap: .1rem .9rem; }
+  table.stack-narrow[data-stacked] thead th { border: 0; background: none; padding: .1rem 0; font-weight: 400; }
+  table.stack-narrow[data-stacked]:not([data-sortable]) thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+  table.stack-narrow[data-stacked] tbody { display: block; }
+  table.stack-narrow[data-stacked] tbody tr { display: block; border: 1px solid var(--line); margin: 0 0 .6rem; }
+  table.stack-narrow[data-stacked] tbody td, table.stack-narrow[data-stacked] tbody th { display: block; border: 0; padding: .25rem .5rem; }
+  table.stack-narrow[data-stacked] tbody th[scope="row"] { background: var(--head); }
+  table.stack-narrow[data-stacked] tbody td:empty { display: none; }
+  table.stack-narrow[data-stacked] tbody td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; color: var(--muted); }
+}
 @media print {
   header.top, .skip, form, .no-print, .pagination { display: none !important; }
   main { max-width: none; padding: 0; }
@@ -245,5 +290,65 @@ export const JS = `(function () {
     }).catch(function () { /* the next round tries again */ });
   }
   window.setInterval(refresh, every);
+})();
+/* Shell (issue 13, part 7): a wide table scrolls inside its box on a narrow screen; the box is then a
+   named region a keyboard can reach and scroll (WCAG 2.1.1). */
+(function () {
+  'use strict';
+  function mark() {
+    var boxes = document.querySelectorAll('.table-wrap, figure.chart');
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      if (box.scrollWidth > box.clientWidth + 1) {
+        if (!box.hasAttribute('tabindex')) {
+          var caption = box.querySelector('caption, figcaption');
+          var section = box.closest('section, fieldset');
+          var heading = section && section.querySelector('h2, h3, legend');
+          var label = box.getAttribute('data-label') || (caption && caption.textContent) || (heading && heading.textContent) || document.title;
+          box.setAttribute('tabindex', '0');
+          box.setAttribute('role', 'region');
+          if (label) box.setAttribute('aria-label', label.trim());
+          box.setAttribute('data-scrolls', '1');
+        }
+      } else if (box.getAttribute('data-scrolls') === '1') {
+        box.removeAttribute('tabindex');
+        box.removeAttribute('role');
+        box.removeAttribute('aria-label');
+        box.removeAttribute('data-scrolls');
+      }
+    }
+  }
+  /* Lists that become cards on a narrow screen: each cell is labelled with its column's heading. */
+  function label() {
+    var tables = document.querySelectorAll('table.stack-narrow:not([data-stacked])');
+    for (var i = 0; i < tables.length; i++) {
+      var table = tables[i];
+      var heads = table.querySelectorAll('thead th');
+      var names = [];
+      for (var h = 0; h < heads.length; h++) {
+        // A column whose heading is for screen readers only (a link column) gets no visible label.
+        var hidden = heads[h].querySelector('.visually-hidden');
+        var text = (heads[h].textContent || '').replace(/[\u25b2\u25bc]/g, '').trim();
+        names.push(hidden && (hidden.textContent || '').trim() === text ? '' : text);
+      }
+      var rows = table.querySelectorAll('tbody tr');
+      for (var r = 0; r < rows.length; r++) {
+        for (var c = 0; c < rows[r].cells.length; c++) {
+          var cell = rows[r].cells[c];
+          if (cell.tagName === 'TD' && names[c]) cell.setAttribute('data-label', names[c]);
+        }
+      }
+      if (table.querySelector('thead a')) table.setAttribute('data-sortable', '1');
+      table.setAttribute('data-stacked', '1');
+    }
+  }
+  function both() {
+    label();
+    mark();
+  }
+  both();
+  window.addEventListener('resize', mark);
+  // The overview's live region is replaced in place; its tables are new boxes.
+  if (window.MutationObserver) new MutationObserver(both).observe(document.body, { childList: true, subtree: true });
 })();
 `;

@@ -1,16 +1,183 @@
 /**
- * Form fields from a field description (records/kinds.ts `describeField`): the schema that drives
- * validation, storage and the importer's columns also decides each field's input. Dates and
- * times are Danish whatever the browser's locale: text inputs with a dd.mm.åååå (tt:mm) pattern
- * and a hint, read here in Europe/Copenhagen (never `type="date"`, whose format follows the
- * browser). Each field carries its hint and its error next to it (aria-describedby); the form's
- * summary at the top links to them (web.ts errorSummary).
+ * The one way a UI form builds a field: its label, the input, a visible hint and the field's own
+ * error next to it (linked with aria-describedby, marked aria-invalid). Every form uses these.
+ *
+ * Dates and times are Danish whatever the browser's locale: a `type="date"` or `type="time"` input
+ * is drawn by the browser in the browser's language (mm/dd/yyyy, "12:00 AM" in an English
+ * browser), so these are text inputs showing dd.mm.åååå and 24-hour tt:mm, with the format written
+ * beside them, parsed on the server (format.ts parseFormDate, parseFormTime, localDateTimeToIso)
+ * with a Danish error naming the field when they do not parse (issues.ts). No `pattern` or
+ * `required` attribute: the browser would answer in its own language; the server answers in the
+ * page's (forms carry `novalidate` for the same reason). `aria-required` still tells assistive technology.
+ *
+ * The record forms draw their fields from a field description (records/kinds.ts `describeField`:
+ * the schema that drives validation, storage and the importer's columns) through `renderField`,
+ * which picks one of these.
  */
-import { formatDanishDate, formatLocalInstant, instantOfLocal, parseIsoDate, parseWhen } from '../domain/index.js';
+import { formatDanishDate, formatLocalInstant, parseIsoDate, parseWhen, type Lang } from '../domain/index.js';
 import type { FieldSpec } from '../records/kinds.js';
-import { html, type SafeHtml } from './html.js';
-import { t, type Lang } from './i18n.js';
+import { fmtShortDay, formDateTimeValue, localDateTimeToIso, parseFormDate } from './format.js';
+import { html, type HtmlValue, type SafeHtml } from './html.js';
+import { t } from './i18n.js';
 import type { FormBody } from './web.js';
+
+export interface FieldBase {
+  name: string;
+  label: HtmlValue;
+  /** Default `f-<name>`. */
+  id?: string;
+  /** The field's error, already in the reader's language (issues.ts fieldErrors). */
+  error?: string | undefined;
+  /** Shown under the input; date and time fields show their format when none is given. */
+  hint?: HtmlValue;
+  /** false: no hint at all (a table cell whose column heading says the format). */
+  showHint?: boolean;
+  required?: boolean;
+  /** A label for screen readers only (a table cell under its column heading). */
+  hiddenLabel?: boolean;
+  /** Ids of help texts elsewhere on the page that describe this field too. */
+  describedBy?: string;
+  /** Extra wrapper class (e.g. "check"). */
+  className?: string;
+}
+
+export interface Option {
+  value: string;
+  label: string;
+}
+
+/** A field's default id, `f-<name>`: what an error summary links to. */
+export function fieldId(name: string): string {
+  return `f-${name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+}
+
+function idOf(o: FieldBase): string {
+  return o.id ?? fieldId(o.name);
+}
+
+interface Parts {
+  id: string;
+  /** id and name, first in every input. */
+  attrs: SafeHtml;
+  /** aria-describedby, aria-invalid, aria-required: last in every input. */
+  aria: SafeHtml;
+  label: SafeHtml;
+  after: SafeHtml;
+}
+
+function parts(o: FieldBase, defaultHint?: HtmlValue): Parts {
+  const id = idOf(o);
+  const hint = o.showHint === false ? undefined : (o.hint ?? defaultHint);
+  const hasHint = hint !== undefined && hint !== null && hint !== '';
+  const described = [o.describedBy, hasHint ? `${id}-hint` : '', o.error ? `${id}-err` : ''].filter(Boolean).join(' ');
+  const attrs = html`id="${id}" name="${o.name}"`;
+  const aria = html`${described ? html` aria-describedby="${described}"` : ''}${o.error ? html` aria-invalid="true"` : ''}${o.required ? html` aria-required="true"` : ''}`;
+  const label = html`<label for="${id}"${o.hiddenLabel ? html` class="visually-hidden"` : ''}>${o.label}</label>`;
+  const after = html`${hasHint ? html`<span class="small muted field-hint" id="${id}-hint">${hint}</span>` : ''}${o.error ? html`<span class="field-error" id="${id}-err">${o.error}</span>` : ''}`;
+  return { id, attrs, aria, label, after };
+}
+
+function wrap(o: FieldBase, inner: SafeHtml): SafeHtml {
+  return html`<div class="field${o.className ? ` ${o.className}` : ''}${o.error ? ' has-error' : ''}">${inner}</div>`;
+}
+
+export interface TextOptions extends FieldBase {
+  value?: string | number | null | undefined;
+  type?: 'text' | 'email' | 'search' | 'number' | 'password';
+  size?: number;
+  maxlength?: number | undefined;
+  min?: number;
+  max?: number;
+  placeholder?: string;
+  inputmode?: 'numeric' | 'decimal' | 'email' | 'text';
+  autocomplete?: string;
+  spellcheck?: boolean;
+  readonly?: boolean;
+}
+
+function inputExtras(o: Pick<TextOptions, 'size' | 'maxlength' | 'min' | 'max' | 'placeholder' | 'inputmode' | 'autocomplete' | 'spellcheck' | 'readonly'>): SafeHtml {
+  return html`${o.spellcheck !== undefined ? html` spellcheck="${o.spellcheck ? 'true' : 'false'}"` : ''}${o.readonly ? html` readonly` : ''}${o.size ? html` size="${String(o.size)}"` : ''}${o.maxlength ? html` maxlength="${String(o.maxlength)}"` : ''}${o.min !== undefined ? html` min="${String(o.min)}"` : ''}${o.max !== undefined ? html` max="${String(o.max)}"` : ''}${o.placeholder ? html` placeholder="${o.placeholder}"` : ''}${o.inputmode ? html` inputmode="${o.inputmode}"` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}`;
+}
+
+export function textField(o: TextOptions): SafeHtml {
+  const p = parts(o);
+  const value = o.value === null || o.value === undefined ? '' : String(o.value);
+  return wrap(o, html`${p.label}<input type="${o.type ?? 'text'}" ${p.attrs} value="${value}"${inputExtras(o)}${p.aria}>${p.after}`);
+}
+
+export function textareaField(o: FieldBase & { value?: string | null | undefined; rows?: number; maxlength?: number | undefined }): SafeHtml {
+  const p = parts(o);
+  return wrap(o, html`${p.label}<textarea ${p.attrs} rows="${String(o.rows ?? 3)}"${o.maxlength ? html` maxlength="${String(o.maxlength)}"` : ''}${p.aria}>${o.value ?? ''}</textarea>${p.after}`);
+}
+
+export function selectField(o: FieldBase & { options: readonly Option[]; value?: string | null | undefined }): SafeHtml {
+  const p = parts(o);
+  const opts = o.options.map((x) => html`<option value="${x.value}"${x.value === (o.value ?? '') ? html` selected` : ''}>${x.label}</option>`);
+  return wrap(o, html`${p.label}<select ${p.attrs}${p.aria}>${opts}</select>${p.after}`);
+}
+
+export function checkboxField(o: FieldBase & { checked: boolean; value?: string }): SafeHtml {
+  const p = parts(o);
+  return wrap({ ...o, className: `check${o.className ? ` ${o.className}` : ''}` }, html`<span><input type="checkbox" ${p.attrs} value="${o.value ?? '1'}"${o.checked ? html` checked` : ''}${p.aria}> ${p.label}</span>${p.after}`);
+}
+
+/** A stored day (`YYYY-MM-DD`) as the date field shows it; anything else (what was typed) as it is. */
+export function dateFieldValue(v: string | null | undefined): string {
+  if (!v) return '';
+  return /^\d{4}-\d{2}-\d{2}$/.test(v) ? fmtShortDay(v) : v;
+}
+
+/** An instant (or a datetime-local `YYYY-MM-DDTHH:MM`) as the date-time field shows it; what was typed stays as it is. */
+export function dateTimeFieldValue(v: string | Date | null | undefined): string {
+  if (v === null || v === undefined || v === '') return '';
+  if (v instanceof Date) return formDateTimeValue(v);
+  const local = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2})?$/.exec(v);
+  if (local) return `${fmtShortDay(local[1] as string)} ${local[2] as string}`;
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}.*(Z|[+-]\d{2}:?\d{2})$/.test(v)) return formDateTimeValue(v);
+  return v;
+}
+
+/** A day, shown and typed dd.mm.åååå (parse with format.ts parseFormDate). */
+export function dateField(lang: Lang, o: FieldBase & { value?: string | null | undefined }): SafeHtml {
+  const f = t(lang).ff;
+  const p = parts(o, f.dateHint);
+  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${dateFieldValue(o.value)}" size="10" maxlength="10" placeholder="${f.datePlaceholder}" autocomplete="off" class="date"${p.aria}>${p.after}`);
+}
+
+/** A local date and time in Copenhagen, shown and typed dd.mm.åååå tt:mm (parse with format.ts localDateTimeToIso). */
+export function dateTimeField(lang: Lang, o: FieldBase & { value?: string | Date | null | undefined }): SafeHtml {
+  const f = t(lang).ff;
+  const p = parts(o, f.dateTimeHint);
+  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${dateTimeFieldValue(o.value)}" size="16" maxlength="22" placeholder="${f.dateTimePlaceholder}" autocomplete="off" class="datetime"${p.aria}>${p.after}`);
+}
+
+/** A month (`YYYY-MM` stored), shown and typed mm.åååå (parse with format.ts parseFormMonth). */
+export function monthField(lang: Lang, o: FieldBase & { value?: string | null | undefined }): SafeHtml {
+  const f = t(lang).ff;
+  const p = parts(o, f.monthHint);
+  const iso = /^(\d{4})-(\d{2})$/.exec(o.value ?? '');
+  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${iso ? `${iso[2] as string}.${iso[1] as string}` : (o.value ?? '')}" size="7" maxlength="7" placeholder="${f.monthPlaceholder}" autocomplete="off" class="month"${p.aria}>${p.after}`);
+}
+
+/** A time of day, 24-hour tt:mm (parse with format.ts parseFormTime). */
+export function timeField(lang: Lang, o: FieldBase & { value?: string | null | undefined }): SafeHtml {
+  const f = t(lang).ff;
+  const p = parts(o, f.timeHint);
+  return wrap(o, html`${p.label}<input type="text" ${p.attrs} value="${o.value ?? ''}" size="5" maxlength="5" placeholder="${f.timePlaceholder}" autocomplete="off" class="time"${p.aria}>${p.after}`);
+}
+
+/** The label of a field that may stay empty: "Stilling (valgfri)". */
+export function optionalLabel(lang: Lang, label: string): SafeHtml {
+  return html`${label} <span class="muted small">${t(lang).ff.optional}</span>`;
+}
+
+/** A date field's value as YYYY-MM-DD: undefined when empty, null when it is not a date. */
+export function parseDateField(v: string | undefined): string | null | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  return parseFormDate(v) ?? null;
+}
+
+// --- Fields from a record kind's field description (the record forms, src/ui/pages/record-form.ts) ---
 
 export interface FormField {
   spec: FieldSpec;
@@ -23,45 +190,20 @@ export interface FormField {
   error?: string | undefined;
 }
 
-const DANISH_DATE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/;
-const DANISH_INSTANT = /^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:,?\s+|\s*T\s*)(?:kl\.?\s*)?(\d{1,2})[:.](\d{2})$/i;
-const ISO_LOCAL = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::\d{2})?$/;
-
-function isoDay(d: string, m: string, y: string): string | undefined {
-  const text = `${y}-${m.padStart(2, '0')}-${d.padStart(2, '0')}`;
-  return parseIsoDate(text) === undefined ? undefined : text;
-}
-
-/** `24.11.2026` (or the API's `2026-11-24`) → `2026-11-24`; undefined when it is not a real date. */
-export function parseDanishDate(text: string): string | undefined {
-  const s = text.trim();
-  const m = DANISH_DATE.exec(s);
-  if (m) return isoDay(m[1] as string, m[2] as string, m[3] as string);
-  return parseIsoDate(s) === undefined ? undefined : s;
-}
-
-function localInstant(day: string, h: number, min: number): string | undefined {
-  const d = parseIsoDate(day);
-  if (d === undefined || h > 23 || min > 59) return undefined;
-  return formatLocalInstant(instantOfLocal(d, (h * 60 + min) * 60_000));
-}
+/** `24.11.2026` (or the API's `2026-11-24`) → `2026-11-24`; undefined when it is not a real date (format.ts parseFormDate). */
+export const parseDanishDate = parseFormDate;
 
 /**
- * `24.11.2026 14:05` (also `kl. 14.05`) in Copenhagen → an instant with offset; a date alone stays
- * a date (the API reads it as that day). The API's own forms (`2026-11-24T14:05`, with an
- * offset) are read too. Undefined when it is neither.
+ * `24.11.2026 14:05` (also `kl. 14.05`) in Copenhagen → an instant with offset (format.ts
+ * localDateTimeToIso); a date alone stays a date (the API reads it as that day). The API's own
+ * forms (with an offset) are read too. Undefined when it is neither.
  */
 export function parseDanishInstant(text: string): string | undefined {
   const s = text.trim();
-  const m = DANISH_INSTANT.exec(s);
-  if (m) {
-    const day = isoDay(m[1] as string, m[2] as string, m[3] as string);
-    return day === undefined ? undefined : localInstant(day, Number(m[4]), Number(m[5]));
-  }
-  const date = parseDanishDate(s);
+  const date = parseFormDate(s);
   if (date) return date;
-  const local = ISO_LOCAL.exec(s);
-  if (local) return localInstant(local[1] as string, Number(local[2]), Number(local[3]));
+  const local = localDateTimeToIso(s.replace(/^(\d{4}-\d{2}-\d{2}) (\d)/, '$1T$2'));
+  if (local) return local;
   const w = parseWhen(s);
   return w && w.ms !== null ? s : undefined;
 }
@@ -120,46 +262,21 @@ export function defaultHint(spec: FieldSpec, lang: Lang, extra?: string): string
   return parts.length > 0 ? parts.join(' ') : undefined;
 }
 
-/** One field: label, hint, the error (when there is one) and the input, tied together for assistive technology. */
+/** One record field: the shared field of its kind, with its label (marked when required), hint and error. */
 export function renderField(f: FormField, lang: Lang, idPrefix = 'f'): SafeHtml {
   const rf = t(lang).rf;
   const { spec } = f;
-  const id = `${idPrefix}-${spec.name}`;
-  const hintId = f.hint ? `${id}-hint` : '';
-  const errId = f.error ? `${id}-err` : '';
-  const described = [hintId, errId].filter(Boolean).join(' ');
-  // A flag is always answered (unticked is no): never `required`, which on a checkbox means "must be ticked".
-  const flag = spec.input === 'boolean' && !spec.nullable;
-  const aria = html`${described ? html` aria-describedby="${described}"` : ''}${f.error ? html` aria-invalid="true"` : ''}${spec.required && !flag ? html` required` : ''}`;
-  const hint = f.hint ? html`<span class="small muted rf-hint" id="${hintId}">${f.hint}</span>` : '';
-  const error = f.error ? html`<span class="field-error" id="${errId}">${f.error}</span>` : '';
-  const req = spec.required ? html` <span class="rf-req">(${rf.required})</span>` : '';
-  if (flag) {
-    return html`<div class="field check rf-field"><span><input type="checkbox" id="${id}" name="${spec.name}" value="true"${f.text === 'true' ? html` checked` : ''}${aria}> <label for="${id}">${f.label}</label></span>${hint}${error}</div>`;
+  const base = { name: spec.name, id: `${idPrefix}-${spec.name}`, hint: f.hint, error: f.error, className: `rf-field${spec.input === 'longtext' ? ' rf-wide' : ''}` };
+  // A flag is always answered (unticked is no): never required.
+  if (spec.input === 'boolean' && !spec.nullable) return checkboxField({ ...base, label: f.label, checked: f.text === 'true', value: 'true' });
+  const label = spec.required ? html`${f.label} <span class="rf-req">(${rf.required})</span>` : f.label;
+  const o = { ...base, label, required: spec.required };
+  if (spec.input === 'boolean') return selectField({ ...o, value: f.text, options: [{ value: '', label: rf.notStated }, { value: 'true', label: t(lang).yes }, { value: 'false', label: t(lang).no }] });
+  if (f.options) {
+    const blank = spec.required && f.options.some(([v]) => v === f.text) ? [] : [{ value: '', label: spec.required ? rf.choose : rf.notStated }];
+    return selectField({ ...o, value: f.text, options: [...blank, ...f.options.map(([value, l]) => ({ value, label: l }))] });
   }
-  let input: SafeHtml;
-  if (spec.input === 'boolean') {
-    const opts: Array<[string, string]> = [['', rf.notStated], ['true', t(lang).yes], ['false', t(lang).no]];
-    input = html`<select id="${id}" name="${spec.name}"${aria}>${opts.map(([v, l]) => html`<option value="${v}"${f.text === v ? html` selected` : ''}>${l}</option>`)}</select>`;
-  } else if (f.options) {
-    const blank = spec.required && f.options.some(([v]) => v === f.text) ? [] : [['', spec.required ? rf.choose : rf.notStated] as const];
-    input = html`<select id="${id}" name="${spec.name}"${aria}>${[...blank, ...f.options].map(([v, l]) => html`<option value="${v}"${f.text === v ? html` selected` : ''}>${l}</option>`)}</select>`;
-  } else if (spec.input === 'longtext') {
-    input = html`<textarea id="${id}" name="${spec.name}" rows="3"${spec.max ? html` maxlength="${String(spec.max)}"` : ''}${aria}>${f.text}</textarea>`;
-  } else {
-    const pattern = spec.input === 'instant' ? '\\d{1,2}\\.\\d{1,2}\\.\\d{4}( \\d{1,2}[:.]\\d{2})?' : spec.input === 'date' ? '\\d{1,2}\\.\\d{1,2}\\.\\d{4}' : '';
-    const size = spec.input === 'instant' ? '16' : spec.input === 'date' ? '10' : spec.input === 'cpr' ? '11' : '30';
-    input = html`<input type="text" id="${id}" name="${spec.name}" value="${f.text}" size="${size}"${spec.max ? html` maxlength="${String(spec.max)}"` : ''}${pattern ? html` pattern="${pattern}" inputmode="text"` : ''} autocomplete="off" spellcheck="${spec.input === 'text' ? 'true' : 'false'}"${aria}>`;
-  }
-  return html`<div class="field rf-field${spec.input === 'longtext' ? ' rf-wide' : ''}"><label for="${id}">${f.label}${req}</label>${hint}${error}${input}</div>`;
-}
-
-/**
- * A Danish date (or date and time) text input with its format hint, for the forms written out by
- * hand (the record page's quick steps); `attrs` are the caller's further attributes.
- */
-export function danishDateInput(o: { id: string; name: string; value: string; kind: 'instant' | 'date'; lang: Lang; attrs?: SafeHtml }): SafeHtml {
-  const rf = t(o.lang).rf;
-  const pattern = o.kind === 'instant' ? '\\d{1,2}\\.\\d{1,2}\\.\\d{4}( \\d{1,2}[:.]\\d{2})?' : '\\d{1,2}\\.\\d{1,2}\\.\\d{4}';
-  return html`<input type="text" id="${o.id}" name="${o.name}" value="${o.value}" size="${o.kind === 'instant' ? '16' : '10'}" pattern="${pattern}" autocomplete="off" spellcheck="false" aria-describedby="${o.id}-hint"${o.attrs ?? ''}><span class="small muted rf-hint" id="${o.id}-hint">${o.kind === 'instant' ? rf.hintInstant : rf.hintDate}</span>`;
+  if (spec.input === 'longtext') return textareaField({ ...o, value: f.text, maxlength: spec.max });
+  const size = spec.input === 'instant' ? 16 : spec.input === 'date' ? 10 : spec.input === 'cpr' ? 11 : 30;
+  return textField({ ...o, value: f.text, size, maxlength: spec.max, autocomplete: 'off', spellcheck: spec.input === 'text' });
 }

@@ -7,11 +7,13 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../api/server.js';
 import { scrubCpr } from '../domain/index.js';
+import { BOARD_PATH } from '../ops/queue-board.js';
 import { ServiceError } from '../records/errors.js';
 import type { ServiceContext } from '../records/service.js';
 import { NUL_MESSAGE } from '../records/values.js';
 import { CSS, JS } from './assets.js';
 import { parseLang, t } from './i18n.js';
+import { fieldLabel, issueMessage } from './issues.js';
 import { registerAuth } from './pages/auth.js';
 import { registerBacklog } from './pages/backlog.js';
 import { registerCompliance } from './pages/compliance.js';
@@ -36,6 +38,8 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
     await ui.register(cookie);
     await ui.register(formbody);
     const env = deps.config.FRISTVAGT_ADMIN_TOKEN;
+    // The ops layer serves the queue board when Redis is configured (src/ops/index.ts uses the same two).
+    const queueBoard = (deps.redis?.url ?? deps.config.REDIS_URL) ? BOARD_PATH : undefined;
 
     ui.addHook('onRequest', async (req, reply) => {
       if (req.url.startsWith('/ui/')) return undefined;
@@ -45,7 +49,7 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
         await setSessionLang(deps.database.db, session.id, asked);
         session.lang = asked;
       }
-      req.ui = { lang: asked ?? session?.lang ?? 'da', session };
+      req.ui = { lang: asked ?? session?.lang ?? 'da', session, queueBoard };
       // The API's request log line names the actor; the UI's does the same.
       if (session) req.actor = session.actor;
       // Pages hand their filters to SQL, and Postgres text cannot hold U+0000 (a 500 there). Forms
@@ -58,6 +62,8 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
 
     ui.setErrorHandler(async (err: unknown, req, reply) => {
       const lang = uiState(req).lang;
+      // A refusal with field issues says them in the page's language (issues.ts), as the forms do.
+      if (err instanceof ServiceError && err.issues.length > 0 && err.code === 'VALIDATION') return errorPage(req, reply, err.status, err.issues.map((i) => `${i.path ? `${fieldLabel(lang, i.path)}: ` : ''}${issueMessage(lang, i.message)}`).join(' '));
       if (err instanceof ServiceError) return errorPage(req, reply, err.status, err.status === 403 ? `${t(lang).forbidden} (${err.message})` : err.message);
       const e = err as { code?: string; statusCode?: number; message?: string };
       if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errorPage(req, reply, 413, 'body: too large');

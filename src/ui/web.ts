@@ -21,6 +21,8 @@ declare module 'fastify' {
 export interface UiState {
   lang: Lang;
   session: UiSession | undefined;
+  /** Where the queue board is served (Redis configured): administrators find it in the menu. */
+  queueBoard?: string | undefined;
 }
 
 export function uiState(req: FastifyRequest): UiState {
@@ -79,6 +81,7 @@ export function page(req: FastifyRequest, o: PageOptions): SafeHtml {
     ${navItem('mail', '/mail', d.navMail)}
     ${session.actor.role === 'admin' || session.actor.role === 'area' ? navItem('masterdata', '/masterdata', d.navMasterdata) : ''}
     ${session.actor.role === 'admin' ? navItem('settings', '/settings', d.navSettings) : ''}
+    ${session.actor.role === 'admin' && uiState(req).queueBoard ? html`<li><a href="${uiState(req).queueBoard}" id="nav-queue">${d.navQueue}</a></li>` : ''}
   </ul></nav>
   <div class="user">
     <span>${d.loggedInAs} ${session.actor.name} (${d.roles[session.actor.role] ?? session.actor.role})</span>
@@ -175,16 +178,25 @@ export function csrfField(session: UiSession): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${session.csrfToken}">`;
 }
 
+/** A message after "Field: ": its first letter in lower case, unless it starts an abbreviation (CPR). */
+function inSentence(message: string): string {
+  return /^\p{Lu}\p{Lu}/u.test(message) ? message : `${message.charAt(0).toLowerCase()}${message.slice(1)}`;
+}
+
 /**
- * Field errors as a list at the top of a form, each naming its field and saying what is wrong in
- * the reader's language (issues.ts); `href` links an entry to its field on the page.
+ * Field errors as a list at the top of a form, each naming its field in the reader's language and
+ * saying what is wrong in it too (issues.ts: the services' English becomes Danish on a Danish page):
+ * "Kommentar: skal udfyldes." (the field's label, never its API path). `href` links an entry to its
+ * field on the page.
  */
 export function errorSummary(lang: Lang, issues: FieldIssue[], label: (path: string) => string = (p) => fieldLabel(lang, p), href?: (path: string) => string | undefined): SafeHtml {
   if (issues.length === 0) return html``;
   const item = (i: FieldIssue): SafeHtml => {
-    const name = html`${label(i.path)}${i.path ? ` (${i.path})` : ''}`;
+    const message = scrubCpr(issueMessage(lang, i.message, label));
+    if (!i.path) return html`<li>${message}</li>`;
+    const name = scrubCpr(label(i.path));
     const target = href?.(i.path);
-    return html`<li>${target ? html`<a href="${target}">${name}</a>` : name}: ${issueMessage(lang, i.message, label)}</li>`;
+    return html`<li>${target ? html`<a href="${target}">${name}</a>` : name}: ${inSentence(message)}</li>`;
   };
   return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${issues.map(item)}</ul></div>`;
 }

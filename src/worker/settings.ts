@@ -68,7 +68,11 @@ export interface WorkerSettings {
 }
 
 export async function loadWorkerSettings(db: Executor): Promise<WorkerSettings> {
-  const rows = await db.select().from(settings).where(inArray(settings.key, ['schedule', 'recipients', 'digest', 'recency']));
+  return workerSettingsOf(await db.select().from(settings).where(inArray(settings.key, ['schedule', 'recipients', 'digest', 'recency'])));
+}
+
+/** The worker's settings from stored rows; a key that is missing (or no longer valid) has its default. */
+export function workerSettingsOf(rows: ReadonlyArray<{ key: string; value: unknown }>): WorkerSettings {
   const schedule = scheduleSetting.safeParse(rows.find((r) => r.key === 'schedule')?.value);
   const recipients = recipientsSetting.safeParse(rows.find((r) => r.key === 'recipients')?.value);
   const digest = z.boolean().safeParse(rows.find((r) => r.key === 'digest')?.value);

@@ -117,7 +117,7 @@ describe('compliance in chromium', () => {
     await page.locator('[id="target__force.report"]').fill('120');
     await page.getByRole('button', { name: 'Gem målene' }).click();
     await page.waitForLoadState();
-    expect(await page.getByRole('alert').textContent()).toContain('Mål for Rapport om magtanvendelse (value.force.report): skal være et tal fra 0 til 100');
+    expect(await page.getByRole('alert').textContent()).toContain('Mål for Rapport om magtanvendelse: skal være et tal fra 0 til 100');
     expect(await page.locator('[id="target__force.report"]').getAttribute('aria-invalid')).toBe('true');
     expect(await chart.getAttribute('data-target')).toBe('90');
     await checkPage(page, 'c04-target-invalid');

@@ -137,7 +137,7 @@ describe('case work in chromium: forms, deadline preview, correction', () => {
     expect(await text('#record-form-occurredAt-err')).toBe('Skal være en dato og et klokkeslæt: dd.mm.åååå tt:mm (fx 24.11.2026 14:05).');
     expect(await page.locator('#record-form-occurredAt').getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#record-form-occurredAt').getAttribute('aria-describedby')).toBe('record-form-occurredAt-hint record-form-occurredAt-err');
-    expect(await text('#errors')).toContain('Tidspunkt for hændelsen (occurredAt): Skal være en dato og et klokkeslæt');
+    expect(await text('#errors')).toContain('Tidspunkt for hændelsen: skal være en dato og et klokkeslæt');
     expect(await page.locator('#errors a[href="#record-form-occurredAt"]').count()).toBe(1);
     // What was typed is kept.
     expect(await page.locator('#record-form-journalNumber').inputValue()).toBe('FORM-2026-0001');
@@ -205,7 +205,7 @@ describe('case work in chromium: forms, deadline preview, correction', () => {
     await page.locator('#correct-form-at').fill('18.11.2026 08:05');
     await page.locator('#correct-form').getByRole('button', { name: 'Ret handlingen' }).click();
     expect(await text('#correct-form-correctionReason-err')).toBe('Skal udfyldes.');
-    expect(await text('#errors')).toContain('Begrundelse for rettelsen (reason): Skal udfyldes.');
+    expect(await text('#errors')).toContain('Begrundelse for rettelsen: skal udfyldes.');
     expect(await page.locator('#correct-form-at').inputValue()).toBe('18.11.2026 08:05');
     expect(await audits()).toBe(before);
     await check('48-correction-errors');

@@ -153,8 +153,8 @@ describe('web UI in chromium', () => {
     // The area review of security-cell cases can be turned off or given other days per area.
     expect(await page.locator('#area-policy tbody tr').count()).toBe(3);
     await page.locator('#area-policy').screenshot({ path: join(SHOTS, '08-settings-area-policy.png') });
-    // reminder-2: three working days before instead of two; and Thursday 19.11 becomes a closure day.
-    expect(await page.locator('#s_id_0').inputValue()).toBe('reminder-2');
+    // The first reminder: three working days before instead of two; and Thursday 19.11 becomes a closure day.
+    expect(await page.locator('#stages tbody tr').first().locator('th').textContent()).toBe('Påmindelse 2 arbejdsdage før');
     await page.locator('#s_wd_0').fill('3');
     await page.locator('#closureDays').fill('2026-11-19');
     await page.getByRole('button', { name: 'Beregn konsekvenser' }).first().click();
@@ -163,7 +163,8 @@ describe('web UI in chromium', () => {
     expect(impact).toContain('Ændrede indstillinger: Lukkedage, Påmindelser og rykkere');
     expect(impact).toMatch(/Planlagte mails der flyttes \([1-9]\d*\)/);
     expect(impact).toMatch(/Frister der flyttes eller skifter status \([1-9]\d*\)/);
-    expect(impact).toContain('reminder-2');
+    expect(impact).toContain('Påmindelse 3 arbejdsdage før');
+    expect(impact).not.toMatch(/reminder-\d/);
     expect(await page.locator('#impact table tbody tr').count()).toBeGreaterThan(1);
     await check('09-settings-preview');
 
@@ -171,8 +172,9 @@ describe('web UI in chromium', () => {
     await page.waitForURL(/\/settings\?done=saved/);
     expect(await page.getByRole('status').first().textContent()).toContain('Indstillingerne er gemt.');
     const audit = (await page.locator('#settings-audit tbody').textContent()) ?? '';
-    expect(audit).toContain('schedule');
-    expect(audit).toContain('closureDays');
+    expect(audit).toContain('Påmindelser og rykkere');
+    expect(audit).toContain('Lukkedage');
+    expect(audit).toContain('19.11.2026');
     expect(audit).toContain('FRISTVAGT_ADMIN_TOKEN');
     expect(await page.locator('#s_wd_0').inputValue()).toBe('3');
     await check('10-settings-saved');

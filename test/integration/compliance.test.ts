@@ -189,8 +189,8 @@ describe('compliance: drill-through, trend with target, exports (Postgres)', () 
 
     const bad = await c.post('/compliance/targets', { 'target__force.report': '101', 'target__plan.create': 'nitti', institution: 'syd' });
     expect(bad.status).toBe(400);
-    expect(bad.body).toContain('Mål for Rapport om magtanvendelse (value.force.report): skal være et tal fra 0 til 100 med højst én decimal');
-    expect(bad.body).toContain('Mål for Handleplan oprettet (value.plan.create)');
+    expect(bad.body).toContain('Mål for Rapport om magtanvendelse: skal være et tal fra 0 til 100 med højst én decimal');
+    expect(bad.body).toContain('Mål for Handleplan oprettet: ');
     expect(bad.body).toMatch(/id="target__force\.report" name="target__force\.report" value="101" aria-describedby="targets-help" aria-invalid="true"/);
     expect(await t.db.database.db.select().from(settingsTable).where(eq(settingsTable.key, 'complianceTargets'))).toEqual([]);
 
@@ -296,8 +296,9 @@ describe('compliance: drill-through, trend with target, exports (Postgres)', () 
     const c = await admin();
     const res = await c.get('/compliance/cases?outcome=late&offset=-1');
     expect(res.status).toBe(400);
-    expect(res.body).toContain('Udfald (outcome)');
-    expect(res.body).toContain('Sider (offset)');
-    expect((await c.get('/compliance/cases?from=2026-13')).body).toContain('Fra måned (from)');
+    // Each field by its Danish label, what is wrong with it in Danish.
+    expect(res.body).toContain('Udfald: vælg en af mulighederne.');
+    expect(res.body).toContain('Sider: skal være et helt tal.');
+    expect((await c.get('/compliance/cases?from=2026-13')).body).toContain('Fra måned: er ikke en måned.');
   });
 });

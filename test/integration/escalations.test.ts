@@ -178,7 +178,9 @@ describe('escalation handling and the work queue (Postgres)', () => {
     expect((await ui.post(`/escalations/${deadlineId}`, { action: 'comment', text: 'Fra formularen' }, 'wrong')).status).toBe(403);
     const empty = await ui.post(`/escalations/${deadlineId}`, { action: 'comment', text: '', back: 'detail' });
     expect(empty.status).toBe(400);
-    expect(empty.body).toContain('Kommentar (text): skal udfyldes');
+    // The field by its Danish label, the service's Danish message as it is (not "Ikke gyldig (…)"), no API path.
+    expect(empty.body).toContain('Kommentar: skal udfyldes');
+    expect(empty.body).not.toContain('(text)');
     const dup = await ui.post(`/escalations/${deadlineId}`, { action: 'start', back: 'detail' });
     expect(dup.status).toBe(409);
     expect(dup.body).toContain('Rykkeren er allerede under behandling.');
@@ -207,8 +209,9 @@ describe('escalation handling and the work queue (Postgres)', () => {
     const waiting = await t.db.database.db.select().from(notifications).where(and(eq(notifications.deadlineId, deadlineId), eq(notifications.status, 'scheduled')));
     expect(waiting).toEqual([]);
     const page = await ui.get(res.headers['location'] as string);
-    expect(page.body).toMatch(/cell\.follow-up-conversation:escalation-2<\/code>[^<]*<span class="badge badge-n-cancelled">Annulleret/);
-    expect(page.body).not.toMatch(/cell\.follow-up-conversation:[a-z0-9-]+<\/code>[^<]*<span class="badge badge-n-scheduled">/);
+    // The timeline names the stage in words; its id is on the element.
+    expect(page.body).toMatch(/data-stage="cell\.follow-up-conversation:escalation-2">[^<]+<\/span>[^<]*<span class="badge badge-n-cancelled">Annulleret/);
+    expect(page.body).not.toMatch(/data-stage="cell\.follow-up-conversation:[a-z0-9-]+">[^<]+<\/span>[^<]*<span class="badge badge-n-scheduled">/);
     expect(page.body).not.toContain('id="escalations"');
     expect((await t.req('GET', `/api/escalations/${deadlineId}`, { token: AREA })).status).toBe(409);
     expect((await act({ action: 'comment', text: 'for sent' }, AREA)).status).toBe(409);

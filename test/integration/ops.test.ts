@@ -545,6 +545,10 @@ describe('operations surface', () => {
       const page = await req('GET', '/admin/queues');
       expect(page.status).toBe(200);
       expect(page.headers['content-type']).toMatch(/^text\/html/);
+      // No request to another host: the board's web font link is removed, and its CSP allows this server only.
+      expect(String(page.body)).toContain('static/js/');
+      expect(String(page.body)).not.toMatch(/https?:\/\/(?!127\.0\.0\.1|localhost)[^"']*/);
+      expect(page.headers['content-security-policy']).toMatch(/default-src 'self'/);
       const api = await req('GET', '/admin/queues/api/queues');
       expect(api.status, api.body).toBe(200);
       expect(api.json.queues.map((q: { name: string }) => q.name)).toEqual(['fristvagt']);

@@ -371,7 +371,7 @@ describe('security review (Postgres)', () => {
       await c.get(`/records/incidents/${inc.json.id}`);
       const res = await c.post(`/records/incidents/${inc.json.id}/events`, { form: 'delay', expectedDate: '2026-12-30', reason: 'a\u0000b' });
       expect(res.status).toBe(400);
-      expect(res.body).toContain('(reason)');
+      expect(res.body).toContain('Begrundelse: må ikke indeholde tegnet NUL');
     });
   });
 

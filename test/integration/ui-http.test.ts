@@ -216,7 +216,9 @@ describe('web UI over HTTP (Postgres)', () => {
       await admin.login(ADMIN_TOKEN);
       const res = await admin.get(url);
       expect(res.status).toBe(200);
-      for (const s of ['Hændelse SM-UI-1', 'Foreløbig underretning', 'Cirkulære om dødsfald m.v. § 6, stk. 2', 'XXXXXX-XXXX', 'Tidslinje', 'Revisionslog', 'Sagen oprettet', 'Mail planlagt', 'incident.preliminary-notice:reminder-1']) expect(res.body).toContain(s);
+      for (const s of ['Hændelse SM-UI-1', 'Foreløbig underretning', 'Cirkulære om dødsfald m.v. § 6, stk. 2', 'XXXXXX-XXXX', 'Tidslinje', 'Revisionslog', 'Sagen oprettet', 'Mail planlagt', 'Foreløbig underretning: Påmindelse 1 arbejdsdag før']) expect(res.body).toContain(s);
+      // Stages in plain words, not their ids.
+      expect(res.body).not.toContain('incident.preliminary-notice:reminder-1');
       expect(res.body).not.toContain(CPR);
       expect(res.body).not.toContain('0503874321');
 
@@ -261,13 +263,15 @@ describe('web UI over HTTP (Postgres)', () => {
       expect((await inst.post(url, { form: 'event', type: 'follow_up_held' }, reader.csrf)).status).toBe(403);
       const badAt = await inst.post(url, { form: 'event', type: 'follow_up_held', at: '2026-13-45T25:00' });
       expect(badAt.status).toBe(400);
-      expect(badAt.body).toContain('Tidspunkt (at)');
+      expect(badAt.body).toContain('Tidspunkt: er ikke en dato og et klokkeslæt. Skriv dd.mm.åååå tt:mm');
       const future = await inst.post(url, { form: 'event', type: 'follow_up_held', at: '2026-12-01T10:00' });
       expect(future.status).toBe(400);
-      expect(future.body).toContain('Tidspunkt (at): Ligger i fremtiden.');
+      // Danish in the UI (the API keeps its English), naming the field by its label, not its API name.
+      expect(future.body).toContain('Tidspunkt: må ikke ligge i fremtiden.');
+      expect(future.body).not.toContain('is in the future');
       const postponeNoReason = await inst.post(url, { form: 'postpone', reason: '' });
       expect(postponeNoReason.status).toBe(400);
-      expect(postponeNoReason.body).toContain('Begrundelse (reason)');
+      expect(postponeNoReason.body).toContain('Begrundelse: skal udfyldes.');
       expect(await count(t, 'audit_log')).toBe(audit);
 
       const postponed = await inst.post(url, { form: 'postpone', reason: 'Indlagt på psykiatrisk afdeling', newDate: '2026-11-27' });
@@ -372,8 +376,8 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(byJournal.body).toContain('MA-UI-1');
       expect(byJournal.body).not.toContain('>SM-UI-1<');
       const byRule = await admin.get('/mail?rule=force.report');
-      expect(byRule.body).toContain('force.report:');
-      expect(byRule.body).not.toContain('incident.preliminary-notice:');
+      expect(byRule.body).toContain('Rapport om magtanvendelse: ');
+      expect(byRule.body).not.toContain('Foreløbig underretning: ');
       const byRecipient = await admin.get('/mail?recipient=plan.ejer');
       expect(byRecipient.body).toContain('plan.ejer@kriminalforsorgen.test');
       expect(byRecipient.body).not.toContain('vagt.aalborg@');
@@ -448,7 +452,7 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(preview.status).toBe(200);
       expect(preview.body).toContain('Konsekvenser af ændringen');
       expect(preview.body).toMatch(/Planlagte mails der flyttes \(\d+\)/);
-      expect(preview.body).toContain('reminder-2');
+      expect(preview.body).toContain('Påmindelse 4 arbejdsdage før');
       expect(preview.body).toContain('Ændrede indstillinger: Påmindelser og rykkere');
       expect(await count(t, 'settings')).toBe(before.settings);
       expect(await count(t, 'audit_log')).toBe(before.audit);
@@ -482,7 +486,7 @@ describe('web UI over HTTP (Postgres)', () => {
       expect(await count(t, 'audit_log')).toBe(before.audit + 1);
       const after = await admin.get('/settings?done=saved');
       expect(after.body).toContain('Indstillingerne er gemt.');
-      expect(after.body).toMatch(/<td>schedule<\/td><td>FRISTVAGT_ADMIN_TOKEN<\/td>/);
+      expect(after.body).toMatch(/<td>FRISTVAGT_ADMIN_TOKEN<\/td><td><strong>Påmindelser og rykkere<\/strong>/);
       // The same preview again is stale now.
       expect((await admin.post('/settings/save', { candidate, base, scope: 'default' })).status).toBe(409);
 
@@ -709,7 +713,7 @@ describe('web UI over HTTP (Postgres)', () => {
       const audit = await count(t, 'audit_log');
       const noReviewer = await area.post(`${url}/events`, { form: 'review', reviewer: '', outcome: 'Anbringelsen var begrundet.' });
       expect(noReviewer.status).toBe(400);
-      expect(noReviewer.body).toContain('Gennemgået af (reviewer)');
+      expect(noReviewer.body).toContain('Gennemgået af: ');
       expect(noReviewer.body).toContain('Anbringelsen var begrundet.'); // what was typed is kept
       expect(await count(t, 'audit_log')).toBe(audit);
       expect((await api('security-cell-placements', r['cell'] as string)).caseReviewedAt).toBeNull();
@@ -759,7 +763,7 @@ describe('web UI over HTTP (Postgres)', () => {
       const audit = await count(t, 'audit_log');
       const noReason = await area.post(`${url}/events`, { form: 'reclassify', kind: 'other_self_harm_behaviour', reason: '', at: '2026-11-18T09:30' });
       expect(noReason.status).toBe(400);
-      expect(noReason.body).toContain('Begrundelse (reason)');
+      expect(noReason.body).toContain('Begrundelse: ');
       expect(await count(t, 'audit_log')).toBe(audit);
       expect((await api('incidents', r['selfHarm'] as string)).kind).toBe('qualified_self_harm');
       const re = await area.post(`${url}/events`, { form: 'reclassify', kind: 'other_self_harm_behaviour', reason: 'Lægelig vurdering: ikke nærliggende livsfare', at: '2026-11-18T09:30' });

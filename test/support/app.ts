@@ -18,7 +18,7 @@ export interface TestApp {
   req(method: string, url: string, opts?: { body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; json: any; headers: Record<string, unknown> }>;
 }
 
-export async function startTestApp(driver: Driver, now = '2026-11-22T12:00:00+01:00', extra: { mailer?: Mailer; config?: Partial<ServerDeps['config']> } = {}): Promise<TestApp> {
+export async function startTestApp(driver: Driver, now = '2026-11-22T12:00:00+01:00', extra: { mailer?: Mailer; config?: Partial<ServerDeps['config']>; redis?: ServerDeps['redis'] } = {}): Promise<TestApp> {
   const db = await openTestDatabase(driver);
   const logs: string[] = [];
   const destination = new Writable({
@@ -34,6 +34,7 @@ export async function startTestApp(driver: Driver, now = '2026-11-22T12:00:00+01
     clock: () => clock.now,
     logger: createLogger({ level: 'debug', destination }),
     ...(extra.mailer ? { mailer: extra.mailer, mailFrom: 'fristvagt <fristvagt@kriminalforsorgen.test>' } : {}),
+    ...(extra.redis ? { redis: extra.redis } : {}),
   });
   await app.ready();
   return {

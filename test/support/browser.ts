@@ -29,7 +29,8 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** `locale`: the browser's language (default da-DK); forms must look the same in any. */
+export async function launchChromium(opts: { locale?: string } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
   mkdirSync(SHOTS, { recursive: true });
   const userDataDir = mkdtempSync(join(tmpdir(), 'fristvagt-chromium-'));
@@ -38,7 +39,7 @@ export async function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 900 },
-    locale: 'da-DK',
+    locale: opts.locale ?? 'da-DK',
     acceptDownloads: true,
   });
   const page = context.pages()[0] ?? (await context.newPage());
@@ -58,15 +59,15 @@ export async function launchChromium(): Promise<Browser> {
   };
 }
 
-/** axe-core in the page (evaluated through the driver, so the page's own CSP stays strict). */
-export async function axe(page: Page, name: string): Promise<void> {
+/** axe-core in the page (evaluated through the driver, so the page's own CSP stays strict). `all`: every violation counts, not only serious and critical ones. */
+export async function axe(page: Page, name: string, opts: { all?: boolean } = {}): Promise<void> {
   await page.evaluate(AXE_SOURCE);
   const violations = (await page.evaluate(async () => {
     const w = globalThis as any;
     const res = await w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
     return res.violations;
   })) as AxeViolation[];
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const bad = opts.all ? violations : violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   const report = bad.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.slice(0, 3).map((n) => `  ${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join('\n')}`).join('\n');
   expect(bad, `${name}: axe found\n${report}`).toEqual([]);
 }
@@ -76,8 +77,8 @@ export async function shot(page: Page, name: string): Promise<void> {
 }
 
 /** The page declares its language, passes axe, and is saved as `<name>.png`. */
-export async function checkPage(page: Page, name: string): Promise<void> {
+export async function checkPage(page: Page, name: string, opts: { all?: boolean } = {}): Promise<void> {
   expect(await page.getAttribute('html', 'lang')).toMatch(/^(da|en)$/);
-  await axe(page, name);
+  await axe(page, name, opts);
   await shot(page, name);
 }

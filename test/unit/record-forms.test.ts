@@ -16,7 +16,9 @@ describe('Danish dates and times', () => {
     expect(parseDanishDate('24.11.2026')).toBe('2026-11-24');
     expect(parseDanishDate(' 1.2.2027 ')).toBe('2027-02-01');
     expect(parseDanishDate('2026-11-24')).toBe('2026-11-24');
-    for (const bad of ['31.11.2026', '29.02.2027', '24/11/2026', '24.11.26', '11.24.2026', '']) expect(parseDanishDate(bad), bad).toBeUndefined();
+    // The same reader as every form's (format.ts parseFormDate): 24/11/2026 and 24-11-2026 are that day too.
+    expect(parseDanishDate('24/11/2026')).toBe('2026-11-24');
+    for (const bad of ['31.11.2026', '29.02.2027', '24.11.26', '11.24.2026', '11/24/2026', '']) expect(parseDanishDate(bad), bad).toBeUndefined();
   });
 
   it('reads dd.mm.åååå tt:mm as Copenhagen wall-clock time, winter and summer, 24-hour', () => {
@@ -110,8 +112,8 @@ describe('validation messages in Danish', () => {
     }
     expect(issueMessage('da', 'preliminaryNoticeSentAt (2026-11-17T21:00:00+01:00) is before occurredAt (2026-11-17T22:15:00+01:00)')).toBe('Ligger før «Tidspunkt for hændelsen» (tirsdag 17.11.2026 kl. 22:15).');
     expect(issueMessage('da', 'admittedAt is required for clientCategory remand')).toBe('Skal udfyldes for klientkategorien «Varetægtsarrestant».');
-    // English readers get the API's own words.
-    expect(issueMessage('en', 'is in the future')).toBe('is in the future');
+    // English readers get English sentences (the same rules, i18n.ts `vi`).
+    expect(issueMessage('en', 'is in the future')).toBe('Must not be in the future.');
   });
 
   it('translates the refusals of corrections and of the service', () => {

@@ -17,7 +17,7 @@ import type { RecordTypeName } from '../../records/kinds.js';
 import { listAreas, listInstitutions } from '../../records/masterdata.js';
 import { scopedInstitutions, type Actor, type ServiceContext } from '../../records/service.js';
 import { COMPLIANCE_RULE_IDS } from '../../records/settings.js';
-import { ruleTitle } from '../format.js';
+import { parseFormMonth, ruleTitle } from '../format.js';
 import { recordInfo } from './records.js';
 
 export interface ComplianceFilter {
@@ -78,8 +78,10 @@ export function monthsBetween(from: string, to: string): string[] {
 /** Query → filter; bad values are named (the default range is the last 12 months). */
 export function parseComplianceFilter(q: Record<string, string>, now: Date): { filter: ComplianceFilter; issues: FieldIssue[] } {
   const issues: FieldIssue[] = [];
-  const to = q['to'] ?? currentMonth(now);
-  const from = q['from'] ?? shiftMonth(to, -11);
+  // The form shows months the Danish way (mm.åååå); links and the CSV carry YYYY-MM.
+  const month = (v: string | undefined): string | undefined => (v === undefined ? undefined : (parseFormMonth(v) ?? v));
+  const to = month(q['to']) ?? currentMonth(now);
+  const from = month(q['from']) ?? shiftMonth(to, -11);
   if (!MONTH.test(from)) issues.push({ path: 'from', message: 'not a month (YYYY-MM)' });
   if (!MONTH.test(to)) issues.push({ path: 'to', message: 'not a month (YYYY-MM)' });
   if (MONTH.test(from) && MONTH.test(to) && from > to) issues.push({ path: 'from', message: 'is after to' });

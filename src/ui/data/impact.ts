@@ -11,7 +11,7 @@ import { settings as settingsTable } from '../../db/schema.js';
 import { closureDaysSetting, policyByAreaSetting, policySetting, rulesInForceOf, type PolicyByArea } from '../../records/calendar.js';
 import type { RecordTypeName } from '../../records/kinds.js';
 import { loadPlanMaster, loadRecords, planInMemory, type RecordPlan } from '../../worker/planner.js';
-import { loadWorkerSettings, type RecencySetting, type RecipientsSetting, type ScheduleSetting } from '../../worker/settings.js';
+import { workerSettingsOf, type RecencySetting, type RecipientsSetting, type ScheduleSetting } from '../../worker/settings.js';
 import { RECORD_TABLES } from './records.js';
 
 /** The settings an administrator edits in the UI, as stored (closure days without the configuration's). */
@@ -31,11 +31,15 @@ export const SETTING_KEYS = ['closureDays', 'policy', 'policyByArea', 'schedule'
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 export async function loadSettingsSet(db: Executor): Promise<SettingsSet> {
-  const rows = await db.select().from(settingsTable).where(inArray(settingsTable.key, ['closureDays', 'policy', 'policyByArea']));
+  return settingsSetOf(await db.select().from(settingsTable).where(inArray(settingsTable.key, [...SETTING_KEYS])));
+}
+
+/** The settings from stored rows; a key that is missing (or no longer valid) has its default, so `settingsSetOf([])` is the defaults. */
+export function settingsSetOf(rows: ReadonlyArray<{ key: string; value: unknown }>): SettingsSet {
   const closure = closureDaysSetting.safeParse(rows.find((r) => r.key === 'closureDays')?.value ?? []);
   const policy = policySetting.safeParse(rows.find((r) => r.key === 'policy')?.value ?? {});
   const byArea = policyByAreaSetting.safeParse(rows.find((r) => r.key === 'policyByArea')?.value ?? {});
-  const w = await loadWorkerSettings(db);
+  const w = workerSettingsOf(rows);
   return { closureDays: closure.success ? closure.data : [], policy: policy.success ? policy.data : {}, policyByArea: byArea.success ? byArea.data : {}, schedule: w.schedule, recipients: w.recipients, digest: w.digest, recency: w.recency };
 }
 

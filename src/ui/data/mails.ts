@@ -6,12 +6,13 @@
 import { desc, eq, inArray } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { scrubCpr } from '../../domain/index.js';
+import { scheduleFor, scrubCpr, type Lang } from '../../domain/index.js';
 import type { Executor } from '../../db/client.js';
 import { caughtMail, notifications } from '../../db/schema.js';
 import type { Mailer } from '../../mail/transport.js';
 import { composeNotification, type SendDeps } from '../../worker/send.js';
 import { loadWorkerSettings } from '../../worker/settings.js';
+import { stageTitle } from '../format.js';
 import type { UiContext } from '../index.js';
 import { safeError } from '../../safe-error.js';
 
@@ -25,6 +26,12 @@ const NO_MAILER: Mailer = {
   verify: async () => undefined,
   close: () => undefined,
 };
+
+/** Names outbox stages in plain words under the stages in force (an administrator may have changed them). */
+export async function stageTitles(db: Executor, lang: Lang): Promise<(stage: string) => string> {
+  const { schedule } = await loadWorkerSettings(db);
+  return (stage) => stageTitle(stage, lang, (rule) => scheduleFor(rule, schedule).stages);
+}
 
 export function publicUrlOf(req: FastifyRequest): string {
   return `${req.protocol}://${req.host}`;

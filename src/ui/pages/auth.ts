@@ -33,7 +33,7 @@ function loginForm(req: FastifyRequest, reply: FastifyReply, publicUrl: string |
   void reply.setCookie(LOGIN_CSRF_COOKIE, csrf, cookieOptions(req, publicUrl, 3600));
   const invalid = message?.kind === 'error';
   const body = html`<p>${d.loginIntro}</p>
-<form method="post" action="/login" class="login">
+<form method="post" action="/login" class="login" novalidate>
   <input type="hidden" name="_csrf" value="${csrf}">
   <input type="hidden" name="next" value="${next}">
   <input type="hidden" name="lang" value="${lang}">

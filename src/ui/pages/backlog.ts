@@ -18,7 +18,7 @@ const LIMIT = 2_000;
 
 function table(rows: readonly BacklogEntry[], areaNames: ReadonlyMap<string, string>, lang: Lang): SafeHtml {
   const d = t(lang);
-  return html`<div class="table-wrap"><table id="backlog-table">
+  return html`<div class="table-wrap"><table id="backlog-table" class="stack-narrow">
 <caption>${d.backlogCaption(rows.length)}</caption>
 <thead><tr><th scope="col">${d.journalNumber}</th><th scope="col">${d.rule}</th><th scope="col">${d.backlogDue}</th><th scope="col" class="num">${d.backlogDaysOverdue}</th><th scope="col">${d.status}</th><th scope="col">${d.area}</th><th scope="col">${d.backlogListed}</th></tr></thead>
 <tbody>${rows.map((r) => html`<tr><th scope="row"><a href="/records/${r.collection}/${r.recordId}">${r.journalNumber}</a></th><td>${ruleTitle(r.rule, lang)}</td><td>${dayEl(r.dueDate, lang)}</td><td class="num">${r.daysOverdue}</td><td>${r.kind === 'alert' ? html`<span class="badge badge-n-cancelled">${d.backlogAlertNotSent}</span>` : r.done ? html`<span class="badge badge-met">${d.backlogDone}</span>` : statusBadge(r.status ?? 'breached', lang)}</td><td>${areaNames.get(r.areaId) ?? r.areaId}</td><td>${dayEl(r.listedDay, lang)}</td></tr>`)}</tbody></table></div>`;

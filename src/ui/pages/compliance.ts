@@ -19,9 +19,11 @@ import {
 } from '../data/compliance.js';
 import { complianceCsv, complianceXlsx, XLSX_TYPE } from '../data/compliance-export.js';
 import { recordHref } from '../data/records.js';
+import { monthField } from '../form-fields.js';
 import { dayEl, fmtMonth, ruleTitle, statusBadge, timeEl } from '../format.js';
 import { html, qs, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
+import { fieldErrors } from '../issues.js';
 import type { UiContext } from '../index.js';
 import type { UiSession } from '../session.js';
 import { csrfField, errorPage, errorSummary, field, formBody, issuesOf, page, queryOf, requireAdmin, requireCsrf, requirePage, requireSession, sendHtml, uiState } from '../web.js';
@@ -56,17 +58,17 @@ async function scopeLists(ctx: UiContext['ctx'], actor: Actor) {
   return { insts, areas };
 }
 
-async function filterForm(ctx: UiContext['ctx'], actor: Actor, f: ComplianceFilter, by: TrendBy, lang: Lang, invalid: Set<string>): Promise<SafeHtml> {
+async function filterForm(ctx: UiContext['ctx'], actor: Actor, f: ComplianceFilter, by: TrendBy, lang: Lang, errors: ReadonlyMap<string, string>): Promise<SafeHtml> {
   const d = t(lang);
   const { insts, areas } = await scopeLists(ctx, actor);
   const opt = (value: string, label: string, selected: string | undefined) => html`<option value="${value}"${(selected ?? '') === value ? html` selected` : ''}>${label}</option>`;
-  const inv = (k: string) => (invalid.has(k) ? html` aria-invalid="true"` : html``);
-  return html`<form method="get" action="/compliance" class="no-print"><fieldset><legend>${d.filters}</legend><div class="fields">
+  const inv = (k: string) => (errors.has(k) ? html` aria-invalid="true"` : html``);
+  return html`<form method="get" action="/compliance" class="no-print" novalidate><fieldset><legend>${d.filters}</legend><div class="fields">
 <div class="field"><label for="c-area">${d.area}</label><select id="c-area" name="area"${inv('area')}>${opt('', d.all, f.area)}${areas.map((a) => opt(a.id, a.name, f.area))}</select></div>
 <div class="field"><label for="c-inst">${d.institution}</label><select id="c-inst" name="institution"${inv('institution')}>${opt('', d.all, f.institution)}${insts.map((i) => opt(i.id, i.name, f.institution))}</select></div>
 <div class="field"><label for="c-rule">${d.rule}</label><select id="c-rule" name="rule"${inv('rule')}>${opt('', d.all, f.rule)}${COMPLIANCE_RULES.map((r) => opt(r.id, r.title[lang], f.rule))}</select></div>
-<div class="field"><label for="c-from">${d.fromMonth}</label><input type="month" id="c-from" name="from" value="${f.from}"${inv('from')}></div>
-<div class="field"><label for="c-to">${d.toMonth}</label><input type="month" id="c-to" name="to" value="${f.to}"${inv('to')}></div>
+${monthField(lang, { name: 'from', id: 'c-from', label: d.fromMonth, value: f.from, error: errors.get('from') })}
+${monthField(lang, { name: 'to', id: 'c-to', label: d.toMonth, value: f.to, error: errors.get('to') })}
 <div class="field"><label for="c-trend">${d.cp.trendBy}</label><select id="c-trend" name="trend"${inv('trend')}>${TREND_BY.map((b) => opt(b, d.cp.trendByOptions[b] ?? b, by))}</select></div>
 <div class="field"><button type="submit">${d.applyFilters}</button></div>
 </div></fieldset></form>`;
@@ -118,10 +120,11 @@ async function compliancePage(u: UiContext, req: FastifyRequest, reply: FastifyR
   const { filter: f, issues } = parseComplianceFilter(q, ctx.clock());
   const trend = parseTrendBy(q);
   if (trend.issue) issues.push(trend.issue);
-  const form = await filterForm(ctx, session.actor, f, trend.by, lang, new Set(issues.map((i) => i.path)));
+  const filterLabels = fieldLabels(lang);
+  const label = (p: string): string => filterLabels[p] ?? p;
+  const form = await filterForm(ctx, session.actor, f, trend.by, lang, fieldErrors(lang, issues, label));
   if (issues.length > 0) {
-    const labels = fieldLabels(lang);
-    return sendHtml(reply, 400, page(req, { title: d.complianceTitle, active: 'compliance', body: html`${errorSummary(lang, issues, (p) => labels[p] ?? p)}${form}` }));
+    return sendHtml(reply, 400, page(req, { title: d.complianceTitle, active: 'compliance', body: html`${errorSummary(lang, issues, label)}${form}` }));
   }
   const rows = await loadCompliance(ctx, session.actor, f, lang);
   const targets = await loadComplianceTargets(ctx.db);

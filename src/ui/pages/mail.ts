@@ -11,7 +11,7 @@ import { caughtMail, institutions, notifications } from '../../db/schema.js';
 import type { RecordTypeName } from '../../records/kinds.js';
 import { canRead, mayseeCpr, type Actor } from '../../records/service.js';
 import { mailView } from '../components.js';
-import { caughtFor, mailOf, notificationById, type CaughtRow, type NotificationRow } from '../data/mails.js';
+import { caughtFor, mailOf, notificationById, stageTitles, type CaughtRow, type NotificationRow } from '../data/mails.js';
 import { recordHref, recordInfo, recordScopeCondition } from '../data/records.js';
 import { notificationBadge, timeEl } from '../format.js';
 import { html, qs, type SafeHtml } from '../html.js';
@@ -154,18 +154,19 @@ export function registerMail(app: FastifyInstance, u: UiContext): void {
     const info = await recordInfo(db, rows.map((r) => ({ recordType: r.recordType, recordId: r.recordId })));
     const showCpr = mayseeCpr(session.actor);
     const caught = await listCaught(db, session.actor);
+    const stageOf = await stageTitles(db, lang);
     const pageLink = (o: number) => `/mail${qs({ journal: f.journal, rule: f.rule, recipient: f.recipient, status: f.status, offset: o > 0 ? o : undefined })}`;
     const body = html`<p>${d.mailIntro}</p>
 ${filterForm(f, lang)}
 <h2 id="outbox">${d.notifications}</h2>
-${rows.length === 0 ? html`<p>${d.noNotifications}</p>` : html`<div class="table-wrap"><table id="notifications">
+${rows.length === 0 ? html`<p>${d.noNotifications}</p>` : html`<div class="table-wrap"><table id="notifications" class="stack-narrow">
 <caption>${d.notifications}: ${d.showing(rows.length, total)}</caption>
 <thead><tr><th scope="col">${d.planned}</th><th scope="col">${d.sent}</th><th scope="col">${d.status}</th><th scope="col">${d.stage}</th><th scope="col">${d.recipient}</th><th scope="col">${d.record}</th><th scope="col">${d.lastError}</th><th scope="col"><span class="visually-hidden">${d.view}</span></th></tr></thead>
 <tbody>${rows.map((n) => {
       const r = info.get(n.recordId);
-      return html`<tr><td>${timeEl(n.plannedAt, lang)}</td><td>${timeEl(n.sentAt, lang)}</td><td>${notificationBadge(n.status, lang)}</td><td>${d.kinds[n.kind] ?? n.kind}<br><code class="small">${n.stage}</code></td><td>${n.recipient}</td>
+      return html`<tr><td>${timeEl(n.plannedAt, lang)}</td><td>${timeEl(n.sentAt, lang)}</td><td>${notificationBadge(n.status, lang)}</td><td>${stageOf(n.stage)}</td><td>${n.recipient}</td>
 <td>${r ? html`<a href="${recordHref(n.recordType, n.recordId)}">${r.journalNumber}</a>` : '—'}</td><td class="small">${n.lastError ? (showCpr ? n.lastError : scrubCpr(n.lastError)) : ''}</td>
-<td><a href="/mail/notifications/${n.id}">${d.view}<span class="visually-hidden"> ${n.stage}</span></a></td></tr>`;
+<td><a href="/mail/notifications/${n.id}">${d.view}<span class="visually-hidden"> ${stageOf(n.stage)}</span></a></td></tr>`;
     })}</tbody></table></div>`}
 <nav aria-label="${d.pagination}" class="pagination">${offset > 0 ? html`<a href="${pageLink(Math.max(0, offset - PAGE))}">${d.previous}</a> ` : ''}${offset + PAGE < total ? html`<a href="${pageLink(offset + PAGE)}">${d.next}</a>` : ''}</nav>
 <h2 id="caught">${d.caughtMail}</h2>
@@ -185,9 +186,10 @@ ${caught.length === 0 ? html`<p>${d.caughtEmpty}</p>` : html`<div class="table-w
     const info = (await recordInfo(db, [{ recordType: n.recordType, recordId: n.recordId }])).get(n.recordId);
     const caught = (await caughtFor(db, [n.id])).get(n.id);
     const mail = await mailOf(u, req, n, caught, mayseeCpr(session.actor));
+    const stageOf = await stageTitles(db, lang);
     const body = html`<dl class="facts">
 <dt>${d.record}</dt><dd>${info ? html`<a href="${recordHref(n.recordType, n.recordId)}">${info.journalNumber}</a>` : '—'}</dd>
-<dt>${d.stage}</dt><dd>${d.kinds[n.kind] ?? n.kind} <code>${n.stage}</code></dd>
+<dt>${d.stage}</dt><dd>${stageOf(n.stage)}</dd>
 <dt>${d.recipient}</dt><dd>${n.recipient}</dd>
 <dt>${d.status}</dt><dd>${notificationBadge(n.status, lang)}</dd>
 <dt>${d.planned}</dt><dd>${timeEl(n.plannedAt, lang)}</dd>
@@ -198,7 +200,7 @@ ${n.lastError ? html`<dt>${d.lastError}</dt><dd>${mayseeCpr(session.actor) ? n.l
 ${mailView(mail, lang)}
 ${mail.html ? html`<h3>${d.htmlVersion}</h3><iframe class="mail" sandbox="" title="${d.htmlVersion}: ${mail.subject ?? ''}" src="${mail.source === 'caught' ? `/mail/caught/${mail.caughtId ?? ''}/html` : `/mail/notifications/${n.id}/html`}"></iframe>` : ''}
 <p><a href="/mail">← ${d.mailTitle}</a></p>`;
-    return sendHtml(reply, 200, page(req, { title: `${d.mailDetail}: ${n.stage}`, body, active: 'mail' }));
+    return sendHtml(reply, 200, page(req, { title: `${d.mailDetail}: ${stageOf(n.stage)}`, body, active: 'mail' }));
   });
 
   app.get<{ Params: { id: string } }>('/mail/notifications/:id/html', async (req, reply) => {

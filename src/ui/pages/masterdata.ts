@@ -7,18 +7,19 @@
  * institutions cannot be deleted (records point at them); a staff member is deactivated instead.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formatIsoDate, localDayOfInstant, scrubCpr, type Lang } from '../../domain/index.js';
+import { formatIsoDate, localDayOfInstant, type Lang } from '../../domain/index.js';
 import { ServiceError, type FieldIssue } from '../../records/errors.js';
 import * as master from '../../records/masterdata.js';
 import { zodIssues } from '../../records/service.js';
 import { createToken, listTokens, revokeToken } from '../../records/tokens.js';
 import { fmtShortDay, timeEl } from '../format.js';
-import { checkboxField, dateField, fieldErrors, fieldId, optionalLabel, parseDateField, selectField, textField, type Option } from '../form.js';
+import { checkboxField, dateField, fieldId, optionalLabel, parseDateField, selectField, textField, type Option } from '../form-fields.js';
+import { formErrors } from '../issues.js';
 import { html, type HtmlValue, type SafeHtml } from '../html.js';
 import { t, type Dict } from '../i18n.js';
 import type { UiContext } from '../index.js';
 import type { UiSession } from '../session.js';
-import { csrfField, errorPage, field, formBody, page, queryOf, requireAdmin, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
+import { csrfField, errorPage, errorSummary, field, formBody, page, queryOf, requireAdmin, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
 
 const BASE = '/masterdata';
 type Section = 'areas' | 'institutions' | 'staff' | 'tokens';
@@ -78,7 +79,7 @@ async function attempt<T>(fn: () => Promise<T>): Promise<{ ok: T } | { status: n
 /** `fields`: the form's field names (an issue on another path is listed in the summary only), or a mapping. */
 function refused(lang: Lang, values: Values, issues: readonly FieldIssue[], fields: readonly string[] | ((path: string) => string | undefined)): FormState {
   const fieldOf = typeof fields === 'function' ? fields : (p: string) => (fields.includes(p) ? p : undefined);
-  const { byField, summary } = fieldErrors(lang, issues, fieldOf, (name) => values[name]);
+  const { byField, summary } = formErrors(lang, issues, fieldOf, (name) => values[name]);
   return { values, errors: byField, summary };
 }
 
@@ -96,11 +97,9 @@ function send(req: FastifyRequest, reply: FastifyReply, o: { status: number; tit
   return sendHtml(reply, o.status, page(req, { title: o.title, active: 'masterdata', flash, body: html`${subnav(d, o.session, o.section)}${o.body}` }));
 }
 
-/** The errors above a form, each naming its field as a link to it (in the reader's language: fieldErrors). */
+/** The errors above a form, each naming its field (a link to it when the form has it), in the reader's language. */
 function summaryOf(lang: Lang, state: FormState, label: (name: string) => string): SafeHtml {
-  if (state.summary.length === 0) return html``;
-  const item = (i: FieldIssue) => html`<li>${state.errors.has(i.path) ? html`<a href="#${fieldId(i.path)}">${label(i.path)}</a>: ` : i.path ? `${label(i.path)}: ` : ''}${scrubCpr(i.message)}</li>`;
-  return html`<div class="notice error" role="alert" tabindex="-1" id="errors"><p>${t(lang).fixErrors}</p><ul>${state.summary.map(item)}</ul></div>`;
+  return errorSummary(lang, state.summary, label, (p) => (state.errors.has(p) ? `#${fieldId(p)}` : undefined));
 }
 
 /** A field's options from the form's state: its label (marked when it may stay empty), value, error and hint. */

@@ -55,7 +55,7 @@ export function deadlinesTable(list: Deadline[], lang: Lang): SafeHtml {
   const d = t(lang);
   if (list.length === 0) return html`<p>${d.noDeadlines}</p>`;
   // Focusable: on a narrow screen the table scrolls inside its frame, and a keyboard must reach it.
-  return html`<div class="table-wrap" tabindex="0" role="region" aria-label="${d.deadlines}"><table id="record-deadlines">
+  return html`<div class="table-wrap" tabindex="0" role="region" aria-label="${d.deadlines}"><table id="record-deadlines" class="stack-narrow">
 <caption class="visually-hidden">${d.deadlines}</caption>
 <thead><tr><th scope="col">${d.rule}</th><th scope="col">${d.due}</th><th scope="col">${d.status}</th><th scope="col">${d.basis}</th><th scope="col">${d.explanation}</th></tr></thead>
 <tbody>${list.map((x) => html`<tr data-rule="${x.rule}" data-key="${x.key}"${x.endedBy ? html` data-ended-by="${x.endedBy}"` : ''}>

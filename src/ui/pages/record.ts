@@ -14,12 +14,13 @@ import { listAreas, listInstitutions, listStaff } from '../../records/masterdata
 import { canWrite, getRecord, mayseeCpr, recordEvent, type RecordView } from '../../records/service.js';
 import { sendEvidencePack } from '../../evidence/http.js';
 import { mailView, yesNo } from '../components.js';
-import { caughtFor, mailOf } from '../data/mails.js';
+import { caughtFor, mailOf, stageTitles } from '../data/mails.js';
 import { recordHref } from '../data/records.js';
-import { fmtDay, fmtInstant, notificationBadge, timeEl } from '../format.js';
-import { danishDateInput, parseDanishDate, parseDanishInstant } from '../form-fields.js';
+import { dateField, dateTimeField, parseDanishInstant } from '../form-fields.js';
+import { fmtDay, fmtInstant, notificationBadge, parseFormDate, timeEl } from '../format.js';
 import { html, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
+import { fieldErrors } from '../issues.js';
 import type { UiContext } from '../index.js';
 import type { UiSession } from '../session.js';
 import { replanNow } from '../replan.js';
@@ -211,6 +212,7 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
   }
 
   const notes = await db.select().from(notifications).where(eq(notifications.recordId, id)).orderBy(asc(notifications.plannedAt));
+  const stageOf = await stageTitles(db, lang);
   const caught = await caughtFor(db, notes.map((n) => n.id));
   for (const n of notes) {
     const sent = n.status === 'sent' && n.sentAt;
@@ -219,7 +221,7 @@ async function timeline(u: UiContext, req: FastifyRequest, kind: KindDescriptor,
       at: (sent ? (n.sentAt as Date) : n.plannedAt).getTime(),
       // A cancelled, superseded or failed mail was planned once; it is not "planned" any more.
       kind: sent ? d.tlMailSent : n.status === 'scheduled' || n.status === 'sending' ? d.tlMailPlanned : d.tlMail,
-      title: html`${d.kinds[n.kind] ?? n.kind} <code>${n.stage}</code> → ${n.recipient} ${notificationBadge(n.status, lang)}`,
+      title: html`<span data-stage="${n.stage}">${stageOf(n.stage)}</span> → ${n.recipient} ${notificationBadge(n.status, lang)}`,
       body: html`<details><summary>${d.showMail}</summary>${mailView(mail, lang, mail.source === 'caught' ? `/mail/caught/${mail.caughtId ?? ''}/html` : `/mail/notifications/${n.id}/html`)}<p class="small"><a href="/mail/notifications/${n.id}">${d.mailDetail}</a></p></details>`,
     });
   }
@@ -243,13 +245,15 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
   const action = `/records/${kind.collection}/${id}/events`;
   const p = (form: string) => (prev?.form === form ? prev.values : undefined);
   const iss = (form: string) => (prev?.form === form ? prev.issues : undefined);
+  // A field's own error, in the reader's language, shown next to it.
+  const err = (form: string, path: string): string | undefined => fieldErrors(lang, iss(form) ?? []).get(path);
   const pending = COMPLETIONS[kind.type].filter(([e, f]) => (!f || view[f] === null || view[f] === undefined) && completionApplies(kind, view, e));
   const forms: SafeHtml[] = [];
   if (pending.length > 0) {
-    forms.push(html`<form method="post" action="${action}" id="form-event">${csrfField(session)}<input type="hidden" name="form" value="event">
+    forms.push(html`<form method="post" action="${action}" novalidate id="form-event">${csrfField(session)}<input type="hidden" name="form" value="event">
 <fieldset><legend>${d.registerCompletion}</legend><div class="fields">
 <div class="field"><label for="ev-type">${d.eventType}</label><select id="ev-type" name="type"${invalid(iss('event'), 'type')}>${pending.map(([e]) => html`<option value="${e}"${val(p('event'), 'type') === e ? html` selected` : ''}>${d.events[e] ?? e}</option>`)}</select></div>
-<div class="field"><label for="ev-at">${d.eventAt}</label>${danishDateInput({ id: `ev-at`, name: 'at', value: val(p('event'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('event'), 'at')}` })}</div>
+${dateTimeField(lang, { name: 'at', id: 'ev-at', label: d.eventAt, value: val(p('event'), 'at'), error: err('event', 'at') })}
 <div class="field"><button type="submit">${d.register}</button></div>
 </div></fieldset></form>`);
   }
@@ -258,45 +262,45 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
     const final = deadlines.find((x) => x.rule === 'incident.final-report');
     // Several notices may be given (each is kept); none once the report is in or the case left chapters 3–4.
     if (final && !final.completedAt && !final.endedBy) {
-      forms.push(html`<form method="post" action="${action}" id="form-delay">${csrfField(session)}<input type="hidden" name="form" value="delay">
+      forms.push(html`<form method="post" action="${action}" novalidate id="form-delay">${csrfField(session)}<input type="hidden" name="form" value="delay">
 <fieldset><legend>${d.delayTitle}</legend><p class="small">${d.delayIntro}</p><div class="fields">
-<div class="field"><label for="dl-date">${d.expectedDate}</label>${danishDateInput({ id: `dl-date`, name: 'expectedDate', value: val(p('delay'), 'expectedDate'), kind: 'date', lang, attrs: html` required${invalid(iss('delay'), 'expectedDate')}` })}</div>
+${dateField(lang, { name: 'expectedDate', id: 'dl-date', label: d.expectedDate, value: val(p('delay'), 'expectedDate'), error: err('delay', 'expectedDate'), required: true })}
 <div class="field"><label for="dl-reason">${d.reason}</label><input type="text" id="dl-reason" name="reason" required size="40" value="${val(p('delay'), 'reason')}"${invalid(iss('delay'), 'reason')}></div>
-<div class="field"><label for="dl-at">${d.notifiedAt}</label>${danishDateInput({ id: `dl-at`, name: 'at', value: val(p('delay'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('delay'), 'at')}` })}</div>
+${dateTimeField(lang, { name: 'at', id: 'dl-at', label: d.notifiedAt, value: val(p('delay'), 'at'), error: err('delay', 'at') })}
 <div class="field"><button type="submit">${d.registerDelay}</button></div>
 </div></fieldset></form>`);
     }
   }
   const followUp = deadlines.find((x) => x.rule === 'cell.follow-up-conversation');
   if (kind.type === 'security_cell_placement' && followUp && !followUp.completedAt) {
-    forms.push(html`<form method="post" action="${action}" id="form-postpone">${csrfField(session)}<input type="hidden" name="form" value="postpone">
+    forms.push(html`<form method="post" action="${action}" novalidate id="form-postpone">${csrfField(session)}<input type="hidden" name="form" value="postpone">
 <fieldset><legend>${d.postponeTitle}</legend><p class="small">${d.postponeIntro}</p><div class="fields">
 <div class="field"><label for="pp-reason">${d.reason}</label><input type="text" id="pp-reason" name="reason" required size="40" value="${val(p('postpone'), 'reason')}"${invalid(iss('postpone'), 'reason')}></div>
-<div class="field"><label for="pp-date">${d.newDate}</label>${danishDateInput({ id: `pp-date`, name: 'newDate', value: val(p('postpone'), 'newDate'), kind: 'date', lang, attrs: html`${invalid(iss('postpone'), 'newDate')}` })}</div>
-<div class="field"><label for="pp-at">${d.postponeDecidedAt}</label>${danishDateInput({ id: `pp-at`, name: 'at', value: val(p('postpone'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('postpone'), 'at')}` })}</div>
+${dateField(lang, { name: 'newDate', id: 'pp-date', label: d.newDate, value: val(p('postpone'), 'newDate'), error: err('postpone', 'newDate') })}
+${dateTimeField(lang, { name: 'at', id: 'pp-at', label: d.postponeDecidedAt, value: val(p('postpone'), 'at'), error: err('postpone', 'at') })}
 <div class="field"><button type="submit">${d.postpone}</button></div>
 </div></fieldset></form>`);
   }
   if (kind.type === 'security_cell_placement' && view['endedAt'] && !view['caseReviewedAt'] && deadlines.some((x) => x.rule === 'cell.case-review')) {
-    forms.push(html`<form method="post" action="${action}" id="form-review">${csrfField(session)}<input type="hidden" name="form" value="review">
+    forms.push(html`<form method="post" action="${action}" novalidate id="form-review">${csrfField(session)}<input type="hidden" name="form" value="review">
 <fieldset><legend>${d.caseReviewTitle}</legend><div class="fields">
 <div class="field"><label for="rv-reviewer">${d.reviewer}</label><input type="text" id="rv-reviewer" name="reviewer" required maxlength="200" size="30" value="${val(p('review'), 'reviewer')}"${invalid(iss('review'), 'reviewer')}></div>
 <div class="field"><label for="rv-outcome">${d.reviewOutcome}</label><textarea id="rv-outcome" name="outcome" required maxlength="2000" rows="3"${invalid(iss('review'), 'outcome')}>${val(p('review'), 'outcome')}</textarea></div>
-<div class="field"><label for="rv-at">${d.eventAt}</label>${danishDateInput({ id: `rv-at`, name: 'at', value: val(p('review'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('review'), 'at')}` })}</div>
+${dateTimeField(lang, { name: 'at', id: 'rv-at', label: d.eventAt, value: val(p('review'), 'at'), error: err('review', 'at') })}
 <div class="field"><button type="submit">${d.registerReview}</button></div>
 </div></fieldset></form>`);
   }
   if (kind.type === 'force_use' && !view['reportFiledAt']) {
     const noted = prev?.form === 'report' ? val(p('report'), 'complaintInfoNoted') === '1' : false;
-    forms.push(html`<form method="post" action="${action}" id="form-report">${csrfField(session)}<input type="hidden" name="form" value="report">
+    forms.push(html`<form method="post" action="${action}" novalidate id="form-report">${csrfField(session)}<input type="hidden" name="form" value="report">
 <fieldset><legend>${d.reportTitle}</legend><div class="fields">
-<div class="field"><label for="rp-at">${d.eventAt}</label>${danishDateInput({ id: `rp-at`, name: 'at', value: val(p('report'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('report'), 'at')}` })}</div>
+${dateTimeField(lang, { name: 'at', id: 'rp-at', label: d.eventAt, value: val(p('report'), 'at'), error: err('report', 'at') })}
 <div class="field check"><span><input type="checkbox" id="rp-noted" name="complaintInfoNoted" value="1"${noted ? html` checked` : ''}${invalid(iss('report'), 'complaintInfoNoted')}> <label for="rp-noted">${d.complaintInfoNotedLabel}</label></span></div>
 <div class="field"><button type="submit">${d.registerReport}</button></div>
 </div></fieldset></form>`);
   }
   if (kind.type === 'force_use' && view['reportFiledAt'] && view['complaintInfoNoted'] !== true) {
-    forms.push(html`<form method="post" action="${action}" id="form-complaintnote">${csrfField(session)}<input type="hidden" name="form" value="complaintnote">
+    forms.push(html`<form method="post" action="${action}" novalidate id="form-complaintnote">${csrfField(session)}<input type="hidden" name="form" value="complaintnote">
 <fieldset><legend>${d.complaintNoteTitle}</legend><p class="small">${d.complaintNoteIntro}</p><div class="fields">
 <div class="field"><button type="submit">${d.registerComplaintNote}</button></div>
 </div></fieldset></form>`);
@@ -304,11 +308,11 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
   if (kind.type === 'incident' && incidentChapter(view['kind'] as IncidentKind) !== 3) {
     // § 11 stk. 2 / § 18 stk. 2: between chapters 4 and 5 (and between the two chapter 4 kinds); deaths are not reclassified.
     const kinds = INCIDENT_KINDS.filter((k) => incidentChapter(k) !== 3 && k !== view['kind']);
-    forms.push(html`<form method="post" action="${action}" id="form-reclassify">${csrfField(session)}<input type="hidden" name="form" value="reclassify">
+    forms.push(html`<form method="post" action="${action}" novalidate id="form-reclassify">${csrfField(session)}<input type="hidden" name="form" value="reclassify">
 <fieldset><legend>${d.reclassifyTitle}</legend><p class="small">${d.reclassifyIntro}</p><div class="fields">
 <div class="field"><label for="rc-kind">${d.newKind}</label><select id="rc-kind" name="kind"${invalid(iss('reclassify'), 'kind')}>${kinds.map((k) => html`<option value="${k}"${val(p('reclassify'), 'kind') === k ? html` selected` : ''}>${KIND_LABELS[lang][k] ?? k}</option>`)}</select></div>
 <div class="field"><label for="rc-reason">${d.reason}</label><input type="text" id="rc-reason" name="reason" required size="40" value="${val(p('reclassify'), 'reason')}"${invalid(iss('reclassify'), 'reason')}></div>
-<div class="field"><label for="rc-at">${d.reclassifiedAt}</label>${danishDateInput({ id: `rc-at`, name: 'at', value: val(p('reclassify'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('reclassify'), 'at')}` })}</div>
+${dateTimeField(lang, { name: 'at', id: 'rc-at', label: d.reclassifiedAt, value: val(p('reclassify'), 'at'), error: err('reclassify', 'at') })}
 <div class="field"><button type="submit">${d.registerReclassify}</button></div>
 </div></fieldset></form>`);
   }
@@ -316,9 +320,9 @@ async function actionForms(u: UiContext, session: UiSession, kind: KindDescripto
     // Youth home detention: the municipality is contacted together with the first plan (pkt. 32).
     const youth = view['clientCategory'] === 'youth_home_detention';
     const contacted = val(p('plancreated'), 'municipalityContacted') === '1';
-    forms.push(html`<form method="post" action="${action}" id="form-plancreated">${csrfField(session)}<input type="hidden" name="form" value="plancreated">
+    forms.push(html`<form method="post" action="${action}" novalidate id="form-plancreated">${csrfField(session)}<input type="hidden" name="form" value="plancreated">
 <fieldset><legend>${d.planCreatedTitle}</legend><div class="fields">
-<div class="field"><label for="pc-at">${d.eventAt}</label>${danishDateInput({ id: `pc-at`, name: 'at', value: val(p('plancreated'), 'at'), kind: 'instant', lang, attrs: html`${invalid(iss('plancreated'), 'at')}` })}</div>
+${dateTimeField(lang, { name: 'at', id: 'pc-at', label: d.eventAt, value: val(p('plancreated'), 'at'), error: err('plancreated', 'at') })}
 ${youth ? html`<div class="field check"><span><input type="checkbox" id="pc-municipality" name="municipalityContacted" value="1"${contacted ? html` checked` : ''}${invalid(iss('plancreated'), 'municipalityContacted')}> <label for="pc-municipality">${d.municipalityContactedLabel}</label></span></div>` : ''}
 <div class="field"><button type="submit">${d.registerPlanCreated}</button></div>
 </div></fieldset></form>`);
@@ -327,7 +331,7 @@ ${youth ? html`<div class="field check"><span><input type="checkbox" id="pc-muni
     const areaId = view['areaId'] as string;
     const staff = (await listStaff(u.ctx, { ...session.actor, role: 'reader' })).filter((s) => s.areaId === areaId && s.active);
     if (staff.length > 0) {
-      forms.push(html`<form method="post" action="${action}" id="form-owner">${csrfField(session)}<input type="hidden" name="form" value="owner">
+      forms.push(html`<form method="post" action="${action}" novalidate id="form-owner">${csrfField(session)}<input type="hidden" name="form" value="owner">
 <fieldset><legend>${d.ownerTitle}</legend><div class="fields">
 <div class="field"><label for="ow-id">${d.owner}</label><select id="ow-id" name="ownerId"${invalid(iss('owner'), 'ownerId')}>${staff.map((s) => html`<option value="${s.id}"${(val(p('owner'), 'ownerId') || view['ownerId']) === s.id ? html` selected` : ''}>${s.name}${s.title ? ` (${s.title})` : ''}</option>`)}</select></div>
 <div class="field"><button type="submit">${d.assignOwner}</button></div>
@@ -335,15 +339,15 @@ ${youth ? html`<div class="field check"><span><input type="checkbox" id="pc-muni
     }
     const plan = view as unknown as { transfers: Array<{ id: string; at: string; planUpdatedAt: string | null }>; paroleDecisions: Array<{ id: string; at: string; planUpdatedAt: string | null }> };
     for (const tr of plan.transfers.filter((x) => !x.planUpdatedAt)) {
-      forms.push(html`<form method="post" action="${action}">${csrfField(session)}<input type="hidden" name="form" value="transfer"><input type="hidden" name="transferId" value="${tr.id}">
+      forms.push(html`<form method="post" action="${action}" novalidate>${csrfField(session)}<input type="hidden" name="form" value="transfer"><input type="hidden" name="transferId" value="${tr.id}">
 <fieldset><legend>${d.transferUpdateTitle} (${fmtInstant(tr.at, lang)})</legend><div class="fields">
-<div class="field"><label for="tr-at-${tr.id}">${d.eventAt}</label>${danishDateInput({ id: `tr-at-${tr.id}`, name: 'at', value: '', kind: 'instant', lang })}</div>
+${dateTimeField(lang, { name: 'at', id: `tr-at-${tr.id}`, label: d.eventAt })}
 <div class="field"><button type="submit">${d.markUpdated}</button></div></div></fieldset></form>`);
     }
     for (const pd of plan.paroleDecisions.filter((x) => !x.planUpdatedAt)) {
-      forms.push(html`<form method="post" action="${action}">${csrfField(session)}<input type="hidden" name="form" value="parole"><input type="hidden" name="decisionId" value="${pd.id}">
+      forms.push(html`<form method="post" action="${action}" novalidate>${csrfField(session)}<input type="hidden" name="form" value="parole"><input type="hidden" name="decisionId" value="${pd.id}">
 <fieldset><legend>${d.paroleUpdateTitle} (${fmtInstant(pd.at, lang)})</legend><div class="fields">
-<div class="field"><label for="pd-at-${pd.id}">${d.eventAt}</label>${danishDateInput({ id: `pd-at-${pd.id}`, name: 'at', value: '', kind: 'instant', lang })}</div>
+${dateTimeField(lang, { name: 'at', id: `pd-at-${pd.id}`, label: d.eventAt })}
 <div class="field"><button type="submit">${d.markUpdated}</button></div></div></fieldset></form>`);
     }
   }
@@ -396,6 +400,7 @@ const FORMS: Record<string, { type: string; fields: string[]; flags?: (b: FormBo
   parole: { type: 'parole_plan_updated', fields: ['decisionId'], done: 'event' },
 };
 
+/** Form fields that hold a day. */
 const DATE_FIELDS = new Set(['expectedDate', 'newDate']);
 
 /** The API body of a form post; only the fields that event takes, so the strict schemas never see strays. */
@@ -412,8 +417,8 @@ function eventBody(kind: KindDescriptor, b: FormBody): { body: Record<string, un
     out['type'] = spec.type;
     for (const name of spec.fields) {
       const v = field(b, name);
-      // Dates are written the Danish way (dd.mm.åååå); what does not read as one goes on to the service, which names it.
-      if (v !== undefined) out[name] = DATE_FIELDS.has(name) ? (parseDanishDate(v) ?? v) : v;
+      // Days are typed dd.mm.åååå (form-fields.ts dateField); what does not parse goes on, for the API's schema to name.
+      if (v !== undefined) out[name] = DATE_FIELDS.has(name) ? (parseFormDate(v) ?? v) : v;
     }
     Object.assign(out, spec.flags?.(b));
   } else {
@@ -424,7 +429,7 @@ function eventBody(kind: KindDescriptor, b: FormBody): { body: Record<string, un
   if (at) {
     const iso = parseDanishInstant(at);
     // A step dated in the future is refused by recordEvent (the API's rule), and shown on the form like this one.
-    if (!iso) issues.push({ path: 'at', message: 'not a date and time (dd.mm.åååå tt:mm)' });
+    if (!iso) issues.push({ path: 'at', message: 'not a date and time (dd.mm.yyyy hh:mm)' });
     else out['at'] = iso;
   }
   return { body: out, issues };

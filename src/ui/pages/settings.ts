@@ -2,25 +2,30 @@
  * Settings (admin only): reminder stages, escalation ladder and send window (default and per
  * rule), digest, closure days, policy deadlines and recipients. Every change goes
  * form → impact preview (nothing written) → save, and the save goes through the settings
- * service the API uses (validated, audited), all keys in one transaction.
+ * service the API uses (validated, audited), all keys in one transaction. The history shows each
+ * audited change as a readable difference with who and when, and a revert goes back to the value
+ * before a change through the same preview and save (audited, re-planned like any other change).
  */
 import { and, desc, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { RULES, ruleById, type Lang } from '../../domain/index.js';
+import { RULES, ruleById, scheduleFor, stageName, type Lang } from '../../domain/index.js';
 import type { Db } from '../../db/client.js';
 import { auditLog } from '../../db/schema.js';
 import type { FieldIssue } from '../../records/errors.js';
 import { listAreas } from '../../records/masterdata.js';
 import { putSetting, SETTINGS } from '../../records/settings.js';
-import { changedKeys, computeImpact, fingerprint, loadSettingsSet, SETTING_KEYS, type DeadlineChange, type Impact, type MailChange, type SettingKey, type SettingsSet } from '../data/impact.js';
+import { changedKeys, computeImpact, fingerprint, loadSettingsSet, SETTING_KEYS, settingsSetOf, type DeadlineChange, type Impact, type MailChange, type SettingKey, type SettingsSet } from '../data/impact.js';
 import { recordHref } from '../data/records.js';
-import { dayEl, fmtInstant, ruleTitle, statusBadge, timeEl } from '../format.js';
+import { checkboxField, selectField, textareaField, textField, timeField } from '../form-fields.js';
+import { dayEl, fmtInstant, parseFormTime, ruleTitle, stageTitle, statusBadge, timeEl } from '../format.js';
 import { html, type SafeHtml } from '../html.js';
-import { t, type Dict } from '../i18n.js';
+import { t } from '../i18n.js';
+import { issueMessage } from '../issues.js';
+import { diffList, issueLabel, rulePath, settingDiff, settingKeyLabel, settingsSetDiff } from './settings-diff.js';
 import type { UiContext } from '../index.js';
 import type { UiSession } from '../session.js';
-import { csrfField, errorPage, field, fieldAll, formBody, page, queryOf, requireAdmin, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
+import { csrfField, errorPage, errorSummary, field, fieldAll, formBody, page, queryOf, requireAdmin, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
 
 const MAX_STAGES = 10;
 const SHOW_ROWS = 200;
@@ -83,6 +88,34 @@ function parseAreaPolicy(b: FormBody, current: SettingsSet, areaList: readonly A
   return out;
 }
 
+/** A time field's value as `HH:MM` ("8:00", "08.00" too); what does not parse stays, so validation names it. */
+function timeOr(v: string | undefined): string {
+  return v === undefined ? '' : (parseFormTime(v) ?? v);
+}
+
+const STAGE_ID = /^(reminder|escalation)-[a-z0-9-]{1,40}$/;
+
+/**
+ * Stages are named by what they do, not by an id, so the form has no id to type: a stage keeps
+ * its id (and so its planned mails) while its kind stays, and a new one (or one whose kind
+ * changed) gets `<kind>-<working days>`, made unique.
+ */
+function assignStageIds(stages: Stage[]): void {
+  const taken = new Set<string>();
+  for (const s of stages) {
+    if (STAGE_ID.test(s.id) && s.id.startsWith(`${s.kind}-`) && !taken.has(s.id)) taken.add(s.id);
+    else s.id = '';
+  }
+  for (const s of stages) {
+    if (s.id) continue;
+    const base = `${s.kind || 'reminder'}-${Number.isInteger(s.workingDays) ? s.workingDays : 'x'}`;
+    let id = base;
+    for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
+    s.id = id;
+    taken.add(id);
+  }
+}
+
 function parseForm(b: FormBody, current: SettingsSet, areaList: readonly AreaRef[]): Parsed {
   const scope = field(b, 'scope') ?? 'default';
   const stageRows: number[] = [];
@@ -93,9 +126,10 @@ function parseForm(b: FormBody, current: SettingsSet, areaList: readonly AreaRef
     if (id === undefined && wd === undefined) continue;
     if (field(b, `s_del_${i}`)) continue;
     stageRows.push(i);
-    stages.push({ id: id ?? '', kind: (field(b, `s_kind_${i}`) ?? '') as Stage['kind'], audience: (field(b, `s_aud_${i}`) ?? '') as Stage['audience'], workingDays: numberOr(wd) as number, at: field(b, `s_at_${i}`) ?? '' });
+    stages.push({ id: id ?? '', kind: (field(b, `s_kind_${i}`) ?? '') as Stage['kind'], audience: (field(b, `s_aud_${i}`) ?? '') as Stage['audience'], workingDays: numberOr(wd) as number, at: timeOr(field(b, `s_at_${i}`)) });
   }
-  const schedule: SettingsSet['schedule'] = { ...current.schedule, window: { from: field(b, 'window_from') ?? '', to: field(b, 'window_to') ?? '' }, noWaitRules: fieldAll(b, 'noWait') };
+  assignStageIds(stages);
+  const schedule: SettingsSet['schedule'] = { ...current.schedule, window: { from: timeOr(field(b, 'window_from')), to: timeOr(field(b, 'window_to')) }, noWaitRules: fieldAll(b, 'noWait') };
   if (scope === 'default') schedule.stages = stages;
   else {
     const perRule = { ...(current.schedule.perRule ?? {}) };
@@ -138,70 +172,35 @@ function validate(candidate: SettingsSet): { candidate: SettingsSet; issues: Fie
   return { candidate: out as unknown as SettingsSet, issues };
 }
 
-function stageLabel(d: Dict, idx: string | undefined, prop: string | undefined): string {
-  const props: Record<string, string> = { id: d.stageId, kind: d.stageKind, audience: d.stageAudience, workingDays: d.stageDays, at: d.stageAt };
-  return [idx !== undefined ? d.stageN(Number(idx) + 1) : '', prop ? (props[prop] ?? prop) : ''].filter(Boolean).join(' › ');
-}
-
-/** A rule id and parameter from the parts of an issue path: rule ids hold dots themselves ("cell.case-review"). */
-function rulePath(parts: string[]): { rule: string; param: string | undefined } {
-  for (let k = parts.length; k > 0; k--) {
-    const rule = parts.slice(0, k).join('.');
-    if (ruleById(rule)) return { rule, param: parts[k] };
-  }
-  return { rule: parts.join('.'), param: undefined };
-}
-
-/** "schedule.stages.1.workingDays" → "Påmindelser og rykkere › Trin 2 › Arbejdsdage". */
-function issueLabel(lang: Lang, path: string, areaNames: ReadonlyMap<string, string> = new Map()): string {
-  const d = t(lang);
-  const [key, ...rest] = path.split('.');
-  switch (key) {
-    case 'schedule': {
-      if (rest[0] === 'stages') return `${d.scheduleStages} › ${stageLabel(d, rest[1], rest[2])}`;
-      if (rest[0] === 'perRule') return `${d.scheduleFor(ruleTitle(rest[1] ?? '', lang))} › ${stageLabel(d, rest[2], rest[3])}`;
-      if (rest[0] === 'window') return `${d.window}${rest[1] === 'from' ? ` › ${d.windowFrom}` : rest[1] === 'to' ? ` › ${d.windowTo}` : ''}`;
-      if (rest[0] === 'noWaitRules') return d.noWait;
-      return d.scheduleStages;
-    }
-    case 'closureDays': return `${d.closureDays}${rest[0] !== undefined ? ` (${Number(rest[0]) + 1})` : ''}`;
-    case 'policy': {
-      const { rule, param } = rulePath(rest);
-      return [d.policy, rule ? ruleTitle(rule, lang) : undefined, param ? (d.policyParams[param] ?? param) : undefined].filter(Boolean).join(' › ');
-    }
-    case 'policyByArea': {
-      const { rule, param } = rulePath(rest.slice(1));
-      return [d.policyByArea, areaNames.get(rest[0] ?? '') ?? rest[0], rule ? ruleTitle(rule, lang) : undefined, param ? (d.policyParams[param] ?? param) : undefined].filter(Boolean).join(' › ');
-    }
-    case 'recipients': return `${d.recipients} › ${rest[0] === 'ombudsman' ? d.ombudsman : rest[0] === 'directorate' ? d.directorate : d.admins}`;
-    case 'digest': return d.digest;
-    case 'recency': return d.recency;
-    default: return path;
-  }
-}
-
-function invalidInputs(issues: FieldIssue[], map: FormMap | undefined, scope: string): Set<string> {
-  const names = new Set<string>();
-  const short: Record<string, string> = { id: 'id', kind: 'kind', audience: 'aud', workingDays: 'wd', at: 'at' };
+/** The input each issue belongs to, with its message in the reader's language (shown next to the input). */
+function inputErrors(lang: Lang, issues: FieldIssue[], map: FormMap | undefined, scope: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const put = (name: string, message: string) => {
+    if (!out.has(name)) out.set(name, issueMessage(lang, message));
+  };
+  // A stage's id is not typed: an issue with it (its kind does not fit) belongs to the kind.
+  const short: Record<string, string> = { id: 'kind', kind: 'kind', audience: 'aud', workingDays: 'wd', at: 'at' };
   for (const i of issues) {
     const p = i.path.split('.');
-    const stageIdx = p[1] === 'stages' && scope === 'default' ? p[2] : p[1] === 'perRule' && p[2] === scope ? p[3] : undefined;
-    const prop = p[1] === 'stages' ? p[3] : p[4];
+    const own = p[1] === 'perRule' ? rulePath(p.slice(2)) : undefined;
+    const stageIdx = p[1] === 'stages' && scope === 'default' ? p[2] : own && own.rule === scope ? own.rest[0] : undefined;
+    const prop = p[1] === 'stages' ? p[3] : own?.rest[1];
     if (p[0] === 'schedule' && stageIdx !== undefined) {
       const row = map?.stageRows[Number(stageIdx)] ?? Number(stageIdx);
-      names.add(`s_${short[prop ?? 'id'] ?? 'id'}_${row}`);
-    } else if (p[0] === 'schedule' && p[1] === 'window') names.add(p[2] === 'to' ? 'window_to' : 'window_from');
+      put(`s_${short[prop ?? 'id'] ?? 'kind'}_${row}`, i.message);
+    } else if (p[0] === 'schedule' && p[1] === 'window') put(p[2] === 'to' ? 'window_to' : 'window_from', i.message);
     else if (p[0] === 'policy') {
       const { rule, param } = rulePath(p.slice(1));
-      names.add(`policy__${rule}__${param ?? ''}`);
+      put(`policy__${rule}__${param ?? ''}`, i.message);
     } else if (p[0] === 'policyByArea') {
       const { rule, param } = rulePath(p.slice(2));
-      names.add(areaField(p[1] ?? '', rule, param ?? ''));
+      put(areaField(p[1] ?? '', rule, param ?? ''), i.message);
     }
-    else if (p[0] === 'recipients') names.add(p[1] ?? 'admins');
-    else if (p[0]) names.add(p[0]);
+    else if (p[0] === 'recipients') put(p[1] ?? 'admins', i.message);
+    else if (p[0] === 'recency') put('recency', i.message);
+    else if (p[0]) put(p[0], i.message);
   }
-  return names;
+  return out;
 }
 
 function stagesFor(s: SettingsSet, scope: string): Stage[] {
@@ -209,9 +208,11 @@ function stagesFor(s: SettingsSet, scope: string): Stage[] {
 }
 
 /** Per area, each parameter of the per-area rules: empty (or "as common policy") means no override. */
-function areaPolicyFieldset(lang: Lang, s: SettingsSet, areaList: readonly AreaRef[], inv: (name: string) => SafeHtml): SafeHtml {
+function areaPolicyFieldset(lang: Lang, s: SettingsSet, areaList: readonly AreaRef[], errors: ReadonlyMap<string, string>): SafeHtml {
   const d = t(lang);
   if (areaList.length === 0) return html``;
+  const inv = (name: string) => (errors.has(name) ? html` aria-invalid="true" aria-describedby="${name}-err"` : html``);
+  const err = (name: string) => (errors.has(name) ? html`<span class="field-error" id="${name}-err">${errors.get(name)}</span>` : html``);
   const common = (rule: string, param: string, def: number): number => s.policy[rule]?.[param] ?? def;
   const cell = (a: AreaRef, p: (typeof AREA_POLICY_PARAMS)[number]) => {
     const name = areaField(a.id, p.rule, p.param);
@@ -219,9 +220,9 @@ function areaPolicyFieldset(lang: Lang, s: SettingsSet, areaList: readonly AreaR
     const label = html`<label class="visually-hidden" for="${name}">${a.name}: ${ruleTitle(p.rule, lang)} – ${d.policyParams[p.param] ?? p.param}</label>`;
     if (p.param === 'enabled') {
       const opt = (value: string, text: string) => html`<option value="${value}"${(v === undefined ? '' : String(v)) === value ? html` selected` : ''}>${text}</option>`;
-      return html`<td>${label}<select id="${name}" name="${name}"${inv(name)}>${opt('', `${d.inherit} (${common(p.rule, p.param, p.def) === 0 ? d.off : d.on})`)}${opt('1', d.on)}${opt('0', d.off)}</select></td>`;
+      return html`<td>${label}<select id="${name}" name="${name}"${inv(name)}>${opt('', `${d.inherit} (${common(p.rule, p.param, p.def) === 0 ? d.off : d.on})`)}${opt('1', d.on)}${opt('0', d.off)}</select>${err(name)}</td>`;
     }
-    return html`<td>${label}<input type="number" min="0" max="366" id="${name}" name="${name}" value="${v === undefined ? '' : String(v)}" placeholder="${String(common(p.rule, p.param, p.def))}"${inv(name)}></td>`;
+    return html`<td>${label}<input type="number" min="0" max="366" id="${name}" name="${name}" value="${v === undefined ? '' : String(v)}" placeholder="${String(common(p.rule, p.param, p.def))}"${inv(name)}>${err(name)}</td>`;
   };
   return html`<fieldset id="area-policy"><legend>${d.policyByArea}</legend>
 <p class="small">${d.policyByAreaHelp}</p>
@@ -231,53 +232,62 @@ function areaPolicyFieldset(lang: Lang, s: SettingsSet, areaList: readonly AreaR
 </fieldset>`;
 }
 
-function settingsForm(session: UiSession, lang: Lang, s: SettingsSet, scope: string, invalid: Set<string>, configClosure: readonly string[], areaList: readonly AreaRef[]): SafeHtml {
+function settingsForm(session: UiSession, lang: Lang, s: SettingsSet, scope: string, errors: ReadonlyMap<string, string>, configClosure: readonly string[], areaList: readonly AreaRef[]): SafeHtml {
   const d = t(lang);
-  const inv = (name: string) => (invalid.has(name) ? html` aria-invalid="true"` : html``);
+  const err = (name: string) => errors.get(name);
   const stages = stagesFor(s, scope);
   const rows = [...stages, undefined].slice(0, MAX_STAGES + 1);
-  const opt = (value: string, label: string, selected: string | undefined) => html`<option value="${value}"${selected === value ? html` selected` : ''}>${label}</option>`;
-  const stageRow = (st: Stage | undefined, i: number) => html`<tr>
-<th scope="row">${st ? d.stageN(i + 1) : d.stageNew}</th>
-<td><label class="visually-hidden" for="s_id_${i}">${d.stageN(i + 1)} ${d.stageId}</label><input type="text" id="s_id_${i}" name="s_id_${i}" value="${st?.id ?? ''}" size="16"${inv(`s_id_${i}`)}></td>
-<td><label class="visually-hidden" for="s_kind_${i}">${d.stageN(i + 1)} ${d.stageKind}</label><select id="s_kind_${i}" name="s_kind_${i}"${inv(`s_kind_${i}`)}>${opt('reminder', d.kinds['reminder'] ?? '', st?.kind ?? 'reminder')}${opt('escalation', d.kinds['escalation'] ?? '', st?.kind)}</select></td>
-<td><label class="visually-hidden" for="s_aud_${i}">${d.stageN(i + 1)} ${d.stageAudience}</label><select id="s_aud_${i}" name="s_aud_${i}"${inv(`s_aud_${i}`)}>${(['responsible', 'area_office', 'second_level'] as const).map((a) => opt(a, d.audiences[a] ?? a, st?.audience ?? 'responsible'))}</select></td>
-<td><label class="visually-hidden" for="s_wd_${i}">${d.stageN(i + 1)} ${d.stageDays}</label><input type="number" min="0" max="30" id="s_wd_${i}" name="s_wd_${i}" value="${st ? String(st.workingDays) : ''}"${inv(`s_wd_${i}`)} aria-describedby="stage-days-help"></td>
-<td><label class="visually-hidden" for="s_at_${i}">${d.stageN(i + 1)} ${d.stageAt}</label><input type="time" id="s_at_${i}" name="s_at_${i}" value="${st?.at ?? '08:00'}"${inv(`s_at_${i}`)}></td>
-<td>${st ? html`<input type="checkbox" id="s_del_${i}" name="s_del_${i}" value="1"><label class="visually-hidden" for="s_del_${i}">${d.stageRemove} ${d.stageN(i + 1)}</label>` : ''}</td>
+  const kinds = (['reminder', 'escalation'] as const).map((k) => ({ value: k, label: d.kinds[k] ?? k }));
+  const audiences = (['responsible', 'area_office', 'second_level'] as const).map((a) => ({ value: a, label: d.audiences[a] ?? a }));
+  const stageRow = (st: Stage | undefined, i: number) => {
+    const rowName = st ? stageName(st, lang) : d.stageNew;
+    const cell = (name: string, prop: string) => ({ name: `${name}_${i}`, id: `${name}_${i}`, label: `${rowName}: ${prop}`, hiddenLabel: true, showHint: false, error: err(`${name}_${i}`) });
+    return html`<tr>
+<th scope="row">${st ? html`${rowName}<input type="hidden" name="s_id_${i}" id="s_id_${i}" value="${st.id}">` : d.stageNew}</th>
+<td>${selectField({ ...cell('s_kind', d.stageKind), options: kinds, value: st?.kind ?? 'reminder' })}</td>
+<td>${selectField({ ...cell('s_aud', d.stageAudience), options: audiences, value: st?.audience ?? 'responsible' })}</td>
+<td>${textField({ ...cell('s_wd', d.stageDays), type: 'number', min: 0, max: 30, value: st ? String(st.workingDays) : '', describedBy: 'stage-days-help' })}</td>
+<td>${timeField(lang, { ...cell('s_at', d.stageAt), value: st?.at ?? '08:00' })}</td>
+<td>${st ? checkboxField({ name: `s_del_${i}`, id: `s_del_${i}`, label: `${d.stageRemove}: ${rowName}`, hiddenLabel: true, checked: false }) : ''}</td>
 </tr>`;
+  };
   const scopeTitle = scope === 'default' ? d.defaultStages : d.scheduleFor(ruleTitle(scope, lang));
   const ownStages = scope !== 'default' && s.schedule.perRule?.[scope] !== undefined;
-  return html`<form method="post" action="/settings/preview" id="settings-form">${csrfField(session)}<input type="hidden" name="scope" value="${scope}">
+  return html`<form method="post" action="/settings/preview" id="settings-form" novalidate>${csrfField(session)}<input type="hidden" name="scope" value="${scope}">
 <fieldset><legend>${d.scheduleStages}: ${scopeTitle}</legend>
 ${scope !== 'default' ? html`<p class="check"><input type="checkbox" id="useDefault" name="useDefault" value="1"${ownStages ? '' : html` checked`}> <label for="useDefault">${d.useDefault}</label></p>` : ''}
 <p class="small" id="stage-days-help">${d.stageDaysHelp}</p>
-<div class="table-wrap"><table id="stages"><thead><tr><th scope="col">#</th><th scope="col">${d.stageId}</th><th scope="col">${d.stageKind}</th><th scope="col">${d.stageAudience}</th><th scope="col">${d.stageDays}</th><th scope="col">${d.stageAt}</th><th scope="col">${d.stageRemove}</th></tr></thead>
+<div class="table-wrap"><table id="stages" class="stack-narrow"><thead><tr><th scope="col">${d.sh.stageName}</th><th scope="col">${d.stageKind}</th><th scope="col">${d.stageAudience}</th><th scope="col">${d.stageDays}</th><th scope="col">${d.stageAt} <span class="small muted">(${d.ff.timePlaceholder})</span></th><th scope="col">${d.stageRemove}</th></tr></thead>
 <tbody>${rows.map((st, i) => stageRow(st, i))}</tbody></table></div>
 </fieldset>
 <fieldset><legend>${d.window}</legend><div class="fields">
-<div class="field"><label for="window_from">${d.windowFrom}</label><input type="time" id="window_from" name="window_from" value="${s.schedule.window.from}"${inv('window_from')}></div>
-<div class="field"><label for="window_to">${d.windowTo}</label><input type="time" id="window_to" name="window_to" value="${s.schedule.window.to}"${inv('window_to')}></div>
+${timeField(lang, { name: 'window_from', id: 'window_from', label: d.windowFrom, value: s.schedule.window.from, error: err('window_from') })}
+${timeField(lang, { name: 'window_to', id: 'window_to', label: d.windowTo, value: s.schedule.window.to, error: err('window_to') })}
 </div>
 <p>${d.noWait}:</p>
 <ul class="check">${DEADLINE_RULES.map((r) => html`<li><input type="checkbox" id="nw-${r.id}" name="noWait" value="${r.id}"${s.schedule.noWaitRules.includes(r.id) ? html` checked` : ''}> <label for="nw-${r.id}">${r.title[lang]}</label></li>`)}</ul>
 <p class="check"><input type="checkbox" id="digest" name="digest" value="1"${s.digest ? html` checked` : ''}> <label for="digest">${d.digest}</label></p>
 </fieldset>
 <fieldset><legend>${d.closureDays}</legend>
-<div class="field"><label for="closureDays">${d.closureDays}</label><textarea id="closureDays" name="closureDays" rows="4" aria-describedby="closure-help"${inv('closureDays')}>${s.closureDays.join('\n')}</textarea></div>
+${textareaField({ name: 'closureDays', id: 'closureDays', label: d.closureDays, value: s.closureDays.join('\n'), rows: 4, describedBy: 'closure-help', error: err('closureDays') })}
 <p class="small" id="closure-help">${d.closureDaysHelp}${configClosure.length > 0 ? html` ${d.closureFromConfig(configClosure.join(', '))}` : ''}</p>
 </fieldset>
 <fieldset><legend>${d.policy}</legend><div class="fields">
-${POLICY_PARAMS.map((p) => html`<div class="field"><label for="policy__${p.rule}__${p.param}">${ruleTitle(p.rule, lang)} (${p.param})</label><input type="number" min="0" max="366" id="policy__${p.rule}__${p.param}" name="policy__${p.rule}__${p.param}" value="${String(s.policy[p.rule]?.[p.param] ?? p.def)}"${inv(`policy__${p.rule}__${p.param}`)} aria-describedby="ph-${p.rule}-${p.param}"><span class="small muted" id="ph-${p.rule}-${p.param}">${d.policyHelp(String(p.def))}</span></div>`)}
+${POLICY_PARAMS.map((p) => {
+    const name = `policy__${p.rule}__${p.param}`;
+    // A switch is on or off, not a number to type.
+    if (p.param === 'enabled') return selectField({ name, id: name, label: `${ruleTitle(p.rule, lang)}: ${d.policyParams[p.param] ?? p.param}`, options: [{ value: '1', label: d.on }, { value: '0', label: d.off }], value: String(s.policy[p.rule]?.[p.param] ?? p.def), hint: d.policyHelp(p.def === 0 ? d.off : d.on), error: err(name) });
+    return textField({ name, id: name, label: `${ruleTitle(p.rule, lang)}: ${d.policyParams[p.param] ?? p.param}`, type: 'number', min: 0, max: 366, value: String(s.policy[p.rule]?.[p.param] ?? p.def), hint: d.policyHelp(String(p.def)), error: err(name) });
+  })}
 </div></fieldset>
-${areaPolicyFieldset(lang, s, areaList, inv)}
+${areaPolicyFieldset(lang, s, areaList, errors)}
 <fieldset><legend>${d.recipients}</legend><div class="fields">
-<div class="field"><label for="ombudsman">${d.ombudsman}</label><input type="email" id="ombudsman" name="ombudsman" size="32" value="${s.recipients.ombudsman}"${inv('ombudsman')}></div>
-<div class="field"><label for="directorate">${d.directorate}</label><input type="email" id="directorate" name="directorate" size="32" value="${s.recipients.directorate}"${inv('directorate')}></div>
-<div class="field"><label for="admins">${d.admins}</label><textarea id="admins" name="admins" rows="3"${inv('admins')}>${s.recipients.admins.join('\n')}</textarea></div>
+${textField({ name: 'ombudsman', id: 'ombudsman', label: d.ombudsman, type: 'email', size: 32, value: s.recipients.ombudsman, error: err('ombudsman') })}
+${textField({ name: 'directorate', id: 'directorate', label: d.directorate, type: 'email', size: 32, value: s.recipients.directorate, error: err('directorate') })}
+${textareaField({ name: 'admins', id: 'admins', label: d.admins, value: s.recipients.admins.join('\n'), rows: 3, error: err('admins') })}
 </div><p class="small">${d.recipientsUnsetHelp}</p></fieldset>
 <fieldset><legend>${d.recency}</legend>
-<div class="field"><label for="recency">${d.recencyDays}</label><input type="number" min="0" max="30" id="recency" name="recency" value="${String(s.recency.workingDays)}"${inv('recency')} aria-describedby="recency-help"></div>
+${textField({ name: 'recency', id: 'recency', label: d.recencyDays, type: 'number', min: 0, max: 30, value: String(s.recency.workingDays), describedBy: 'recency-help', error: err('recency') })}
 <p class="small" id="recency-help">${d.recencyHelp}</p>
 </fieldset>
 <p><button type="submit">${d.preview}</button></p>
@@ -294,13 +304,26 @@ function perRuleTable(s: SettingsSet, lang: Lang): SafeHtml {
   })}</tbody></table></div>`;
 }
 
-async function recentChanges(db: Db, lang: Lang): Promise<SafeHtml> {
+const SETTINGS_CHANGE = and(eq(auditLog.entityType, 'setting'), eq(auditLog.action, 'settings.update'));
+
+/** The audited changes, newest first: who, when, which setting, what changed, and a way back. */
+async function recentChanges(db: Db, lang: Lang, areaNames: ReadonlyMap<string, string>): Promise<SafeHtml> {
   const d = t(lang);
-  const rows = await db.select().from(auditLog).where(and(eq(auditLog.entityType, 'setting'), eq(auditLog.action, 'settings.update'))).orderBy(desc(auditLog.id)).limit(20);
+  const rows = await db.select().from(auditLog).where(SETTINGS_CHANGE).orderBy(desc(auditLog.id)).limit(20);
   if (rows.length === 0) return html`<p>${d.noChanges}</p>`;
-  return html`<div class="table-wrap"><table id="settings-audit"><caption class="visually-hidden">${d.recentChanges}</caption>
-<thead><tr><th scope="col">${d.when}</th><th scope="col">${d.key}</th><th scope="col">${d.changedBy}</th><th scope="col">${d.beforeAfter}</th></tr></thead>
-<tbody>${rows.map((r) => html`<tr><td>${timeEl(r.at, lang)}</td><td>${r.entityId}</td><td>${r.actor}</td><td><details><summary>JSON<span class="visually-hidden"> ${r.entityId}</span></summary><pre class="mail small">${JSON.stringify({ before: r.before, after: r.after }, null, 2)}</pre></details></td></tr>`)}</tbody></table></div>`;
+  // Before its first change a key was unset: its default applied, and that is what changed.
+  const defaults = settingsSetOf([]);
+  const was = (key: string, v: unknown): unknown => v ?? (SETTING_KEYS.includes(key as SettingKey) ? defaults[key as SettingKey] : null);
+  return html`<p class="small">${d.sh.historyIntro}</p>
+<div class="table-wrap"><table id="settings-audit"><caption class="visually-hidden">${d.recentChanges}</caption>
+<thead><tr><th scope="col">${d.when}</th><th scope="col">${d.changedBy}</th><th scope="col">${d.sh.change}</th><th scope="col"><span class="visually-hidden">${d.sh.revert}</span></th></tr></thead>
+<tbody>${rows.map((r) => {
+    const what = settingKeyLabel(d, r.entityId);
+    // Under the setting's name, its lines need not repeat it.
+    const lines = settingDiff(lang, r.entityId, was(r.entityId, r.before), r.after, areaNames).map((l) => (l.what.startsWith(`${what} › `) ? { ...l, what: l.what.slice(what.length + 3) } : l));
+    return html`<tr data-change="${String(r.id)}"><td>${timeEl(r.at, lang)}</td><td>${r.actor}</td><td><strong>${what}</strong>${diffList(lang, lines)}</td>
+<td><a class="button secondary" href="/settings/revert?change=${String(r.id)}" aria-label="${d.sh.revertLabel(what, fmtInstant(r.at, lang))}">${d.sh.revert}</a></td></tr>`;
+  })}</tbody></table></div>`;
 }
 
 function scopeOf(v: string | undefined): string {
@@ -318,14 +341,14 @@ async function settingsPage(u: UiContext, req: FastifyRequest, reply: FastifyRep
   const areaNames = new Map(areaList.map((a) => [a.id, a.name]));
   const done = queryOf(req)['done'];
   const body = html`<p>${d.settingsIntro}</p>
-${issues.length > 0 ? html`<div class="notice error" role="alert" id="errors"><p>${d.fixErrors}</p><ul>${issues.map((i) => html`<li>${issueLabel(lang, i.path, areaNames)}: ${i.message}</li>`)}</ul></div>` : ''}
+${errorSummary(lang, issues, (p) => issueLabel(lang, p, areaNames))}
 ${scope !== 'default' ? html`<p><a href="/settings">${d.editDefault}</a></p>` : ''}
-${settingsForm(session, lang, values, scope, invalidInputs(issues, map, scope), u.deps.config.FRISTVAGT_CLOSURE_DAYS, areaList)}
+${settingsForm(session, lang, values, scope, inputErrors(lang, issues, map, scope), u.deps.config.FRISTVAGT_CLOSURE_DAYS, areaList)}
 <h2>${d.perRule}</h2>
 ${perRuleTable(values, lang)}
-<h2>${d.recentChanges}</h2>
-${await recentChanges(u.deps.database.db, lang)}`;
-  const flash = done && d.done[done] ? { kind: 'ok' as const, text: d.done[done] } : undefined;
+<h2 id="history">${d.recentChanges}</h2>
+${await recentChanges(u.deps.database.db, lang, areaNames)}`;
+  const flash = done === 'unchanged' ? { kind: 'info' as const, text: d.sh.revertNothing } : done && d.done[done] ? { kind: 'ok' as const, text: d.done[done] } : undefined;
   return sendHtml(reply, status, page(req, { title: d.settingsTitle, body, active: 'settings', flash }));
 }
 
@@ -336,28 +359,59 @@ function deadlineRows(list: DeadlineChange[], lang: Lang): SafeHtml {
 ${list.length > SHOW_ROWS ? html`<p>${d.impactMore(list.length - SHOW_ROWS)}</p>` : ''}`;
 }
 
-function mailRows(list: MailChange[], lang: Lang, now: Date): SafeHtml {
+/** Stages named in plain words under the settings they are planned with (a removed mail's stage under the current ones). */
+function mailRows(list: MailChange[], lang: Lang, now: Date, s: SettingsSet): SafeHtml {
   const d = t(lang);
+  const stagesOf = (rule: string) => scheduleFor(rule, s.schedule).stages;
   return html`<table><thead><tr><th scope="col">${d.journalNumber}</th><th scope="col">${d.stage}</th><th scope="col">${d.recipient}</th><th scope="col">${d.plannedNow}</th><th scope="col">${d.plannedNew}</th><th scope="col">${d.inTable}</th></tr></thead>
-<tbody>${list.slice(0, SHOW_ROWS).map((m) => html`<tr><td><a href="${recordHref(m.recordType, m.recordId)}">${m.journalNumber}</a></td><td>${d.kinds[m.kind] ?? m.kind} <code>${m.stage}</code></td><td>${m.recipient}</td><td>${m.oldAt ? fmtInstant(m.oldAt, lang) : '—'}</td><td>${m.newAt ? fmtInstant(m.newAt, lang) : '—'}${m.newAt && m.newAt.getTime() < now.getTime() ? html` <strong>(${d.sendsAtOnce})</strong>` : ''}</td><td>${m.tableAt ? fmtInstant(m.tableAt, lang) : '—'}</td></tr>`)}</tbody></table>
+<tbody>${list.slice(0, SHOW_ROWS).map((m) => html`<tr><td><a href="${recordHref(m.recordType, m.recordId)}">${m.journalNumber}</a></td><td>${stageTitle(m.stage, lang, stagesOf)}</td><td>${m.recipient}</td><td>${m.oldAt ? fmtInstant(m.oldAt, lang) : '—'}</td><td>${m.newAt ? fmtInstant(m.newAt, lang) : '—'}${m.newAt && m.newAt.getTime() < now.getTime() ? html` <strong>(${d.sendsAtOnce})</strong>` : ''}</td><td>${m.tableAt ? fmtInstant(m.tableAt, lang) : '—'}</td></tr>`)}</tbody></table>
 ${list.length > SHOW_ROWS ? html`<p>${d.impactMore(list.length - SHOW_ROWS)}</p>` : ''}`;
 }
 
-function impactView(impact: Impact, changed: SettingKey[], lang: Lang, now: Date): SafeHtml {
+interface PreviewOptions {
+  current: SettingsSet;
+  candidate: SettingsSet;
+  scope: string;
+  areaList: readonly AreaRef[];
+  /** Set for a revert: what the preview goes back to. */
+  intro?: string;
+}
+
+/**
+ * The impact preview: what changes (in words), how many records and mails it touches, and the
+ * Save button right there; the affected records and mails follow, then the form to edit further.
+ */
+async function previewBody(u: UiContext, session: UiSession, lang: Lang, o: PreviewOptions): Promise<SafeHtml> {
   const d = t(lang);
-  const labels: Record<SettingKey, string> = { closureDays: d.closureDays, policy: d.policy, policyByArea: d.policyByArea, schedule: d.scheduleStages, recipients: d.recipients, digest: d.digest, recency: d.recency };
+  const now = u.deps.clock();
+  const impact: Impact = await computeImpact(u.deps.database.db, u.deps.config.FRISTVAGT_CLOSURE_DAYS, o.current, o.candidate, now);
+  const changed = changedKeys(o.current, o.candidate);
+  const areaNames = new Map(o.areaList.map((a) => [a.id, a.name]));
   const nothing = impact.deadlines.length === 0 && impact.moved.length === 0 && impact.added.length === 0 && impact.removed.length === 0;
-  const section = (id: string, title: string, n: number, body: SafeHtml) => (n === 0 ? html`` : html`<section aria-labelledby="${id}"><h3 id="${id}">${title}</h3><div class="table-wrap">${body}</div></section>`);
+  const parts: Array<{ id: string; title: string; n: number; body: () => SafeHtml }> = [
+    { id: 'h-imp-breached', title: d.impactBreached(impact.breached.length), n: impact.breached.length, body: () => deadlineRows(impact.breached, lang) },
+    { id: 'h-imp-deadlines', title: d.impactDeadlines(impact.deadlines.length), n: impact.deadlines.length, body: () => deadlineRows(impact.deadlines, lang) },
+    { id: 'h-imp-moved', title: d.impactMailsMoved(impact.moved.length), n: impact.moved.length, body: () => mailRows(impact.moved, lang, now, o.candidate) },
+    { id: 'h-imp-added', title: d.impactMailsAdded(impact.added.length), n: impact.added.length, body: () => mailRows(impact.added, lang, now, o.candidate) },
+    { id: 'h-imp-removed', title: d.impactMailsRemoved(impact.removed.length), n: impact.removed.length, body: () => mailRows(impact.removed, lang, now, o.current) },
+  ].filter((p) => p.n > 0);
+  const cancelHref = `/settings${o.scope === 'default' ? '' : `?rule=${encodeURIComponent(o.scope)}`}`;
   return html`<section id="impact" aria-labelledby="h-impact"><h2 id="h-impact">${d.impactTitle}</h2>
-<p>${d.impactChangedSettings}: ${changed.length === 0 ? d.impactNoChange : changed.map((k) => labels[k]).join(', ')}</p>
+${o.intro ? html`<p>${o.intro}</p>` : ''}
+<p>${d.impactChangedSettings}: ${changed.length === 0 ? d.impactNoChange : changed.map((k) => settingKeyLabel(d, k)).join(', ')}</p>
+${changed.length > 0 ? html`<h3 id="h-diff">${d.sh.diffTitle}</h3>${diffList(lang, settingsSetDiff(lang, o.current, o.candidate, changed, areaNames), 'settings-diff')}` : ''}
 <p class="small">${d.impactScope(impact.records)}</p>
-${nothing ? html`<p class="notice" role="status">${d.impactNothing}</p>` : ''}
-${section('h-imp-breached', d.impactBreached(impact.breached.length), impact.breached.length, deadlineRows(impact.breached, lang))}
-${section('h-imp-deadlines', d.impactDeadlines(impact.deadlines.length), impact.deadlines.length, deadlineRows(impact.deadlines, lang))}
-${section('h-imp-moved', d.impactMailsMoved(impact.moved.length), impact.moved.length, mailRows(impact.moved, lang, now))}
-${section('h-imp-added', d.impactMailsAdded(impact.added.length), impact.added.length, mailRows(impact.added, lang, now))}
-${section('h-imp-removed', d.impactMailsRemoved(impact.removed.length), impact.removed.length, mailRows(impact.removed, lang, now))}
-</section>`;
+${nothing ? html`<p class="notice" role="status">${d.impactNothing}</p>` : html`<ul id="impact-counts">${parts.map((p) => html`<li><a href="#${p.id}">${p.title}</a></li>`)}</ul>`}
+<form method="post" action="/settings/save" id="save-form" class="no-print save-bar">${csrfField(session)}
+<input type="hidden" name="candidate" value="${JSON.stringify(o.candidate)}">
+<input type="hidden" name="base" value="${fingerprint(o.current)}">
+<input type="hidden" name="scope" value="${o.scope}">
+<p><button type="submit"${changed.length === 0 ? html` disabled aria-disabled="true"` : ''}>${d.save}</button> <a class="button secondary" href="${cancelHref}">${d.cancel}</a>${nothing ? '' : html` <span class="small">${d.sh.detailsBelow}</span>`}</p>
+</form>
+${parts.map((p) => html`<section aria-labelledby="${p.id}"><h3 id="${p.id}">${p.title}</h3><div class="table-wrap">${p.body()}</div></section>`)}
+</section>
+<h2>${d.edit}</h2>
+${settingsForm(session, lang, o.candidate, o.scope, new Map(), u.deps.config.FRISTVAGT_CLOSURE_DAYS, o.areaList)}`;
 }
 
 export function registerSettings(app: FastifyInstance, u: UiContext): void {
@@ -383,18 +437,35 @@ export function registerSettings(app: FastifyInstance, u: UiContext): void {
     const areaList = await areasOf(u);
     const parsed = parseForm(b, current, areaList);
     if (parsed.issues.length > 0) return settingsPage(u, req, reply, session, 400, parsed.candidate, scope, parsed.issues, parsed.map);
-    const impact = await computeImpact(db, u.deps.config.FRISTVAGT_CLOSURE_DAYS, current, parsed.candidate, u.deps.clock());
-    const changed = changedKeys(current, parsed.candidate);
-    const body = html`${impactView(impact, changed, lang, u.deps.clock())}
-<form method="post" action="/settings/save" id="save-form" class="no-print">${csrfField(session)}
-<input type="hidden" name="candidate" value="${JSON.stringify(parsed.candidate)}">
-<input type="hidden" name="base" value="${fingerprint(current)}">
-<input type="hidden" name="scope" value="${scope}">
-<p><button type="submit"${changed.length === 0 ? html` disabled aria-disabled="true"` : ''}>${d.save}</button> <a class="button secondary" href="/settings${scope === 'default' ? '' : `?rule=${encodeURIComponent(scope)}`}">${d.cancel}</a></p>
-</form>
-<h2>${d.edit}</h2>
-${settingsForm(session, lang, parsed.candidate, scope, new Set(), u.deps.config.FRISTVAGT_CLOSURE_DAYS, areaList)}`;
+    const body = await previewBody(u, session, lang, { current, candidate: parsed.candidate, scope, areaList });
     return sendHtml(reply, 200, page(req, { title: d.settingsTitle, body, active: 'settings' }));
+  });
+
+  /**
+   * Back to the value a setting had before an audited change: shown as an impact preview whose
+   * Save is the normal save (same validation, audit entry and re-planning). Nothing is written here.
+   */
+  app.get('/settings/revert', async (req, reply) => {
+    const session = requirePage(req, reply);
+    if (!session) return reply;
+    if (!requireAdmin(req, reply, session)) return reply;
+    const { lang } = uiState(req);
+    const d = t(lang);
+    const id = Number(queryOf(req)['change']);
+    const [row] = Number.isSafeInteger(id) && id > 0 ? await db.select().from(auditLog).where(and(SETTINGS_CHANGE, eq(auditLog.id, id))) : [];
+    const key = SETTING_KEYS.find((k) => k === row?.entityId);
+    if (!row || !key) return errorPage(req, reply, 404, d.sh.revertUnknown);
+    const current = await loadSettingsSet(db);
+    // Before its first change a key was unset: its default is what applied then.
+    const target = row.before ?? settingsSetOf([])[key];
+    const { candidate, issues } = validate({ ...current, [key]: target });
+    if (issues.length > 0) return settingsPage(u, req, reply, session, 400, candidate, 'default', issues);
+    if (changedKeys(current, candidate).length === 0) return reply.redirect('/settings?done=unchanged', 303);
+    const areaList = await areasOf(u);
+    const what = settingKeyLabel(d, key);
+    const when = fmtInstant(row.at, lang);
+    const body = await previewBody(u, session, lang, { current, candidate, scope: 'default', areaList, intro: d.sh.revertIntro });
+    return sendHtml(reply, 200, page(req, { title: d.sh.revertTitle(what, when), body, active: 'settings' }));
   });
 
   app.post('/settings/save', async (req, reply) => {
@@ -424,4 +495,3 @@ ${settingsForm(session, lang, parsed.candidate, scope, new Set(), u.deps.config.
     return reply.redirect(`/settings?done=saved${scope === 'default' ? '' : `&rule=${encodeURIComponent(scope)}`}`, 303);
   });
 }
-
