@@ -18,6 +18,7 @@ import { loadQueue, PAGE_SIZE, QUEUE_STATUSES, type Queue, type QueueFilter, typ
 import { findRecordsByPerson, recordHref } from '../data/records.js';
 import { dayEl, fmtDay, fmtTime, localDateTimeToIso, ruleTitle, statusBadge } from '../format.js';
 import { fieldInSentence } from './record-deadlines.js';
+import { dateTimeField } from '../form-fields.js';
 import { html, join, qs, type SafeHtml } from '../html.js';
 import { t } from '../i18n.js';
 import type { UiContext } from '../index.js';
@@ -182,7 +183,7 @@ function queueSection(session: UiSession, q: Queue, f: QueueFilter, lang: Lang, 
 </table></div>`;
   const bulk = anyBulk
     ? html`<fieldset class="no-print" id="bulk"><legend>${d.queueBulkTitle}</legend><p class="small">${d.queueBulkIntro}</p><div class="fields">
-<div class="field"><label for="bulk-at">${d.queueBulkAt}</label><input type="datetime-local" id="bulk-at" name="at" value="${prev?.at ?? ''}"></div>
+${dateTimeField(lang, { name: 'at', id: 'bulk-at', label: d.queueBulkAt, value: prev?.at ?? '' })}
 <div class="field"><button type="submit">${d.queueBulkButton}</button></div></div></fieldset>`
     : '';
   // The registration sits above the list: the boxes are ticked on the way down, not after 50 rows.
