@@ -50,6 +50,23 @@ export interface SinkOptions {
 export async function startSmtpSink(opts: SinkOptions = {}): Promise<SmtpSink> {
   const events = new EventEmitter();
   const received: ReceivedMail[] = [];
+  /** Resolves once `done()` holds, checked now and after each `event`; rejects with `why()` after `timeoutMs`. */
+  const until = (event: 'mail' | 'bytes', done: () => boolean, timeoutMs: number, why: () => string): Promise<void> => {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        events.off(event, check);
+        reject(new Error(why()));
+      }, timeoutMs);
+      const check = (): void => {
+        if (!done()) return;
+        clearTimeout(timer);
+        events.off(event, check);
+        resolve();
+      };
+      events.on(event, check);
+    });
+  };
   const sink: SmtpSink = {
     url: '',
     received,
@@ -58,40 +75,12 @@ export async function startSmtpSink(opts: SinkOptions = {}): Promise<SmtpSink> {
     attempts: 0,
     authCalls: 0,
     dataBytes: 0,
-    waitForBytes(n, timeoutMs = 15_000) {
-      if (sink.dataBytes >= n) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          events.off('bytes', check);
-          reject(new Error(`timed out waiting for ${n} bytes of message data; ${sink.dataBytes} arrived`));
-        }, timeoutMs);
-        const check = (): void => {
-          if (sink.dataBytes < n) return;
-          clearTimeout(timer);
-          events.off('bytes', check);
-          resolve();
-        };
-        events.on('bytes', check);
-      });
-    },
+    waitForBytes: (n, timeoutMs = 15_000) => until('bytes', () => sink.dataBytes >= n, timeoutMs, () => `timed out waiting for ${n} bytes of message data; ${sink.dataBytes} arrived`),
     down: () => stopServer(),
     up: () => listen(),
-    waitFor(pred, timeoutMs = 15_000) {
-      if (pred(received)) return Promise.resolve(received);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          events.off('mail', check);
-          reject(new Error(`timed out waiting for mail; received ${received.length}: ${received.map((m) => m.subject).join(' | ')}`));
-        }, timeoutMs);
-        const check = (): void => {
-          if (pred(received)) {
-            clearTimeout(timer);
-            events.off('mail', check);
-            resolve(received);
-          }
-        };
-        events.on('mail', check);
-      });
+    waitFor: async (pred, timeoutMs = 15_000) => {
+      await until('mail', () => pred(received), timeoutMs, () => `timed out waiting for mail; received ${received.length}: ${received.map((m) => m.subject).join(' | ')}`);
+      return received;
     },
     close: () => stopServer(),
   };
