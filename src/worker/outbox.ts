@@ -278,7 +278,17 @@ async function claim(kind: OutboxKind<OutboxRow>, deps: SendDeps, ownId: string,
     // Committed or not? What carries the token was claimed by this call; nothing: it was not
     // (the rows are as they were, for the job's retry). A database still away after the retries
     // throws, and what the claim may have taken waits for FRISTVAGT_STALE_SENDING_MS.
-    const found = (await retryDbWrite(() => deps.db.select().from(t).where(and(eq(t.claimToken, token), eq(t.status, 'sending'))))) as OutboxRow[];
+    const byToken = and(eq(t.claimToken, token), eq(t.status, 'sending')) as SQL;
+    let found: OutboxRow[];
+    try {
+      found = (await retryDbWrite(() => deps.db.select().from(t).where(byToken))) as OutboxRow[];
+    } catch {
+      // Nobody knows whether the claim committed, and no mail of it went out: whatever carries
+      // the token goes back to `scheduled` once the database answers (handBack), not after
+      // FRISTVAGT_STALE_SENDING_MS.
+      handBack(kind, deps, byToken);
+      throw err;
+    }
     if (found.length === 0) throw err;
     deps.logger.warn({ [kind.logKey]: ownId, claimed: found.length }, 'the claim\'s answer was lost with its connection; its rows were found by their claim token');
     return found;
@@ -304,6 +314,8 @@ async function deliver(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: Outbox
   rows.sort((a, b) => urgent(a) - urgent(b) || Number(b.id === ownId) - Number(a.id === ownId) || a.plannedAt.getTime() - b.plannedAt.getTime() || a.id.localeCompare(b.id));
   for (const r of rows) remember(held, r.id, { version: versionOf(r), state: 'inflight' });
   const fates = new Map<string, Settled>();
+  /** Rows whose mail the SMTP server accepted: never handed back, whatever becomes of their mark. */
+  const accepted = new Set<string>();
   const settle = (unit: OutboxRow[], s: Settled): void => {
     for (const r of unit) {
       fates.set(r.id, s);
@@ -333,7 +345,7 @@ async function deliver(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: Outbox
           } else if ('fault' in d) {
             settle(unit, { outcome: await settleFailure(kind, deps, d.fault, d.lead, d.err) });
           } else {
-            settle(unit, { outcome: await sendUnit(kind, deps, d.send) });
+            settle(unit, { outcome: await sendUnit(kind, deps, d.send, accepted) });
           }
         } catch (err) {
           if (!(err instanceof SendDeferred)) throw Object.assign(err as object, { outboxUnit: unit });
@@ -350,8 +362,13 @@ async function deliver(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: Outbox
       deps.logger.warn({ [kind.logKey]: unit[0]?.id, err: { message: safeText((r.reason as Error).message) } }, 'a mail of the batch could not be settled; the sweep recovers it');
     }
   } finally {
-    // A row left without a fate (a write that kept failing): not held here any more; the sweep recovers it.
-    for (const r of rows) if (!fates.has(r.id)) held?.delete(r.id);
+    // A row left without a fate (its settling write kept failing): not held here any more. If its
+    // mail was accepted, it waits for the sweep's recovery (MarkSentError); otherwise no mail of it
+    // went out, and it goes back to `scheduled` as soon as the database answers again.
+    const unsettled = rows.filter((r) => !fates.has(r.id));
+    for (const r of unsettled) held?.delete(r.id);
+    const notSent = unsettled.filter((r) => !accepted.has(r.id));
+    if (notSent.length > 0) handBack(kind, deps, owned(kind, notSent));
   }
   await requeueOthers(kind, deps, rows, fates, ownId);
   if (ownId === undefined) return 'not-claimable';
@@ -374,7 +391,7 @@ async function requeueOthers(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: 
   });
 }
 
-async function sendUnit(kind: OutboxKind<OutboxRow>, deps: SendDeps, unit: Unit<OutboxRow>): Promise<SendOutcome> {
+async function sendUnit(kind: OutboxKind<OutboxRow>, deps: SendDeps, unit: Unit<OutboxRow>, accepted: Set<string>): Promise<SendOutcome> {
   const { lead, rows } = unit;
   // A lane is held for the SMTP conversation; its next mail's data ends only after this mail's
   // mark (Lanes): no more mails of this process than lanes are ever accepted and not yet recorded
@@ -393,6 +410,7 @@ async function sendUnit(kind: OutboxKind<OutboxRow>, deps: SendDeps, unit: Unit<
     } catch (err) {
       return settleFailure(kind, deps, rows, lead, err);
     }
+    for (const r of rows) accepted.add(r.id);
     // Accepted: from here on a failure must never lead to a retry of the send. Nothing runs between
     // the SMTP server's 250 and this write but the group commit it joins.
     const marking = markerOf(deps, kind).mark(rows, unit.messageId, response, extraOf(kind, lead) ?? null);
@@ -453,6 +471,69 @@ export async function settleFailure(kind: OutboxKind<OutboxRow>, deps: SendDeps,
   // Info, not a warning: during an outage the circuit breaker's one warning speaks for all of them.
   deps.logger.info({ ...log, retryInMs: delayMs }, `${kind.label} deferred after a transient failure`);
   throw new SendDeferred(delayMs, fault.reason);
+}
+
+// ---------------------------------------------------------------- claims this process let go of
+
+/**
+ * Rows this process claimed and could not settle, because the database stayed away longer than
+ * the settling write's retries (about 12 s), and whose mail never reached the SMTP server (a claim
+ * whose answer and token lookup were both lost; a compose or a settling write that kept failing).
+ * Left alone they would stay `sending`, their jobs finding them taken, until the sweep's recovery
+ * after FRISTVAGT_STALE_SENDING_MS: minutes for an alert that a dropped connection alone held up.
+ * This process knows it holds them, so it hands them back itself: `scheduled` again (the attempt
+ * counts, as after any transient failure) as soon as the database answers, and their jobs put back
+ * at the row's backoff (deps.requeue; without it the sweep adds them). Retried with backoff up to
+ * HAND_BACK_MAX_MS; a worker that stops meanwhile leaves them to the recovery. Conditional on
+ * still owning the claim, like every later write: a row another worker took over is not touched.
+ */
+const HAND_BACK_FIRST_MS = 500;
+const HAND_BACK_MAX_MS = 30_000;
+interface HandBacks {
+  pending: Array<{ kind: OutboxKind<OutboxRow>; where: SQL }>;
+  timer?: NodeJS.Timeout | undefined;
+  delayMs: number;
+}
+const handBacks = new WeakMap<SendDeps, HandBacks>();
+
+export const HAND_BACK_REASON = 'handed back: the database was unavailable while sending';
+
+function handBack(kind: OutboxKind<OutboxRow>, deps: SendDeps, where: SQL): void {
+  let h = handBacks.get(deps);
+  if (!h) handBacks.set(deps, (h = { pending: [], delayMs: HAND_BACK_FIRST_MS }));
+  h.pending.push({ kind, where });
+  if (!h.timer) scheduleHandBack(deps, h);
+}
+
+function scheduleHandBack(deps: SendDeps, h: HandBacks): void {
+  h.timer = setTimeout(() => void runHandBacks(deps, h), h.delayMs);
+  h.timer.unref();
+}
+
+async function runHandBacks(deps: SendDeps, h: HandBacks): Promise<void> {
+  const todo = h.pending.splice(0);
+  for (const [i, item] of todo.entries()) {
+    const t = columns(item.kind);
+    try {
+      const rows = (await deps.db.update(t).set({ status: 'scheduled', lastError: HAND_BACK_REASON, updatedAt: deps.clock() }).where(item.where).returning()) as OutboxRow[];
+      if (rows.length > 0) deps.logger.warn({ [item.kind.logKey]: rows[0]?.id, rows: rows.length }, `${item.kind.label} handed back after the database was unavailable while sending`);
+      const job = item.kind.job;
+      if (rows.length > 0 && job && deps.requeue) {
+        await deps.requeue(rows.map((r) => ({ id: r.id, ...job(r), plannedAt: r.plannedAt, attempts: r.attempts, lastError: r.lastError, updatedAt: r.updatedAt }))).catch((err: unknown) => {
+          deps.logger.warn({ rows: rows.length, err: { message: safeText((err as Error).message) } }, 'could not put handed-back rows back into the queue; the sweep will');
+        });
+      }
+    } catch {
+      // Still away: this one and the rest wait for the next try.
+      h.pending.unshift(...todo.slice(i));
+      h.delayMs = Math.min(h.delayMs * 2, HAND_BACK_MAX_MS);
+      scheduleHandBack(deps, h);
+      return;
+    }
+  }
+  h.timer = undefined;
+  h.delayMs = HAND_BACK_FIRST_MS;
+  if (h.pending.length > 0) scheduleHandBack(deps, h);
 }
 
 // ---------------------------------------------------------------- SMTP lanes

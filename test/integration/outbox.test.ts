@@ -188,6 +188,62 @@ describe('outbox', () => {
     expect(mailsOf(due)).toHaveLength(2);
   });
 
+  /**
+   * The database as a batch sees it when it goes away right after the claim committed: every
+   * statement fails (compose's reads, the settling write's retries) until `up()`.
+   */
+  function downAfterClaim(db: Db): { db: Db; up(): void; failed: () => number } {
+    let down = false;
+    let failed = 0;
+    const dropped = (): Error => Object.assign(new Error('write CONNECTION_CLOSED 127.0.0.1:5432'), { code: 'CONNECTION_CLOSED' });
+    const wrapped = new Proxy(db, {
+      get(target, prop, receiver) {
+        const real = Reflect.get(target, prop, receiver) as unknown;
+        if (down && typeof real === 'function') {
+          return () => {
+            failed++;
+            throw dropped();
+          };
+        }
+        if (prop !== 'update') return real;
+        return (table: typeof notifications) => ({
+          set: (values: Record<string, unknown>) => ({
+            where: (cond: SQL) => {
+              const q = target.update(table).set(values as never).where(cond);
+              if (!('claimToken' in values)) return q;
+              return {
+                returning: async () => {
+                  const claimed = await q.returning();
+                  down = true;
+                  return claimed;
+                },
+              };
+            },
+          }),
+        });
+      },
+    });
+    return { db: wrapped, up: () => (down = false), failed: () => failed };
+  }
+
+  it('hands back the rows of a batch it could not settle as soon as the database answers, and sends each once', async () => {
+    const due = await dueReminders([{ journal: 'O-DOWN-1' }, { journal: 'O-DOWN-2' }, { journal: 'O-DOWN-3' }]);
+    const flaky = downAfterClaim(w.deps.send.db);
+    const deps = { ...w.deps.send, db: flaky.db };
+    await expect(sendNotification(deps, (due[0] as Row).id)).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+    // The settling write was retried, and nothing went out: the rows are still this process's claim.
+    expect(flaky.failed()).toBeGreaterThan(7);
+    expect(mailsOf(due)).toHaveLength(0);
+    expect((await rows(due.map((r) => r.id))).map((r) => [r.status, r.attempts])).toEqual(due.map(() => ['sending', 1]));
+    // Back: the rows go back to `scheduled` and their jobs into the queue, without waiting for the
+    // stale-sending recovery (no sweep runs here), and each mail goes out once.
+    flaky.up();
+    await h.sink.waitFor(() => mailsOf(due).length >= 3, 30_000);
+    const after = await rows(due.map((r) => r.id));
+    expect(after.map((r) => [r.status, r.attempts])).toEqual(due.map(() => ['sent', 2]));
+    expect(new Set(mailsOf(due).map((m) => m.messageId)).size).toBe(3);
+  }, 60_000);
+
   it('fails only the row the server refuses for good, and sends the rest of the batch', async () => {
     const due = await dueReminders([{ journal: 'O-P1' }, { journal: 'O-P2', institutionId: 'horsens' }, { journal: 'O-P3' }, { journal: 'O-P4' }]);
     const refused = due[1] as Row;
