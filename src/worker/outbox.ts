@@ -277,7 +277,7 @@ async function claim(kind: OutboxKind<OutboxRow>, deps: SendDeps, ownId: string,
     if (classifyFault(err).kind === 'permanent') throw err;
     // Committed or not? What carries the token was claimed by this call; nothing: it was not
     // (the rows are as they were, for the job's retry). A database still away after the retries
-    // throws, and what the claim may have taken waits for FRISTVAGT_STALE_SENDING_MS.
+    // throws, and what the claim may have taken is handed back once it answers (handBack).
     const byToken = and(eq(t.claimToken, token), eq(t.status, 'sending')) as SQL;
     let found: OutboxRow[];
     try {
@@ -357,9 +357,10 @@ async function deliver(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: Outbox
       if (r.status === 'fulfilled') continue;
       const unit = (r.reason as { outboxUnit?: OutboxRow[] }).outboxUnit ?? [];
       // The job's own mail decides the job (a MarkSentError ends it unretried); another row's
-      // failure to settle is left to the sweep's recovery, as if its own job had met it.
+      // failure to settle is handed back below (or, if its mail went out, left to the sweep's
+      // recovery), as if its own job had met it.
       if (ownId === undefined || unit.some((u) => u.id === ownId)) throw r.reason;
-      deps.logger.warn({ [kind.logKey]: unit[0]?.id, err: { message: safeText((r.reason as Error).message) } }, 'a mail of the batch could not be settled; the sweep recovers it');
+      deps.logger.warn({ [kind.logKey]: unit[0]?.id, err: { message: safeText((r.reason as Error).message) } }, 'a mail of the batch could not be settled; it is handed back when the database answers, or recovered by the sweep if it went out');
     }
   } finally {
     // A row left without a fate (its settling write kept failing): not held here any more. If its
@@ -496,7 +497,7 @@ interface HandBacks {
 }
 const handBacks = new WeakMap<SendDeps, HandBacks>();
 
-export const HAND_BACK_REASON = 'handed back: the database was unavailable while sending';
+const HAND_BACK_REASON = 'handed back: the database was unavailable while sending';
 
 function handBack(kind: OutboxKind<OutboxRow>, deps: SendDeps, where: SQL): void {
   let h = handBacks.get(deps);
