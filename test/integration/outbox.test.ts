@@ -190,9 +190,10 @@ describe('outbox', () => {
 
   /**
    * The database as a batch sees it when it goes away right after the claim committed: every
-   * statement fails (compose's reads, the settling write's retries) until `up()`.
+   * statement fails (compose's reads, the settling write's retries) until `up()`. `loseAnswer`:
+   * the claim's answer is lost with it too, so the claimant does not know it holds the rows.
    */
-  function downAfterClaim(db: Db): { db: Db; up(): void; failed: () => number } {
+  function downAfterClaim(db: Db, loseAnswer = false): { db: Db; up(): void; failed: () => number } {
     let down = false;
     let failed = 0;
     const dropped = (): Error => Object.assign(new Error('write CONNECTION_CLOSED 127.0.0.1:5432'), { code: 'CONNECTION_CLOSED' });
@@ -215,6 +216,7 @@ describe('outbox', () => {
                 returning: async () => {
                   const claimed = await q.returning();
                   down = true;
+                  if (loseAnswer) throw dropped();
                   return claimed;
                 },
               };
@@ -224,6 +226,24 @@ describe('outbox', () => {
       },
     });
     return { db: wrapped, up: () => (down = false), failed: () => failed };
+  }
+
+  /**
+   * Resolves once every row's send job has completed: the job whose batch sent them returns only
+   * after their marks are written, so the rows can be read then (the SMTP sink has the mail a
+   * moment before its mark).
+   */
+  async function jobsCompleted(due: Row[]): Promise<{ done: Promise<void>; close(): Promise<void> }> {
+    const events = new QueueEvents(QUEUE_NAME, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: h.prefix });
+    await events.waitUntilReady();
+    const want = new Set(due.map((r) => `send-${r.id}-${r.version}`));
+    const done = new Promise<void>((resolve) =>
+      events.on('completed', ({ jobId }) => {
+        want.delete(jobId);
+        if (want.size === 0) resolve();
+      }),
+    );
+    return { done, close: () => events.close() };
   }
 
   it('hands back the rows of a batch it could not settle as soon as the database answers, and sends each once', async () => {
@@ -237,11 +257,26 @@ describe('outbox', () => {
     expect((await rows(due.map((r) => r.id))).map((r) => [r.status, r.attempts])).toEqual(due.map(() => ['sending', 1]));
     // Back: the rows go back to `scheduled` and their jobs into the queue, without waiting for the
     // stale-sending recovery (no sweep runs here), and each mail goes out once.
+    const completed = await jobsCompleted(due);
     flaky.up();
-    await h.sink.waitFor(() => mailsOf(due).length >= 3, 30_000);
+    await completed.done.finally(() => completed.close());
     const after = await rows(due.map((r) => r.id));
     expect(after.map((r) => [r.status, r.attempts])).toEqual(due.map(() => ['sent', 2]));
     expect(new Set(mailsOf(due).map((m) => m.messageId)).size).toBe(3);
+  }, 60_000);
+
+  it('hands back the rows of a claim whose answer and token lookup were both lost, once the database answers', async () => {
+    const due = await dueReminders([{ journal: 'O-TOKEN-1' }, { journal: 'O-TOKEN-2' }]);
+    const flaky = downAfterClaim(w.deps.send.db, true);
+    await expect(sendNotification({ ...w.deps.send, db: flaky.db }, (due[0] as Row).id)).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+    expect(flaky.failed()).toBeGreaterThan(6);
+    expect(mailsOf(due)).toHaveLength(0);
+    expect((await rows(due.map((r) => r.id))).map((r) => [r.status, r.attempts])).toEqual(due.map(() => ['sending', 1]));
+    const completed = await jobsCompleted(due);
+    flaky.up();
+    await completed.done.finally(() => completed.close());
+    expect((await rows(due.map((r) => r.id))).map((r) => [r.status, r.attempts])).toEqual(due.map(() => ['sent', 2]));
+    expect(new Set(mailsOf(due).map((m) => m.messageId)).size).toBe(2);
   }, 60_000);
 
   it('fails only the row the server refuses for good, and sends the rest of the batch', async () => {
