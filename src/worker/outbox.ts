@@ -381,14 +381,21 @@ async function deliver(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: Outbox
 
 /** Rows of this batch other than the job's own that must wait: their jobs may be gone, so they are put back. */
 async function requeueOthers(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: OutboxRow[], fates: Map<string, Settled>, ownId: string | undefined): Promise<void> {
-  if (!deps.requeue || !kind.job) return;
   const waiting = rows.filter((r) => r.id !== ownId && fates.get(r.id) !== undefined && 'deferred' in (fates.get(r.id) as Settled));
-  if (waiting.length === 0) return;
-  const at = deps.clock();
-  const job = kind.job;
   // As written by the settling write: the failure's reason and time, so the sweep's backoff is the job's.
-  await deps.requeue(waiting.map((r) => ({ id: r.id, ...job(r), plannedAt: r.plannedAt, attempts: r.attempts, lastError: r.lastError ?? 'deferred', updatedAt: at }))).catch((err: unknown) => {
-    deps.logger.warn({ rows: waiting.length, err: { message: safeText((err as Error).message) } }, 'could not put deferred rows back into the queue; the sweep will');
+  await requeue(kind, deps, waiting, 'deferred', deps.clock());
+}
+
+/**
+ * Puts the jobs of rows back into the queue at their backoff (deps.requeue); without it, or for a
+ * kind without job versions, the sweep adds them. `updatedAt`: the settling write's time when the
+ * rows in hand do not carry it.
+ */
+async function requeue(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: OutboxRow[], what: string, updatedAt?: Date): Promise<void> {
+  const job = kind.job;
+  if (!deps.requeue || !job || rows.length === 0) return;
+  await deps.requeue(rows.map((r) => ({ id: r.id, ...job(r), plannedAt: r.plannedAt, attempts: r.attempts, lastError: r.lastError ?? 'deferred', updatedAt: updatedAt ?? r.updatedAt }))).catch((err: unknown) => {
+    deps.logger.warn({ rows: rows.length, err: { message: safeText((err as Error).message) } }, `could not put ${what} rows back into the queue; the sweep will`);
   });
 }
 
@@ -518,12 +525,7 @@ async function runHandBacks(deps: SendDeps, h: HandBacks): Promise<void> {
     try {
       const rows = (await deps.db.update(t).set({ status: 'scheduled', lastError: HAND_BACK_REASON, updatedAt: deps.clock() }).where(item.where).returning()) as OutboxRow[];
       if (rows.length > 0) deps.logger.warn({ [item.kind.logKey]: rows[0]?.id, rows: rows.length }, `${item.kind.label} handed back after the database was unavailable while sending`);
-      const job = item.kind.job;
-      if (rows.length > 0 && job && deps.requeue) {
-        await deps.requeue(rows.map((r) => ({ id: r.id, ...job(r), plannedAt: r.plannedAt, attempts: r.attempts, lastError: r.lastError, updatedAt: r.updatedAt }))).catch((err: unknown) => {
-          deps.logger.warn({ rows: rows.length, err: { message: safeText((err as Error).message) } }, 'could not put handed-back rows back into the queue; the sweep will');
-        });
-      }
+      await requeue(item.kind, deps, rows, 'handed-back');
     } catch {
       // Still away: this one and the rest wait for the next try.
       h.pending.unshift(...todo.slice(i));
