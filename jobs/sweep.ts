@@ -45,7 +45,7 @@ export async function sweepSteps(deps: WorkerDeps): Promise<SweepResult> {
     } else {
       // Redis lost its data since the markers were written (or none were yet): every row due is missing there.
       if (marked !== null) deps.send.logger.warn('Redis lost its jobs (a new epoch); adding every notification due within the horizon again');
-      enqueued = await enqueueDue(deps.enqueue, epoch, await allDue(db, until), now, { until });
+      enqueued = await enqueueDue(deps.enqueue, epoch, await allDue(db, until), now, { adopt: { until } });
     }
   }
 

@@ -148,10 +148,16 @@ interface SendJob<N extends SendJobName> {
  * Adds what is missing of some send jobs: rows due now by where their job is (fire a delayed one,
  * replace a finished one, leave a queued one), the others when not marked as added. Returns the
  * jobs that are now in Redis (added or found).
+ *
+ * `requeue` (rows a batch of another job had to defer, deps.requeue in outbox.ts): every job is
+ * looked up, due now or not, and one found delayed fires at the row's backoff. Its delay may have
+ * been set by an earlier clock (added when the row was still hours ahead, or by a clock that ran
+ * ahead); adding it again under its taken id would be a no-op, and the row would wait for that
+ * delay instead of its backoff.
  */
-async function addMissing<N extends SendJobName>(deps: EnqueueDeps, name: N, jobs: ReadonlyArray<SendJob<N>>, now: number): Promise<Array<SendJob<N>>> {
-  const dueNow = jobs.filter((j) => j.fireAt <= now);
-  const places = await placesOf(deps.queue, dueNow.map((j) => j.jobId));
+async function addMissing<N extends SendJobName>(deps: EnqueueDeps, name: N, jobs: ReadonlyArray<SendJob<N>>, now: number, requeue = false): Promise<Array<SendJob<N>>> {
+  const looked = requeue ? jobs : jobs.filter((j) => j.fireAt <= now);
+  const places = await placesOf(deps.queue, looked.map((j) => j.jobId));
   const add: Array<SendJob<N>> = [];
   const found: Array<SendJob<N>> = [];
   for (const j of jobs) {
@@ -162,7 +168,9 @@ async function addMissing<N extends SendJobName>(deps: EnqueueDeps, name: N, job
       found.push(j);
     } else if (place === 'delayed') {
       const job = await deps.queue.getJob(j.jobId);
-      await job?.promote().catch(() => undefined);
+      // Gone meanwhile (it fired, or was removed): the next sweep finds where it is.
+      if (j.fireAt <= now) await job?.promote().catch(() => undefined);
+      else await job?.changeDelay(j.fireAt - now).catch(() => undefined);
       found.push(j);
     } else {
       if (place === 'finished') await deps.queue.remove(j.jobId).catch((err: unknown) => deps.logger.warn({ jobId: j.jobId, err: { message: (err as Error).message } }, 'could not remove a finished job for a row that is still due'));
@@ -177,12 +185,14 @@ async function addMissing<N extends SendJobName>(deps: EnqueueDeps, name: N, job
 /**
  * Adds the send jobs of due notification rows that Redis is missing, and marks them added.
  * `adopt`: Redis has a new epoch and `rows` are all rows due by `adopt.until` (allDue): every one
- * is added whatever its marker, and the epoch is adopted (markEnqueued).
+ * is added whatever its marker, and the epoch is adopted (markEnqueued). `requeue`: rows another
+ * job's batch deferred; each job fires at its row's backoff wherever it is (addMissing).
  */
-export async function enqueueDue(deps: EnqueueDeps, epoch: string, rows: readonly DueNotification[], now: Date, adopt?: { until: Date }): Promise<number> {
+export async function enqueueDue(deps: EnqueueDeps, epoch: string, rows: readonly DueNotification[], now: Date, opts: { adopt?: { until: Date }; requeue?: boolean } = {}): Promise<number> {
+  const { adopt } = opts;
   const t = now.getTime();
-  const jobs = rows.map((r) => ({ jobId: `send-${r.id}-${r.version}`, fireAt: fireAtOf(deps, r, t), payload: { notificationId: r.id }, queued: !adopt && r.enqueuedVersion === r.version, priority: sendPriority(r.stage), row: r }));
-  const inRedis = await addMissing(deps, 'notification.send', jobs, t);
+  const jobs = rows.map((r) => ({ jobId: `send-${r.id}-${r.version}`, fireAt: fireAtOf(deps, r, t), payload: { notificationId: r.id }, queued: !adopt && !opts.requeue && r.enqueuedVersion === r.version, priority: sendPriority(r.stage), row: r }));
+  const inRedis = await addMissing(deps, 'notification.send', jobs, t, opts.requeue);
   const fresh = inRedis.filter((j) => !j.queued);
   await markEnqueued(deps.db, epoch, fresh.map((j) => (j as (typeof jobs)[number]).row), adopt ? { until: adopt.until, now } : undefined);
   return fresh.length;

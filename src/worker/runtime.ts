@@ -155,7 +155,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     // process on their way at once; a row of another job's batch that must wait gets its job back.
     batchSize: BATCH_SIZE,
     sendLanes: o.concurrency ?? 5,
-    requeue: async (rows) => enqueueDue(enqueueDeps, await redisEpoch(queue), rows.map((r) => ({ ...r, enqueuedVersion: null })), o.clock()),
+    requeue: async (rows) => enqueueDue(enqueueDeps, await redisEpoch(queue), rows.map((r) => ({ ...r, enqueuedVersion: null })), o.clock(), { requeue: true }),
   };
   const enqueueDeps: EnqueueDeps = { db, queue, mailer: o.mailer, retryDelayMs, logger: log };
 

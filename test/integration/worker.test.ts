@@ -324,6 +324,38 @@ describe('watchdog worker', () => {
     h.sink.refuseRcpt = undefined;
   });
 
+  it("puts a row another job's batch had to defer back at its backoff, not at the delay its job was added with", async () => {
+    const w = h.workers[0]!;
+    await createInstitution(h.ctx, { id: 'oestre', areaId: 'hovedstaden', name: 'Fængsel Østre', kind: 'prison', dutyManagerEmail: 'vagt-oestre@kf.test' }, ADMIN);
+    // Two uses of force the same morning: both reports due Tue 15.12, both reminder-0s at 08:00.
+    // Planned the day before, so each row's job waits in Redis for almost a day.
+    h.clock.now = at('2026-12-14T09:00:00+01:00');
+    const reminderOf = async (institutionId: string, journalNumber: string) => {
+      const f = await createRecord(h.ctx, 'force_use', { institutionId, journalNumber, occurredAt: '2026-12-14T08:00:00+01:00' }, ADMIN);
+      await w.deps.planAndEnqueue('force_use', f.id);
+      return (await rows(f.id)).find((n) => n.stage === 'force.report:reminder-0')!;
+    };
+    const a = await reminderOf('vestre', 'W-Q1');
+    const b = await reminderOf('oestre', 'W-Q2');
+    expect(b.plannedAt).toEqual(a.plannedAt);
+    const jobOf = (r: typeof b) => w.queue.getJob(`send-${r.id}-${r.version}`);
+    expect(await (await jobOf(b))?.getState()).toBe('delayed');
+    let refusals = 0;
+    h.sink.refuseRcpt = (addr) => (addr === 'vagt-oestre@kf.test' && refusals++ === 0 ? 451 : undefined);
+    try {
+      // A's job fires first and its claim takes B along (due at the same instant); B meets a 451.
+      h.clock.now = a.plannedAt;
+      expect(await sendNotification(w.deps.send, a.id)).toBe('sent');
+      expect(refusals).toBe(1);
+      // B's own job, still delayed by almost a day, now fires at B's backoff and sends it.
+      await h.sink.waitFor(() => sentTo('vagt-oestre@kf.test', /W-Q2/).length === 1);
+      await until(async () => (await rows(b.recordId)).find((n) => n.id === b.id)?.status === 'sent');
+      expect((await rows(b.recordId)).find((n) => n.id === b.id)).toMatchObject({ status: 'sent', attempts: 2 });
+    } finally {
+      h.sink.refuseRcpt = undefined;
+    }
+  });
+
   it('takes over a row a dead worker left half-sent, and a clean stop hands the sweep over at once', async () => {
     h.clock.now = at('2026-11-02T09:00:00+01:00');
     // Due Tue 03.11: reminder-0 at 08:00. A worker claimed it and died before it could finish.
