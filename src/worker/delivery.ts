@@ -52,6 +52,8 @@ export function classifyFault(err: unknown): Fault {
     if (e instanceof TemplateError) return { kind: 'permanent', reason: `render: ${e.message}` };
     const code = (e as { code?: unknown }).code;
     if (typeof code !== 'string') continue;
+    // A claim or compose given up unanswered (outbox.ts OutboxStalled): the database's trouble.
+    if (code === 'OUTBOX_STALLED') return { kind: 'transient', reason: 'database unanswered (stalled)' };
     if (isDatabaseUnavailable(e)) return { kind: 'transient', reason: `database unavailable (${code})` };
     if (/^[0-9A-Z]{5}$/.test(code) && (e as { severity?: unknown }).severity !== undefined) {
       // Postgres: the SQLSTATE says it all; its message may quote a value, so it stays out.

@@ -69,6 +69,8 @@ export interface SendDeps {
    * another job's batch that must wait may have lost its job meanwhile. Unset: the sweep does it.
    */
   requeue?: (rows: QueuedRow[]) => Promise<unknown>;
+  /** How long a claim or a compose may go unanswered before it is given up (STALL_MS). */
+  stallMs?: number;
 }
 
 /** What the sweep's enqueue needs of a notification row (its job id, priority and backoff). */
@@ -91,6 +93,39 @@ export const BATCH_SIZE = 50;
  */
 export const BATCH_WINDOW_MS = 3_600_000;
 export const SEND_LANES = 5;
+/**
+ * A claim or a compose that has not answered after this long is given up: a statement on a
+ * connection that went quiet (neither answered nor closed) would otherwise hold its job, and the
+ * rows its claim committed, for ever. Far beyond a lock wait behind a planner's transaction.
+ */
+export const STALL_MS = 30_000;
+
+/** A claim or a compose that did not answer within STALL_MS (transient: the job is retried). */
+export class OutboxStalled extends Error {
+  readonly code = 'OUTBOX_STALLED';
+  constructor(what: string, ms: number) {
+    super(`${what} unanswered after ${ms} ms; given up`);
+    this.name = 'OutboxStalled';
+  }
+}
+
+/**
+ * `p`, or OutboxStalled once it has gone unanswered for deps.stallMs; `onStall` then decides what
+ * becomes of whatever `p` did or still does (its late rejection is handled here).
+ */
+function unanswered<T>(deps: SendDeps, what: string, p: Promise<T>, onStall: () => void): Promise<T> {
+  const ms = deps.stallMs ?? STALL_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      p.catch(() => undefined);
+      onStall();
+      deps.logger.warn({ stalledMs: ms }, `${what} unanswered; given up`);
+      reject(new OutboxStalled(what, ms));
+    }, ms);
+  });
+  return Promise.race([p, stalled]).finally(() => clearTimeout(timer));
+}
 /**
  * Group-commit writes of one Marker in flight at once. Since a lane is free again at the SMTP
  * server's 250 and only its next mail's end of data waits for the mark (Lanes), the mark's round
@@ -230,13 +265,22 @@ export async function sendFromOutbox<R extends OutboxRow>(kind: OutboxKind<R>, d
   deferWhileCircuitOpen(deps.mailer, ownId);
   const now = deps.clock();
   let rows = await claim(k, deps, ownId, now, true);
+  /** What the first claim took goes back if a later step fails before `deliver` holds it. */
+  const orHandBack = async <T,>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (err) {
+      if (rows.length > 0) handBack(k, deps, owned(k, rows));
+      throw err;
+    }
+  };
   if (!rows.some((r) => r.id === ownId)) {
     // Skipped while locked (a batch claiming it, or the planner moving it): ask again, waiting
     // for the lock this time, so that a row still due is never left without its job.
-    rows = [...rows, ...(await claim(k, deps, ownId, now, false))];
+    rows = [...rows, ...(await orHandBack(() => claim(k, deps, ownId, now, false)))];
   }
   if (!rows.some((r) => r.id === ownId)) {
-    const other = await kind.unclaimed(deps, ownId, now);
+    const other = await orHandBack(() => kind.unclaimed(deps, ownId, now));
     if (typeof other === 'string') {
       if (rows.length > 0) await deliver(k, deps, rows, undefined, now);
       return other;
@@ -271,14 +315,24 @@ async function claim(kind: OutboxKind<OutboxRow>, deps: SendDeps, ownId: string,
     // that retries it, instead of every claim adding another one beside it.
     write = async () => (await deps.db.update(t).set(set).where(sql`${t.id} IN (${pick})`).returning()) as OutboxRow[];
   }
+  const byToken = and(eq(t.claimToken, token), eq(t.status, 'sending')) as SQL;
+  const pending = write();
   try {
-    return await write();
+    // Unanswered for STALL_MS: whatever the claim committed, or still commits when (if ever) it
+    // answers, carries its token and goes back to `scheduled` (handBack); the job fails and is
+    // retried. Nothing of it is sent: its rows are never looked up by the token.
+    return await unanswered(deps, 'a claim', pending, () => {
+      handBack(kind, deps, byToken);
+      void pending.then(
+        () => handBack(kind, deps, byToken),
+        () => handBack(kind, deps, byToken),
+      );
+    });
   } catch (err) {
-    if (classifyFault(err).kind === 'permanent') throw err;
+    if (err instanceof OutboxStalled || classifyFault(err).kind === 'permanent') throw err;
     // Committed or not? What carries the token was claimed by this call; nothing: it was not
     // (the rows are as they were, for the job's retry). A database still away after the retries
     // throws, and what the claim may have taken is handed back once it answers (handBack).
-    const byToken = and(eq(t.claimToken, token), eq(t.status, 'sending')) as SQL;
     let found: OutboxRow[];
     try {
       found = (await retryDbWrite(() => deps.db.select().from(t).where(byToken))) as OutboxRow[];
@@ -330,7 +384,8 @@ async function deliver(kind: OutboxKind<OutboxRow>, deps: SendDeps, rows: Outbox
   try {
     let decisions: Array<Decision<OutboxRow>>;
     try {
-      decisions = await kind.compose(deps, rows, now);
+      // Compose sends nothing: given up after STALL_MS, its rows are settled as a transient fault.
+      decisions = await unanswered(deps, 'a compose', kind.compose(deps, rows, now), () => undefined);
     } catch (err) {
       decisions = [{ fault: rows, lead: rows.find((r) => r.id === ownId) ?? (rows[0] as OutboxRow), err }];
     }

@@ -8,6 +8,7 @@
 import { QueueEvents } from 'bullmq';
 import { and, eq, inArray, notInArray, type SQL } from 'drizzle-orm';
 import { Redis } from 'ioredis';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { notifications } from '../../src/db/schema.js';
@@ -281,6 +282,41 @@ describe('outbox', () => {
     // The token lookup was retried.
     expect(flaky.failed()).toBeGreaterThan(6);
     await expectHandedBack(due, flaky);
+  }, 60_000);
+
+  it('gives up a claim that goes unanswered, hands back what it and the claim before it took, and sends each once', async () => {
+    const due = await dueReminders([{ journal: 'O-STALL-1' }, { journal: 'O-STALL-2' }]);
+    const [own, other] = due as [Row, Row];
+    // Another session holds the job's own row: the first claim skips it and takes the other row,
+    // the second waits for the lock and, as a statement on a connection gone quiet would, does
+    // not answer.
+    const locker = postgres(h.db.url ?? '', { max: 1, onnotice: () => undefined });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    const tx = locker.begin(async (sql) => {
+      await sql`SELECT id FROM notifications WHERE id = ${own.id} FOR UPDATE`;
+      locked();
+      await held;
+    });
+    await lockTaken;
+    const completed = await jobsCompleted(due);
+    try {
+      await expect(sendNotification({ ...w.deps.send, stallMs: 500 }, own.id)).rejects.toMatchObject({ code: 'OUTBOX_STALLED' });
+      expect(mailsOf(due)).toHaveLength(0);
+      // The lock goes: the waiting claim commits after all, and what it took is handed back too.
+      release();
+      await tx;
+      await completed.done;
+    } finally {
+      release();
+      await completed.close();
+      await locker.end();
+    }
+    expect((await rows(due.map((r) => r.id))).map((r) => [r.id, r.status, r.attempts])).toEqual(expect.arrayContaining([[own.id, 'sent', 2], [other.id, 'sent', 2]]));
+    expect(mailsOf(due)).toHaveLength(2);
+    expect(new Set(mailsOf(due).map((m) => m.messageId)).size).toBe(2);
   }, 60_000);
 
   it('fails only the row the server refuses for good, and sends the rest of the batch', async () => {
