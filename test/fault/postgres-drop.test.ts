@@ -316,6 +316,9 @@ describe('Postgres connections dropped under load', () => {
       lost: lost.length,
       apiRecoveryMs: back.ms,
       allMailsMs,
+      // How often the outbox gave up a statement that neither answered nor failed, and handed rows back.
+      stalled: (out.match(/unanswered; given up/g) ?? []).length,
+      handedBack: (out.match(/handed back after the database was unavailable/g) ?? []).length,
     });
 
     child.proc.kill('SIGTERM');
