@@ -18,6 +18,7 @@ import type { RunningWorker } from '../../src/worker/runtime.js';
 import { planRecord } from '../../src/worker/planner.js';
 import { sendNotification } from '../../src/worker/send.js';
 import { loadWorkerSettings } from '../../src/worker/settings.js';
+import { holdLock } from '../support/db.js';
 import { startSmtpSink } from '../support/smtp.js';
 import { ADMIN, FROM, startWorkerHarness, type WorkerHarness } from '../support/worker.js';
 
@@ -75,24 +76,7 @@ describe('database faults while a mail is rendered', () => {
   });
 
   /** Holds an ACCESS EXCLUSIVE lock on institutions (what a migration or a VACUUM FULL takes) until released. */
-  async function lockInstitutions(): Promise<() => Promise<void>> {
-    const locker = postgres(h.db.url ?? '', { max: 1, onnotice: () => undefined });
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const tx = locker.begin(async (t) => {
-      await t`LOCK TABLE institutions IN ACCESS EXCLUSIVE MODE`;
-      locked();
-      await held;
-    });
-    await isLocked;
-    return async () => {
-      release();
-      await tx;
-      await locker.end();
-    };
-  }
+  const lockInstitutions = (): Promise<() => Promise<void>> => holdLock(h.db.url ?? '', (t) => t`LOCK TABLE institutions IN ACCESS EXCLUSIVE MODE`);
 
   it('retries a mail whose rendering hit a lock timeout, and sends it once the lock is gone', async () => {
     // New connections of this database give up on a lock after 200 ms; the worker gets a pool of its own.

@@ -8,7 +8,6 @@
 import { QueueEvents } from 'bullmq';
 import { and, eq, inArray, notInArray, type SQL } from 'drizzle-orm';
 import { Redis } from 'ioredis';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { notifications } from '../../src/db/schema.js';
@@ -23,6 +22,7 @@ import { planRecord } from '../../src/worker/planner.js';
 import type { RunningWorker } from '../../src/worker/runtime.js';
 import { messageIdFor, sendNotification } from '../../src/worker/send.js';
 import { loadWorkerSettings } from '../../src/worker/settings.js';
+import { holdLock } from '../support/db.js';
 import { ADMIN, deleteQueueKeys, REDIS_URL, startWorkerHarness, type WorkerHarness } from '../support/worker.js';
 
 type Row = typeof notifications.$inferSelect;
@@ -290,29 +290,17 @@ describe('outbox', () => {
     // Another session holds the job's own row: the first claim skips it and takes the other row,
     // the second waits for the lock and, as a statement on a connection gone quiet would, does
     // not answer.
-    const locker = postgres(h.db.url ?? '', { max: 1, onnotice: () => undefined });
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-    const tx = locker.begin(async (sql) => {
-      await sql`SELECT id FROM notifications WHERE id = ${own.id} FOR UPDATE`;
-      locked();
-      await held;
-    });
-    await lockTaken;
+    const unlock = await holdLock(h.db.url ?? '', (sql) => sql`SELECT id FROM notifications WHERE id = ${own.id} FOR UPDATE`);
     const completed = await jobsCompleted(due);
     try {
       await expect(sendNotification({ ...w.deps.send, stallMs: 500 }, own.id)).rejects.toMatchObject({ code: 'OUTBOX_STALLED' });
       expect(mailsOf(due)).toHaveLength(0);
       // The lock goes: the waiting claim commits after all, and what it took is handed back too.
-      release();
-      await tx;
+      await unlock();
       await completed.done;
     } finally {
-      release();
+      await unlock();
       await completed.close();
-      await locker.end();
     }
     expect((await rows(due.map((r) => r.id))).map((r) => [r.id, r.status, r.attempts])).toEqual(expect.arrayContaining([[own.id, 'sent', 2], [other.id, 'sent', 2]]));
     expect(mailsOf(due)).toHaveLength(2);

@@ -57,3 +57,29 @@ export async function openTestDatabase(driver: Driver): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * Takes a lock in a transaction of its own session (`take`, e.g. `LOCK TABLE …` or `SELECT … FOR
+ * UPDATE`) and holds it until the returned release is called, which commits and closes the session.
+ */
+export async function holdLock(url: string, take: (sql: postgres.TransactionSql) => Promise<unknown>): Promise<() => Promise<void>> {
+  const locker = postgres(url, { max: 1, onnotice: () => undefined });
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const tx = locker.begin(async (sql) => {
+    await take(sql);
+    locked();
+    await held;
+  });
+  await Promise.race([isLocked, tx]);
+  // Once, however often it is called (a test's own step, then its finally).
+  let ended: Promise<void> | undefined;
+  return () =>
+    (ended ??= (async () => {
+      release();
+      await tx;
+      await locker.end();
+    })());
+}
