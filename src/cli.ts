@@ -23,6 +23,9 @@ Commands:
       Loads demo areas, institutions, staff and records (invented names, fake CPR numbers).
   token create --role admin|area|institution|reader [--area ID] [--institution ID] [--name NAME]
       Prints a new API token once. token revoke <id> revokes one.
+  user create --email E --name N --role admin|area|institution|reader [--title T] [--area ID] [--institution ID] [--staff ID]
+      Creates a person and prints a one-time login link (24 h). user link --email E prints a new
+      link (a forgotten password); user list lists the users as JSON.
   audit verify
       Checks the audit log's hash chain; exit code 1 when it is broken.
   api
@@ -50,7 +53,7 @@ Commands:
 
 type Command = (argv: string[]) => Promise<string>;
 
-const SUBCOMMANDS = new Set(['token', 'audit', 'config', 'evidence']);
+const SUBCOMMANDS = new Set(['token', 'user', 'audit', 'config', 'evidence']);
 
 const commands: Record<string, Command> = {
   deadlines: async (argv) => {
@@ -61,6 +64,7 @@ const commands: Record<string, Command> = {
   migrate: async (argv) => (await import('./cli/admin.js')).migrateCommand(argv),
   seed: async (argv) => (await import('./cli/admin.js')).seedCommand(argv),
   token: async (argv) => (await import('./cli/admin.js')).tokenCommand(argv),
+  user: async (argv) => (await import('./cli/users.js')).userCommand(argv),
   audit: async (argv) => (await import('./cli/admin.js')).auditCommand(argv),
   api: async (argv) => (await import('./cli/admin.js')).apiCommand(argv),
   worker: async (argv) => (await import('./cli/worker.js')).workerCommand(argv),

@@ -3,6 +3,7 @@
  * stops the process with a message naming the variable.
  */
 import { z } from 'zod';
+import { roleMapSchema } from './identity/claims.js';
 
 const csv = z
   .string()
@@ -58,6 +59,34 @@ export const configSchema = z.object({
   /** Largest accepted request body in bytes. */
   FRISTVAGT_BODY_LIMIT: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
   FRISTVAGT_MIGRATE_ON_START: boolish.default(true),
+  /** A browser session unused this long ends (minutes). */
+  FRISTVAGT_SESSION_IDLE_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(120),
+  /** A browser session ends this long after its login, used or not (hours). */
+  FRISTVAGT_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
+  /** Single sign-on (OpenID Connect): the provider's issuer URL. Unset: local login only. */
+  FRISTVAGT_OIDC_ISSUER: z.string().url().optional(),
+  FRISTVAGT_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  FRISTVAGT_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  FRISTVAGT_OIDC_SCOPES: z.string().min(6).default('openid profile email'),
+  /** The claim that lists a person's directory groups. */
+  FRISTVAGT_OIDC_GROUPS_CLAIM: z.string().min(1).default('groups'),
+  /** JSON: `[{"group": "…", "role": "admin|area|institution|reader", "areaId"?: "…", "institutionId"?: "…"}]`. */
+  FRISTVAGT_OIDC_ROLE_MAP: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(roleMapSchema)
+    .optional(),
+  /** `auto`: a person with a mapped group gets a user at the first login; `existing`: the user must exist (by e-mail). */
+  FRISTVAGT_OIDC_PROVISION: z.enum(['auto', 'existing']).default('auto'),
+  /** The sign-on button's text, e.g. the directory's name. */
+  FRISTVAGT_OIDC_LABEL: z.string().min(1).max(80).optional(),
   /** Closed records lose the inmate's name, CPR number and free text this many whole years after closing. */
   FRISTVAGT_RETENTION_YEARS: z.coerce.number().int().min(1).max(100).default(5),
 });
@@ -84,5 +113,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
-  return parsed.data;
+  const c = parsed.data;
+  // Single sign-on is all or nothing: an issuer without a client or a group mapping would let nobody in.
+  if (c.FRISTVAGT_OIDC_ISSUER) {
+    const missing = (['FRISTVAGT_OIDC_CLIENT_ID', 'FRISTVAGT_OIDC_ROLE_MAP'] as const).filter((k) => c[k] === undefined);
+    if (missing.length > 0) throw new ConfigError(`invalid configuration: ${missing.map((k) => `${k}: is required with FRISTVAGT_OIDC_ISSUER`).join('; ')}`);
+  }
+  return c;
 }

@@ -9,6 +9,7 @@ import { correctBodyOf, undoBody } from '../records/corrections.js';
 import { KINDS } from '../records/kinds.js';
 import { areaCreate, areaPatch, institutionCreate, institutionPatch, staffCreate, staffPatch } from '../records/masterdata.js';
 import { tokenCreate } from '../records/tokens.js';
+import { passwordChange, userCreate, userUpdate } from '../records/users.js';
 import { noticeFieldsSchema } from '../worker/notice.js';
 
 function schema(s: z.ZodType): unknown {
@@ -41,6 +42,12 @@ function op(summary: string, opts: { body?: z.ZodType; query?: z.ZodObject; id?:
 function withParam(o: Record<string, unknown>, param: Record<string, unknown>): Record<string, unknown> {
   const [id, ...rest] = o['parameters'] as unknown[];
   return { ...o, parameters: [id, param, ...rest], responses: { ...(o['responses'] as Record<string, unknown>), 409: ERROR } };
+}
+
+/** A user operation (src/api/users.ts): may answer 409 (last administrator, stale version, deactivated), takes no Idempotency-Key. */
+function userOp(summary: string, opts: Parameters<typeof op>[1] = {}): Record<string, unknown> {
+  const o = op(summary, opts);
+  return { ...o, parameters: (o['parameters'] as Array<{ name: string }>).filter((p) => p.name !== 'Idempotency-Key'), responses: { ...(o['responses'] as Record<string, unknown>), 409: ERROR } };
 }
 
 /** The evidence pack: a ZIP, not JSON. */
@@ -95,6 +102,20 @@ export function buildOpenApi(): Record<string, unknown> {
   paths['/api/settings/{key}'] = { put: op('Change a setting (admin, audited)', { body: z.object({ value: z.unknown() }) }) };
   paths['/api/tokens'] = { get: op('API tokens (admin): name, role, scope, created, last used, revoked; never the token'), post: op('Create an API token (admin); the token is shown once', { body: tokenCreate, status: '201' }) };
   paths['/api/tokens/{id}'] = { delete: op('Revoke a token (admin)', { id: true, status: '204' }) };
+  // People (issue 14): administrators manage everybody, an area office the area and institution users of its own area (404 for others); other roles 403.
+  paths['/api/users'] = {
+    get: userOp('Users the caller manages (admin: all; area: its area\'s area and institution users), active first, by name: name, title, e-mail, role, scope, staff link, hasPassword, active, lastLoginAt, version; never a password hash'),
+    post: userOp('Create a user (admin; area: role area or institution in its own area). `password` is optional (a person without one logs in by single sign-on or a login link); the e-mail address is unique (400 naming `email`); audited with name, title and e-mail as personal values', { body: userCreate, status: '201' }),
+  };
+  paths['/api/users/{id}'] = {
+    get: userOp('A user the caller manages', { id: true }),
+    put: userOp('Change a user: every field again (role and scope go together); `version` (optional) refuses a stale edit with 409. The last active administrator cannot be demoted (409, `role`)', { id: true, body: userUpdate }),
+  };
+  paths['/api/users/{id}/deactivate'] = { post: userOp('Deactivate a user: every session of theirs ends at once, they cannot log in; nothing is deleted. The last active administrator cannot be deactivated (409)', { id: true }) };
+  paths['/api/users/{id}/reactivate'] = { post: userOp('Reactivate a deactivated user', { id: true }) };
+  paths['/api/users/{id}/password'] = { post: userOp('Set a new password for a user (scrypt-hashed; at least 12 characters); their sessions end', { id: true, body: passwordChange, status: '204' }) };
+  paths['/api/users/{id}/logout-everywhere'] = { post: userOp('End every session of a user; returns `sessionsEnded`', { id: true }) };
+  paths['/api/users/{id}/login-link'] = { post: userOp('A one-time login link for a user (no password, or forgotten): `url` and `expiresAt`, shown once (only its hash is kept); a new link replaces the previous one; 409 for a deactivated user', { id: true, status: '201' }) };
   return {
     openapi: '3.1.0',
     info: { title: 'fristvagt API', version: '1', description: 'Records, deadlines and master data of fristvagt. Dates are local (Europe/Copenhagen) YYYY-MM-DD or ISO 8601 instants with offset.' },

@@ -16,11 +16,13 @@ import { actOnEscalation, getEscalation, listEscalations } from '../records/esca
 import { pgErrorInfo, ServiceError, validationError } from '../records/errors.js';
 import { KINDS, type RecordTypeName } from '../records/kinds.js';
 import * as master from '../records/masterdata.js';
-import { correctEvent, createRecord, getRecord, listEvents, listRecords, recordEvent, undoEvent, updateRecord, type Actor, type ServiceContext } from '../records/service.js';
+import type { IdentityConfigKey } from '../ui/session.js';
+import { actorLogId, correctEvent, createRecord, getRecord, listEvents, listRecords, recordEvent, undoEvent, updateRecord, type Actor, type ServiceContext } from '../records/service.js';
 import { listSettings, putSetting } from '../records/settings.js';
 import { plainString } from '../records/values.js';
 import { authenticate, createToken, listTokens, revokeToken } from '../records/tokens.js';
 import { buildOpenApi } from './openapi.js';
+import { registerUsersApi } from './users.js';
 import type { Mailer } from '../mail/transport.js';
 import { listNoticeArchive, previewPreliminaryNotice, readNoticeMessage, sendPreliminaryNotice, startPreliminaryNotice } from '../worker/notice.js';
 import { sendEvidencePack } from '../evidence/http.js';
@@ -36,7 +38,7 @@ declare module 'fastify' {
 /** `redis`, `smtpVerify`, `sessionActor`: the operations surface (src/ops), all optional. */
 export interface ServerDeps extends OpsOptions {
   database: Database;
-  config: Pick<Config, 'FRISTVAGT_ADMIN_TOKEN' | 'FRISTVAGT_BODY_LIMIT' | 'FRISTVAGT_CLOSURE_DAYS'> & Partial<Pick<Config, 'FRISTVAGT_METRICS_TOKEN' | 'FRISTVAGT_QUEUE_PREFIX' | 'PUBLIC_URL' | 'REDIS_URL'>>;
+  config: Pick<Config, 'FRISTVAGT_ADMIN_TOKEN' | 'FRISTVAGT_BODY_LIMIT' | 'FRISTVAGT_CLOSURE_DAYS'> & Partial<Pick<Config, 'FRISTVAGT_METRICS_TOKEN' | 'FRISTVAGT_QUEUE_PREFIX' | 'PUBLIC_URL' | 'REDIS_URL' | IdentityConfigKey>>;
   clock: () => Date;
   logger: Logger;
   /** Sends the preliminary notice; without it the notice can be previewed but not sent. */
@@ -136,7 +138,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
 
   app.addHook('onResponse', async (req, reply) => {
-    req.log.info({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: req.actor?.name }, 'request');
+    req.log.info({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: actorLogId(req.actor) }, 'request');
   });
 
   app.setErrorHandler(async (err: unknown, req, reply) => {
@@ -172,7 +174,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (!needsBearer(req)) return;
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    const actor = token ? await authenticate(deps.database.db, token, deps.config.FRISTVAGT_ADMIN_TOKEN) : undefined;
+    const actor = token ? await authenticate(deps.database.db, token, deps.config.FRISTVAGT_ADMIN_TOKEN, deps.clock()) : undefined;
     if (!actor) {
       await reply.status(401).header('www-authenticate', 'Bearer').send(errorBody('UNAUTHENTICATED', 'a valid bearer token is required'));
       return reply;
@@ -263,6 +265,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await revokeToken(deps.database.db, req.params.id, actorOf(req), deps.clock());
     return reply.status(204).send();
   });
+  // People (src/api/users.ts): admins, and area offices within their area.
+  registerUsersApi(app, { db: deps.database.db, clock: deps.clock, publicUrl: deps.config.PUBLIC_URL }, actorOf);
 
   // Web UI (src/ui): server-rendered pages with cookie sessions, in its own encapsulated plugin.
   await registerUi(app, deps, ctx);

@@ -1,6 +1,6 @@
 /** `fristvagt worker` and `fristvagt start` (API + worker + embedded services in one process). */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
@@ -15,7 +15,9 @@ import { probeRedis } from '../queue/connection.js';
 import { and, eq, isNull } from 'drizzle-orm';
 import { apiTokens } from '../db/schema.js';
 import { seedDemo, type DemoSummary } from '../records/demo.js';
-import { createToken, revokeToken } from '../records/tokens.js';
+import { authenticate, createToken, revokeToken } from '../records/tokens.js';
+import { createUser, findUserByEmail } from '../records/users.js';
+import { createLoginLink, setupLink } from '../identity/login.js';
 import { mailerFor, openConfiguredDatabase, serviceContext, workerConnections } from '../runtime.js';
 import { startWorker, type RunningWorker } from '../worker/runtime.js';
 import { UsageError } from './io.js';
@@ -180,22 +182,55 @@ export async function workerCommand(argv: string[]): Promise<string> {
 }
 
 const QUICKSTART_TOKEN_NAME = 'quick start';
+/** The quick start's admin token, kept between runs (mode 0600) so a restart does not change it. */
+const QUICKSTART_TOKEN_FILE = 'quickstart-admin-token';
+const DEMO_ADMIN = { email: 'demo-admin@kriminalforsorgen.invalid', name: 'Demo Administrator', title: 'Systemadministrator' };
 
-/**
- * `start --demo`: the demo data (idempotent) and a fresh admin token for the browser. Earlier
- * quick-start tokens are revoked first, so restarting does not pile up live admin tokens.
- */
-async function prepareDemo(cfg: Config, database: Database): Promise<{ token: string; summary: DemoSummary }> {
-  const actor = { id: 'cli', name: 'cli', role: 'admin' as const };
-  const summary = await seedDemo(serviceContext(database, cfg), {});
-  const now = new Date();
-  const old = await database.db.select({ id: apiTokens.id }).from(apiTokens).where(and(eq(apiTokens.name, QUICKSTART_TOKEN_NAME), isNull(apiTokens.revokedAt)));
-  for (const t of old) await revokeToken(database.db, t.id, actor, now);
-  const { token } = await createToken(database.db, { role: 'admin', name: QUICKSTART_TOKEN_NAME }, actor, now);
-  return { token, summary };
+interface Demo {
+  token: string;
+  summary: DemoSummary;
+  adminUserId: string;
 }
 
-function banner(url: string, demo: { token: string; summary: DemoSummary } | undefined, cfg: Config, mail: string): string {
+/**
+ * `start --demo`: the demo data (idempotent), the quick start's admin token for the API (the same
+ * one on every restart while it is valid; a revoked or lost one is replaced) and the demo
+ * administrator, a person who logs in with a one-time link that the banner prints.
+ */
+async function prepareDemo(cfg: Config, database: Database): Promise<Demo> {
+  const actor = { id: 'cli', name: 'cli', role: 'admin' as const, kind: 'system' as const };
+  const summary = await seedDemo(serviceContext(database, cfg), {});
+  const now = new Date();
+  const file = join(cfg.FRISTVAGT_DATA_DIR, QUICKSTART_TOKEN_FILE);
+  let token = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  const live = token ? await authenticate(database.db, token, undefined, now) : undefined;
+  if (!live || live.name.split(':')[1] !== QUICKSTART_TOKEN_NAME) {
+    const old = await database.db.select({ id: apiTokens.id }).from(apiTokens).where(and(eq(apiTokens.name, QUICKSTART_TOKEN_NAME), isNull(apiTokens.revokedAt)));
+    for (const t of old) await revokeToken(database.db, t.id, actor, now);
+    token = (await createToken(database.db, { role: 'admin', name: QUICKSTART_TOKEN_NAME }, actor, now)).token;
+    mkdirSync(cfg.FRISTVAGT_DATA_DIR, { recursive: true });
+    writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  }
+  const existing = await findUserByEmail(database.db, DEMO_ADMIN.email);
+  const adminUserId = existing ? existing.id : (await createUser(database.db, { ...DEMO_ADMIN, role: 'admin' }, actor, now)).id;
+  return { token, summary, adminUserId };
+}
+
+/** How the person at the terminal logs in: a one-time link (demo administrator, or the set-up of the first one). */
+type LoginHint = { kind: 'demo'; link: string } | { kind: 'setup'; link: string } | { kind: 'users' };
+
+async function loginHint(database: Database, url: string, demo: Demo | undefined): Promise<LoginHint> {
+  const now = new Date();
+  const base = url.replace(/\/+$/, '');
+  if (demo) {
+    const { secret } = await createLoginLink(database.db, demo.adminUserId, { id: 'cli', name: 'cli', role: 'admin', kind: 'system' }, now);
+    return { kind: 'demo', link: `${base}/login/link?k=${secret}` };
+  }
+  const secret = await setupLink(database.db, now);
+  return secret ? { kind: 'setup', link: `${base}/setup?k=${secret}` } : { kind: 'users' };
+}
+
+function banner(url: string, demo: Demo | undefined, hint: LoginHint, cfg: Config, mail: string): string {
   const lines = [
     '',
     `fristvagt kører / is running: ${url}`,
@@ -204,13 +239,12 @@ function banner(url: string, demo: { token: string; summary: DemoSummary } | und
   if (demo) {
     const r = demo.summary.records;
     lines.push(`  Demo-data: ${demo.summary.areas} områder, ${demo.summary.institutions} institutioner, ${r.incident + r.security_cell_placement + r.force_use + r.action_plan} sager`);
-    lines.push(`  Administrator-token (log ind i UI, eller Authorization: Bearer …): ${demo.token}`);
-  } else if (cfg.FRISTVAGT_ADMIN_TOKEN) {
-    lines.push('  Log ind med FRISTVAGT_ADMIN_TOKEN.');
-  } else {
-    // PGlite's directory belongs to this process while it runs: `token create` would be refused.
-    lines.push(cfg.DATABASE_URL ? '  Opret et token: npx fristvagt token create --role admin' : '  Opret et token: stop fristvagt, kør npx fristvagt token create --role admin og start igen (eller sæt FRISTVAGT_ADMIN_TOKEN).');
   }
+  if (hint.kind === 'demo') lines.push(`  Log ind som demo-administrator (engangslink, 24 timer): ${hint.link}`, '  Vælg derefter en adgangskode under «Min konto».');
+  else if (hint.kind === 'setup') lines.push(`  Opret den første administrator (engangslink, 24 timer): ${hint.link}`);
+  else lines.push(`  Log ind med e-mail og adgangskode${cfg.FRISTVAGT_OIDC_ISSUER ? ' eller single sign-on' : ''}: ${url.replace(/\/+$/, '')}/login`, '  Glemt adgangskode: en administrator laver et login-link under Stamdata → Brugere.');
+  if (demo) lines.push(`  Administrator-token til API'et (Authorization: Bearer …; det samme ved genstart): ${demo.token}`);
+  else if (cfg.FRISTVAGT_ADMIN_TOKEN) lines.push("  API'et: Authorization: Bearer $FRISTVAGT_ADMIN_TOKEN.");
   lines.push('  Stop: Ctrl+C (SIGINT) eller SIGTERM.', '');
   return lines.join('\n');
 }
@@ -245,7 +279,8 @@ export async function startCommand(argv: string[]): Promise<string> {
     log.info({ url, worker: worker.id, database: database.driver, redis: cfg.REDIS_URL ? 'external' : 'private', mail: mailer.kind }, 'fristvagt started');
     // Plain text for the person at the terminal, between the JSON log lines; before the first sweep,
     // which plans every record and can take a while on a large data set.
-    process.stdout.write(banner(url, demo, cfg, mailer.kind));
+    const hint = await life.start('login link', () => loginHint(database, url, demo));
+    process.stdout.write(banner(url, demo, hint, cfg, mailer.kind));
     firstSweep(worker, log, life);
   });
 }

@@ -394,6 +394,8 @@ export const apiTokens = pgTable('api_tokens', {
   createdAt: ts('created_at').notNull().defaultNow(),
   revokedAt: ts('revoked_at'),
   lastUsedAt: ts('last_used_at'),
+  /** After this instant the token is refused, as if revoked (optional; integrations rotate). */
+  expiresAt: ts('expires_at'),
 }, (t) => [
   uniqueIndex('tokens_hash_uq').on(t.tokenHash),
   check('tokens_scope', sql`(${t.role} = 'area') = (${t.areaId} IS NOT NULL) AND (${t.role} = 'institution') = (${t.institutionId} IS NOT NULL)`),
@@ -498,8 +500,17 @@ export const uiSessions = pgTable('ui_sessions', {
   id: uuid('id').primaryKey().defaultRandom(),
   /** sha256 of the cookie value. */
   sessionHash: text('session_hash').notNull(),
-  /** The API token the session was made from (`api_tokens.id`), or `env-admin` for FRISTVAGT_ADMIN_TOKEN. */
-  tokenId: text('token_id').notNull(),
+  /**
+   * The API token the session was made from (`api_tokens.id`), or `env-admin` for
+   * FRISTVAGT_ADMIN_TOKEN: the bootstrap and break-glass way in. Null for a person's session.
+   */
+  tokenId: text('token_id'),
+  /** The person whose session this is (local password, one-time link or single sign-on). */
+  userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  /** How the session began: password, link, sso or token. */
+  via: text('via').notNull().default('token'),
+  /** SSO only: the provider's ID token, the hint its logout endpoint asks for. */
+  idToken: text('id_token'),
   /** The CSRF token of this session (random, compared in constant time); not a credential on its own. */
   csrfToken: text('csrf_token').notNull(),
   lang: text('lang').notNull().default('da'),
@@ -507,7 +518,83 @@ export const uiSessions = pgTable('ui_sessions', {
   lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
   expiresAt: ts('expires_at').notNull(),
   revokedAt: ts('revoked_at'),
-}, (t) => [uniqueIndex('ui_sessions_hash_uq').on(t.sessionHash), index('ui_sessions_expires_idx').on(t.expiresAt)]);
+}, (t) => [
+  uniqueIndex('ui_sessions_hash_uq').on(t.sessionHash),
+  index('ui_sessions_expires_idx').on(t.expiresAt),
+  index('ui_sessions_user_idx').on(t.userId),
+  check('ui_sessions_one_principal', sql`(${t.tokenId} IS NULL) <> (${t.userId} IS NULL)`),
+]);
+
+/**
+ * People who log in (issue 14). Role and scope as for API tokens; deactivated, never deleted, so
+ * the audit log's names keep meaning something. The e-mail is stored lower-case and is unique.
+ */
+export const users = pgTable('users', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  title: text('title'),
+  email: text('email').notNull(),
+  role: tokenRole('role').notNull(),
+  areaId: text('area_id').references(() => areas.id, { onDelete: 'restrict' }),
+  institutionId: text('institution_id').references(() => institutions.id, { onDelete: 'restrict' }),
+  /** The staff member this person is (a plan owner): the work queue's "mine". */
+  staffId: uuid('staff_id').references(() => staff.id, { onDelete: 'set null' }),
+  /** scrypt, `scrypt$N$r$p$salt$hash` (base64url); null: no local password (SSO or link only). */
+  passwordHash: text('password_hash'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  deactivatedAt: ts('deactivated_at'),
+  lastLoginAt: ts('last_login_at'),
+  version: integer('version').notNull().default(1),
+}, (t) => [
+  uniqueIndex('users_email_uq').on(t.email),
+  check('users_scope', sql`(${t.role} = 'area') = (${t.areaId} IS NOT NULL) AND (${t.role} = 'institution') = (${t.institutionId} IS NOT NULL)`),
+  check('users_email_lower', sql`${t.email} = lower(${t.email})`),
+]);
+
+/** A person's account at an OpenID provider: (issuer, subject) is the provider's stable id for them. */
+export const userIdentities = pgTable('user_identities', {
+  issuer: text('issuer').notNull(),
+  subject: text('subject').notNull(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  lastLoginAt: ts('last_login_at'),
+}, (t) => [primaryKey({ columns: [t.issuer, t.subject] }), index('user_identities_user_idx').on(t.userId)]);
+
+/**
+ * One-time links: `setup` (no user yet: creates the first administrator) and `login` (a person
+ * without a password, or who forgot it). Only the sha256 of the secret is kept.
+ */
+export const loginLinks = pgTable('login_links', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tokenHash: text('token_hash').notNull(),
+  purpose: text('purpose').notNull(),
+  userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  expiresAt: ts('expires_at').notNull(),
+  usedAt: ts('used_at'),
+}, (t) => [
+  uniqueIndex('login_links_hash_uq').on(t.tokenHash),
+  check('login_links_purpose', sql`(${t.purpose} = 'setup' AND ${t.userId} IS NULL) OR (${t.purpose} = 'login' AND ${t.userId} IS NOT NULL)`),
+]);
+
+/** Failed local logins, by sha256 of the e-mail and of the client address: the rate limit's memory. */
+export const loginFailures = pgTable('login_failures', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  key: text('key').notNull(),
+  at: ts('at').notNull(),
+}, (t) => [index('login_failures_key_at_idx').on(t.key, t.at)]);
+
+/** An SSO login under way: what the callback must match (state, nonce, PKCE verifier), for minutes. */
+export const oidcLogins = pgTable('oidc_logins', {
+  /** sha256 of the state parameter. */
+  stateHash: text('state_hash').primaryKey(),
+  nonce: text('nonce').notNull(),
+  codeVerifier: text('code_verifier').notNull(),
+  next: text('next').notNull(),
+  lang: text('lang').notNull(),
+  expiresAt: ts('expires_at').notNull(),
+});
 
 /** Personal ICS feeds: the secret in the URL is shown once; only its hash is kept, and revoking ends the feed. */
 export const calendarFeeds = pgTable('calendar_feeds', {

@@ -9,7 +9,7 @@ import type { Database } from '../db/client.js';
 import type { Mailer } from '../mail/transport.js';
 import { ServiceError } from '../records/errors.js';
 import type { Actor, ServiceContext } from '../records/service.js';
-import { resolveSession, SESSION_COOKIE } from '../ui/session.js';
+import { limitsOf, resolveSession, SESSION_COOKIE } from '../ui/session.js';
 import { bearerToken, callerOf, cookieValue, forbidden, sameSecret, unauthenticated, type AuthDeps } from './auth.js';
 import { createFeed, listFeeds, renderFeed, revokeFeed, type FeedContext } from './calendar-feeds.js';
 import { createMetrics } from './metrics.js';
@@ -33,6 +33,8 @@ export interface OpsDeps extends OpsOptions {
     FRISTVAGT_ADMIN_TOKEN?: string | undefined;
     FRISTVAGT_METRICS_TOKEN?: string | undefined;
     FRISTVAGT_QUEUE_PREFIX?: string;
+    FRISTVAGT_SESSION_IDLE_MINUTES?: number;
+    FRISTVAGT_SESSION_MAX_HOURS?: number;
     PUBLIC_URL?: string;
     REDIS_URL?: string | undefined;
   };
@@ -54,9 +56,10 @@ export async function registerOps(app: FastifyInstance, deps: OpsDeps, ctx: Serv
   });
 
   const adminToken = deps.config.FRISTVAGT_ADMIN_TOKEN;
+  const limits = limitsOf(deps.config);
   // The UI's own session store (src/ui/session.ts): a signed-in admin opens the board in the browser,
   // where a bearer header cannot be sent. The cookie is SameSite=Strict on top of the same-origin check.
-  const uiSession = async (req: FastifyRequest): Promise<Actor | undefined> => (await resolveSession(ctx.db, cookieValue(req, SESSION_COOKIE), adminToken, ctx.clock()))?.actor;
+  const uiSession = async (req: FastifyRequest): Promise<Actor | undefined> => (await resolveSession(ctx.db, cookieValue(req, SESSION_COOKIE), adminToken, ctx.clock(), limits))?.actor;
   const auth: AuthDeps = { db: ctx.db, adminToken, session: deps.sessionActor ?? uiSession };
   const feeds: FeedContext = { db: ctx.db, clock: ctx.clock, publicUrl: deps.config.PUBLIC_URL ?? DEFAULT_PUBLIC_URL };
 

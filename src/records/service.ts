@@ -30,10 +30,20 @@ export interface Actor {
   areaId?: string | null;
   institutionId?: string | null;
   /**
-   * The staff member this actor is, once sessions know people (identity is its own issue; none
-   * sets it today): the work queue's "mine" for roles without an institution or area of their own.
+   * The staff member this actor is (a person linked to a plan owner): the work queue's "mine" for
+   * roles without an institution or area of their own.
    */
   staffId?: string | null;
+  /** Who acts: a person (a user), a machine (an API token, FRISTVAGT_ADMIN_TOKEN) or the system itself (CLI, worker). */
+  kind?: 'user' | 'token' | 'system';
+  /** A person's name and title, for signatures and the header; never for logs. */
+  person?: { name: string; title: string | null; email: string };
+}
+
+/** What a log line may say about an actor: its id for a person, never the name. */
+export function actorLogId(actor: Actor | undefined): string | undefined {
+  if (!actor) return undefined;
+  return actor.kind === 'user' ? `user:${actor.id}` : actor.name;
 }
 
 export interface ServiceContext {

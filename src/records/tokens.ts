@@ -6,7 +6,7 @@ import type { Db } from '../db/client.js';
 import { appendAudit } from '../db/audit.js';
 import { apiTokens, areas, institutions } from '../db/schema.js';
 import { ServiceError, validationError } from './errors.js';
-import { plainString, slug } from './values.js';
+import { plainString, refineRoleScope, slug } from './values.js';
 import { zodIssues, type Actor } from './service.js';
 
 export function hashToken(token: string): string {
@@ -18,12 +18,9 @@ export const tokenCreate = z.strictObject({
   role: z.enum(['admin', 'area', 'institution', 'reader']),
   areaId: slug.optional(),
   institutionId: slug.optional(),
-}).superRefine((t, ctx) => {
-  if (t.role === 'area' && !t.areaId) ctx.addIssue({ code: 'custom', path: ['areaId'], message: 'is required for role area' });
-  if (t.role !== 'area' && t.areaId) ctx.addIssue({ code: 'custom', path: ['areaId'], message: 'is only for role area' });
-  if (t.role === 'institution' && !t.institutionId) ctx.addIssue({ code: 'custom', path: ['institutionId'], message: 'is required for role institution' });
-  if (t.role !== 'institution' && t.institutionId) ctx.addIssue({ code: 'custom', path: ['institutionId'], message: 'is only for role institution' });
-});
+  /** Optional end of the token's life (an ISO instant in the future). */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+}).superRefine(refineRoleScope);
 
 /** Tokens are managed by admins only (the API, the UI and the CLI's admin actor alike). */
 function requireTokenAdmin(actor: Actor, what: string): void {
@@ -34,26 +31,28 @@ function requireTokenAdmin(actor: Actor, what: string): void {
 export async function listTokens(db: Db, actor: Actor) {
   requireTokenAdmin(actor, 'list');
   return db
-    .select({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, areaId: apiTokens.areaId, institutionId: apiTokens.institutionId, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, revokedAt: apiTokens.revokedAt })
+    .select({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, areaId: apiTokens.areaId, institutionId: apiTokens.institutionId, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, revokedAt: apiTokens.revokedAt, expiresAt: apiTokens.expiresAt })
     .from(apiTokens)
     .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id));
 }
 
-export async function createToken(db: Db, body: unknown, actor: Actor, now: Date): Promise<{ id: string; token: string; role: string }> {
+export async function createToken(db: Db, body: unknown, actor: Actor, now: Date): Promise<{ id: string; token: string; role: string; expiresAt: string | null }> {
   requireTokenAdmin(actor, 'create');
   const r = tokenCreate.safeParse(body);
   if (!r.success) throw validationError(zodIssues(r.error));
   const input = r.data;
   if (input.areaId && (await db.select().from(areas).where(eq(areas.id, input.areaId))).length === 0) throw validationError([{ path: 'areaId', message: `unknown area "${input.areaId}"` }]);
   if (input.institutionId && (await db.select().from(institutions).where(eq(institutions.id, input.institutionId))).length === 0) throw validationError([{ path: 'institutionId', message: `unknown institution "${input.institutionId}"` }]);
+  const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
+  if (expiresAt && expiresAt.getTime() <= now.getTime()) throw validationError([{ path: 'expiresAt', message: 'must be in the future' }]);
   const token = `fv_${randomBytes(32).toString('base64url')}`;
   const id = await db.transaction(async (tx) => {
-    const [row] = await tx.insert(apiTokens).values({ name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null, tokenHash: hashToken(token), createdAt: now }).returning({ id: apiTokens.id });
+    const [row] = await tx.insert(apiTokens).values({ name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null, tokenHash: hashToken(token), createdAt: now, expiresAt }).returning({ id: apiTokens.id });
     if (!row) throw new Error('insert returned nothing');
-    await appendAudit(tx, { actor: actor.name, action: 'token.create', entityType: 'token', entityId: row.id, after: { name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null } }, now);
+    await appendAudit(tx, { actor: actor.name, action: 'token.create', entityType: 'token', entityId: row.id, after: { name: input.name, role: input.role, areaId: input.areaId ?? null, institutionId: input.institutionId ?? null, expiresAt: expiresAt?.toISOString() ?? null } }, now);
     return row.id;
   });
-  return { id, token, role: input.role };
+  return { id, token, role: input.role, expiresAt: expiresAt?.toISOString() ?? null };
 }
 
 export async function revokeToken(db: Db, id: string, actor: Actor, now: Date): Promise<void> {
@@ -66,7 +65,7 @@ export async function revokeToken(db: Db, id: string, actor: Actor, now: Date): 
   });
 }
 
-export const ENV_ADMIN: Actor = { id: 'env-admin', name: 'FRISTVAGT_ADMIN_TOKEN', role: 'admin' };
+export const ENV_ADMIN: Actor = { id: 'env-admin', name: 'FRISTVAGT_ADMIN_TOKEN', role: 'admin', kind: 'token' };
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(hashToken(a), 'hex');
@@ -74,10 +73,15 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
-/** The actor behind a bearer token, or undefined when it is unknown or revoked. */
-export async function authenticate(db: Db, token: string, envAdminToken: string | undefined): Promise<Actor | undefined> {
+/** The actor of a live token row: the same shape for the API and for a token's browser session. */
+export function tokenActor(row: typeof apiTokens.$inferSelect, now: Date): Actor | undefined {
+  if (row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now.getTime())) return undefined;
+  return { id: row.id, name: `token:${row.name}:${row.id.slice(0, 8)}`, role: row.role, areaId: row.areaId, institutionId: row.institutionId, kind: 'token' };
+}
+
+/** The actor behind a bearer token, or undefined when it is unknown, revoked or expired. */
+export async function authenticate(db: Db, token: string, envAdminToken: string | undefined, now: Date = new Date()): Promise<Actor | undefined> {
   if (envAdminToken && sameSecret(token, envAdminToken)) return ENV_ADMIN;
   const [row] = await db.select().from(apiTokens).where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)));
-  if (!row) return undefined;
-  return { id: row.id, name: `token:${row.name}:${row.id.slice(0, 8)}`, role: row.role, areaId: row.areaId, institutionId: row.institutionId };
+  return row ? tokenActor(row, now) : undefined;
 }

@@ -60,3 +60,14 @@ export function toDateOnly(text: string | null | undefined): string | null {
 export function iso(d: Date | null | undefined): string | null {
   return d ? formatLocalInstant(d.getTime()) : null;
 }
+
+/**
+ * Role and scope go together, for API tokens and people alike: an area role names its area, an
+ * institution role its institution, and the others name neither.
+ */
+export function refineRoleScope(t: { role: string; areaId?: string | null | undefined; institutionId?: string | null | undefined }, ctx: z.RefinementCtx): void {
+  if (t.role === 'area' && !t.areaId) ctx.addIssue({ code: 'custom', path: ['areaId'], message: 'is required for role area' });
+  if (t.role !== 'area' && t.areaId) ctx.addIssue({ code: 'custom', path: ['areaId'], message: 'is only for role area' });
+  if (t.role === 'institution' && !t.institutionId) ctx.addIssue({ code: 'custom', path: ['institutionId'], message: 'is required for role institution' });
+  if (t.role !== 'institution' && t.institutionId) ctx.addIssue({ code: 'custom', path: ['institutionId'], message: 'is only for role institution' });
+}

@@ -15,6 +15,7 @@ import { CSS, JS } from './assets.js';
 import { parseLang, t } from './i18n.js';
 import { fieldLabel, issueMessage } from './issues.js';
 import { registerAuth } from './pages/auth.js';
+import { ssoOrigin as ssoOriginOf } from './pages/sso.js';
 import { registerBacklog } from './pages/backlog.js';
 import { registerCompliance } from './pages/compliance.js';
 import { registerEscalations } from './pages/escalations.js';
@@ -25,7 +26,8 @@ import { registerNotice } from './pages/notice.js';
 import { registerRecord } from './pages/record.js';
 import { registerRecordForms } from './pages/record-form.js';
 import { registerSettings } from './pages/settings.js';
-import { resolveSession, SESSION_COOKIE, setSessionLang } from './session.js';
+import { registerUsers } from './pages/users.js';
+import { limitsOf, resolveSession, SESSION_COOKIE, setSessionLang } from './session.js';
 import { errorPage, queryOf, uiState } from './web.js';
 
 export interface UiContext {
@@ -38,18 +40,20 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
     await ui.register(cookie);
     await ui.register(formbody);
     const env = deps.config.FRISTVAGT_ADMIN_TOKEN;
+    const limits = limitsOf(deps.config);
+    const ssoOrigin = ssoOriginOf(deps.config);
     // The ops layer serves the queue board when Redis is configured (src/ops/index.ts uses the same two).
     const queueBoard = (deps.redis?.url ?? deps.config.REDIS_URL) ? BOARD_PATH : undefined;
 
     ui.addHook('onRequest', async (req, reply) => {
       if (req.url.startsWith('/ui/')) return undefined;
-      const session = await resolveSession(deps.database.db, req.cookies[SESSION_COOKIE], env, deps.clock());
+      const session = await resolveSession(deps.database.db, req.cookies[SESSION_COOKIE], env, deps.clock(), limits);
       const asked = parseLang(queryOf(req)['lang']);
       if (session && asked && asked !== session.lang) {
         await setSessionLang(deps.database.db, session.id, asked);
         session.lang = asked;
       }
-      req.ui = { lang: asked ?? session?.lang ?? 'da', session, queueBoard };
+      req.ui = { lang: asked ?? session?.lang ?? 'da', session, queueBoard, ssoOrigin };
       // The API's request log line names the actor; the UI's does the same.
       if (session) req.actor = session.actor;
       // Pages hand their filters to SQL, and Postgres text cannot hold U+0000 (a 500 there). Forms
@@ -87,5 +91,6 @@ export async function registerUi(app: FastifyInstance, deps: ServerDeps, ctx: Se
     registerSettings(ui, uctx);
     registerMail(ui, uctx);
     registerMasterdata(ui, uctx);
+    registerUsers(ui, uctx);
   });
 }

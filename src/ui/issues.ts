@@ -88,6 +88,17 @@ const RULES: Rule[] = [
   [/^is required for role institution$/, (_m, v) => v.requiredForInstitution],
   [/^is only for role institution$/, (_m, v) => v.onlyForInstitution],
   [/^stale version$/, (_m, v) => v.staleVersion],
+  // People (src/records/users.ts).
+  [/^is already in use by another user$/, (_m, v) => v.emailTaken],
+  [/^is the last active administrator$/, (_m, v) => v.lastAdmin],
+  [/^does not match the password$/, (_m, v) => v.passwordsDiffer],
+  [/^is not the current version$/, (_m, v) => v.staleUser],
+  [/^must be at least (\d+) characters$/, (m, v) => v.minChars(g(m, 1))],
+  [/^must be at most (\d+) characters$/, (m, v) => v.maxChars(g(m, 1))],
+  [/^is a staff member of another area$/, (_m, v) => v.staffOtherArea],
+  [/^the user is deactivated$/, (_m, v) => v.userDeactivated],
+  // Tokens: an expiry date (src/records/tokens.ts).
+  [/^must be in the future$/, (_m, v) => v.mustBeFuture],
   [/^not a valid CPR number/, (_m, v) => v.notCpr],
   [/^must not look like a CPR number/, (_m, v) => v.looksLikeCpr],
   [/^must not contain a NUL character/, (_m, v) => v.nul],

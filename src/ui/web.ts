@@ -23,6 +23,8 @@ export interface UiState {
   session: UiSession | undefined;
   /** Where the queue board is served (Redis configured): administrators find it in the menu. */
   queueBoard?: string | undefined;
+  /** The single sign-on provider's origin: the logout form's redirect ends its session there. */
+  ssoOrigin?: string | undefined;
 }
 
 export function uiState(req: FastifyRequest): UiState {
@@ -36,10 +38,11 @@ export function uiState(req: FastifyRequest): UiState {
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-src 'self'; frame-ancestors 'self'; base-uri 'none'";
 
 export function sendHtml(reply: FastifyReply, status: number, body: SafeHtml): FastifyReply {
+  const sso = reply.request.ui?.ssoOrigin;
   return reply
     .status(status)
     .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', CSP)
+    .header('content-security-policy', sso ? CSP.replace("form-action 'self'", `form-action 'self' ${sso}`) : CSP)
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'same-origin')
     // Pages carry personal data: never store them in a shared or browser cache.
@@ -84,7 +87,7 @@ export function page(req: FastifyRequest, o: PageOptions): SafeHtml {
     ${session.actor.role === 'admin' && uiState(req).queueBoard ? html`<li><a href="${uiState(req).queueBoard}" id="nav-queue">${d.navQueue}</a></li>` : ''}
   </ul></nav>
   <div class="user">
-    <span>${d.loggedInAs} ${session.actor.name} (${d.roles[session.actor.role] ?? session.actor.role})</span>
+    <span>${d.loggedInAs}</span> <a href="/account" id="account-link" title="${d.id.account}">${session.actor.person ? session.actor.person.name : session.actor.name} (${d.roles[session.actor.role] ?? session.actor.role})</a>
     <a href="${langSwitchUrl(req, other)}" lang="${other}" hreflang="${other}" aria-label="${d.switchLangLabel}">${d.switchLang}</a>
     <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${session.csrfToken}"><button type="submit" class="secondary">${d.logout}</button></form>
   </div>

@@ -175,7 +175,7 @@ async function compose(ctx: ServiceContext, id: string, actor: Actor, given: { f
   const final = set.deadlines.find((d) => d.rule === 'incident.final-report');
   const timing = notice ? noticeTiming(formatLocalInstant(now.getTime()).slice(0, 10), notice, final) : null;
   const prefilled = parseNoticeFields({ occurredAt: occurredText(row.occurredAt), description: row.description ?? '' });
-  const { fields, issues } = given ?? { fields: prefilled.fields, issues: [] };
+  const { fields, issues } = signedBy(actor, given ?? { fields: prefilled.fields, issues: [] });
   const draft: NoticeDraft = {
     recordId: id,
     journalNumber: row.journalNumber,
@@ -216,7 +216,22 @@ async function compose(ctx: ServiceContext, id: string, actor: Actor, given: { f
   return { ...draft, mail, hash: unset.length > 0 ? null : noticeHash(id, to.map((r) => r.address as string), mail) };
 }
 
-/** The form as prefilled from the record: no text yet (the sender's name and title are not known). */
+/**
+ * A person signs with their own name and title (their user account's); what the form says is
+ * overridden, so a notice never goes out under somebody else's name. A machine token (the API)
+ * gives the sender in the request.
+ */
+export function signedBy(actor: Actor, draft: { fields: NoticeFields; issues: NoticeIssue[] }): { fields: NoticeFields; issues: NoticeIssue[] } {
+  const person = actor.kind === 'user' ? actor.person : undefined;
+  if (!person) return draft;
+  const own: NoticeFieldName[] = person.title ? ['senderName', 'senderTitle'] : ['senderName'];
+  return {
+    fields: { ...draft.fields, senderName: person.name, ...(person.title ? { senderTitle: person.title } : {}) },
+    issues: draft.issues.filter((i) => !own.includes(i.path as NoticeFieldName)),
+  };
+}
+
+/** The form as prefilled from the record (and, for a person, their name and title as the sender). */
 export async function startPreliminaryNotice(ctx: ServiceContext, id: string, actor: Actor): Promise<NoticeDraft> {
   return compose(ctx, id, actor, undefined);
 }

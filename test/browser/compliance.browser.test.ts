@@ -11,7 +11,7 @@ import ExcelJS from 'exceljs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer, type DemoServer } from '../support/browser-app.js';
-import { checkPage, launchChromium, SHOTS, type Browser } from '../support/browser.js';
+import { type Browser, checkPage, launchChromium, SHOTS, tokenLogin } from '../support/browser.js';
 
 const ADMIN_TOKEN = 'browser-admin-token-0123456789abcdef';
 const NOW = '2026-11-18T10:00:00+01:00';
@@ -40,8 +40,7 @@ describe('compliance in chromium', () => {
     browser = await launchChromium();
     page = browser.page;
     await page.goto(`${base}/login?next=%2Fcompliance`);
-    await page.getByLabel('Token').fill(ADMIN_TOKEN);
-    await page.getByRole('button', { name: 'Log ind' }).click();
+    await tokenLogin(page, ADMIN_TOKEN);
     await page.waitForURL(`${base}/compliance`);
   }, 240_000);
 

@@ -18,7 +18,7 @@ import { actionPlans, auditLog, deadlines, incidents } from '../../src/db/schema
 import { createLogger } from '../../src/logger.js';
 import { seedDemo } from '../../src/records/demo.js';
 import { createToken, ENV_ADMIN } from '../../src/records/tokens.js';
-import { checkPage, launchChromium, shot, type Browser } from '../support/browser.js';
+import { type Browser, checkPage, launchChromium, shot, tokenLogin } from '../support/browser.js';
 import { ADMIN_URL, RUN_STAMP, urlFor } from '../support/db.js';
 
 const ADMIN_TOKEN = 'forms-browser-admin-token-0123456789';
@@ -106,8 +106,7 @@ describe('case work in chromium: forms, deadline preview, correction', () => {
 
   async function login(token: string): Promise<void> {
     await page.goto(`${base}/login`);
-    await page.getByLabel('Token').fill(token);
-    await page.getByRole('button', { name: 'Log ind' }).click();
+    await tokenLogin(page, token);
     await page.waitForURL(`${base}/`);
   }
 

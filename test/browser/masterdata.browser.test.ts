@@ -11,7 +11,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, seedMasterData, startTestApp, type TestApp } from '../support/app.js';
-import { checkPage, launchChromium, shot, type Browser } from '../support/browser.js';
+import { type Browser, checkPage, launchChromium, shot, tokenLogin } from '../support/browser.js';
 
 const NOW = '2026-12-01T10:00:00+01:00';
 
@@ -56,8 +56,7 @@ describe('master data in chromium', () => {
 
   async function login(token: string): Promise<void> {
     await page.goto(`${base}/login`);
-    await page.getByLabel('Token').fill(token);
-    await page.getByRole('button', { name: 'Log ind' }).click();
+    await tokenLogin(page, token);
     await page.waitForURL(`${base}/`);
   }
 
@@ -184,6 +183,43 @@ describe('master data in chromium', () => {
     expect((await t.req('GET', '/api/areas', { token: readerToken })).status).toBe(401);
     await check('md-07-tokens');
     await widths('md-07-tokens');
+    await page.getByRole('button', { name: 'Log ud' }).click();
+    await page.waitForURL(/\/login\?out=1/);
+  });
+
+  it('lets an administrator create a person with Danish errors by the field, and make their one-time login link', async () => {
+    await login(ADMIN_TOKEN);
+    await page.goto(`${base}/masterdata/areas`);
+    await page.getByRole('navigation', { name: 'Stamdata' }).getByRole('link', { name: 'Brugere' }).click();
+    await page.waitForURL(`${base}/masterdata/users`);
+    await page.getByRole('link', { name: 'Ny bruger' }).click();
+    await page.waitForURL(`${base}/masterdata/users/new`);
+    const form = page.locator('#user-form');
+    await form.getByLabel('Navn', { exact: true }).fill('Ida Institution');
+    await form.getByLabel('Stilling').fill('Vagthavende');
+    await form.getByLabel('E-mail').fill('ikke en adresse');
+    await form.getByLabel('Rolle').selectOption('institution');
+    await form.getByRole('button', { name: 'Opret' }).click();
+    await page.waitForSelector('#errors');
+    const errors = await page.locator('#errors').textContent();
+    expect(errors).toContain('E-mail');
+    expect(errors).toContain('Institution');
+    await check('md-13-user-errors');
+    await form.getByLabel('E-mail').fill('ida.institution@kriminalforsorgen.test');
+    await form.locator('select[name="institutionId"]').selectOption('vestre');
+    await form.getByRole('button', { name: 'Opret' }).click();
+    await page.waitForURL(/\/masterdata\/users\/[0-9a-f-]{36}\?done=created/);
+    expect(await page.locator('#user-form').getByLabel('E-mail').inputValue()).toBe('ida.institution@kriminalforsorgen.test');
+    await check('md-14-user');
+    await widths('md-14-user');
+    await page.getByRole('button', { name: 'Lav login-link' }).click();
+    await page.waitForSelector('#login-link');
+    expect(await page.locator('#login-link').inputValue()).toMatch(/\/login\/link\?k=[A-Za-z0-9_-]{43}$/);
+    await check('md-15-user-login-link');
+    await page.goto(`${base}/masterdata/users`);
+    expect(await page.locator('#user-list').textContent()).toContain('Ida Institution');
+    await check('md-16-users');
+    await widths('md-16-users');
     await page.getByRole('button', { name: 'Log ud' }).click();
     await page.waitForURL(/\/login\?out=1/);
   });

@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSmtpMailer } from '../../src/mail/transport.js';
 import { seedMasterData, startTestApp, type TestApp } from '../support/app.js';
-import { checkPage, launchChromium, type Browser } from '../support/browser.js';
+import { type Browser, checkPage, launchChromium, tokenLogin } from '../support/browser.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp.js';
 
 const NOW = '2026-03-28T10:00:00+01:00';
@@ -58,8 +58,7 @@ describe('preliminary notice in chromium', () => {
 
   it('previews, edits, refuses a changed text, confirms, sends once and offers the archived message as received', async () => {
     await page.goto(`${base}/login`);
-    await page.getByLabel('Token').fill(token);
-    await page.getByRole('button', { name: 'Log ind' }).click();
+    await tokenLogin(page, token);
     await page.waitForURL(`${base}/`);
 
     await page.goto(`${base}/records/incidents/${incidentId}`);

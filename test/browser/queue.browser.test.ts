@@ -19,7 +19,7 @@ import { planRecord } from '../../src/worker/planner.js';
 import { sendNotification } from '../../src/worker/send.js';
 import { loadWorkerSettings } from '../../src/worker/settings.js';
 import { createTokens, seedMasterData, startTestApp, type TestApp } from '../support/app.js';
-import { checkPage, launchChromium, type Browser } from '../support/browser.js';
+import { type Browser, checkPage, launchChromium, tokenLogin } from '../support/browser.js';
 
 // Monday 2 November: records entered then; Tuesday 10 November, 10:00, is when the work is done.
 const T0 = '2026-11-02T10:00:00+01:00';
@@ -121,8 +121,7 @@ describe('work queue and escalation handling in chromium', () => {
   const login = async (token: string): Promise<void> => {
     await browser.context.clearCookies();
     await page.goto(`${base}/login`);
-    await page.getByLabel('Token').fill(token);
-    await page.getByRole('button', { name: 'Log ind' }).click();
+    await tokenLogin(page, token);
     await page.waitForURL(`${base}/`);
   };
 

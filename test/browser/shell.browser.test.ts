@@ -22,7 +22,7 @@ import { planRecords, type RecordRef } from '../../src/worker/planner.js';
 import { sendNotification } from '../../src/worker/send.js';
 import { loadWorkerSettings } from '../../src/worker/settings.js';
 import { ADMIN_TOKEN, createTokens, startTestApp, type TestApp } from '../support/app.js';
-import { checkPage, launchChromium, shot, type Browser } from '../support/browser.js';
+import { type Browser, checkPage, launchChromium, shot, tokenLogin } from '../support/browser.js';
 import { deleteQueueKeys, REDIS_URL } from '../support/worker.js';
 
 const NOW = '2026-11-18T10:00:00+01:00'; // a Wednesday
@@ -119,8 +119,7 @@ describe('page shell in chromium', () => {
   const login = async (token: string): Promise<void> => {
     await browser.context.clearCookies();
     await page.goto(`${base}/login`);
-    await page.getByLabel('Token').fill(token);
-    await page.getByRole('button', { name: 'Log ind' }).click();
+    await tokenLogin(page, token);
     await page.waitForURL(`${base}/`);
   };
 
@@ -273,8 +272,7 @@ describe('page shell in chromium', () => {
     try {
       const p = en.page;
       await p.goto(`${base}/login`);
-      await p.getByLabel('Token').fill(ADMIN_TOKEN);
-      await p.getByRole('button', { name: 'Log ind' }).click();
+      await tokenLogin(p, ADMIN_TOKEN);
       await p.waitForURL(`${base}/`);
       await p.goto(`${base}/settings`);
       expect(await p.evaluate(() => (globalThis as any).navigator.language)).toBe('en-US');

@@ -1,6 +1,7 @@
 /**
  * The web UI in a real browser: Debian's chromium driven by playwright-core against the real
- * server (buildServer + listen) on a Postgres database with the demo data. Logs in, reads the
+ * server (buildServer + listen) on a Postgres database with the demo data. A person logs in with
+ * e-mail and password, reads the
  * overview (and sees it refresh without a reload), records a completion, reads compliance and the
  * backlog and the mail log, changes a reminder stage through the impact preview, saves it and finds the audit
  * entry, switches to English and logs out. axe-core checks every page (no serious or critical
@@ -16,10 +17,13 @@ import type { RecordTypeName } from '../../src/records/kinds.js';
 import { createRecord, recordEvent, type ServiceContext } from '../../src/records/service.js';
 import { recordInfo } from '../../src/ui/data/records.js';
 import { startDemoServer, type DemoServer } from '../support/browser-app.js';
-import { checkPage, launchChromium, shot as shotPage, SHOTS, type Browser } from '../support/browser.js';
+import { type Browser, checkPage, launchChromium, passwordLogin, shot as shotPage, SHOTS } from '../support/browser.js';
+import { SYSTEM } from '../../src/identity/login.js';
+import { createUser } from '../../src/records/users.js';
 
 const ADMIN_TOKEN = 'browser-admin-token-0123456789abcdef';
 const NOW = '2026-11-18T10:00:00+01:00'; // a Wednesday
+const PERSON = { email: 'birte.brix@kriminalforsorgen.test', password: 'en lang og god adgangskode' };
 
 /**
  * Completion events that meet a deadline of each rule, as the record page's step list offers them
@@ -44,6 +48,7 @@ describe('web UI in chromium', () => {
   beforeAll(async () => {
     server = await startDemoServer({ now: NOW, adminToken: ADMIN_TOKEN, records: 120, plan: true, sendDue: 4 });
     ({ base, database, ctx } = server);
+    await createUser(database.db, { name: 'Birte Brix', title: 'Vagthavende', email: PERSON.email, role: 'admin', password: PERSON.password }, SYSTEM, new Date());
     browser = await launchChromium();
     page = browser.page;
   }, 240_000);
@@ -65,9 +70,10 @@ describe('web UI in chromium', () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => (globalThis as any).document.activeElement?.textContent)).toBe('Gå til indhold');
 
-    await page.getByLabel('Token').fill(ADMIN_TOKEN);
-    await page.getByRole('button', { name: 'Log ind' }).click();
+    // A person logs in (the machine token stays folded away under the form).
+    await passwordLogin(page, PERSON.email, PERSON.password);
     await page.waitForURL(`${base}/`);
+    expect(await page.locator('#account-link').textContent()).toBe('Birte Brix (administrator)');
     await expect.poll(() => page.locator('#counts').textContent()).toContain('Demo Fængsel Øst');
     expect(await page.locator('#deadline-list tbody tr').count()).toBeGreaterThan(5);
     expect(await page.locator('#deadline-list').textContent()).toMatch(/DEMO-2015-\d{5}/);
@@ -115,7 +121,7 @@ describe('web UI in chromium', () => {
     await page.waitForURL(/done=event/);
     expect(await page.getByRole('status').first().textContent()).toContain('Handlingen er registreret.');
     expect(await page.locator(`#record-deadlines tr[data-key="${key}"]`).textContent()).toContain('Overholdt');
-    expect(await page.locator('ol.timeline').textContent()).toContain('FRISTVAGT_ADMIN_TOKEN');
+    expect(await page.locator('ol.timeline').textContent()).toContain('Birte Brix');
     await shot('04-record-completed');
   });
 
@@ -175,7 +181,7 @@ describe('web UI in chromium', () => {
     expect(audit).toContain('Påmindelser og rykkere');
     expect(audit).toContain('Lukkedage');
     expect(audit).toContain('19.11.2026');
-    expect(audit).toContain('FRISTVAGT_ADMIN_TOKEN');
+    expect(audit).toContain('Birte Brix');
     expect(await page.locator('#s_wd_0').inputValue()).toBe('3');
     await check('10-settings-saved');
   });

@@ -69,7 +69,7 @@ describe('master data for the UI (Postgres)', () => {
     expect(text).not.toContain(created.json.token);
     const [stored] = await t.db.database.db.select({ hash: apiTokens.tokenHash }).from(apiTokens).where(eq(apiTokens.id, created.json.id));
     expect(text).not.toContain(stored?.hash);
-    expect(Object.keys(revoked).sort()).toEqual(['areaId', 'createdAt', 'id', 'institutionId', 'lastUsedAt', 'name', 'revokedAt', 'role']);
+    expect(Object.keys(revoked).sort()).toEqual(['areaId', 'createdAt', 'expiresAt', 'id', 'institutionId', 'lastUsedAt', 'name', 'revokedAt', 'role']);
     for (const name of ['reader', 'area', 'institution']) {
       const token = tokens[name] as string;
       expect((await t.req('GET', '/api/tokens', { token })).status, name).toBe(403);

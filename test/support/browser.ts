@@ -82,3 +82,20 @@ export async function checkPage(page: Page, name: string, opts: { all?: boolean 
   await axe(page, name, opts);
   await shot(page, name);
 }
+
+/**
+ * The login page's machine-token form (set-up and emergency access), folded away under the
+ * person's e-mail and password form: open it, fill in the token, send.
+ */
+export async function tokenLogin(page: Page, token: string): Promise<void> {
+  await page.locator('details.token-login > summary').click();
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Log ind med token' }).click();
+}
+
+/** A person's login with e-mail and password. */
+export async function passwordLogin(page: Page, email: string, password: string): Promise<void> {
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Adgangskode', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Log ind', exact: true }).click();
+}

@@ -7,11 +7,11 @@
  * institutions cannot be deleted (records point at them); a staff member is deactivated instead.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formatIsoDate, localDayOfInstant, type Lang } from '../../domain/index.js';
+import { END_OF_DAY_MS, formatIsoDate, formatLocalInstant, instantOfLocal, localDayOfInstant, parseIsoDate, type Lang } from '../../domain/index.js';
 import { ServiceError, type FieldIssue } from '../../records/errors.js';
 import * as master from '../../records/masterdata.js';
 import { zodIssues } from '../../records/service.js';
-import { createToken, listTokens, revokeToken } from '../../records/tokens.js';
+import { createToken, listTokens, revokeToken, tokenCreate } from '../../records/tokens.js';
 import { fmtShortDay, timeEl } from '../format.js';
 import { checkboxField, dateField, fieldId, optionalLabel, parseDateField, selectField, textField, type Option } from '../form-fields.js';
 import { formErrors } from '../issues.js';
@@ -21,8 +21,8 @@ import type { UiContext } from '../index.js';
 import type { UiSession } from '../session.js';
 import { csrfField, errorPage, errorSummary, field, formBody, page, queryOf, requireAdmin, requireCsrf, requirePage, requireSession, sendHtml, uiState, type FormBody } from '../web.js';
 
-const BASE = '/masterdata';
-type Section = 'areas' | 'institutions' | 'staff' | 'tokens';
+export const BASE = '/masterdata';
+export type Section = 'areas' | 'institutions' | 'staff' | 'users' | 'tokens';
 /** Empty rows offered for new absences below the recorded ones. */
 const NEW_ABSENCE_ROWS = 2;
 /** The service takes at most 100 absences; the form never offers more rows than that and two. */
@@ -30,26 +30,26 @@ const MAX_ABSENCE_ROWS = 102;
 const INSTITUTION_KINDS = ['prison', 'local_jail', 'halfway_house', 'probation_office'] as const;
 const TOKEN_ROLES = ['admin', 'area', 'institution', 'reader'] as const;
 
-type Values = Record<string, string | undefined>;
+export type Values = Record<string, string | undefined>;
 
 /** A form as drawn: its values (as typed, or from the stored row), and the errors by field name. */
-interface FormState {
+export interface FormState {
   values: Values;
   errors: Map<string, string>;
   summary: FieldIssue[];
 }
 
-const fresh = (values: Values = {}): FormState => ({ values, errors: new Map(), summary: [] });
+export const fresh = (values: Values = {}): FormState => ({ values, errors: new Map(), summary: [] });
 
 /** The body's values as typed (first of each name), for drawing a refused form again. */
-function typed(b: FormBody): Values {
+export function typed(b: FormBody): Values {
   const out: Values = {};
   for (const k of Object.keys(b)) if (k !== '_csrf') out[k] = field(b, k);
   return out;
 }
 
 /** Master data pages: admin and area roles; without a session, to the login form. */
-function pageSession(req: FastifyRequest, reply: FastifyReply): UiSession | undefined {
+export function pageSession(req: FastifyRequest, reply: FastifyReply): UiSession | undefined {
   const s = requirePage(req, reply);
   if (!s) return undefined;
   if (s.actor.role === 'admin' || s.actor.role === 'area') return s;
@@ -58,7 +58,7 @@ function pageSession(req: FastifyRequest, reply: FastifyReply): UiSession | unde
 }
 
 /** Their actions: a session (401 without), the CSRF token, and the same roles. */
-function actionSession(req: FastifyRequest, reply: FastifyReply): UiSession | undefined {
+export function actionSession(req: FastifyRequest, reply: FastifyReply): UiSession | undefined {
   const s = requireSession(req, reply);
   if (!s || !requireCsrf(req, reply, s)) return undefined;
   if (s.actor.role === 'admin' || s.actor.role === 'area') return s;
@@ -67,7 +67,7 @@ function actionSession(req: FastifyRequest, reply: FastifyReply): UiSession | un
 }
 
 /** A write's refusal as field issues (400, or 409 for an id or e-mail address taken); anything else goes to the error page. */
-async function attempt<T>(fn: () => Promise<T>): Promise<{ ok: T } | { status: number; issues: FieldIssue[] }> {
+export async function attempt<T>(fn: () => Promise<T>): Promise<{ ok: T } | { status: number; issues: FieldIssue[] }> {
   try {
     return { ok: await fn() };
   } catch (err) {
@@ -77,7 +77,7 @@ async function attempt<T>(fn: () => Promise<T>): Promise<{ ok: T } | { status: n
 }
 
 /** `fields`: the form's field names (an issue on another path is listed in the summary only), or a mapping. */
-function refused(lang: Lang, values: Values, issues: readonly FieldIssue[], fields: readonly string[] | ((path: string) => string | undefined)): FormState {
+export function refused(lang: Lang, values: Values, issues: readonly FieldIssue[], fields: readonly string[] | ((path: string) => string | undefined)): FormState {
   const fieldOf = typeof fields === 'function' ? fields : (p: string) => (fields.includes(p) ? p : undefined);
   const { byField, summary } = formErrors(lang, issues, fieldOf, (name) => values[name]);
   return { values, errors: byField, summary };
@@ -86,24 +86,25 @@ function refused(lang: Lang, values: Values, issues: readonly FieldIssue[], fiel
 function subnav(d: Dict, session: UiSession, active: Section): SafeHtml {
   const item = (s: Section, label: string) => html`<li><a href="${BASE}/${s}"${s === active ? html` aria-current="page"` : ''}>${label}</a></li>`;
   return html`<nav aria-label="${d.md.sections}" class="subnav no-print"><ul>
-${item('areas', d.md.areas)}${item('institutions', d.md.institutions)}${item('staff', d.md.staff)}${session.actor.role === 'admin' ? item('tokens', d.md.tokens) : ''}
+${item('areas', d.md.areas)}${item('institutions', d.md.institutions)}${item('staff', d.md.staff)}${item('users', d.us.section)}${session.actor.role === 'admin' ? item('tokens', d.md.tokens) : ''}
 </ul></nav>`;
 }
 
-function send(req: FastifyRequest, reply: FastifyReply, o: { status: number; title: string; section: Section; session: UiSession; body: SafeHtml }): FastifyReply {
+/** `flash`: a section's own (the users pages); otherwise the `done` query's message of master data. */
+export function send(req: FastifyRequest, reply: FastifyReply, o: { status: number; title: string; section: Section; session: UiSession; body: SafeHtml; flash?: { kind: 'ok' | 'error' | 'warn' | 'info'; text: string } | undefined }): FastifyReply {
   const d = t(uiState(req).lang);
   const done = queryOf(req)['done'];
-  const flash = done && d.md.done[done] ? { kind: 'ok' as const, text: d.md.done[done] } : undefined;
+  const flash = 'flash' in o ? o.flash : done && d.md.done[done] ? { kind: 'ok' as const, text: d.md.done[done] } : undefined;
   return sendHtml(reply, o.status, page(req, { title: o.title, active: 'masterdata', flash, body: html`${subnav(d, o.session, o.section)}${o.body}` }));
 }
 
 /** The errors above a form, each naming its field (a link to it when the form has it), in the reader's language. */
-function summaryOf(lang: Lang, state: FormState, label: (name: string) => string): SafeHtml {
+export function summaryOf(lang: Lang, state: FormState, label: (name: string) => string): SafeHtml {
   return errorSummary(lang, state.summary, label, (p) => (state.errors.has(p) ? `#${fieldId(p)}` : undefined));
 }
 
 /** A field's options from the form's state: its label (marked when it may stay empty), value, error and hint. */
-function fieldOpts(lang: Lang, state: FormState, name: string, label: string, o: { optional?: boolean; hint?: HtmlValue } = {}) {
+export function fieldOpts(lang: Lang, state: FormState, name: string, label: string, o: { optional?: boolean; hint?: HtmlValue } = {}) {
   return { name, label: o.optional ? optionalLabel(lang, label) : label, value: state.values[name], error: state.errors.get(name), hint: o.hint, required: !o.optional };
 }
 
@@ -111,7 +112,7 @@ function fieldOpts(lang: Lang, state: FormState, name: string, label: string, o:
  * A list: a head, and per row a heading cell and the others, each labelled with its column, which
  * the stacked layout of a phone's width shows above the value (assets.ts, table.md-list).
  */
-function listTable(id: string, caption: string, heads: readonly string[], rows: ReadonlyArray<{ cells: readonly [SafeHtml | string, ...Array<SafeHtml | string>]; attrs?: SafeHtml }>, o: { actions?: boolean } = {}): SafeHtml {
+export function listTable(id: string, caption: string, heads: readonly string[], rows: ReadonlyArray<{ cells: readonly [SafeHtml | string, ...Array<SafeHtml | string>]; attrs?: SafeHtml }>, o: { actions?: boolean } = {}): SafeHtml {
   // A column of buttons needs no label above its button on a phone.
   const label = (i: number) => (o.actions && i === heads.length - 1 ? html`` : html` data-label="${heads[i] ?? ''}"`);
   return html`<div class="table-wrap"><table id="${id}" class="md-list"><caption class="visually-hidden">${caption}</caption>
@@ -124,7 +125,7 @@ function listTable(id: string, caption: string, heads: readonly string[], rows: 
 const AREA_TEXT = ['name', 'officeEmail', 'directorName', 'directorEmail'] as const;
 const AREA_FIELDS = ['id', ...AREA_TEXT, 'leadershipEmail'];
 const INSTITUTION_FIELDS = ['id', 'areaId', 'name', 'kind', 'dutyManagerEmail'];
-const TOKEN_FIELDS = ['name', 'role', 'areaId', 'institutionId'];
+const TOKEN_FIELDS = ['name', 'role', 'areaId', 'institutionId', 'expiresAt'];
 
 /** An empty required field goes as '' (so the service names it), an empty leadership address as null (unset). */
 function areaBody(b: FormBody, withId: boolean): Record<string, unknown> {
@@ -404,22 +405,28 @@ async function staffSave(u: UiContext, req: FastifyRequest, reply: FastifyReply,
 
 type TokenRow = Awaited<ReturnType<typeof listTokens>>[number];
 
-function tokenScope(d: Dict, r: { role: string; areaId: string | null; institutionId: string | null }, areaNames: ReadonlyMap<string, string>, instNames: ReadonlyMap<string, string>): string {
+export function tokenScope(d: Dict, r: { role: string; areaId: string | null; institutionId: string | null }, areaNames: ReadonlyMap<string, string>, instNames: ReadonlyMap<string, string>): string {
   if (r.areaId) return `${d.md.fields['areaId']}: ${areaNames.get(r.areaId) ?? r.areaId}`;
   if (r.institutionId) return `${d.md.fields['institutionId']}: ${instNames.get(r.institutionId) ?? r.institutionId}`;
   return d.md.everything;
 }
 
-function tokenTable(lang: Lang, session: UiSession, list: readonly TokenRow[], areaNames: ReadonlyMap<string, string>, instNames: ReadonlyMap<string, string>): SafeHtml {
+function tokenTable(lang: Lang, session: UiSession, list: readonly TokenRow[], areaNames: ReadonlyMap<string, string>, instNames: ReadonlyMap<string, string>, now: Date): SafeHtml {
   const d = t(lang);
   if (list.length === 0) return html`<p>${d.md.noTokens}</p>`;
   const actions = (r: TokenRow) =>
     r.revokedAt
       ? ''
       : html`${r.id === session.actor.id ? html`<p class="small">${d.md.ownToken}</p>` : ''}<form method="post" action="${BASE}/tokens/${r.id}/revoke" class="inline">${csrfField(session)}<button type="submit" class="secondary">${d.md.revoke}<span class="visually-hidden"> ${r.name}</span></button></form>`;
-  const heads = [d.md.fields['name'], d.md.fields['role'], d.md.scope, d.md.created, d.md.status, d.md.revoke].map(String);
-  const status = (r: TokenRow) => (r.revokedAt ? html`<span class="badge badge-ended">${d.md.tokenRevoked(fmtShortDay(r.revokedAt.toISOString()))}</span>` : html`<span class="badge badge-met">${d.md.tokenActive}</span>`);
-  return listTable('token-list', d.md.tokens, heads, list.map((r) => ({ attrs: html` data-token="${r.id}"`, cells: [r.name, d.roles[r.role] ?? r.role, tokenScope(d, r, areaNames, instNames), timeEl(r.createdAt, lang), status(r), actions(r)] })), { actions: true });
+  const heads = [d.md.fields['name'], d.md.fields['role'], d.md.scope, d.md.created, d.md.fields['expiresAt'], d.md.status, d.md.revoke].map(String);
+  const expired = (r: TokenRow) => r.expiresAt !== null && r.expiresAt.getTime() <= now.getTime();
+  const status = (r: TokenRow) =>
+    r.revokedAt
+      ? html`<span class="badge badge-ended">${d.md.tokenRevoked(fmtShortDay(r.revokedAt.toISOString()))}</span>`
+      : expired(r)
+        ? html`<span class="badge badge-ended">${d.md.tokenExpired}</span>`
+        : html`<span class="badge badge-met">${d.md.tokenActive}</span>`;
+  return listTable('token-list', d.md.tokens, heads, list.map((r) => ({ attrs: html` data-token="${r.id}"`, cells: [r.name, d.roles[r.role] ?? r.role, tokenScope(d, r, areaNames, instNames), timeEl(r.createdAt, lang), r.expiresAt ? timeEl(r.expiresAt, lang) : d.md.noExpiry, status(r), actions(r)] })), { actions: true });
 }
 
 async function tokensPage(u: UiContext, req: FastifyRequest, reply: FastifyReply, session: UiSession, status: number, state: FormState): Promise<FastifyReply> {
@@ -440,10 +447,11 @@ ${textField({ ...common('name', false, d.md.hints['tokenName']), size: 40, maxle
 ${selectField({ ...common('role'), options: [{ value: '', label: d.md.choose }, ...TOKEN_ROLES.map((r) => ({ value: r, label: d.md.roles[r] ?? r }))] })}
 ${selectField({ ...common('areaId', true, d.md.hints['tokenArea']), options: [{ value: '', label: d.md.none }, ...areaList.map((a) => ({ value: a.id, label: a.name }))] })}
 ${selectField({ ...common('institutionId', true, d.md.hints['tokenInstitution']), options: [{ value: '', label: d.md.none }, ...insts.map((i) => ({ value: i.id, label: `${i.name} – ${areaNames.get(i.areaId) ?? i.areaId}` }))] })}
+${dateField(lang, { ...common('expiresAt', true, d.md.hints['tokenExpires']) })}
 <div><button type="submit">${d.md.create}</button></div>
 </div></form>
 <h2>${d.md.tokens}</h2>
-${tokenTable(lang, session, list, areaNames, instNames)}`;
+${tokenTable(lang, session, list, areaNames, instNames, u.deps.clock())}`;
   return send(req, reply, { status, title: d.md.tokens, section: 'tokens', session, body });
 }
 
@@ -607,12 +615,21 @@ ${list.length === 0 ? html`<p>${d.md.noStaff}</p>` : listTable('staff-list', d.m
     const body: Record<string, unknown> = { name: field(b, 'name') ?? '', role: field(b, 'role') ?? '' };
     if (field(b, 'areaId')) body['areaId'] = field(b, 'areaId');
     if (field(b, 'institutionId')) body['institutionId'] = field(b, 'institutionId');
+    // "Udløber" is the last day the token works: it expires at the end of that day, Copenhagen time.
+    const expires = parseDateField(field(b, 'expiresAt'));
+    const expiresDay = expires ? parseIsoDate(expires) : undefined;
+    if (expiresDay !== undefined) body['expiresAt'] = formatLocalInstant(instantOfLocal(expiresDay, END_OF_DAY_MS));
+    if (expires === null) {
+      // Not a date: nothing is written; what would the service say of the rest?
+      const r = tokenCreate.safeParse(body);
+      return tokensPage(u, req, reply, session, 400, refused(lang, typed(b), [...(r.success ? [] : zodIssues(r.error)), { path: 'expiresAt', message: 'not a date (dd.mm.yyyy)' }], TOKEN_FIELDS));
+    }
     const res = await attempt(() => createToken(db, body, session.actor, u.deps.clock()));
     if ('issues' in res) return tokensPage(u, req, reply, session, res.status, refused(lang, typed(b), res.issues, TOKEN_FIELDS));
     // Shown once, in this answer only (no-store, no redirect that could put it in a URL or the history).
     const shown = html`<div class="notice ok" role="status"><p>${d.md.tokenCreatedIntro}</p></div>
 ${textField({ name: 'token', id: 'new-token', label: d.md.tokenValue, value: res.ok.token, size: 50, readonly: true, autocomplete: 'off' })}
-<dl class="facts md-facts"><dt>${d.md.fields['name']}</dt><dd>${String(body['name'])}</dd><dt>${d.md.fields['role']}</dt><dd>${d.roles[res.ok.role] ?? res.ok.role}</dd></dl>
+<dl class="facts md-facts"><dt>${d.md.fields['name']}</dt><dd>${String(body['name'])}</dd><dt>${d.md.fields['role']}</dt><dd>${d.roles[res.ok.role] ?? res.ok.role}</dd><dt>${d.md.fields['expiresAt']}</dt><dd>${res.ok.expiresAt ? timeEl(res.ok.expiresAt, lang) : d.md.noExpiry}</dd></dl>
 <p><a href="${BASE}/tokens">${d.md.backToTokens}</a></p>`;
     return send(req, reply, { status: 201, title: d.md.tokenCreatedTitle, section: 'tokens', session, body: shown });
   });

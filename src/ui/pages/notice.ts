@@ -62,12 +62,15 @@ function editForm(u: UiContext, session: UiSession, view: RecordView, d: NoticeD
   const id = d.recordId;
   const errs = new Map<string, string>();
   if (showErrors) for (const i of d.issues) if (!errs.has(i.path)) errs.set(i.path, issueText(lang, i));
+  // A person signs with the name and title of their account (src/worker/notice.ts, signedBy).
+  const person = session.actor.kind === 'user' ? session.actor.person : undefined;
+  const fixed = new Set<NoticeFieldName>(person ? (person.title ? ['senderName', 'senderTitle'] : ['senderName']) : []);
   const one = (name: NoticeFieldName, kind: 'input' | 'textarea', required: boolean): SafeHtml => {
     const spec = NOTICE_FIELDS[name];
     const err = errs.get(name);
-    const hint = x.nt.hints[name];
+    const hint = fixed.has(name) ? x.nt.signedByAccount : x.nt.hints[name];
     const described = [hint ? `hint-${name}` : '', err ? `err-${name}` : ''].filter(Boolean).join(' ');
-    const attrs = html`id="nf-${name}" name="${name}" maxlength="${String(spec.max)}"${required ? html` required` : ''}${err ? html` aria-invalid="true"` : ''}${described ? html` aria-describedby="${described}"` : ''}`;
+    const attrs = html`id="nf-${name}" name="${name}" maxlength="${String(spec.max)}"${required ? html` required` : ''}${err ? html` aria-invalid="true"` : ''}${fixed.has(name) ? html` readonly` : ''}${described ? html` aria-describedby="${described}"` : ''}`;
     return html`<div class="field notice-field"><label for="nf-${name}">${x.nt.fields[name] ?? name}</label>
 ${kind === 'textarea' ? html`<textarea ${attrs} rows="${name === 'description' ? '6' : '3'}" cols="70">${d.fields[name]}</textarea>` : html`<input type="text" ${attrs} size="60" value="${d.fields[name]}">`}
 ${hint ? html`<span class="small muted" id="hint-${name}">${hint} ${x.nt.maxChars(spec.max)}</span>` : html`<span class="small muted">${x.nt.maxChars(spec.max)}</span>`}
