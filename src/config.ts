@@ -59,6 +59,16 @@ export const configSchema = z.object({
   /** Largest accepted request body in bytes. */
   FRISTVAGT_BODY_LIMIT: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
   FRISTVAGT_MIGRATE_ON_START: boolish.default(true),
+  /**
+   * Which proxies in front of the API to believe about the client's address (X-Forwarded-For):
+   * `true` (any) or comma-separated addresses/CIDRs. Unset: none (the peer's address).
+   * The login rate limit counts per client address, so behind a proxy it must be set.
+   */
+  FRISTVAGT_TRUST_PROXY: z
+    .string()
+    .regex(/^(?:true|false|[0-9a-fA-F.:/, ]+)$/, 'must be true, false, or addresses/CIDRs separated by commas')
+    .transform((v): boolean | string => (v === 'true' ? true : v === 'false' ? false : v))
+    .optional(),
   /** A browser session unused this long ends (minutes). */
   FRISTVAGT_SESSION_IDLE_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(120),
   /** A browser session ends this long after its login, used or not (hours). */

@@ -38,7 +38,7 @@ declare module 'fastify' {
 /** `redis`, `smtpVerify`, `sessionActor`: the operations surface (src/ops), all optional. */
 export interface ServerDeps extends OpsOptions {
   database: Database;
-  config: Pick<Config, 'FRISTVAGT_ADMIN_TOKEN' | 'FRISTVAGT_BODY_LIMIT' | 'FRISTVAGT_CLOSURE_DAYS'> & Partial<Pick<Config, 'FRISTVAGT_METRICS_TOKEN' | 'FRISTVAGT_QUEUE_PREFIX' | 'PUBLIC_URL' | 'REDIS_URL' | IdentityConfigKey>>;
+  config: Pick<Config, 'FRISTVAGT_ADMIN_TOKEN' | 'FRISTVAGT_BODY_LIMIT' | 'FRISTVAGT_CLOSURE_DAYS'> & Partial<Pick<Config, 'FRISTVAGT_METRICS_TOKEN' | 'FRISTVAGT_QUEUE_PREFIX' | 'PUBLIC_URL' | 'REDIS_URL' | 'FRISTVAGT_TRUST_PROXY' | IdentityConfigKey>>;
   clock: () => Date;
   logger: Logger;
   /** Sends the preliminary notice; without it the notice can be previewed but not sent. */
@@ -114,6 +114,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.FRISTVAGT_BODY_LIMIT,
+    // The client's address (the login rate limit's key) as the trusted proxies report it.
+    trustProxy: deps.config.FRISTVAGT_TRUST_PROXY ?? false,
     // Bodies and query strings are never logged: records carry names and CPR numbers.
     logController: new LogController({ disableRequestLogging: true }),
     // The framework's own answers in the documented shape: the 503 while closing (hook below), a

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
 import { auditLog, uiSessions, userIdentities, users } from '../../src/db/schema.js';
-import { createLoginLink, FAILS_PER_EMAIL, setupLink, SYSTEM } from '../../src/identity/login.js';
+import { createLoginLink, FAILS_PER_CLIENT, FAILS_PER_EMAIL, passwordLogin as passwordLogin_, setupLink, SYSTEM } from '../../src/identity/login.js';
 import { createLogger } from '../../src/logger.js';
 import { createUser, setUserActive } from '../../src/records/users.js';
 import { ADMIN_TOKEN, seedMasterData, startTestApp, type TestApp } from '../support/app.js';
@@ -107,6 +107,15 @@ describe('people: local login, sessions, roles (Postgres)', () => {
     // No e-mail address, password or name in any log line.
     const logs = t.logs.join('');
     for (const secret of ['mette.hansen', 'Mette Hansen', PASSWORD, 'ingen@kf.test']) expect(logs).not.toContain(secret);
+  });
+
+  it('locks a client address after 30 failures in 15 minutes, whatever the addresses tried, and only that client', async () => {
+    const db = t.db.database.db;
+    const now = new Date(t.clock.now.getTime());
+    for (let i = 0; i < FAILS_PER_CLIENT; i++) expect((await passwordLogin_(db, `gaet-${i}@kf.test`, 'forkert forkert', '10.9.8.7', now)).ok).toBe(false);
+    const locked = await passwordLogin_(db, 'mette.hansen@kf.test', PASSWORD, '10.9.8.7', now);
+    expect(locked).toMatchObject({ ok: false, reason: 'locked' });
+    expect((await passwordLogin_(db, 'mette.hansen@kf.test', PASSWORD, '10.9.8.6', now)).ok).toBe(true);
   });
 
   it("enforces a person's role and scope per route, as for tokens", async () => {
