@@ -33,6 +33,27 @@ describe('operator commands on PGlite', () => {
     // Six CLI processes, each opening PGlite: slow on a loaded 2-core machine.
   }, 90_000);
 
+  it('creates a person with a one-time login link, makes a new link, lists the users', async () => {
+    const bad = await runCli(['user', 'create', '--email', 'ikke-en-adresse', '--name', 'Mette Hansen', '--role', 'admin'], '', env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--email: not a valid e-mail address/);
+    const ok = await runCli(['user', 'create', '--email', 'Mette@KF.test', '--name', 'Mette Hansen', '--title', 'Fuldmægtig', '--role', 'admin'], '', { ...env, PUBLIC_URL: 'https://fristvagt.kf.test' });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout.trim()).toMatch(/^https:\/\/fristvagt\.kf\.test\/login\/link\?k=[A-Za-z0-9_-]{43}$/);
+    expect(ok.stderr).toMatch(/created admin user [0-9a-f-]{36}/);
+    // The person's name never goes to the terminal's log, only the id.
+    expect(ok.stderr).not.toContain('Mette');
+    const again = await runCli(['user', 'link', '--email', 'mette@kf.test'], '', env);
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toMatch(/\/login\/link\?k=/);
+    expect(again.stdout.trim()).not.toBe(ok.stdout.trim());
+    const missing = await runCli(['user', 'link', '--email', 'ingen@kf.test'], '', env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--email: no user has this e-mail address/);
+    const list = await runCli(['user', 'list'], '', env);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ email: 'mette@kf.test', role: 'admin', active: true })]);
+  }, 90_000);
+
   it('refuses a bad environment naming the variable', async () => {
     const res = await runCli(['migrate'], '', { ...env, PORT: 'eighty' });
     expect(res.code).toBe(2);
