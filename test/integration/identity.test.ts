@@ -5,14 +5,17 @@
  * deactivation ending sessions, and single sign-on: login, logout at the provider, a person without
  * a mapped group refused with a clear page, a replayed callback refused, an expired session.
  */
-import { eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
 import { auditLog, uiSessions, userIdentities, users } from '../../src/db/schema.js';
 import { createLoginLink, FAILS_PER_CLIENT, FAILS_PER_EMAIL, passwordLogin as passwordLogin_, setupLink, SYSTEM } from '../../src/identity/login.js';
 import { createLogger } from '../../src/logger.js';
-import { createUser, setUserActive } from '../../src/records/users.js';
+import { createUser, setUserActive, userActor } from '../../src/records/users.js';
+import { mineOf } from '../../src/ui/data/queue.js';
+import { resolveSession } from '../../src/ui/session.js';
+import { previewPreliminaryNotice } from '../../src/worker/notice.js';
 import { ADMIN_TOKEN, seedMasterData, startTestApp, type TestApp } from '../support/app.js';
 import { startOidcProvider, type TestProvider } from '../support/oidc-provider.js';
 import { Client } from '../support/ui-client.js';
@@ -241,6 +244,41 @@ describe('people: local login, sessions, roles (Postgres)', () => {
     expect((await passwordLogin(new Client(t), 'lars@kf.test', 'ny adgangskode 2026')).status).toBe(303);
   });
 
+  it("signs the preliminary notice with the person's own name and title, whatever the form says", async () => {
+    const db = t.db.database.db;
+    const ctx = { db, clock: () => t.clock.now, closureDays: [] };
+    const created = await t.req('POST', '/api/incidents', { body: { institutionId: 'vestre', kind: 'death', occurredAt: '2026-12-06T09:00:00+01:00', journalNumber: 'J-2026-ID-2', inmateName: 'Demo Person', cpr: '010190-4321', description: 'Fundet livløs i cellen ved morgentællingen.' } });
+    expect(created.status).toBe(201);
+    const signer = await createUser(db, { name: 'Sara Signatar', title: 'Vagthavende', email: 'sara@kf.test', role: 'institution', institutionId: 'vestre' }, SYSTEM, t.clock.now);
+    const [row] = await db.select().from(users).where(eq(users.id, signer.id));
+    const draft = await previewPreliminaryNotice(ctx, created.json.id as string, userActor(row as never), { occurredAt: '06.12.2026 kl. 09:00', description: 'Fundet livløs i cellen ved morgentællingen.', remarks: '', lateReason: '', senderName: 'En anden', senderTitle: 'Direktør' });
+    expect(draft.fields.senderName).toBe('Sara Signatar');
+    expect(draft.fields.senderTitle).toBe('Vagthavende');
+    expect(draft.mail?.text).toContain('Sara Signatar');
+    expect(draft.mail?.text).not.toContain('En anden');
+    // The form shows the signature read-only.
+    const c = new Client(t);
+    const link = await createLoginLink(db, signer.id, SYSTEM, t.clock.now);
+    const ask = await c.get(`/login/link?k=${link.secret}`);
+    expect((await c.post('/login/link', { k: link.secret }, /name="_csrf" value="([^"]+)"/.exec(ask.body)?.[1] ?? '')).status).toBe(303);
+    const form = await c.get(`/records/incidents/${created.json.id as string}/notice`);
+    expect(form.status).toBe(200);
+    expect(form.body).toMatch(/id="nf-senderName"[^>]*readonly[^>]*value="Sara Signatar"|id="nf-senderName"[^>]*value="Sara Signatar"[^>]*readonly/);
+  });
+
+  it('gives a person linked to a staff member the plans that member owns as "mine"', async () => {
+    const db = t.db.database.db;
+    const member = await t.req('POST', '/api/staff', { body: { areaId: 'hovedstaden', name: 'Pia Planejer', email: 'pia.staff@kf.test' } });
+    expect(member.status).toBe(201);
+    const pia = await createUser(db, { name: 'Pia Planejer', email: 'pia@kf.test', role: 'reader', staffId: member.json.id, password: PASSWORD }, SYSTEM, t.clock.now);
+    expect(pia.staffId).toBe(member.json.id);
+    const c = new Client(t);
+    expect((await passwordLogin(c, 'pia@kf.test', PASSWORD)).status).toBe(303);
+    const session = await resolveSession(db, c.cookies.get('fristvagt_session'), undefined, t.clock.now);
+    expect(session?.actor).toMatchObject({ kind: 'user', staffId: member.json.id, role: 'reader' });
+    expect(mineOf(session?.actor as never)).toEqual({ kind: 'owner', id: member.json.id });
+  });
+
   it('still takes a machine token for set-up and emergency access, and says it is not a person', async () => {
     const c = new Client(t);
     expect((await c.login(ADMIN_TOKEN)).status).toBe(303);
@@ -252,6 +290,7 @@ describe('people: local login, sessions, roles (Postgres)', () => {
 describe('single sign-on with a real OpenID provider (Postgres)', () => {
   let t: TestApp;
   let provider: TestProvider;
+  let ssoConfig: Record<string, unknown> = {};
   const PUBLIC = 'http://fristvagt.test';
 
   beforeAll(async () => {
@@ -262,8 +301,19 @@ describe('single sign-on with a real OpenID provider (Postgres)', () => {
         anna: { name: 'Anna Andersen', email: 'anna@kf.test', email_verified: true, title: 'Områdechef', groups: ['fv-hovedstaden'] },
         nina: { name: 'Nina Nielsen', email: 'nina@kf.test', email_verified: true, groups: ['kantine'] },
         boss: { name: 'Bo Sørensen', email: 'bo@kf.test', email_verified: true, groups: ['fv-admin', 'fv-hovedstaden'] },
+        ole: { name: 'Ole Olsen', email: 'ole@kf.test', email_verified: true, groups: ['fv-hovedstaden'] },
       },
     });
+    ssoConfig = {
+      PUBLIC_URL: PUBLIC,
+      FRISTVAGT_OIDC_ISSUER: provider.issuer,
+      FRISTVAGT_OIDC_CLIENT_ID: provider.clientId,
+      FRISTVAGT_OIDC_CLIENT_SECRET: provider.clientSecret,
+      FRISTVAGT_OIDC_ROLE_MAP: [
+        { group: 'fv-admin', role: 'admin' },
+        { group: 'fv-hovedstaden', role: 'area', areaId: 'hovedstaden' },
+      ],
+    };
     t = await startTestApp('postgres', NOW, {
       config: {
         PUBLIC_URL: PUBLIC,
@@ -348,6 +398,28 @@ describe('single sign-on with a real OpenID provider (Postgres)', () => {
     const db = t.db.database.db;
     const [bo] = await db.select().from(users).where(eq(users.email, 'bo@kf.test'));
     expect(bo?.role).toBe('admin');
+  });
+
+  it('with FRISTVAGT_OIDC_PROVISION=existing admits only a person an administrator created, found by e-mail', async () => {
+    const db = t.db.database.db;
+    const app = await restartedServer(t, { ...ssoConfig, FRISTVAGT_OIDC_PROVISION: 'existing' });
+    try {
+      const c = new Client({ ...t, app });
+      const refused = await ssoLogin(c, 'ole');
+      expect(refused.status).toBe(403);
+      expect(refused.body).toContain('Der findes ingen aktiv bruger i fristvagt med din e-mailadresse.');
+      expect(await db.select().from(users).where(eq(users.email, 'ole@kf.test'))).toHaveLength(0);
+      const ole = await createUser(db, { name: 'Ole O.', email: 'ole@kf.test', role: 'reader' }, SYSTEM, t.clock.now);
+      const c2 = new Client({ ...t, app });
+      expect((await ssoLogin(c2, 'ole')).status).toBe(200);
+      // The directory's group decides the role: reader became area, and the name is the directory's.
+      expect((await c2.get('/')).body).toContain('Ole Olsen (område)');
+      expect(await db.select().from(userIdentities).where(eq(userIdentities.userId, ole.id))).toEqual([expect.objectContaining({ subject: 'ole' })]);
+      const [changed] = await db.select().from(auditLog).where(eq(auditLog.action, 'user.update')).orderBy(desc(auditLog.id)).limit(1);
+      expect(changed?.actor).toBe('sso');
+    } finally {
+      await app.close();
+    }
   });
 
   it('logs out at the provider too, and an expired session asks for a new login', async () => {
