@@ -6,7 +6,7 @@
  * otherwise created when FRISTVAGT_OIDC_PROVISION is `auto`. A changed role, scope, name or title
  * in the directory is written to the user (audited, actor `sso`); the staff link stays fristvagt's.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { userIdentities, users } from '../db/schema.js';
 import { ServiceError } from '../records/errors.js';
@@ -36,8 +36,14 @@ async function byIdentity(db: Db, issuer: string, subject: string): Promise<User
   return row?.user;
 }
 
+/**
+ * Links the provider's account to the user. A local password the person had goes at the first
+ * single sign-on: from then on the directory is where they are let in and shut out, and a password
+ * kept beside it would outlive a disabled directory account.
+ */
 async function link(db: Db, login: OidcLogin, userId: string, now: Date): Promise<void> {
   await db.insert(userIdentities).values({ issuer: login.issuer, subject: login.subject, userId, createdAt: now, lastLoginAt: now }).onConflictDoUpdate({ target: [userIdentities.issuer, userIdentities.subject], set: { lastLoginAt: now } });
+  await db.update(users).set({ passwordHash: null }).where(and(eq(users.id, userId), isNotNull(users.passwordHash)));
 }
 
 export async function userForSsoLogin(db: Db, login: OidcLogin, policy: SsoPolicy, now: Date): Promise<SsoOutcome> {

@@ -8,7 +8,7 @@ import { and, asc, count, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Executor } from '../db/client.js';
 import { appendAudit } from '../db/audit.js';
-import { areas, institutions, staff, uiSessions, users } from '../db/schema.js';
+import { areas, institutions, staff, uiSessions, userIdentities, users } from '../db/schema.js';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from '../identity/passwords.js';
 import { ServiceError, validationError, type FieldIssue } from './errors.js';
 import { zodIssues, type Actor, type Role } from './service.js';
@@ -278,6 +278,7 @@ export async function setPassword(db: Db, id: string, body: unknown, actor: Acto
   await db.transaction(async (tx) => {
     const u = await loadUser(tx, id, true);
     if (!own && !(await mayManage(tx, actor, u))) throw new ServiceError('NOT_FOUND', `no user ${id}`);
+    if (await hasSsoIdentity(tx, id)) throw new ServiceError('CONFLICT', 'the person logs in with single sign-on; their password is the directory\'s', { issues: [{ path: 'password', message: 'is the single sign-on directory\'s' }] });
     await tx.update(users).set({ passwordHash: hash, updatedAt: now, version: u.version + 1 }).where(eq(users.id, id));
     await endSessions(tx, id, now, keepSessionId);
     await appendAudit(tx, { actor: actor.name, action: 'user.password_set', entityType: 'user', entityId: id, before: null, after: { own } }, now);
@@ -314,4 +315,10 @@ export async function activeUsers(db: Executor, ids: readonly string[]): Promise
 
 export async function touchLogin(db: Executor, id: string, now: Date): Promise<void> {
   await db.update(users).set({ lastLoginAt: now }).where(eq(users.id, id));
+}
+
+/** Whether the person has an account at the single sign-on provider linked (they log in there). */
+export async function hasSsoIdentity(db: Executor, userId: string): Promise<boolean> {
+  const [row] = await db.select({ userId: userIdentities.userId }).from(userIdentities).where(eq(userIdentities.userId, userId)).limit(1);
+  return row !== undefined;
 }

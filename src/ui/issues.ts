@@ -91,6 +91,7 @@ const RULES: Rule[] = [
   // People (src/records/users.ts).
   [/^is already in use by another user$/, (_m, v) => v.emailTaken],
   [/^is the last active administrator$/, (_m, v) => v.lastAdmin],
+  [/^is the single sign-on directory's$/, (_m, v) => v.ssoPassword],
   [/^does not match the password$/, (_m, v) => v.passwordsDiffer],
   [/^is not the current version$/, (_m, v) => v.staleUser],
   [/^must be at least (\d+) characters$/, (m, v) => v.minChars(g(m, 1))],

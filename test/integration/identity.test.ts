@@ -409,7 +409,7 @@ describe('single sign-on with a real OpenID provider (Postgres)', () => {
       expect(refused.status).toBe(403);
       expect(refused.body).toContain('Der findes ingen aktiv bruger i fristvagt med din e-mailadresse.');
       expect(await db.select().from(users).where(eq(users.email, 'ole@kf.test'))).toHaveLength(0);
-      const ole = await createUser(db, { name: 'Ole O.', email: 'ole@kf.test', role: 'reader' }, SYSTEM, t.clock.now);
+      const ole = await createUser(db, { name: 'Ole O.', email: 'ole@kf.test', role: 'reader', password: PASSWORD }, SYSTEM, t.clock.now);
       const c2 = new Client({ ...t, app });
       expect((await ssoLogin(c2, 'ole')).status).toBe(200);
       // The directory's group decides the role: reader became area, and the name is the directory's.
@@ -417,6 +417,17 @@ describe('single sign-on with a real OpenID provider (Postgres)', () => {
       expect(await db.select().from(userIdentities).where(eq(userIdentities.userId, ole.id))).toEqual([expect.objectContaining({ subject: 'ole' })]);
       const [changed] = await db.select().from(auditLog).where(eq(auditLog.action, 'user.update')).orderBy(desc(auditLog.id)).limit(1);
       expect(changed?.actor).toBe('sso');
+      // The local password went with the first single sign-on; none can be set again.
+      const [linked] = await db.select().from(users).where(eq(users.id, ole.id));
+      expect(linked?.passwordHash).toBeNull();
+      expect((await passwordLogin(new Client({ ...t, app }), 'ole@kf.test', PASSWORD)).status).toBe(401);
+      const account = await c2.get('/account');
+      expect(account.body).toContain('Du logger ind med single sign-on.');
+      expect(account.body).not.toContain('id="password-form"');
+      expect((await c2.post('/account/password', { password: 'ny adgangskode 2026', passwordRepeat: 'ny adgangskode 2026' })).status).toBe(403);
+      const byAdmin = await t.req('POST', `/api/users/${ole.id}/password`, { body: { password: 'ny adgangskode 2026' } });
+      expect(byAdmin.status).toBe(409);
+      expect(byAdmin.json.error.issues).toEqual([{ path: 'password', message: "is the single sign-on directory's" }]);
     } finally {
       await app.close();
     }

@@ -45,7 +45,8 @@ export async function launchChromium(opts: { locale?: string } = {}): Promise<Br
   const page = context.pages()[0] ?? (await context.newPage());
   const consoleErrors: string[] = [];
   page.on('console', (msg) => {
-    if (msg.type() === 'error') consoleErrors.push(msg.text());
+    // With the page it came from: a test that visits another site (an OpenID provider) tells them apart.
+    if (msg.type() === 'error') consoleErrors.push(`${msg.text()} @ ${msg.location().url || page.url()}`);
   });
   page.on('pageerror', (err) => consoleErrors.push(err.message));
   return {

@@ -54,6 +54,8 @@ export interface TestProviderOptions {
   /** accountId → claims merged over the account's claims in userinfo responses only (e.g. another `sub`). */
   userinfoOverrides?: Record<string, AccountClaims>;
   ttl?: TestProviderTtl;
+  /** The issuer's host name (default 127.0.0.1; the server always listens on 127.0.0.1). */
+  host?: 'localhost' | '127.0.0.1';
 }
 
 export type Outage = 'drop' | 503 | null;
@@ -207,7 +209,8 @@ export async function startOidcProvider(opts: TestProviderOptions): Promise<Test
     app.handler(req, res);
   });
   const port = await listen(server);
-  const issuer = `http://127.0.0.1:${port}`;
+  // A browser test names the provider `localhost` so that it is another site than fristvagt on 127.0.0.1.
+  const issuer = `http://${opts.host ?? '127.0.0.1'}:${port}`;
 
   const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' };

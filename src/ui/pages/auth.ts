@@ -6,9 +6,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { completeSetup, passwordLogin, setupLinkValid, useLoginLink } from '../../identity/login.js';
 import { ServiceError, type FieldIssue } from '../../records/errors.js';
-import { countUsers, logoutEverywhere, setPassword, type UserRow } from '../../records/users.js';
+import { countUsers, hasSsoIdentity, logoutEverywhere, setPassword, type UserRow } from '../../records/users.js';
+import type { Actor } from '../../records/service.js';
+import { areas, institutions } from '../../db/schema.js';
+import { eq } from 'drizzle-orm';
 import { html, type SafeHtml } from '../html.js';
-import { parseLang, t, type Lang } from '../i18n.js';
+import { parseLang, t, type Dict, type Lang } from '../i18n.js';
 import type { UiContext } from '../index.js';
 import { clearSessionCookie, cookieOptions, limitsOf, LOGIN_CSRF_COOKIE, login, logout, randomToken, sameToken, SESSION_COOKIE, startSession, type SessionLimits, type SessionVia } from '../session.js';
 import { csrfField, errorPage, errorSummary, field, formBody, type FormBody, page, queryOf, requireCsrf, requirePage, requireSession, sendHtml, uiState } from '../web.js';
@@ -152,13 +155,29 @@ function passwordIssues(password: string | undefined, repeat: string | undefined
   return [];
 }
 
-function accountPage(u: UiContext, req: FastifyRequest, reply: FastifyReply, status: number, o: { message?: Message; issues?: FieldIssue[] } = {}): FastifyReply {
+/** The scope in words: the area's or institution's name, not its id. */
+async function scopeText(u: UiContext, a: Actor, d: Dict): Promise<string> {
+  const db = u.deps.database.db;
+  if (a.role === 'area' && a.areaId) {
+    const [r] = await db.select({ name: areas.name }).from(areas).where(eq(areas.id, a.areaId));
+    return `${d.area}: ${r?.name ?? a.areaId}`;
+  }
+  if (a.role === 'institution' && a.institutionId) {
+    const [r] = await db.select({ name: institutions.name }).from(institutions).where(eq(institutions.id, a.institutionId));
+    return `${d.institution}: ${r?.name ?? a.institutionId}`;
+  }
+  return d.id.allScope;
+}
+
+async function accountPage(u: UiContext, req: FastifyRequest, reply: FastifyReply, status: number, o: { message?: Message; issues?: FieldIssue[] } = {}): Promise<FastifyReply> {
   const session = uiState(req).session;
   if (!session) return reply;
   const { lang } = uiState(req);
   const d = t(lang);
   const a = session.actor;
-  const scope = a.role === 'area' ? `${d.area}: ${a.areaId ?? ''}` : a.role === 'institution' ? `${d.institution}: ${a.institutionId ?? ''}` : d.id.allScope;
+  const scope = await scopeText(u, a, d);
+  // A person of the directory logs in there: a local password beside it would outlive the directory account.
+  const directory = a.kind === 'user' && (await hasSsoIdentity(u.deps.database.db, a.id));
   const labels: Record<string, string> = { password: d.id.newPassword, passwordRepeat: d.id.passwordRepeat };
   const issues = o.issues ?? [];
   const bad = (name: string): SafeHtml => (issues.some((i) => i.path === name) ? html` aria-invalid="true" aria-describedby="errors"` : html``);
@@ -172,14 +191,14 @@ function accountPage(u: UiContext, req: FastifyRequest, reply: FastifyReply, sta
   <dt>${d.id.scope}</dt><dd>${scope}</dd>
   <dt>${d.id.via}</dt><dd>${d.id.vias[session.via] ?? session.via}</dd>
 </dl>
-<h2 id="h-password">${d.id.changePassword}</h2>
+${directory ? html`<p id="directory-account">${d.id.directoryAccount}</p>` : html`<h2 id="h-password">${d.id.changePassword}</h2>
 ${errorSummary(lang, issues, (p) => labels[p] ?? p)}
 <form method="post" action="/account/password" class="md-form" id="password-form" novalidate aria-labelledby="h-password">${csrfField(session)}
   <input type="text" name="username" autocomplete="username" value="${person.email}" hidden>
   <div class="field"><label for="new-password">${d.id.newPassword}</label><span class="hint">${d.id.passwordHint}</span><input type="password" id="new-password" name="password" autocomplete="new-password" required size="40"${bad('password')}></div>
   <div class="field"><label for="new-password-repeat">${d.id.passwordRepeat}</label><input type="password" id="new-password-repeat" name="passwordRepeat" autocomplete="new-password" required size="40"${bad('passwordRepeat')}></div>
   <p><button type="submit">${d.id.savePassword}</button></p>
-</form>
+</form>`}
 <h2>${d.id.logoutEverywhere}</h2>
 <form method="post" action="/account/logout-everywhere" id="logout-everywhere">${csrfField(session)}<button type="submit" class="secondary">${d.id.logoutEverywhere}</button></form>`
     : html`<p>${d.id.machine}</p><dl class="facts"><dt>${d.tokenLabel}</dt><dd>${a.name}</dd><dt>${d.id.role}</dt><dd>${d.roles[a.role] ?? a.role}</dd><dt>${d.id.scope}</dt><dd>${scope}</dd></dl>`;
@@ -321,7 +340,7 @@ export function registerAuth(app: FastifyInstance, u: UiContext): void {
     if (!session) return reply;
     if (!requireCsrf(req, reply, session)) return reply;
     const { lang } = uiState(req);
-    if (session.actor.kind !== 'user') return errorPage(req, reply, 403, t(lang).forbidden);
+    if (session.actor.kind !== 'user' || (await hasSsoIdentity(db, session.actor.id))) return errorPage(req, reply, 403, t(lang).forbidden);
     const body = formBody(req);
     const password = typeof body['password'] === 'string' ? body['password'] : undefined;
     const repeat = typeof body['passwordRepeat'] === 'string' ? body['passwordRepeat'] : undefined;
