@@ -380,6 +380,19 @@ describe('single sign-on with a real OpenID provider (Postgres)', () => {
     expect(thief.cookies.has('fristvagt_session')).toBe(false);
   });
 
+  it('binds a login to the browser that began it: a callback opened in another browser is refused (login CSRF)', async () => {
+    // The attacker begins a login and logs in at the provider as themself ...
+    const attacker = new Client(t);
+    const start = await attacker.get('/login/sso?next=%2F');
+    expect(start.headers['set-cookie']).toEqual(expect.stringMatching(/fristvagt_sso_state=[^;]+;.*SameSite=Lax/i));
+    const back = await provider.login(start.headers['location'] as string, 'boss');
+    // ... and sends the victim the callback: the victim's browser has no such login under way.
+    const victim = new Client(t);
+    const res = await victim.get(`${back.pathname}${back.search}`);
+    expect(res.status).toBe(400);
+    expect(victim.cookies.has('fristvagt_session')).toBe(false);
+  });
+
   it('refuses a person without a mapped group with a page that says why, and creates no user', async () => {
     const c = new Client(t);
     const res = await ssoLogin(c, 'nina');

@@ -18,11 +18,13 @@ import { userForSsoLogin, type SsoPolicy, type SsoRefusal } from '../../identity
 import { html } from '../html.js';
 import { parseLang, t, type Lang } from '../i18n.js';
 import type { UiContext } from '../index.js';
-import type { SessionLimits } from '../session.js';
+import { cookieOptions, sameToken, type SessionLimits } from '../session.js';
 import { page, queryOf, sendHtml, uiState } from '../web.js';
 import { beginSession, safeNext } from './auth.js';
 
 const PENDING_TTL_MS = 10 * 60_000;
+/** The state of this browser's login under way (SameSite=Lax: it must come back with the provider's redirect). */
+const SSO_STATE_COOKIE = 'fristvagt_sso_state';
 const DEFAULT_PUBLIC_URL = 'http://127.0.0.1:8080';
 
 type SsoConfig = Partial<Pick<Config, 'FRISTVAGT_OIDC_ISSUER' | 'FRISTVAGT_OIDC_CLIENT_ID' | 'FRISTVAGT_OIDC_CLIENT_SECRET' | 'FRISTVAGT_OIDC_SCOPES' | 'FRISTVAGT_OIDC_GROUPS_CLAIM' | 'FRISTVAGT_OIDC_ROLE_MAP' | 'FRISTVAGT_OIDC_PROVISION' | 'FRISTVAGT_OIDC_LABEL' | 'PUBLIC_URL'>>;
@@ -122,6 +124,10 @@ export function registerSso(app: FastifyInstance, u: UiContext, limits: SessionL
     const now = u.deps.clock();
     await db.delete(oidcLogins).where(lt(oidcLogins.expiresAt, now));
     await db.insert(oidcLogins).values({ stateHash: sha256(begun.pending.state), nonce: begun.pending.nonce, codeVerifier: begun.pending.codeVerifier, next: safeNext(q['next']), lang, expiresAt: new Date(now.getTime() + PENDING_TTL_MS) });
+    // The login is bound to this browser too: a callback opened in another browser (an attacker's
+    // own login, sent to a victim, would log the victim in as the attacker) finds no such cookie.
+    // Lax, not Strict: the provider's redirect back is a cross-site navigation.
+    void reply.setCookie(SSO_STATE_COOKIE, begun.pending.state, { ...cookieOptions(req, cfg.PUBLIC_URL, PENDING_TTL_MS / 1000), sameSite: 'lax', path: '/login/sso' });
     return reply.redirect(begun.url, 303);
   });
 
@@ -129,7 +135,9 @@ export function registerSso(app: FastifyInstance, u: UiContext, limits: SessionL
     const q = queryOf(req);
     const now = u.deps.clock();
     // The login under way, used once whatever happens next (a replayed callback finds nothing).
-    const [pending] = q['state'] ? await db.delete(oidcLogins).where(and(eq(oidcLogins.stateHash, sha256(q['state'])), gt(oidcLogins.expiresAt, now))).returning() : [];
+    const bound = sameToken(q['state'], req.cookies[SSO_STATE_COOKIE]);
+    void reply.clearCookie(SSO_STATE_COOKIE, { ...cookieOptions(req, cfg.PUBLIC_URL), sameSite: 'lax', path: '/login/sso' });
+    const [pending] = q['state'] && bound ? await db.delete(oidcLogins).where(and(eq(oidcLogins.stateHash, sha256(q['state'])), gt(oidcLogins.expiresAt, now))).returning() : [];
     const lang: Lang = parseLang(pending?.lang) ?? uiState(req).lang;
     req.ui = { ...uiState(req), lang };
     const d = t(lang).id;
