@@ -7,17 +7,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client.js';
-import { createLoginLink } from '../identity/login.js';
+import { createLoginLink, loginLinkUrl } from '../identity/login.js';
 import type { Actor } from '../records/service.js';
 import { createUser, getUser, listUsers, logoutEverywhere, requireManageable, setPassword, setUserActive, updateUser } from '../records/users.js';
-
-/** PUBLIC_URL's default (src/config.ts), for a process started without one (tests, the quick start). */
-export const DEFAULT_PUBLIC_URL = 'http://127.0.0.1:8080';
-
-/** Where a one-time login link points: the login page's link route with the secret (src/ui/pages/auth.ts). */
-export function loginLinkUrl(publicUrl: string | undefined, secret: string): string {
-  return `${(publicUrl ?? DEFAULT_PUBLIC_URL).replace(/\/+$/, '')}/login/link?k=${encodeURIComponent(secret)}`;
-}
 
 export interface UsersApiDeps {
   db: Db;

@@ -29,17 +29,13 @@ function usage(err: unknown): never {
   throw err;
 }
 
-function linkUrl(publicUrl: string, secret: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}/login/link?k=${secret}`;
-}
-
 export async function userCommand(argv: string[]): Promise<string> {
   const [sub, ...rest] = argv;
   const cfg = config();
   if (sub === 'create') {
     const { values } = args(rest, { email: { type: 'string' }, name: { type: 'string' }, title: { type: 'string' }, role: { type: 'string' }, area: { type: 'string' }, institution: { type: 'string' }, staff: { type: 'string' } });
     for (const k of ['email', 'name', 'role'] as const) if (!values[k]) throw new UsageError(`--${k}: is required`);
-    const [{ createUser }, { createLoginLink }] = await Promise.all([import('../records/users.js'), import('../identity/login.js')]);
+    const [{ createUser }, { createLoginLink, loginLinkUrl }] = await Promise.all([import('../records/users.js'), import('../identity/login.js')]);
     const db = await openConfiguredDatabase(cfg);
     try {
       const body: Record<string, unknown> = { email: values['email'], name: values['name'], role: values['role'] };
@@ -51,7 +47,7 @@ export async function userCommand(argv: string[]): Promise<string> {
       const user = await createUser(db.db, body, CLI_ACTOR, now).catch(usage);
       const link = await createLoginLink(db.db, user.id, CLI_ACTOR, now);
       process.stderr.write(`created ${user.role} user ${user.id}; the login link below works once, within 24 hours\n`);
-      return linkUrl(cfg.PUBLIC_URL, link.secret);
+      return loginLinkUrl(cfg.PUBLIC_URL, link.secret);
     } finally {
       await db.close();
     }
@@ -59,14 +55,14 @@ export async function userCommand(argv: string[]): Promise<string> {
   if (sub === 'link') {
     const { values } = args(rest, { email: { type: 'string' } });
     if (!values['email']) throw new UsageError('--email: is required');
-    const [{ findUserByEmail }, { createLoginLink }] = await Promise.all([import('../records/users.js'), import('../identity/login.js')]);
+    const [{ findUserByEmail }, { createLoginLink, loginLinkUrl }] = await Promise.all([import('../records/users.js'), import('../identity/login.js')]);
     const db = await openConfiguredDatabase(cfg);
     try {
       const user = await findUserByEmail(db.db, String(values['email']));
       if (!user) throw new UsageError('--email: no user has this e-mail address');
       const link = await createLoginLink(db.db, user.id, CLI_ACTOR, new Date()).catch(usage);
       process.stderr.write(`login link for user ${user.id}; it works once, within 24 hours\n`);
-      return linkUrl(cfg.PUBLIC_URL, link.secret);
+      return loginLinkUrl(cfg.PUBLIC_URL, link.secret);
     } finally {
       await db.close();
     }

@@ -17,7 +17,7 @@ import { apiTokens } from '../db/schema.js';
 import { seedDemo, type DemoSummary } from '../records/demo.js';
 import { authenticate, createToken, revokeToken } from '../records/tokens.js';
 import { createUser, findUserByEmail } from '../records/users.js';
-import { createLoginLink, setupLink } from '../identity/login.js';
+import { createLoginLink, loginLinkUrl, setupLink } from '../identity/login.js';
 import { mailerFor, openConfiguredDatabase, serviceContext, workerConnections } from '../runtime.js';
 import { startWorker, type RunningWorker } from '../worker/runtime.js';
 import { UsageError } from './io.js';
@@ -221,13 +221,12 @@ type LoginHint = { kind: 'demo'; link: string } | { kind: 'setup'; link: string 
 
 async function loginHint(database: Database, url: string, demo: Demo | undefined): Promise<LoginHint> {
   const now = new Date();
-  const base = url.replace(/\/+$/, '');
   if (demo) {
     const { secret } = await createLoginLink(database.db, demo.adminUserId, { id: 'cli', name: 'cli', role: 'admin', kind: 'system' }, now);
-    return { kind: 'demo', link: `${base}/login/link?k=${secret}` };
+    return { kind: 'demo', link: loginLinkUrl(url, secret) };
   }
   const secret = await setupLink(database.db, now);
-  return secret ? { kind: 'setup', link: `${base}/setup?k=${secret}` } : { kind: 'users' };
+  return secret ? { kind: 'setup', link: loginLinkUrl(url, secret, 'setup') } : { kind: 'users' };
 }
 
 function banner(url: string, demo: Demo | undefined, hint: LoginHint, cfg: Config, mail: string): string {

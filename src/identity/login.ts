@@ -25,6 +25,14 @@ export const LOGIN_LINK_TTL_MS = 24 * 3600_000;
 
 export const SYSTEM: Actor = { id: 'system', name: 'system', role: 'admin', kind: 'system' };
 
+/** PUBLIC_URL's default (src/config.ts), for a process started without one (tests, the quick start). */
+export const DEFAULT_PUBLIC_URL = 'http://127.0.0.1:8080';
+
+/** Where a one-time link points: the link route (src/ui/pages/auth.ts) or the first-run set-up, with the secret. */
+export function loginLinkUrl(publicUrl: string | undefined, secret: string, purpose: 'login' | 'setup' = 'login'): string {
+  return `${(publicUrl ?? DEFAULT_PUBLIC_URL).replace(/\/+$/, '')}/${purpose === 'setup' ? 'setup' : 'login/link'}?k=${encodeURIComponent(secret)}`;
+}
+
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }

@@ -13,6 +13,7 @@ import { and, eq, gt, lt } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { oidcLogins } from '../../db/schema.js';
+import { DEFAULT_PUBLIC_URL } from '../../identity/login.js';
 import { createOidc, DEFAULT_OIDC_SCOPES, OidcError, type Oidc } from '../../identity/oidc.js';
 import { userForSsoLogin, type SsoPolicy, type SsoRefusal } from '../../identity/sso.js';
 import { html } from '../html.js';
@@ -25,7 +26,6 @@ import { beginSession, safeNext } from './auth.js';
 const PENDING_TTL_MS = 10 * 60_000;
 /** The state of this browser's login under way (SameSite=Lax: it must come back with the provider's redirect). */
 const SSO_STATE_COOKIE = 'fristvagt_sso_state';
-const DEFAULT_PUBLIC_URL = 'http://127.0.0.1:8080';
 
 type SsoConfig = Partial<Pick<Config, 'FRISTVAGT_OIDC_ISSUER' | 'FRISTVAGT_OIDC_CLIENT_ID' | 'FRISTVAGT_OIDC_CLIENT_SECRET' | 'FRISTVAGT_OIDC_SCOPES' | 'FRISTVAGT_OIDC_GROUPS_CLAIM' | 'FRISTVAGT_OIDC_ROLE_MAP' | 'FRISTVAGT_OIDC_PROVISION' | 'FRISTVAGT_OIDC_LABEL' | 'PUBLIC_URL'>>;
 

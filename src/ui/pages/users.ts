@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Lang } from '../../domain/index.js';
-import { loginLinkUrl } from '../../api/users.js';
+import { loginLinkUrl } from '../../identity/login.js';
 import { createLoginLink } from '../../identity/login.js';
 import type { FieldIssue } from '../../records/errors.js';
 import * as master from '../../records/masterdata.js';
